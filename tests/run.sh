@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs every test suite of `make test` in turn. Each suite's output is shown
+# indented; its own "N passed, N failed" line is added to the totals (a suite
+# without one counts as 1 by its exit status). The last line is the total.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+B=build
+SEED=${SEED:-$(date +%s)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+total_pass=0 total_fail=0 failed_steps=()
+start=$(date +%s)
+
+step() { # step NAME COMMAND...
+  local name=$1; shift
+  local log; log=$(mktemp)
+  local t0; t0=$(date +%s)
+  printf '== %s\n' "$name"
+  "$@" >"$log" 2>&1
+  local rc=$?
+  local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  local p=0 f=0
+  if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+    [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  elif [ $rc -eq 0 ]; then p=1; else f=1; fi
+  if [ $rc -ne 0 ] || [ "$f" -ne 0 ]; then
+    sed 's/^/   | /' "$log" | tail -60
+    failed_steps+=("$name")
+  else
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text' "$log" | sed 's/^/   | /' | tail -8
+  fi
+  printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
+  total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+  rm -f "$log"
+}
+
+sh_all() { bash -c "$1"; }
+mk() { make -s --no-print-directory "$@"; }
+
+echo "seed $SEED (rerun with: make test SEED=$SEED)"
+step "warnings: gcc, clang, g++, clang++ at -O0/-O2, C99/C11/C++11/C++17, mbedTLS" mk warnings
+step "unit: gcc, ASan+UBSan"       sh_all "make -s $B/unit-gcc && ./$B/unit-gcc"
+step "unit: clang, ASan+UBSan"     sh_all "make -s $B/unit-clang && ./$B/unit-clang"
+step "unit: crypto from mbedTLS"   sh_all "make -s $B/unit-mbedtls && ./$B/unit-mbedtls"
+step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
+step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
+step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
+
+# kinagg's aggregates through three independent decoders, and back
+mk $B/kinagg_write $B/kinagg_read $B/pbc_check $B/nanopb_check $B/hashkey_tool >/dev/null 2>&1
+step "write: kinagg writes a corpus" ./$B/kinagg_write $B/corpus-kinagg.txt "$SEED" 60
+step "decode: aws-kinesis-agg reads kinagg" node tests/xcheck/node_check.js decode $B/corpus-kinagg.txt
+step "decode: protobuf-c reads kinagg"      ./$B/pbc_check decode $B/corpus-kinagg.txt
+step "decode: nanopb reads kinagg"          ./$B/nanopb_check $B/corpus-kinagg.txt
+step "encode: protobuf-c writes a corpus"   ./$B/pbc_check encode $B/corpus-pbc.txt "$SEED" 60
+step "read: kinagg reads protobuf-c"        ./$B/kinagg_read $B/corpus-pbc.txt read
+step "encode: aws-kinesis-agg writes a corpus" node tests/xcheck/node_check.js encode $B/corpus-node.txt "$SEED" 60
+step "read: kinagg reads aws-kinesis-agg"   ./$B/kinagg_read $B/corpus-node.txt read
+step "hashkeys: kinagg vs Node crypto+BigInt" node tests/xcheck/hashkeys.js ./$B/hashkey_tool 5000
+
+# other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
+for arch in aarch64 arm s390x; do
+  step "qemu-$arch: unit tests" sh_all "make -s $B/unit-$arch-cross && qemu-$arch ./$B/unit-$arch-cross"
+done
+step "qemu-s390x: big-endian kinagg writes, protobuf-c reads" sh_all \
+  "make -s $B/kinagg_write-s390x-cross && qemu-s390x ./$B/kinagg_write-s390x-cross $B/corpus-be.txt $SEED 20 && ./$B/pbc_check decode $B/corpus-be.txt"
+step "qemu-s390x: big-endian kinagg reads aws-kinesis-agg" sh_all \
+  "make -s $B/kinagg_read-s390x-cross && qemu-s390x ./$B/kinagg_read-s390x-cross $B/corpus-node.txt read"
+step "cortex-m4: arm-none-eabi build" mk size
+step "examples: quick start and offline demo" sh_all \
+  "make -s $B/quickstart $B/agg_demo && ./$B/quickstart && ./$B/agg_demo examples/sample-access.log"
+
+step "fuzz: deaggregator, ${FUZZ_SECONDS}s, ASan+UBSan" sh_all \
+  "make -s $B/fuzz_deagg && mkdir -p $B/fuzz-corpus/deagg && ./$B/fuzz_deagg -max_total_time=$FUZZ_SECONDS -max_len=4096 $B/fuzz-corpus/deagg 2>&1 | tail -3"
+
+echo
+echo "$(( $(date +%s) - start ))s; seed $SEED"
+[ ${#failed_steps[@]} -eq 0 ] || printf 'failed: %s\n' "${failed_steps[@]}"
+echo "tests: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
