@@ -14,6 +14,9 @@
  *   5. Aggregator    writes one KPL aggregated record into a caller buffer
  *   6. Deaggregator  zero-copy iterator over the user records of a record
  *   7. SigV4         AWS Signature Version 4 for request headers
+ *   8. Transport     the port's connection callbacks, clock and randomness
+ *   9. HTTP/1.1      client on caller buffers: streamed bodies, keep-alive
+ *  10. Kinesis       PutRecords, ListShards and more, in JSON or CBOR
  *   Implementation, in the same order
  *   License (MIT)
  *
@@ -82,6 +85,19 @@ typedef enum kinagg_status {
     KINAGG_ERR_BUFFER_TOO_SMALL,  /* a caller buffer cannot hold the result */
     KINAGG_ERR_STATE,             /* call not valid now (add after finish) */
     KINAGG_ERR_HEADER,            /* header name or value unfit for signing */
+    KINAGG_PENDING,               /* not an error: in progress, poll again */
+    KINAGG_ERR_CONNECT,           /* could not connect (refused, DNS, reset) */
+    KINAGG_ERR_TLS,               /* TLS failed: certificate or handshake */
+    KINAGG_ERR_TIMEOUT,           /* connect, send or receive took too long */
+    KINAGG_ERR_CLOSED,            /* the peer closed before the response ended */
+    KINAGG_ERR_IO,                /* the connection failed while in use */
+    KINAGG_ERR_HTTP_PARSE,        /* malformed HTTP response */
+    KINAGG_ERR_RESPONSE_TOO_LARGE,/* response larger than the receive buffer */
+    KINAGG_ERR_JSON,              /* malformed or unexpected JSON response */
+    KINAGG_ERR_CBOR,              /* malformed or unexpected CBOR response */
+    KINAGG_ERR_SERVICE,           /* the service returned an error: see its type */
+    KINAGG_ERR_CLOCK_SKEW,        /* the service rejected our time; corrected */
+    KINAGG_ERR_ENDPOINT,          /* endpoint URL or region not usable */
     KINAGG_STATUS_COUNT_          /* not a status: the number of them */
 } kinagg_status;
 
@@ -404,6 +420,311 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
 /* Seconds since 1970-01-01 UTC to "YYYYMMDDTHHMMSSZ" (16 chars + NUL). */
 KINAGG_API void kinagg_sigv4_amz_date(uint64_t unix_seconds, char out[17]);
 
+
+/* ======================================================================== */
+/* 8. Transport                                                             */
+/* ======================================================================== */
+/* How bytes move: the port supplies these callbacks (port/ has POSIX
+ * sockets, lwIP sockets and mbedTLS TLS on top of either). A call may block
+ * or not, as the port chooses; the HTTP client works either way and never
+ * blocks by itself. Every call says plainly what happened, so "no data yet"
+ * is never mistaken for "closed". */
+
+typedef enum kinagg_io {
+    KINAGG_IO_OK = 0,   /* done: connected, or some bytes moved */
+    KINAGG_IO_AGAIN,    /* nothing yet: call again when ready */
+    KINAGG_IO_CLOSED,   /* the peer closed the connection */
+    KINAGG_IO_ERROR,    /* the connection failed (reset, unreachable, DNS) */
+    KINAGG_IO_TLS_ERROR /* TLS failed (certificate, handshake) */
+} kinagg_io;
+
+#define KINAGG_WAIT_READ 1u
+#define KINAGG_WAIT_WRITE 2u
+
+typedef struct kinagg_transport {
+    void *ctx;
+    /* Start or continue connecting; OK once connected. host is NUL-ended. */
+    kinagg_io (*connect)(void *ctx, const char *host, uint16_t port);
+    /* OK with *sent > 0 bytes taken, or AGAIN / CLOSED / ERROR. */
+    kinagg_io (*send)(void *ctx, const unsigned char *data, size_t len, size_t *sent);
+    /* OK with *received > 0 bytes, or AGAIN / CLOSED / ERROR. */
+    kinagg_io (*recv)(void *ctx, unsigned char *buf, size_t cap, size_t *received);
+    /* Drop the connection; connect may be called again after. */
+    void (*close)(void *ctx);
+    /* Optional: block until the connection is ready for events or timeout_ms
+     * passes; only the blocking helpers use it (NULL: they spin). */
+    kinagg_io (*wait)(void *ctx, unsigned events, uint32_t timeout_ms);
+    /* Optional: a short text on the last failure, for error messages. */
+    const char *(*error)(void *ctx);
+} kinagg_transport;
+
+/* Time and randomness, from the port. now_ms is monotonic; unix_ms is the
+ * wall clock (UTC) for signatures; random feeds retry jitter. */
+typedef struct kinagg_platform {
+    void *ctx;
+    uint64_t (*now_ms)(void *ctx);
+    uint64_t (*unix_ms)(void *ctx);
+    uint32_t (*random)(void *ctx);
+} kinagg_platform;
+
+/* ======================================================================== */
+/* 9. HTTP/1.1 client                                                       */
+/* ======================================================================== */
+/* One request at a time on one connection, kept alive between requests.
+ * The request head is formatted into the send buffer at once; the body is
+ * pulled from a kinagg_body in pieces as the connection takes it, so a
+ * 5 MiB request never needs a 5 MiB copy. The response (head and body) is
+ * kept in the receive buffer; a chunked body is decoded in place. */
+
+#ifndef KINAGG_HTTP_MAX_HEADERS
+#define KINAGG_HTTP_MAX_HEADERS 32
+#endif
+
+/* A body produced in pieces. read fills out with up to cap bytes and returns
+ * how many (0 at the end); rewind starts it again from the first byte. It
+ * must give the same bytes every time: the signer hashes it in a first pass. */
+typedef struct kinagg_body {
+    void *ctx;
+    void (*rewind)(void *ctx);
+    size_t (*read)(void *ctx, unsigned char *out, size_t cap);
+} kinagg_body;
+
+typedef struct kinagg_http_response {
+    int status;                 /* e.g. 200 */
+    int version_minor;          /* HTTP/1.x */
+    kinagg_str reason;
+    kinagg_http_header headers[KINAGG_HTTP_MAX_HEADERS];
+    size_t header_count;
+    unsigned char *body;        /* inside the receive buffer */
+    size_t body_len;
+    int keep_alive;             /* the connection may carry another request */
+} kinagg_http_response;
+
+typedef struct kinagg_http_client {
+    kinagg_transport transport;
+    unsigned char *send_buf;
+    size_t send_cap;
+    unsigned char *recv_buf;
+    size_t recv_cap;
+    uint32_t connect_timeout_ms; /* default 5000 */
+    uint32_t send_timeout_ms;    /* whole request; default 10000 */
+    uint32_t recv_timeout_ms;    /* whole response after the request; default 10000 */
+    kinagg_http_response response;
+    const char *error_detail;    /* the transport's text for the last failure */
+    /* internal state */
+    char host[256];
+    uint16_t port;
+    int state, connected, reused, retried;
+    uint64_t deadline;
+    size_t head_len, head_sent, body_len, body_sent, chunk_len, chunk_sent;
+    const kinagg_body *body;
+    size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
+    int framing, chunk_state, head_done;
+    uint64_t content_length, chunk_size;
+    unsigned chunk_digits;
+    unsigned long requests, connections; /* counters */
+} kinagg_http_client;
+
+/* Set up a client on a transport and two caller buffers: the send buffer
+ * (512 bytes at least, holds the request head) and the receive buffer
+ * (holds the whole response). Timeouts take their defaults. */
+KINAGG_API void kinagg_http_init(kinagg_http_client *c, const kinagg_transport *transport, void *send_buf,
+                                 size_t send_cap, void *recv_buf, size_t recv_cap);
+
+/* Start a request. target is the request target ("/" or "/path?query").
+ * The headers are copied now; Content-Length is added from body_len, and
+ * Host from host. body may be NULL for none; it must stay valid until the
+ * request completes. Reuses the open connection when it is to the same
+ * host and port. */
+KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
+                                           kinagg_str method, kinagg_str target, const kinagg_http_header *headers,
+                                           size_t header_count, const kinagg_body *body, size_t body_len,
+                                           uint64_t now_ms);
+
+/* Make progress without waiting. Returns KINAGG_OK when the response is
+ * complete (in c->response), KINAGG_PENDING when it needs to be called
+ * again (when *wait_events are ready, and by *wake_ms at the latest), or an
+ * error: CONNECT, TLS, TIMEOUT, CLOSED (peer closed early), IO,
+ * HTTP_PARSE (malformed response), RESPONSE_TOO_LARGE. After an error the
+ * connection is closed. */
+KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now_ms, unsigned *wait_events,
+                                          uint64_t *wake_ms);
+
+/* Poll until done, waiting with the transport's wait between steps. */
+KINAGG_API kinagg_status kinagg_http_run(kinagg_http_client *c, const kinagg_platform *platform);
+
+/* Drop the connection (the next request opens a new one). */
+KINAGG_API void kinagg_http_close(kinagg_http_client *c);
+
+/* A response header's value by case-insensitive name, or NULL. */
+KINAGG_API const kinagg_str *kinagg_http_header_get(const kinagg_http_response *r, const char *name);
+
+/* Parse a response head from buf[0, len) (stateless, like picohttpparser).
+ * Returns the head's length with *r filled (body not set), 0 if the head is
+ * incomplete, or (size_t)-1 if it is malformed or has too many headers. */
+KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, kinagg_http_response *r);
+
+/* ======================================================================== */
+/* 10. Kinesis                                                              */
+/* ======================================================================== */
+/* The Kinesis Data Streams API over the HTTP client: PutRecords and
+ * ListShards for producers; GetShardIterator, GetRecords,
+ * DescribeStreamSummary and CreateStream for tools and tests. Both wire
+ * protocols: JSON 1.1 (data in base64) and CBOR 1.1 (data as raw bytes).
+ * Requests are generated as they are sent; responses are parsed in the
+ * receive buffer, and results point into it until the next request. */
+
+typedef enum kinagg_protocol { KINAGG_PROTOCOL_JSON = 0, KINAGG_PROTOCOL_CBOR = 1 } kinagg_protocol;
+
+typedef struct kinagg_endpoint {
+    char host[256];
+    uint16_t port;
+    int tls;
+} kinagg_endpoint;
+
+/* "https://host[:port][/]", "http://127.0.0.1:4567", "[::1]:..." hosts too. */
+KINAGG_API kinagg_status kinagg_endpoint_from_url(kinagg_endpoint *ep, kinagg_str url);
+/* kinesis.REGION.amazonaws.com (.amazonaws.com.cn in China), https. */
+KINAGG_API kinagg_status kinagg_endpoint_from_region(kinagg_endpoint *ep, kinagg_str region);
+
+typedef struct kinagg_kinesis {
+    kinagg_http_client http;
+    kinagg_sigv4_signer signer;
+    kinagg_endpoint endpoint;
+    kinagg_platform platform;
+    char region[64];
+    kinagg_protocol protocol;
+    int64_t clock_offset_ms;    /* added to unix_ms: learnt from Date headers */
+    int64_t last_skew_ms;       /* server Date minus local time, last response */
+    /* the last request-level error, when a call returns KINAGG_ERR_SERVICE */
+    int http_status;
+    char error_type[96];        /* e.g. "ResourceNotFoundException" */
+    char error_message[256];
+    unsigned char small_body[3072]; /* bodies of the calls other than PutRecords */
+    size_t small_body_len;
+} kinagg_kinesis;
+
+/* Set up a client. credentials' strings must outlive it. The endpoint says
+ * where to connect; region is what gets signed. The transport must speak
+ * TLS when endpoint->tls is set (wrap it with the mbedTLS port). */
+KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_endpoint *endpoint, kinagg_str region,
+                                             const kinagg_credentials *credentials, kinagg_protocol protocol,
+                                             const kinagg_transport *transport, const kinagg_platform *platform,
+                                             void *send_buf, size_t send_cap, void *recv_buf, size_t recv_cap);
+
+/* A stream is named by StreamName or StreamARN; give one of them. */
+typedef struct kinagg_stream_ref {
+    kinagg_str name;
+    kinagg_str arn;
+} kinagg_stream_ref;
+
+/* One PutRecords entry: a raw user record, or an aggregate with its outer
+ * partition key (and usually an explicit hash key). */
+typedef struct kinagg_put_entry {
+    const unsigned char *data;
+    size_t data_len;
+    kinagg_str partition_key;
+    kinagg_str explicit_hash_key; /* empty: none */
+} kinagg_put_entry;
+
+typedef struct kinagg_put_result {
+    kinagg_str shard_id;        /* on success */
+    kinagg_str sequence_number;
+    kinagg_str error_code;      /* on failure: e.g. ProvisionedThroughputExceededException */
+    kinagg_str error_message;
+} kinagg_put_result;
+
+/* A PutRecords request being sent; the caller keeps it, and the entries,
+ * until the call completes. */
+typedef struct kinagg_put_request {
+    kinagg_stream_ref stream;
+    const kinagg_put_entry *entries;
+    size_t count;
+    kinagg_protocol protocol;
+    /* generator state */
+    kinagg_body body;
+    size_t entry, part, offset, pos;
+    unsigned char scratch[2304]; /* the longest text part: a 2048-byte ARN */
+    size_t scratch_len;
+} kinagg_put_request;
+
+/* Bytes a PutRecords request body will have (to size limits and buffers). */
+KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
+                                               const kinagg_put_entry *entries, size_t count);
+
+/* The calls come in two forms: _begin + kinagg_kinesis_poll + _finish for
+ * poll-driven callers, and a blocking one-call form built on them. Each
+ * returns KINAGG_ERR_SERVICE for a request-level AWS error (its type and
+ * message are in k->error_type, k->error_message; k->http_status), and
+ * KINAGG_ERR_CLOCK_SKEW when the service rejected the time (the clock
+ * offset is then corrected: retrying will do). */
+KINAGG_API kinagg_status kinagg_put_records_begin(kinagg_kinesis *k, kinagg_put_request *req,
+                                                  kinagg_stream_ref stream, const kinagg_put_entry *entries,
+                                                  size_t count);
+KINAGG_API kinagg_status kinagg_kinesis_poll(kinagg_kinesis *k, unsigned *wait_events, uint64_t *wake_ms);
+/* results[count]; *failed is FailedRecordCount. */
+KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put_result *results, size_t count,
+                                                   size_t *failed);
+KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref stream,
+                                            const kinagg_put_entry *entries, size_t count,
+                                            kinagg_put_result *results, size_t *failed);
+
+#define KINAGG_SHARD_ID_MAX 128
+typedef struct kinagg_shard {
+    char shard_id[KINAGG_SHARD_ID_MAX];
+    char parent_shard_id[KINAGG_SHARD_ID_MAX];          /* "" if none */
+    char adjacent_parent_shard_id[KINAGG_SHARD_ID_MAX]; /* "" if none */
+    kinagg_hash_key start, end;                         /* inclusive */
+    int open;                   /* no EndingSequenceNumber: still written to */
+} kinagg_shard;
+
+/* ListShards, all pages: fills shards[0..*count). More shards than cap is
+ * KINAGG_ERR_BUFFER_TOO_SMALL. page_size is MaxResults (0: 1000). */
+KINAGG_API kinagg_status kinagg_list_shards(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_shard *shards,
+                                            size_t cap, size_t *count, unsigned page_size);
+/* One page; next_token in and out ("" for the first page and at the end). */
+KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_stream_ref stream, char *next_token,
+                                                 size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
+                                                 unsigned page_size);
+
+/* Index of the shard whose range holds hash key, or (size_t)-1. Closed
+ * shards are skipped when open_only. */
+KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, const kinagg_hash_key *key,
+                                    int open_only);
+
+/* For tools and tests. type: "TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER"
+ * or "AFTER_SEQUENCE_NUMBER" (then sequence_number). */
+KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str shard_id,
+                                                   kinagg_str type, kinagg_str sequence_number, char *iterator,
+                                                   size_t iterator_cap);
+
+typedef struct kinagg_record {
+    kinagg_str sequence_number;
+    kinagg_str partition_key;
+    const unsigned char *data;  /* decoded, inside the receive buffer */
+    size_t data_len;
+    uint64_t arrival_ms;        /* ApproximateArrivalTimestamp */
+} kinagg_record;
+
+/* GetRecords: up to cap records (limit = cap). *next_iterator is "" when the
+ * shard is closed and read to its end. */
+KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *iterator, kinagg_record *records,
+                                            size_t cap, size_t *count, char *next_iterator, size_t next_cap,
+                                            uint64_t *millis_behind);
+
+/* DescribeStreamSummary: the stream's status ("ACTIVE", ...) and open shards. */
+KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinagg_stream_ref stream, char *status,
+                                                        size_t status_cap, unsigned *open_shards);
+
+/* CreateStream with a shard count (provisioned mode). */
+KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name, unsigned shard_count);
+
+/* Base64 (RFC 4648, with padding). encode returns the output length;
+ * decode returns it too, or (size_t)-1 on bad input. Output may not overlap
+ * input for encode; decode may run in place (out == in). */
+KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char *out);
+KINAGG_API size_t kinagg_base64_decode(const char *in, size_t len, unsigned char *out);
+
 #ifdef __cplusplus
 }
 #endif
@@ -453,6 +774,19 @@ KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     case KINAGG_ERR_BUFFER_TOO_SMALL: return "buffer too small";
     case KINAGG_ERR_STATE: return "call not valid in this state";
     case KINAGG_ERR_HEADER: return "header name or value cannot be signed";
+    case KINAGG_PENDING: return "in progress";
+    case KINAGG_ERR_CONNECT: return "cannot connect";
+    case KINAGG_ERR_TLS: return "TLS failed";
+    case KINAGG_ERR_TIMEOUT: return "timed out";
+    case KINAGG_ERR_CLOSED: return "connection closed by the peer";
+    case KINAGG_ERR_IO: return "connection failed";
+    case KINAGG_ERR_HTTP_PARSE: return "malformed HTTP response";
+    case KINAGG_ERR_RESPONSE_TOO_LARGE: return "response larger than the receive buffer";
+    case KINAGG_ERR_JSON: return "malformed JSON response";
+    case KINAGG_ERR_CBOR: return "malformed CBOR response";
+    case KINAGG_ERR_SERVICE: return "the service returned an error";
+    case KINAGG_ERR_CLOCK_SKEW: return "request time rejected as skewed; clock corrected";
+    case KINAGG_ERR_ENDPOINT: return "bad endpoint";
     case KINAGG_STATUS_COUNT_: break;
     }
     return "unknown status";
@@ -1730,6 +2064,1933 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     }
     *p++ = 'Z';
     *p = '\0';
+}
+
+
+/* ---- 9. HTTP/1.1 client ------------------------------------------------- */
+
+enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND_HEAD, KINAGG__ST_SEND_BODY, KINAGG__ST_RECV,
+       KINAGG__ST_DONE };
+enum { KINAGG__FR_NONE, KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
+enum { KINAGG__CH_SIZE, KINAGG__CH_EXT, KINAGG__CH_SIZE_LF, KINAGG__CH_DATA, KINAGG__CH_DATA_CR, KINAGG__CH_DATA_LF,
+       KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE, KINAGG__CH_END_LF, KINAGG__CH_DONE };
+
+KINAGG_API void kinagg_http_init(kinagg_http_client *c, const kinagg_transport *transport, void *send_buf,
+                                 size_t send_cap, void *recv_buf, size_t recv_cap) {
+    KINAGG_MEMSET(c, 0, sizeof *c);
+    c->transport = *transport;
+    c->send_buf = (unsigned char *)send_buf;
+    c->send_cap = send_cap;
+    c->recv_buf = (unsigned char *)recv_buf;
+    c->recv_cap = recv_cap;
+    c->connect_timeout_ms = 5000;
+    c->send_timeout_ms = 10000;
+    c->recv_timeout_ms = 10000;
+}
+
+KINAGG_API void kinagg_http_close(kinagg_http_client *c) {
+    if (c->connected && c->transport.close) c->transport.close(c->transport.ctx);
+    c->connected = 0;
+    if (c->state != KINAGG__ST_IDLE) c->state = KINAGG__ST_DONE;
+}
+
+static int kinagg__ieq(kinagg_str a, const char *b) {
+    size_t i;
+    for (i = 0; i < a.len; i++)
+        if (!b[i] || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
+    return b[a.len] == '\0';
+}
+
+/* Whether a comma-separated header value holds token t (any case). */
+static int kinagg__has_token(kinagg_str v, const char *t) {
+    size_t i = 0;
+    while (i < v.len) {
+        size_t s, e;
+        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
+        s = i;
+        while (i < v.len && v.ptr[i] != ',') i++;
+        e = i;
+        while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
+        {
+            kinagg_str tok;
+            tok.ptr = v.ptr + s;
+            tok.len = e - s;
+            if (tok.len && kinagg__ieq(tok, t)) return 1;
+        }
+    }
+    return 0;
+}
+
+KINAGG_API const kinagg_str *kinagg_http_header_get(const kinagg_http_response *r, const char *name) {
+    size_t i;
+    for (i = 0; i < r->header_count; i++)
+        if (kinagg__ieq(r->headers[i].name, name)) return &r->headers[i].value;
+    return NULL;
+}
+
+/* Stateless head parser: lines end in CRLF (a bare LF is accepted too). */
+KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, kinagg_http_response *r) {
+    const char *p = (const char *)buf;
+    size_t pos = 0, line_end, i;
+    int status = 0;
+    /* find the end of the head first: nothing is parsed from a partial head */
+    for (i = 0;; i++) {
+        if (i >= len) return 0;
+        if (p[i] == '\n' && ((i + 1 < len && p[i + 1] == '\n') ||
+                             (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')))
+            break;
+    }
+    r->header_count = 0;
+    /* status line: HTTP/1.x SP DDD SP reason */
+    for (line_end = 0; p[line_end] != '\n'; line_end++) {}
+    if (line_end < 12 || KINAGG_MEMCMP(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+        return (size_t)-1;
+    r->version_minor = p[7] - '0';
+    for (i = 9; i < 12; i++) {
+        if (p[i] < '0' || p[i] > '9') return (size_t)-1;
+        status = status * 10 + (p[i] - '0');
+    }
+    if (status < 100 || (line_end > 12 && p[12] != ' ' && p[12] != '\r')) return (size_t)-1;
+    r->status = status;
+    r->reason.ptr = p + (line_end > 12 && p[12] == ' ' ? 13 : 12);
+    r->reason.len = (size_t)(p + line_end - r->reason.ptr);
+    if (r->reason.len && r->reason.ptr[r->reason.len - 1] == '\r') r->reason.len--;
+    pos = line_end + 1;
+    for (;;) {
+        size_t colon, vs, ve;
+        for (line_end = pos; p[line_end] != '\n'; line_end++) {}
+        if (line_end == pos || (line_end == pos + 1 && p[pos] == '\r')) return line_end + 1; /* blank line */
+        if (p[pos] == ' ' || p[pos] == '\t') return (size_t)-1; /* obsolete line folding */
+        for (colon = pos; colon < line_end && p[colon] != ':'; colon++) {}
+        if (colon == line_end || colon == pos) return (size_t)-1;
+        {
+            kinagg_str name;
+            name.ptr = p + pos;
+            name.len = colon - pos;
+            if (!kinagg__is_token(name)) return (size_t)-1;
+            if (r->header_count == KINAGG_HTTP_MAX_HEADERS) return (size_t)-1;
+            vs = colon + 1;
+            ve = line_end;
+            while (vs < ve && (p[vs] == ' ' || p[vs] == '\t')) vs++;
+            while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t' || p[ve - 1] == '\r')) ve--;
+            for (i = vs; i < ve; i++)
+                if ((unsigned char)p[i] < 0x20 && p[i] != '\t') return (size_t)-1;
+            r->headers[r->header_count].name = name;
+            r->headers[r->header_count].value.ptr = p + vs;
+            r->headers[r->header_count].value.len = ve - vs;
+            r->header_count++;
+        }
+        pos = line_end + 1;
+    }
+}
+
+static int kinagg__header_safe(kinagg_str s) {
+    size_t i;
+    for (i = 0; i < s.len; i++)
+        if (s.ptr[i] == '\r' || s.ptr[i] == '\n' || s.ptr[i] == '\0') return 0;
+    return 1;
+}
+
+static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
+    char d[20];
+    int n = 0;
+    do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) kinagg__out_put(o, &d[--n], 1);
+}
+
+KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
+                                           kinagg_str method, kinagg_str target, const kinagg_http_header *headers,
+                                           size_t header_count, const kinagg_body *body, size_t body_len,
+                                           uint64_t now_ms) {
+    kinagg__out o;
+    size_t i, host_len = 0;
+    int has_host = 0;
+    if (!c || !host || !method.len || !target.len || (header_count && !headers)) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (c->state != KINAGG__ST_IDLE && c->state != KINAGG__ST_DONE) return KINAGG_ERR_STATE;
+    while (host[host_len]) host_len++;
+    if (host_len == 0 || host_len >= sizeof c->host) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (!kinagg__is_token(method) || !kinagg__header_safe(target)) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (body_len && !body) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (c->connected && (c->port != port || KINAGG_MEMCMP(c->host, host, host_len + 1) != 0)) kinagg_http_close(c);
+    KINAGG_MEMCPY(c->host, host, host_len + 1);
+    c->port = port;
+
+    o.p = (char *)c->send_buf;
+    o.cap = c->send_cap;
+    o.len = 0;
+    kinagg__out_str(&o, method);
+    kinagg__out_c(&o, " ");
+    kinagg__out_str(&o, target);
+    kinagg__out_c(&o, " HTTP/1.1\r\n");
+    for (i = 0; i < header_count; i++) {
+        if (!kinagg__is_token(headers[i].name)) return KINAGG_ERR_HEADER;
+        if (!kinagg__header_safe(headers[i].value)) return KINAGG_ERR_HEADER;
+        if (kinagg__ieq(headers[i].name, "host")) has_host = 1;
+        if (kinagg__ieq(headers[i].name, "content-length")) return KINAGG_ERR_HEADER; /* ours to set */
+        kinagg__out_str(&o, headers[i].name);
+        kinagg__out_c(&o, ": ");
+        kinagg__out_str(&o, headers[i].value);
+        kinagg__out_c(&o, "\r\n");
+    }
+    if (!has_host) {
+        kinagg__out_c(&o, "Host: ");
+        kinagg__out_c(&o, host);
+        kinagg__out_c(&o, "\r\n");
+    }
+    kinagg__out_c(&o, "Content-Length: ");
+    kinagg__out_u64(&o, body_len);
+    kinagg__out_c(&o, "\r\n\r\n");
+    if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+
+    c->head_len = o.len;
+    c->head_sent = 0;
+    c->body = body;
+    c->body_len = body_len;
+    c->body_sent = c->chunk_len = c->chunk_sent = 0;
+    if (body && body->rewind) body->rewind(body->ctx);
+    c->raw_end = c->raw_pos = c->dec_end = 0;
+    c->head_done = 0;
+    c->retried = 0;
+    c->error_detail = NULL;
+    KINAGG_MEMSET(&c->response, 0, sizeof c->response);
+    c->reused = c->connected;
+    c->state = c->connected ? KINAGG__ST_SEND_HEAD : KINAGG__ST_CONNECT;
+    c->deadline = now_ms + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
+    c->requests++;
+    return KINAGG_OK;
+}
+
+static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) {
+    if (!c->error_detail && c->transport.error) c->error_detail = c->transport.error(c->transport.ctx);
+    kinagg_http_close(c);
+    c->state = KINAGG__ST_DONE;
+    return st;
+}
+
+/* A kept-alive connection may have been closed by the server while idle:
+ * the first failure on it, before any response byte, reconnects and sends
+ * the request again, once. */
+static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
+    if (!c->reused || c->retried || c->raw_end != 0) return 0;
+    if (c->transport.close) c->transport.close(c->transport.ctx);
+    c->connected = 0;
+    c->retried = 1;
+    c->reused = 0;
+    c->head_sent = c->body_sent = c->chunk_len = c->chunk_sent = 0;
+    if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
+    c->state = KINAGG__ST_CONNECT;
+    c->deadline = now + c->connect_timeout_ms;
+    return 1;
+}
+
+/* Decodes chunked data in place: raw bytes from raw_pos are consumed and
+ * their payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. */
+static int kinagg__http_dechunk(kinagg_http_client *c) {
+    unsigned char *b = c->recv_buf;
+    while (c->raw_pos < c->raw_end && c->chunk_state != KINAGG__CH_DONE) {
+        unsigned char ch = b[c->raw_pos];
+        switch (c->chunk_state) {
+        case KINAGG__CH_SIZE: {
+            int h = kinagg__hexval(ch);
+            if (h >= 0) {
+                if (++c->chunk_digits > 15) return -1; /* no chunk of 2^60 bytes */
+                c->chunk_size = c->chunk_size * 16 + (unsigned)h;
+            } else if (c->chunk_digits == 0) {
+                return -1;
+            } else if (ch == ';' || ch == ' ' || ch == '\t') {
+                c->chunk_state = KINAGG__CH_EXT;
+            } else if (ch == '\r') {
+                c->chunk_state = KINAGG__CH_SIZE_LF;
+            } else if (ch == '\n') {
+                c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
+            } else {
+                return -1;
+            }
+            c->raw_pos++;
+            break;
+        }
+        case KINAGG__CH_EXT:
+            if (ch == '\r') c->chunk_state = KINAGG__CH_SIZE_LF;
+            else if (ch == '\n') c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
+            c->raw_pos++;
+            break;
+        case KINAGG__CH_SIZE_LF:
+            if (ch != '\n') return -1;
+            c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
+            c->raw_pos++;
+            break;
+        case KINAGG__CH_DATA: {
+            size_t avail = c->raw_end - c->raw_pos;
+            size_t n = c->chunk_size < avail ? (size_t)c->chunk_size : avail;
+            if (c->dec_end != c->raw_pos) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
+            c->dec_end += n;
+            c->raw_pos += n;
+            c->chunk_size -= n;
+            if (c->chunk_size == 0) c->chunk_state = KINAGG__CH_DATA_CR;
+            break;
+        }
+        case KINAGG__CH_DATA_CR:
+            if (ch == '\r') c->chunk_state = KINAGG__CH_DATA_LF;
+            else if (ch == '\n') { c->chunk_state = KINAGG__CH_SIZE; c->chunk_digits = 0; }
+            else return -1;
+            c->raw_pos++;
+            break;
+        case KINAGG__CH_DATA_LF:
+            if (ch != '\n') return -1;
+            c->chunk_state = KINAGG__CH_SIZE;
+            c->chunk_digits = 0;
+            c->raw_pos++;
+            break;
+        case KINAGG__CH_TRAILER:
+            if (ch == '\r') c->chunk_state = KINAGG__CH_END_LF;
+            else if (ch == '\n') c->chunk_state = KINAGG__CH_DONE;
+            else c->chunk_state = KINAGG__CH_TRAILER_LINE;
+            c->raw_pos++;
+            break;
+        case KINAGG__CH_TRAILER_LINE:
+            if (ch == '\n') c->chunk_state = KINAGG__CH_TRAILER;
+            c->raw_pos++;
+            break;
+        case KINAGG__CH_END_LF:
+            if (ch != '\n') return -1;
+            c->chunk_state = KINAGG__CH_DONE;
+            c->raw_pos++;
+            break;
+        default: return -1;
+        }
+    }
+    /* undecoded bytes move down so the buffer's free room is what is left */
+    if (c->raw_pos > c->dec_end) {
+        size_t rest = c->raw_end - c->raw_pos;
+        if (rest) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, rest);
+        c->raw_end = c->dec_end + rest;
+        c->raw_pos = c->dec_end;
+    }
+    return c->chunk_state == KINAGG__CH_DONE;
+}
+
+/* Works on what has been received. Returns 1 complete, 0 more needed, or
+ * a negative status. */
+static int kinagg__http_process(kinagg_http_client *c) {
+    kinagg_http_response *r = &c->response;
+    while (!c->head_done) {
+        size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
+        const kinagg_str *te, *conn;
+        size_t i;
+        if (n == 0) return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
+        if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
+        if (r->status < 200) { /* interim (100 Continue): drop it */
+            KINAGG_MEMMOVE(c->recv_buf, c->recv_buf + n, c->raw_end - n);
+            c->raw_end -= n;
+            continue;
+        }
+        c->head_done = 1;
+        c->resp_head_len = n;
+        c->raw_pos = c->dec_end = n;
+        c->content_length = 0;
+        c->framing = KINAGG__FR_CLOSE;
+        for (i = 0; i < r->header_count; i++) {
+            if (kinagg__ieq(r->headers[i].name, "content-length")) {
+                kinagg_str v = r->headers[i].value;
+                uint64_t cl = 0;
+                size_t j;
+                if (v.len == 0 || v.len > 15) return -(int)KINAGG_ERR_HTTP_PARSE;
+                for (j = 0; j < v.len; j++) {
+                    if (v.ptr[j] < '0' || v.ptr[j] > '9') return -(int)KINAGG_ERR_HTTP_PARSE;
+                    cl = cl * 10 + (uint64_t)(v.ptr[j] - '0');
+                }
+                if (c->framing == KINAGG__FR_LENGTH && cl != c->content_length) return -(int)KINAGG_ERR_HTTP_PARSE;
+                c->framing = KINAGG__FR_LENGTH;
+                c->content_length = cl;
+            }
+        }
+        te = kinagg_http_header_get(r, "transfer-encoding");
+        if (te) {
+            /* chunked must be the last coding; anything else reads to close */
+            size_t e = te->len;
+            kinagg_str last;
+            while (e && (te->ptr[e - 1] == ' ' || te->ptr[e - 1] == '\t')) e--;
+            last.ptr = te->ptr + e;
+            last.len = 0;
+            while (last.ptr > te->ptr && last.ptr[-1] != ',' && last.ptr[-1] != ' ') { last.ptr--; last.len++; }
+            c->framing = kinagg__ieq(last, "chunked") ? KINAGG__FR_CHUNKED : KINAGG__FR_CLOSE;
+            c->chunk_state = KINAGG__CH_SIZE;
+            c->chunk_size = 0;
+            c->chunk_digits = 0;
+        }
+        if (r->status == 204 || r->status == 304) c->framing = KINAGG__FR_NONE;
+        conn = kinagg_http_header_get(r, "connection");
+        r->keep_alive = r->version_minor == 1 ? !(conn && kinagg__has_token(*conn, "close"))
+                                              : (conn && kinagg__has_token(*conn, "keep-alive"));
+        if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
+        if (c->framing == KINAGG__FR_LENGTH && c->content_length > c->recv_cap - n)
+            return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+    }
+    switch (c->framing) {
+    case KINAGG__FR_NONE:
+        c->dec_end = c->resp_head_len;
+        if (c->raw_end > c->resp_head_len) r->keep_alive = 0;
+        return 1;
+    case KINAGG__FR_LENGTH:
+        if (c->raw_end - c->resp_head_len < c->content_length) return 0;
+        c->dec_end = c->resp_head_len + (size_t)c->content_length;
+        if (c->raw_end > c->dec_end) r->keep_alive = 0; /* bytes we did not ask for */
+        return 1;
+    case KINAGG__FR_CHUNKED: {
+        int d = kinagg__http_dechunk(c);
+        if (d < 0) return -(int)KINAGG_ERR_HTTP_PARSE;
+        if (d && c->raw_end > c->raw_pos) r->keep_alive = 0;
+        if (!d && c->raw_end == c->recv_cap) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+        return d;
+    }
+    default:
+        c->dec_end = c->raw_end;
+        return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
+    }
+}
+
+static void kinagg__http_complete(kinagg_http_client *c) {
+    c->response.body = c->recv_buf + c->resp_head_len;
+    c->response.body_len = c->dec_end - c->resp_head_len;
+    c->state = KINAGG__ST_DONE;
+    if (!c->response.keep_alive) {
+        if (c->transport.close) c->transport.close(c->transport.ctx);
+        c->connected = 0;
+    }
+}
+
+KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, unsigned *wait_events,
+                                          uint64_t *wake_ms) {
+    unsigned ev = 0;
+    for (;;) {
+        kinagg_io io;
+        size_t n = 0;
+        switch (c->state) {
+        case KINAGG__ST_CONNECT:
+            io = c->transport.connect(c->transport.ctx, c->host, c->port);
+            if (io == KINAGG_IO_OK) {
+                c->connected = 1;
+                c->connections++;
+                c->state = KINAGG__ST_SEND_HEAD;
+                c->deadline = now + c->send_timeout_ms;
+                continue;
+            }
+            if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
+            c->connected = 1; /* let close release what connect took */
+            return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
+        case KINAGG__ST_SEND_HEAD:
+        case KINAGG__ST_SEND_BODY: {
+            const unsigned char *p;
+            size_t left;
+            if (c->state == KINAGG__ST_SEND_HEAD) {
+                p = c->send_buf + c->head_sent;
+                left = c->head_len - c->head_sent;
+            } else {
+                if (c->chunk_sent == c->chunk_len) {
+                    size_t want = c->body_len - c->body_sent;
+                    if (want == 0) {
+                        c->state = KINAGG__ST_RECV;
+                        c->deadline = now + c->recv_timeout_ms;
+                        continue;
+                    }
+                    c->chunk_len = c->body->read(c->body->ctx, c->send_buf, want < c->send_cap ? want : c->send_cap);
+                    c->chunk_sent = 0;
+                    if (c->chunk_len == 0 || c->chunk_len > want) /* the body broke its promise */
+                        return kinagg__http_fail(c, KINAGG_ERR_INVALID_ARGUMENT);
+                }
+                p = c->send_buf + c->chunk_sent;
+                left = c->chunk_len - c->chunk_sent;
+            }
+            if (left == 0) { c->state = KINAGG__ST_SEND_BODY; continue; }
+            io = c->transport.send(c->transport.ctx, p, left, &n);
+            if (io == KINAGG_IO_OK) {
+                if (n > left) n = left;
+                if (c->state == KINAGG__ST_SEND_HEAD) {
+                    c->head_sent += n;
+                } else {
+                    c->chunk_sent += n;
+                    c->body_sent += n;
+                }
+                continue;
+            }
+            if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
+            if (kinagg__http_retry_stale(c, now)) continue;
+            return kinagg__http_fail(c, io == KINAGG_IO_CLOSED ? KINAGG_ERR_CLOSED
+                                        : io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_IO);
+        }
+        case KINAGG__ST_RECV: {
+            int done;
+            if (c->raw_end == c->recv_cap) return kinagg__http_fail(c, KINAGG_ERR_RESPONSE_TOO_LARGE);
+            io = c->transport.recv(c->transport.ctx, c->recv_buf + c->raw_end, c->recv_cap - c->raw_end, &n);
+            if (io == KINAGG_IO_OK) {
+                if (n > c->recv_cap - c->raw_end) n = c->recv_cap - c->raw_end;
+                c->raw_end += n;
+                done = kinagg__http_process(c);
+                if (done < 0) return kinagg__http_fail(c, (kinagg_status)-done);
+                if (done) {
+                    kinagg__http_complete(c);
+                    return KINAGG_OK;
+                }
+                continue;
+            }
+            if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
+            if (io == KINAGG_IO_CLOSED && c->head_done && c->framing == KINAGG__FR_CLOSE) {
+                c->dec_end = c->raw_end;
+                c->response.keep_alive = 0;
+                kinagg__http_complete(c);
+                return KINAGG_OK;
+            }
+            if (kinagg__http_retry_stale(c, now)) continue;
+            return kinagg__http_fail(c, io == KINAGG_IO_CLOSED ? KINAGG_ERR_CLOSED
+                                        : io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_IO);
+        }
+        case KINAGG__ST_DONE: return KINAGG_OK;
+        default: return KINAGG_ERR_STATE;
+        }
+        /* waiting on the transport */
+        if (now >= c->deadline) return kinagg__http_fail(c, KINAGG_ERR_TIMEOUT);
+        if (wait_events) *wait_events = ev;
+        if (wake_ms) *wake_ms = c->deadline;
+        return KINAGG_PENDING;
+    }
+}
+
+KINAGG_API kinagg_status kinagg_http_run(kinagg_http_client *c, const kinagg_platform *platform) {
+    for (;;) {
+        uint64_t now = platform->now_ms(platform->ctx), wake = 0;
+        unsigned ev = 0;
+        kinagg_status st = kinagg_http_poll(c, now, &ev, &wake);
+        if (st != KINAGG_PENDING) return st;
+        if (c->transport.wait) {
+            uint64_t t = wake > now ? wake - now : 0;
+            (void)c->transport.wait(c->transport.ctx, ev, (uint32_t)(t > 1000 ? 1000 : t));
+        }
+    }
+}
+
+/* ---- 10. Kinesis -------------------------------------------------------- */
+
+KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char *out) {
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
+        out[o++] = t[v >> 18]; out[o++] = t[(v >> 12) & 63]; out[o++] = t[(v >> 6) & 63]; out[o++] = t[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)in[i + 1] << 8;
+        out[o++] = t[v >> 18];
+        out[o++] = t[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    return o;
+}
+
+static int kinagg__b64val(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+KINAGG_API size_t kinagg_base64_decode(const char *in, size_t len, unsigned char *out) {
+    size_t i, o = 0, pad = 0;
+    uint32_t acc = 0;
+    unsigned n = 0;
+    if (len % 4) return (size_t)-1;
+    if (len && in[len - 1] == '=') pad++;
+    if (len > 1 && in[len - 2] == '=') pad++;
+    for (i = 0; i < len - pad; i++) {
+        int v = kinagg__b64val((unsigned char)in[i]);
+        if (v < 0) return (size_t)-1;
+        acc = (acc << 6) | (uint32_t)v;
+        if (++n == 4) {
+            out[o++] = (unsigned char)(acc >> 16);
+            out[o++] = (unsigned char)(acc >> 8);
+            out[o++] = (unsigned char)acc;
+            acc = 0;
+            n = 0;
+        }
+    }
+    if (n == 3) { out[o++] = (unsigned char)(acc >> 10); out[o++] = (unsigned char)(acc >> 2); }
+    else if (n == 2) { out[o++] = (unsigned char)(acc >> 4); }
+    else if (n == 1) return (size_t)-1;
+    return o;
+}
+
+static kinagg_status kinagg__host_copy(kinagg_endpoint *ep, const char *p, size_t n) {
+    size_t i;
+    if (n == 0 || n >= sizeof ep->host) return KINAGG_ERR_ENDPOINT;
+    for (i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c == ':' || c == '_'))
+            return KINAGG_ERR_ENDPOINT;
+    }
+    KINAGG_MEMCPY(ep->host, p, n);
+    ep->host[n] = '\0';
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_endpoint_from_url(kinagg_endpoint *ep, kinagg_str url) {
+    size_t i = 0, hs, he;
+    unsigned long port = 0;
+    kinagg_status st;
+    if (!ep || !url.ptr) return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(ep, 0, sizeof *ep);
+    ep->tls = 1;
+    {
+        kinagg_str head;
+        head.ptr = url.ptr;
+        head.len = url.len >= 8 ? 8 : url.len;
+        if (head.len == 8 && kinagg__ieq(head, "https://")) i = 8;
+        else if ((head.len = 7, url.len >= 7 && kinagg__ieq(head, "http://"))) { i = 7; ep->tls = 0; }
+    }
+    if (i < url.len && url.ptr[i] == '[') { /* IPv6 literal */
+        hs = i + 1;
+        for (he = hs; he < url.len && url.ptr[he] != ']'; he++) {}
+        if (he == url.len) return KINAGG_ERR_ENDPOINT;
+        st = kinagg__host_copy(ep, url.ptr + hs, he - hs);
+        i = he + 1;
+    } else {
+        hs = i;
+        for (he = hs; he < url.len && url.ptr[he] != ':' && url.ptr[he] != '/'; he++) {}
+        st = kinagg__host_copy(ep, url.ptr + hs, he - hs);
+        i = he;
+    }
+    if (st != KINAGG_OK) return st;
+    if (i < url.len && url.ptr[i] == ':') {
+        size_t digits = 0;
+        for (i++; i < url.len && url.ptr[i] >= '0' && url.ptr[i] <= '9'; i++, digits++) {
+            port = port * 10 + (unsigned long)(url.ptr[i] - '0');
+            if (port > 65535) return KINAGG_ERR_ENDPOINT;
+        }
+        if (!digits || port == 0) return KINAGG_ERR_ENDPOINT;
+    }
+    if (i < url.len && !(url.ptr[i] == '/' && i + 1 == url.len)) return KINAGG_ERR_ENDPOINT; /* no paths */
+    ep->port = (uint16_t)(port ? port : ep->tls ? 443 : 80);
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_endpoint_from_region(kinagg_endpoint *ep, kinagg_str region) {
+    kinagg__out o;
+    size_t i;
+    if (!ep || !region.ptr || region.len == 0 || region.len > 63) return KINAGG_ERR_ENDPOINT;
+    for (i = 0; i < region.len; i++) {
+        char c = region.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return KINAGG_ERR_ENDPOINT;
+    }
+    KINAGG_MEMSET(ep, 0, sizeof *ep);
+    o.p = ep->host;
+    o.cap = sizeof ep->host;
+    o.len = 0;
+    kinagg__out_c(&o, "kinesis.");
+    kinagg__out_str(&o, region);
+    kinagg__out_c(&o, region.len > 3 && KINAGG_MEMCMP(region.ptr, "cn-", 3) == 0 ? ".amazonaws.com.cn" : ".amazonaws.com");
+    ep->host[o.len] = '\0';
+    ep->port = 443;
+    ep->tls = 1;
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_endpoint *endpoint, kinagg_str region,
+                                             const kinagg_credentials *credentials, kinagg_protocol protocol,
+                                             const kinagg_transport *transport, const kinagg_platform *platform,
+                                             void *send_buf, size_t send_cap, void *recv_buf, size_t recv_cap) {
+    if (!k || !endpoint || !credentials || !transport || !platform || !platform->now_ms || !platform->unix_ms ||
+        !send_buf || !recv_buf || region.len == 0 || region.len >= sizeof k->region || send_cap < 1024 ||
+        recv_cap < 1024 || (protocol != KINAGG_PROTOCOL_JSON && protocol != KINAGG_PROTOCOL_CBOR))
+        return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(k, 0, sizeof *k);
+    kinagg_http_init(&k->http, transport, send_buf, send_cap, recv_buf, recv_cap);
+    kinagg_sigv4_init(&k->signer, credentials);
+    k->endpoint = *endpoint;
+    k->platform = *platform;
+    KINAGG_MEMCPY(k->region, region.ptr, region.len);
+    k->region[region.len] = '\0';
+    k->protocol = protocol;
+    return KINAGG_OK;
+}
+
+/* ---- request bodies: a writer for small ones, a generator for PutRecords */
+
+typedef struct kinagg__w {
+    unsigned char *p; /* NULL: only count */
+    size_t cap, len;
+} kinagg__w;
+
+static void kinagg__w_put(kinagg__w *w, const void *s, size_t n) {
+    if (w->p && w->len < w->cap && n <= w->cap - w->len) KINAGG_MEMCPY(w->p + w->len, s, n);
+    w->len += n;
+}
+static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str_c(s); kinagg__w_put(w, t.ptr, t.len); }
+static void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
+
+static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    kinagg__w_byte(w, '"');
+    for (i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        kinagg__w_put(w, s.ptr + run, i - run);
+        run = i + 1;
+        if (c == '"' || c == '\\') {
+            char e[2];
+            e[0] = '\\';
+            e[1] = (char)c;
+            kinagg__w_put(w, e, 2);
+        } else {
+            char e[6];
+            e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15];
+            kinagg__w_put(w, e, 6);
+        }
+    }
+    kinagg__w_put(w, s.ptr + run, s.len - run);
+    kinagg__w_byte(w, '"');
+}
+
+static void kinagg__w_cbor_head(kinagg__w *w, unsigned major, uint64_t v) {
+    unsigned char h[9];
+    size_t n, i;
+    if (v < 24) { h[0] = (unsigned char)(major << 5 | v); n = 1; }
+    else if (v <= 0xff) { h[0] = (unsigned char)(major << 5 | 24); n = 2; }
+    else if (v <= 0xffff) { h[0] = (unsigned char)(major << 5 | 25); n = 3; }
+    else if (v <= 0xffffffffu) { h[0] = (unsigned char)(major << 5 | 26); n = 5; }
+    else { h[0] = (unsigned char)(major << 5 | 27); n = 9; }
+    for (i = 1; i < n; i++) h[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+    kinagg__w_put(w, h, n);
+}
+static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
+    kinagg__w_cbor_head(w, 3, s.len);
+    kinagg__w_put(w, s.ptr, s.len);
+}
+
+/* A map of string and number fields, in either protocol. */
+typedef struct kinagg__field {
+    const char *key;
+    kinagg_str str; /* used when str.ptr is set */
+    uint64_t num;
+} kinagg__field;
+
+static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
+    if (pr == KINAGG_PROTOCOL_CBOR) {
+        kinagg__w_cbor_text(w, kinagg_str_c(key));
+    } else {
+        if (!first) kinagg__w_byte(w, ',');
+        kinagg__w_json_string(w, kinagg_str_c(key));
+        kinagg__w_byte(w, ':');
+    }
+}
+
+static void kinagg__w_fields(kinagg__w *w, kinagg_protocol pr, const kinagg__field *f, size_t n) {
+    size_t i, present = 0;
+    for (i = 0; i < n; i++) present += f[i].key != NULL;
+    if (pr == KINAGG_PROTOCOL_CBOR) kinagg__w_cbor_head(w, 5, present);
+    else kinagg__w_byte(w, '{');
+    for (i = 0, present = 0; i < n; i++) {
+        if (!f[i].key) continue;
+        kinagg__w_key(w, pr, f[i].key, present++ == 0);
+        if (f[i].str.ptr) {
+            if (pr == KINAGG_PROTOCOL_CBOR) kinagg__w_cbor_text(w, f[i].str);
+            else kinagg__w_json_string(w, f[i].str);
+        } else if (pr == KINAGG_PROTOCOL_CBOR) {
+            kinagg__w_cbor_head(w, 0, f[i].num);
+        } else {
+            char d[20];
+            int k = 0;
+            uint64_t v = f[i].num;
+            do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+            while (k) kinagg__w_byte(w, (unsigned char)d[--k]);
+        }
+    }
+    if (pr != KINAGG_PROTOCOL_CBOR) kinagg__w_byte(w, '}');
+}
+
+/* The stream's field: StreamARN if given, else StreamName. */
+static void kinagg__stream_field(kinagg__field *f, kinagg_stream_ref s) {
+    f->num = 0;
+    if (s.arn.len) { f->key = "StreamARN"; f->str = s.arn; }
+    else { f->key = "StreamName"; f->str = s.name; }
+}
+
+static int kinagg__stream_ok(kinagg_stream_ref s) {
+    size_t i;
+    kinagg_str v = s.arn.len ? s.arn : s.name;
+    if (v.len == 0 || !v.ptr || v.len > (s.arn.len ? 2048u : 128u)) return 0;
+    for (i = 0; i < v.len; i++)
+        if ((unsigned char)v.ptr[i] < 0x20 || v.ptr[i] == '"' || v.ptr[i] == '\\') return 0;
+    return 1;
+}
+
+/* PutRecords body, in parts. Part 0 of the request is its head; then each
+ * entry has parts 1 (text before the data), 2 (the data: base64 or raw) and
+ * 3 (text after); part 4 after the last entry is the tail. Text parts are
+ * made in scratch when reached; the data part is read in place, from any
+ * offset, so the body streams at any piece size. */
+static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t part, kinagg__w *w) {
+    int cbor = q->protocol == KINAGG_PROTOCOL_CBOR;
+    if (part == 0) {
+        kinagg__field f;
+        kinagg__stream_field(&f, q->stream);
+        if (cbor) {
+            kinagg__w_cbor_head(w, 5, 2);
+            kinagg__w_cbor_text(w, kinagg_str_c(f.key));
+            kinagg__w_cbor_text(w, f.str);
+            kinagg__w_cbor_text(w, kinagg_str_c("Records"));
+            kinagg__w_cbor_head(w, 4, q->count);
+        } else {
+            kinagg__w_byte(w, '{');
+            kinagg__w_json_string(w, kinagg_str_c(f.key));
+            kinagg__w_byte(w, ':');
+            kinagg__w_json_string(w, f.str);
+            kinagg__w_c(w, ",\"Records\":[");
+        }
+    } else if (part == 1) {
+        const kinagg_put_entry *e = &q->entries[entry];
+        if (cbor) {
+            kinagg__w_cbor_head(w, 5, e->explicit_hash_key.len ? 3 : 2);
+            kinagg__w_cbor_text(w, kinagg_str_c("Data"));
+            kinagg__w_cbor_head(w, 2, e->data_len);
+        } else {
+            kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
+        }
+    } else if (part == 3) {
+        const kinagg_put_entry *e = &q->entries[entry];
+        if (cbor) {
+            kinagg__w_cbor_text(w, kinagg_str_c("PartitionKey"));
+            kinagg__w_cbor_text(w, e->partition_key);
+            if (e->explicit_hash_key.len) {
+                kinagg__w_cbor_text(w, kinagg_str_c("ExplicitHashKey"));
+                kinagg__w_cbor_text(w, e->explicit_hash_key);
+            }
+        } else {
+            kinagg__w_c(w, "\",\"PartitionKey\":");
+            kinagg__w_json_string(w, e->partition_key);
+            if (e->explicit_hash_key.len) {
+                kinagg__w_c(w, ",\"ExplicitHashKey\":");
+                kinagg__w_json_string(w, e->explicit_hash_key);
+            }
+            kinagg__w_byte(w, '}');
+        }
+    } else if (!cbor) {
+        kinagg__w_c(w, "]}");
+    }
+}
+
+static size_t kinagg__put_data_len(const kinagg_put_request *q, size_t entry) {
+    size_t n = q->entries[entry].data_len;
+    return q->protocol == KINAGG_PROTOCOL_CBOR ? n : (n + 2) / 3 * 4;
+}
+
+/* Moves the generator to the start of its next part; makes text in scratch. */
+static void kinagg__put_enter(kinagg_put_request *q) {
+    kinagg__w w;
+    q->offset = 0;
+    q->scratch_len = 0;
+    if (q->part == 2) return;
+    w.p = q->scratch;
+    w.cap = sizeof q->scratch;
+    w.len = 0;
+    kinagg__put_text(q, q->entry, q->part, &w);
+    q->scratch_len = w.len <= w.cap ? w.len : 0; /* checked in begin */
+}
+
+static void kinagg__put_rewind(void *ctx) {
+    kinagg_put_request *q = (kinagg_put_request *)ctx;
+    q->entry = 0;
+    q->part = 0;
+    q->pos = 0;
+    kinagg__put_enter(q);
+}
+
+static void kinagg__put_next_part(kinagg_put_request *q) {
+    if (q->part == 0) q->part = q->count ? 1 : 4;
+    else if (q->part == 3) { q->entry++; q->part = q->entry < q->count ? 1 : 4; }
+    else if (q->part == 4) { q->part = 5; return; }
+    else q->part++;
+    kinagg__put_enter(q);
+}
+
+static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
+    kinagg_put_request *q = (kinagg_put_request *)ctx;
+    size_t n = 0;
+    while (n < cap && q->part <= 4) {
+        if (q->part != 2) {
+            size_t take = q->scratch_len - q->offset;
+            if (take > cap - n) take = cap - n;
+            KINAGG_MEMCPY(out + n, q->scratch + q->offset, take);
+            n += take;
+            q->offset += take;
+            if (q->offset == q->scratch_len) kinagg__put_next_part(q);
+        } else {
+            const kinagg_put_entry *e = &q->entries[q->entry];
+            size_t total = kinagg__put_data_len(q, q->entry);
+            if (q->protocol == KINAGG_PROTOCOL_CBOR) {
+                size_t take = total - q->offset;
+                if (take > cap - n) take = cap - n;
+                if (take) KINAGG_MEMCPY(out + n, e->data + q->offset, take);
+                n += take;
+                q->offset += take;
+            } else {
+                /* base64 from any offset: encode the 3-byte group it falls in */
+                while (n < cap && q->offset < total) {
+                    size_t group = q->offset / 4, skip = q->offset % 4, in = group * 3, k;
+                    char quad[4];
+                    size_t m = e->data_len - in < 3 ? e->data_len - in : 3;
+                    kinagg_base64_encode(e->data + in, m, quad);
+                    for (k = skip; k < 4 && n < cap; k++) out[n++] = (unsigned char)quad[k], q->offset++;
+                }
+            }
+            if (q->offset == total) kinagg__put_next_part(q);
+        }
+    }
+    q->pos += n;
+    return n;
+}
+
+KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
+                                               const kinagg_put_entry *entries, size_t count) {
+    kinagg_put_request q;
+    kinagg__w w;
+    size_t i, part;
+    KINAGG_MEMSET(&q, 0, sizeof q);
+    q.stream = stream;
+    q.entries = entries;
+    q.count = count;
+    q.protocol = protocol;
+    w.p = NULL;
+    w.cap = w.len = 0;
+    kinagg__put_text(&q, 0, 0, &w);
+    for (i = 0; i < count; i++) {
+        for (part = 1; part <= 3; part += 2) kinagg__put_text(&q, i, part, &w);
+        w.len += kinagg__put_data_len(&q, i);
+    }
+    kinagg__put_text(&q, count, 4, &w);
+    return w.len;
+}
+
+/* ---- sending a call ------------------------------------------------------ */
+
+static void kinagg__mem_rewind(void *ctx) { ((kinagg__w *)ctx)->cap = 0; /* cap doubles as read position */ }
+static size_t kinagg__mem_read(void *ctx, unsigned char *out, size_t cap) {
+    kinagg__w *m = (kinagg__w *)ctx;
+    size_t n = m->len - m->cap < cap ? m->len - m->cap : cap;
+    KINAGG_MEMCPY(out, m->p + m->cap, n);
+    m->cap += n;
+    return n;
+}
+
+static kinagg_status kinagg__call_begin(kinagg_kinesis *k, const char *operation, const kinagg_body *body) {
+    kinagg_sha256_ctx h;
+    unsigned char digest[KINAGG_SHA256_SIZE];
+    char hash_hex[65], date[17], target[64], host[272], auth[512];
+    const char *ctype = k->protocol == KINAGG_PROTOCOL_CBOR ? "application/x-amz-cbor-1.1"
+                                                            : "application/x-amz-json-1.1";
+    kinagg_http_header hdr[7];
+    kinagg_sigv4_request r;
+    size_t len = 0, n, nh = 0;
+    uint64_t unix_ms;
+    kinagg_status st;
+    kinagg__out o;
+    /* first pass over the body: its hash and length, for the signature */
+    kinagg_sha256_init(&h);
+    body->rewind(body->ctx);
+    while ((n = body->read(body->ctx, k->http.send_buf, k->http.send_cap)) > 0) {
+        kinagg_sha256_update(&h, k->http.send_buf, n);
+        len += n;
+    }
+    kinagg_sha256_final(&h, digest);
+    kinagg_hex(digest, sizeof digest, hash_hex);
+    hash_hex[64] = '\0';
+    unix_ms = k->platform.unix_ms(k->platform.ctx);
+    unix_ms = (uint64_t)((int64_t)unix_ms + k->clock_offset_ms);
+    kinagg_sigv4_amz_date(unix_ms / 1000, date);
+    o.p = target; o.cap = sizeof target; o.len = 0;
+    kinagg__out_c(&o, "Kinesis_20131202.");
+    kinagg__out_c(&o, operation);
+    target[o.len] = '\0';
+    o.p = host; o.cap = sizeof host; o.len = 0;
+    {
+        int v6 = 0;
+        size_t i;
+        for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
+        if (v6) kinagg__out_c(&o, "[");
+        kinagg__out_c(&o, k->endpoint.host);
+        if (v6) kinagg__out_c(&o, "]");
+        if (k->endpoint.port != (k->endpoint.tls ? 443 : 80)) {
+            kinagg__out_c(&o, ":");
+            kinagg__out_u64(&o, k->endpoint.port);
+        }
+    }
+    host[o.len] = '\0';
+    hdr[nh].name = kinagg_str_c("Host"); hdr[nh++].value = kinagg_str_c(host);
+    hdr[nh].name = kinagg_str_c("X-Amz-Date"); hdr[nh++].value = kinagg_str_c(date);
+    hdr[nh].name = kinagg_str_c("X-Amz-Target"); hdr[nh++].value = kinagg_str_c(target);
+    hdr[nh].name = kinagg_str_c("Content-Type"); hdr[nh++].value = kinagg_str_c(ctype);
+    if (k->signer.credentials.session_token.len) {
+        hdr[nh].name = kinagg_str_c("X-Amz-Security-Token");
+        hdr[nh++].value = k->signer.credentials.session_token;
+    }
+    KINAGG_MEMSET(&r, 0, sizeof r);
+    r.method = kinagg_str_c("POST");
+    r.path = kinagg_str_c("/");
+    r.headers = hdr;
+    r.header_count = nh;
+    r.payload_sha256_hex = hash_hex;
+    r.region = kinagg_str_c(k->region);
+    r.service = kinagg_str_c("kinesis");
+    r.amz_date = kinagg_str_c(date);
+    st = kinagg_sigv4_sign(&k->signer, &r, auth, sizeof auth, NULL, NULL);
+    if (st != KINAGG_OK) return st;
+    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh++].value = kinagg_str_c(auth);
+    hdr[nh].name = kinagg_str_c("Accept"); hdr[nh++].value = kinagg_str_c(ctype);
+    k->http_status = 0;
+    k->error_type[0] = k->error_message[0] = '\0';
+    return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, kinagg_str_c("POST"), kinagg_str_c("/"),
+                             hdr, nh, body, len, k->platform.now_ms(k->platform.ctx));
+}
+
+KINAGG_API kinagg_status kinagg_kinesis_poll(kinagg_kinesis *k, unsigned *wait_events, uint64_t *wake_ms) {
+    return kinagg_http_poll(&k->http, k->platform.now_ms(k->platform.ctx), wait_events, wake_ms);
+}
+
+/* ---- reading responses: one cursor over JSON or CBOR ------------------- */
+/* Strings are made usable in place: JSON escapes are decoded into the
+ * buffer (never longer than the escaped text), base64 data likewise. */
+
+#define KINAGG__DOC_MAX_DEPTH 32
+
+typedef struct kinagg__doc {
+    unsigned char *p;
+    size_t len, pos;
+    int cbor;
+} kinagg__doc;
+
+typedef struct kinagg__iter {
+    uint64_t left; /* CBOR definite count */
+    int indefinite, first, map;
+} kinagg__iter;
+
+static void kinagg__json_ws(kinagg__doc *d) {
+    while (d->pos < d->len && (d->p[d->pos] == ' ' || d->p[d->pos] == '\t' || d->p[d->pos] == '\n' ||
+                               d->p[d->pos] == '\r'))
+        d->pos++;
+}
+
+/* CBOR head at pos: major type, argument; ai 31 (indefinite) gives
+ * *indef = 1. Returns 0 on malformed or unsupported. */
+static int kinagg__cbor_head(kinagg__doc *d, unsigned *major, uint64_t *arg, int *indef) {
+    unsigned char b;
+    unsigned ai, n, i;
+    if (d->pos >= d->len) return 0;
+    b = d->p[d->pos++];
+    *major = b >> 5;
+    ai = b & 31;
+    *indef = 0;
+    if (ai < 24) { *arg = ai; return 1; }
+    if (ai == 31) { *indef = 1; *arg = 0; return *major >= 2 && *major <= 5; }
+    if (ai > 27) return 0;
+    n = 1u << (ai - 24);
+    if (d->len - d->pos < n) return 0;
+    *arg = 0;
+    for (i = 0; i < n; i++) *arg = (*arg << 8) | d->p[d->pos++];
+    return 1;
+}
+
+/* Skips one value of any kind, without recursion. */
+static int kinagg__doc_skip(kinagg__doc *d) {
+    if (d->cbor) {
+        uint64_t left[KINAGG__DOC_MAX_DEPTH]; /* items left per open container; ~0 = indefinite */
+        int depth = 0;
+        left[0] = 1;
+        for (;;) {
+            unsigned major;
+            uint64_t arg;
+            int indef;
+            if (depth >= 0 && left[depth] == 0) {
+                if (--depth < 0) return 1;
+                continue;
+            }
+            if (left[depth] == (uint64_t)-1 && d->pos < d->len && d->p[d->pos] == 0xff) {
+                d->pos++;
+                if (--depth < 0) return 1;
+                continue;
+            }
+            if (left[depth] != (uint64_t)-1) left[depth]--;
+            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
+            if (major == 2 || major == 3) {
+                if (indef) { /* chunks of the same type until break */
+                    for (;;) {
+                        unsigned m2;
+                        uint64_t a2;
+                        int i2;
+                        if (d->pos < d->len && d->p[d->pos] == 0xff) { d->pos++; break; }
+                        if (!kinagg__cbor_head(d, &m2, &a2, &i2) || m2 != major || i2 || a2 > d->len - d->pos) return 0;
+                        d->pos += (size_t)a2;
+                    }
+                } else {
+                    if (arg > d->len - d->pos) return 0;
+                    d->pos += (size_t)arg;
+                }
+            } else if (major == 4 || major == 5) {
+                if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
+                if (!indef && arg > d->len) return 0; /* cannot hold that many */
+                left[++depth] = indef ? (uint64_t)-1 : (major == 5 ? arg * 2 : arg);
+            } else if (major == 6) {
+                left[depth]++; /* a tag: its content follows */
+            } else if (major == 7 && indef) {
+                return 0;
+            }
+        }
+    } else {
+        uint64_t kinds = 0; /* a bit per open bracket: 1 for '{' */
+        int depth = 0;
+        kinagg__json_ws(d);
+        do {
+            unsigned char c;
+            kinagg__json_ws(d);
+            if (d->pos >= d->len) return 0;
+            c = d->p[d->pos];
+            if (c == '"') {
+                d->pos++;
+                while (d->pos < d->len && d->p[d->pos] != '"') d->pos += d->p[d->pos] == '\\' ? 2 : 1;
+                if (d->pos >= d->len) return 0;
+                d->pos++;
+            } else if (c == '{' || c == '[') {
+                if (depth == 63) return 0;
+                kinds = (kinds << 1) | (c == '{');
+                depth++;
+                d->pos++;
+                continue;
+            } else if (c == '}' || c == ']') {
+                if (!depth || (int)(kinds & 1) != (c == '}')) return 0;
+                kinds >>= 1;
+                depth--;
+                d->pos++;
+            } else if (c == ',' || c == ':') {
+                if (!depth) return 0;
+                d->pos++;
+                continue;
+            } else {
+                size_t s = d->pos;
+                while (d->pos < d->len && (d->p[d->pos] == '-' || d->p[d->pos] == '+' || d->p[d->pos] == '.' ||
+                                           (d->p[d->pos] >= '0' && d->p[d->pos] <= '9') ||
+                                           (d->p[d->pos] >= 'a' && d->p[d->pos] <= 'z') ||
+                                           (d->p[d->pos] >= 'A' && d->p[d->pos] <= 'Z')))
+                    d->pos++;
+                if (d->pos == s) return 0;
+            }
+        } while (depth > 0);
+        return 1;
+    }
+}
+
+static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
+    KINAGG_MEMSET(it, 0, sizeof *it);
+    it->first = 1;
+    it->map = map;
+    if (d->cbor) {
+        unsigned major;
+        int indef;
+        if (!kinagg__cbor_head(d, &major, &it->left, &indef) || major != (map ? 5u : 4u)) return 0;
+        it->indefinite = indef;
+        return 1;
+    }
+    kinagg__json_ws(d);
+    if (d->pos >= d->len || d->p[d->pos] != (map ? '{' : '[')) return 0;
+    d->pos++;
+    return 1;
+}
+
+/* Next member (map: reads the key into *key) or element: 1, or 0 at the
+ * end, -1 when malformed. */
+static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key);
+
+static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
+    size_t w;
+    kinagg__json_ws(d);
+    if (d->pos >= d->len || d->p[d->pos] != '"') return 0;
+    w = ++d->pos;
+    out->ptr = (const char *)d->p + w;
+    while (d->pos < d->len && d->p[d->pos] != '"') {
+        unsigned char c = d->p[d->pos++];
+        if (c < 0x20) return 0;
+        if (c != '\\') { d->p[w++] = c; continue; }
+        if (d->pos >= d->len) return 0;
+        c = d->p[d->pos++];
+        switch (c) {
+        case '"': case '\\': case '/': d->p[w++] = c; break;
+        case 'b': d->p[w++] = '\b'; break;
+        case 'f': d->p[w++] = '\f'; break;
+        case 'n': d->p[w++] = '\n'; break;
+        case 'r': d->p[w++] = '\r'; break;
+        case 't': d->p[w++] = '\t'; break;
+        case 'u': {
+            uint32_t cp = 0;
+            int i;
+            for (i = 0; i < 4; i++) {
+                int h = d->pos < d->len ? kinagg__hexval(d->p[d->pos++]) : -1;
+                if (h < 0) return 0;
+                cp = cp << 4 | (uint32_t)h;
+            }
+            if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
+                uint32_t lo = 0;
+                for (i = 0; i < 4; i++) {
+                    int h = kinagg__hexval(d->p[d->pos + 2 + (size_t)i]);
+                    if (h < 0) return 0;
+                    lo = lo << 4 | (uint32_t)h;
+                }
+                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    d->pos += 6;
+                }
+            }
+            if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; /* a lone surrogate */
+            /* UTF-8 of cp is never longer than the escape it came from */
+            if (cp < 0x80) d->p[w++] = (unsigned char)cp;
+            else if (cp < 0x800) { d->p[w++] = (unsigned char)(0xc0 | cp >> 6); d->p[w++] = (unsigned char)(0x80 | (cp & 63)); }
+            else if (cp < 0x10000) {
+                d->p[w++] = (unsigned char)(0xe0 | cp >> 12);
+                d->p[w++] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+                d->p[w++] = (unsigned char)(0x80 | (cp & 63));
+            } else {
+                d->p[w++] = (unsigned char)(0xf0 | cp >> 18);
+                d->p[w++] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+                d->p[w++] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+                d->p[w++] = (unsigned char)(0x80 | (cp & 63));
+            }
+            break;
+        }
+        default: return 0;
+        }
+    }
+    if (d->pos >= d->len) return 0;
+    d->pos++;
+    out->len = (size_t)((const char *)d->p + w - out->ptr);
+    return 1;
+}
+
+/* A string (JSON string; CBOR text or byte string, definite). */
+static int kinagg__doc_string(kinagg__doc *d, kinagg_str *out) {
+    if (d->cbor) {
+        unsigned major;
+        uint64_t n;
+        int indef;
+        if (!kinagg__cbor_head(d, &major, &n, &indef) || indef || (major != 2 && major != 3) || n > d->len - d->pos)
+            return 0;
+        out->ptr = (const char *)d->p + d->pos;
+        out->len = (size_t)n;
+        d->pos += (size_t)n;
+        return 1;
+    }
+    return kinagg__json_string_in_place(d, out);
+}
+
+static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
+    if (d->cbor) {
+        if (it->indefinite) {
+            if (d->pos >= d->len) return -1;
+            if (d->p[d->pos] == 0xff) { d->pos++; return 0; }
+        } else {
+            if (it->left == 0) return 0;
+            it->left--;
+        }
+        if (it->map && !kinagg__doc_string(d, key)) return -1;
+        return 1;
+    }
+    kinagg__json_ws(d);
+    if (d->pos >= d->len) return -1;
+    if (d->p[d->pos] == (it->map ? '}' : ']')) { d->pos++; return 0; }
+    if (!it->first) {
+        if (d->p[d->pos] != ',') return -1;
+        d->pos++;
+    }
+    it->first = 0;
+    if (it->map) {
+        if (!kinagg__json_string_in_place(d, key)) return -1;
+        kinagg__json_ws(d);
+        if (d->pos >= d->len || d->p[d->pos] != ':') return -1;
+        d->pos++;
+    }
+    return 1;
+}
+
+static int kinagg__is_null(kinagg__doc *d) {
+    if (d->cbor) {
+        if (d->pos < d->len && (d->p[d->pos] == 0xf6 || d->p[d->pos] == 0xf7)) { d->pos++; return 1; }
+        return 0;
+    }
+    kinagg__json_ws(d);
+    if (d->len - d->pos >= 4 && KINAGG_MEMCMP(d->p + d->pos, "null", 4) == 0) { d->pos += 4; return 1; }
+    return 0;
+}
+
+/* A number as an integer scaled by 10^scale (3: seconds to ms); JSON
+ * numbers with fraction and exponent, CBOR integers and floats. */
+static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
+    if (d->cbor) {
+        unsigned major;
+        uint64_t arg;
+        int indef;
+        size_t at = d->pos;
+        uint64_t mul = 1;
+        unsigned i;
+        for (i = 0; i < scale; i++) mul *= 10;
+        if (at < d->len && (d->p[at] & 0xe0) == 0xc0) { /* a tag (epoch time): skip it */
+            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
+        }
+        at = d->pos;
+        if (!kinagg__cbor_head(d, &major, &arg, &indef) || indef) return 0;
+        if (major == 0) { *out = arg * mul; return 1; }
+        if (major == 7 && (d->p[at] & 31) >= 25 && (d->p[at] & 31) <= 27) {
+            double v;
+            unsigned ai = d->p[at] & 31;
+            if (ai == 27) {
+                uint64_t bits = arg;
+                int e = (int)((bits >> 52) & 0x7ff) - 1075;
+                uint64_t m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+                if (bits >> 63) return 0;
+                v = (double)m;
+                while (e > 0) { v *= 2; e--; }
+                while (e < 0) { v /= 2; e++; }
+                if (((bits >> 52) & 0x7ff) == 0) v = 0;
+            } else if (ai == 26) {
+                uint32_t bits = (uint32_t)arg;
+                int e = (int)((bits >> 23) & 0xff) - 150;
+                uint32_t m = (bits & 0x7fffff) | 0x800000;
+                if (bits >> 31) return 0;
+                v = (double)m;
+                while (e > 0) { v *= 2; e--; }
+                while (e < 0) { v /= 2; e++; }
+                if (((bits >> 23) & 0xff) == 0) v = 0;
+            } else {
+                return 0;
+            }
+            *out = (uint64_t)(v * (double)mul + 0.5);
+            return 1;
+        }
+        return 0;
+    } else {
+        uint64_t mant = 0;
+        int exp10 = (int)scale, seen = 0, frac = 0;
+        kinagg__json_ws(d);
+        if (d->pos < d->len && d->p[d->pos] == '-') return 0;
+        while (d->pos < d->len) {
+            unsigned char c = d->p[d->pos];
+            if (c >= '0' && c <= '9') {
+                if (mant < 100000000000000000ull) { mant = mant * 10 + (c - '0'); if (frac) exp10--; }
+                else if (!frac) exp10++;
+                seen = 1;
+            } else if (c == '.' && !frac) {
+                frac = 1;
+            } else {
+                break;
+            }
+            d->pos++;
+        }
+        if (!seen) return 0;
+        if (d->pos < d->len && (d->p[d->pos] == 'e' || d->p[d->pos] == 'E')) {
+            int sign = 1, e = 0;
+            d->pos++;
+            if (d->pos < d->len && (d->p[d->pos] == '+' || d->p[d->pos] == '-')) sign = d->p[d->pos++] == '-' ? -1 : 1;
+            if (d->pos >= d->len || d->p[d->pos] < '0' || d->p[d->pos] > '9') return 0;
+            while (d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9') {
+                if (e < 1000) e = e * 10 + (d->p[d->pos] - '0');
+                d->pos++;
+            }
+            exp10 += sign * e;
+        }
+        while (exp10 > 0) { if (mant > (uint64_t)-1 / 10) return 0; mant *= 10; exp10--; }
+        while (exp10 < 0) { mant /= 10; exp10++; }
+        *out = mant;
+        return 1;
+    }
+}
+
+/* Data: JSON base64 decoded in place; CBOR byte string; and kinesalite's
+ * {"type":"Buffer","data":[n, ...]} for records it stored from CBOR. */
+static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *len) {
+    size_t at = d->pos;
+    kinagg_str s;
+    if (d->cbor) {
+        unsigned char b = d->pos < d->len ? d->p[d->pos] : 0;
+        if ((b >> 5) == 2 || (b >> 5) == 3) {
+            if (!kinagg__doc_string(d, &s)) return 0;
+            *out = (const unsigned char *)s.ptr;
+            *len = s.len;
+            return 1;
+        }
+    } else {
+        kinagg__json_ws(d);
+        at = d->pos;
+        if (d->pos < d->len && d->p[d->pos] == '"') {
+            size_t n;
+            if (!kinagg__json_string_in_place(d, &s)) return 0;
+            n = kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
+            if (n == (size_t)-1) return 0;
+            *out = (const unsigned char *)s.ptr;
+            *len = n;
+            return 1;
+        }
+    }
+    { /* the Buffer object: its bytes are written over the start of the object */
+        kinagg__iter it, ai;
+        kinagg_str key;
+        int r;
+        size_t w = at;
+        int got = 0;
+        if (!kinagg__doc_begin(d, &it, 1)) return 0;
+        while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
+            if (key.len == 4 && KINAGG_MEMCMP(key.ptr, "data", 4) == 0) {
+                if (!kinagg__doc_begin(d, &ai, 0)) return 0;
+                while ((r = kinagg__doc_next(d, &ai, NULL)) == 1) {
+                    uint64_t v;
+                    if (!kinagg__doc_number(d, 0, &v) || v > 255 || w >= d->pos) return 0;
+                    d->p[w++] = (unsigned char)v;
+                }
+                if (r < 0) return 0;
+                got = 1;
+            } else if (!kinagg__doc_skip(d)) {
+                return 0;
+            }
+        }
+        if (r < 0 || !got) return 0;
+        *out = d->p + at;
+        *len = w - at;
+        return 1;
+    }
+}
+
+static int kinagg__key_is(kinagg_str k, const char *name) {
+    kinagg_str n = kinagg_str_c(name);
+    return k.len == n.len && KINAGG_MEMCMP(k.ptr, n.ptr, n.len) == 0;
+}
+
+static void kinagg__copy_cstr(char *dst, size_t cap, kinagg_str s) {
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n) KINAGG_MEMCPY(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
+/* Seconds since 1970 from an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT". */
+static int kinagg__http_date(kinagg_str s, uint64_t *out) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const char *p = s.ptr;
+    unsigned day, year, hh, mm, ss, mon;
+    int64_t y, m, era, yoe, doy, doe, days;
+    size_t i;
+    if (s.len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' || p[19] != ':' ||
+        p[22] != ':' || p[25] != ' ')
+        return 0;
+    for (i = 0; i < 29; i++)
+        if ((i == 5 || i == 6 || (i >= 12 && i <= 15) || i == 17 || i == 18 || i == 20 || i == 21 || i == 23 ||
+             i == 24) && (p[i] < '0' || p[i] > '9'))
+            return 0;
+    for (mon = 0; mon < 12; mon++)
+        if (KINAGG_MEMCMP(months + 3 * mon, p + 8, 3) == 0) break;
+    if (mon == 12) return 0;
+    day = (unsigned)((p[5] - '0') * 10 + (p[6] - '0'));
+    year = (unsigned)((p[12] - '0') * 1000 + (p[13] - '0') * 100 + (p[14] - '0') * 10 + (p[15] - '0'));
+    hh = (unsigned)((p[17] - '0') * 10 + (p[18] - '0'));
+    mm = (unsigned)((p[20] - '0') * 10 + (p[21] - '0'));
+    ss = (unsigned)((p[23] - '0') * 10 + (p[24] - '0'));
+    if (year < 1970 || !day || day > 31 || hh > 23 || mm > 59 || ss > 60) return 0;
+    y = (int64_t)year - (mon < 2);
+    m = (int64_t)mon + 1;
+    era = y / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + (int64_t)day - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = era * 146097 + doe - 719468;
+    *out = (uint64_t)days * 86400 + hh * 3600u + mm * 60u + ss;
+    return 1;
+}
+
+/* After a response: learns the clock skew, and turns an error response
+ * into KINAGG_ERR_SERVICE (or _CLOCK_SKEW) with its type and message. */
+static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
+    kinagg_http_response *r = &k->http.response;
+    const kinagg_str *date;
+    kinagg__doc d;
+    kinagg__iter it;
+    kinagg_str key, val;
+    uint64_t server;
+    int n;
+    if (st != KINAGG_OK) return st;
+    k->http_status = r->status;
+    date = kinagg_http_header_get(r, "date");
+    if (date && kinagg__http_date(*date, &server)) {
+        /* against the corrected clock: the offset learns the remainder */
+        int64_t local = ((int64_t)k->platform.unix_ms(k->platform.ctx) + k->clock_offset_ms) / 1000;
+        k->last_skew_ms = ((int64_t)server - local) * 1000;
+    }
+    if (r->status >= 200 && r->status < 300) return KINAGG_OK;
+    {
+        const kinagg_str *et = kinagg_http_header_get(r, "x-amzn-errortype");
+        if (et) {
+            size_t i = 0;
+            while (i < et->len && et->ptr[i] != ':') i++;
+            val.ptr = et->ptr;
+            val.len = i;
+            kinagg__copy_cstr(k->error_type, sizeof k->error_type, val);
+        }
+    }
+    d.p = r->body;
+    d.len = r->body_len;
+    d.pos = 0;
+    {
+        const kinagg_str *ct = kinagg_http_header_get(r, "content-type");
+        d.cbor = ct && ct->len >= 16 && kinagg__has_token(*ct, "application/x-amz-cbor-1.1");
+        if (ct && !d.cbor) {
+            size_t i;
+            for (i = 0; i + 4 <= ct->len; i++)
+                if (KINAGG_MEMCMP(ct->ptr + i, "cbor", 4) == 0) d.cbor = 1;
+        }
+    }
+    if (d.len && kinagg__doc_begin(&d, &it, 1)) {
+        while ((n = kinagg__doc_next(&d, &it, &key)) == 1) {
+            if ((kinagg__key_is(key, "__type") || kinagg__key_is(key, "message") || kinagg__key_is(key, "Message")) &&
+                kinagg__doc_string(&d, &val)) {
+                if (kinagg__key_is(key, "__type")) {
+                    size_t i;
+                    for (i = val.len; i > 0; i--) /* "namespace#Name": keep Name */
+                        if (val.ptr[i - 1] == '#') { val.ptr += i; val.len -= i; break; }
+                    kinagg__copy_cstr(k->error_type, sizeof k->error_type, val);
+                } else {
+                    kinagg__copy_cstr(k->error_message, sizeof k->error_message, val);
+                }
+            } else if (!kinagg__doc_skip(&d)) {
+                break;
+            }
+        }
+    }
+    if (!k->error_type[0]) {
+        kinagg__out o;
+        o.p = k->error_type; o.cap = sizeof k->error_type; o.len = 0;
+        kinagg__out_c(&o, "HTTP ");
+        kinagg__out_u64(&o, (uint64_t)r->status);
+        k->error_type[o.len] = '\0';
+    }
+    {
+        kinagg_str t = kinagg_str_c(k->error_type), m = kinagg_str_c(k->error_message);
+        int skewed = kinagg__key_is(t, "RequestExpired") || kinagg__key_is(t, "RequestTimeTooSkewed") ||
+                     (kinagg__key_is(t, "InvalidSignatureException") && m.len >= 17 &&
+                      KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0);
+        if (skewed && date) {
+            k->clock_offset_ms += k->last_skew_ms;
+            return KINAGG_ERR_CLOCK_SKEW;
+        }
+    }
+    return KINAGG_ERR_SERVICE;
+}
+
+static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
+    d->p = k->http.response.body;
+    d->len = k->http.response.body_len;
+    d->pos = 0;
+    d->cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
+}
+
+static kinagg_status kinagg__doc_err(const kinagg__doc *d) {
+    return d->cbor ? KINAGG_ERR_CBOR : KINAGG_ERR_JSON;
+}
+
+static kinagg_status kinagg__call_run(kinagg_kinesis *k) {
+    return kinagg__call_result(k, kinagg_http_run(&k->http, &k->platform));
+}
+
+/* ---- PutRecords ---------------------------------------------------------- */
+
+KINAGG_API kinagg_status kinagg_put_records_begin(kinagg_kinesis *k, kinagg_put_request *q, kinagg_stream_ref stream,
+                                                  const kinagg_put_entry *entries, size_t count) {
+    size_t i;
+    if (!k || !q || (count && !entries) || !kinagg__stream_ok(stream)) return KINAGG_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < count; i++) {
+        kinagg_hash_key hk;
+        kinagg_status st = kinagg_partition_key_check(entries[i].partition_key.ptr, entries[i].partition_key.len);
+        if (st != KINAGG_OK) return st;
+        if (entries[i].explicit_hash_key.len &&
+            kinagg_hash_key_parse(entries[i].explicit_hash_key.ptr, entries[i].explicit_hash_key.len, &hk))
+            return KINAGG_ERR_HASH_KEY;
+        if (entries[i].data_len && !entries[i].data) return KINAGG_ERR_INVALID_ARGUMENT;
+    }
+    KINAGG_MEMSET(q, 0, sizeof *q);
+    q->stream = stream;
+    q->entries = entries;
+    q->count = count;
+    q->protocol = k->protocol;
+    q->body.ctx = q;
+    q->body.rewind = kinagg__put_rewind;
+    q->body.read = kinagg__put_read;
+    return kinagg__call_begin(k, "PutRecords", &q->body);
+}
+
+KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put_result *results, size_t count,
+                                                   size_t *failed) {
+    kinagg__doc d;
+    kinagg__iter it, ai, ri;
+    kinagg_str key;
+    size_t n = 0;
+    uint64_t failed_count = 0;
+    int r, seen_records = 0;
+    kinagg_status st = kinagg__call_result(k, KINAGG_OK);
+    if (st != KINAGG_OK) return st;
+    kinagg__doc_of_response(k, &d);
+    if (results) KINAGG_MEMSET(results, 0, count * sizeof *results);
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (kinagg__key_is(key, "FailedRecordCount")) {
+            if (!kinagg__doc_number(&d, 0, &failed_count)) return kinagg__doc_err(&d);
+        } else if (kinagg__key_is(key, "Records")) {
+            seen_records = 1;
+            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+                kinagg_put_result *res = n < count && results ? &results[n] : NULL;
+                kinagg_str k2, v;
+                if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
+                while ((r = kinagg__doc_next(&d, &ri, &k2)) == 1) {
+                    kinagg_str *dst = NULL;
+                    if (res) {
+                        if (kinagg__key_is(k2, "SequenceNumber")) dst = &res->sequence_number;
+                        else if (kinagg__key_is(k2, "ShardId")) dst = &res->shard_id;
+                        else if (kinagg__key_is(k2, "ErrorCode")) dst = &res->error_code;
+                        else if (kinagg__key_is(k2, "ErrorMessage")) dst = &res->error_message;
+                    }
+                    if (dst && !kinagg__is_null(&d)) {
+                        if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
+                        *dst = v;
+                    } else if (!dst && !kinagg__doc_skip(&d)) {
+                        return kinagg__doc_err(&d);
+                    }
+                }
+                if (r < 0) return kinagg__doc_err(&d);
+                n++;
+            }
+            if (r < 0) return kinagg__doc_err(&d);
+        } else if (!kinagg__doc_skip(&d)) {
+            return kinagg__doc_err(&d);
+        }
+    }
+    if (r < 0 || !seen_records || n != count) return kinagg__doc_err(&d);
+    /* every result must say one thing or the other */
+    for (n = 0; n < count && results; n++)
+        if (!results[n].error_code.len && (!results[n].sequence_number.len || !results[n].shard_id.len))
+            return kinagg__doc_err(&d);
+    if (failed) *failed = (size_t)failed_count;
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref stream,
+                                            const kinagg_put_entry *entries, size_t count,
+                                            kinagg_put_result *results, size_t *failed) {
+    kinagg_put_request q;
+    kinagg_status st = kinagg_put_records_begin(k, &q, stream, entries, count);
+    if (st != KINAGG_OK) return st;
+    st = kinagg_http_run(&k->http, &k->platform);
+    if (st != KINAGG_OK) return st;
+    return kinagg_put_records_finish(k, results, count, failed);
+}
+
+/* ---- the other calls ------------------------------------------------------ */
+
+/* Sends a small body made from fields, and runs the call to its end. */
+static kinagg_status kinagg__small_call(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
+    kinagg__w w;
+    kinagg_body body;
+    kinagg_status st;
+    w.p = k->small_body;
+    w.cap = sizeof k->small_body;
+    w.len = 0;
+    kinagg__w_fields(&w, k->protocol, f, n);
+    if (w.len > w.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    k->small_body_len = w.len;
+    w.cap = 0;
+    body.ctx = &w;
+    body.rewind = kinagg__mem_rewind;
+    body.read = kinagg__mem_read;
+    st = kinagg__call_begin(k, op, &body);
+    if (st != KINAGG_OK) return st;
+    return kinagg__call_run(k);
+}
+
+/* Reads a shard description into *s. */
+static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
+    kinagg__iter it, hi;
+    kinagg_str key, v;
+    int r, have_range = 0;
+    KINAGG_MEMSET(s, 0, sizeof *s);
+    s->open = 1;
+    if (!kinagg__doc_begin(d, &it, 1)) return 0;
+    while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
+        if (kinagg__key_is(key, "ShardId") || kinagg__key_is(key, "ParentShardId") ||
+            kinagg__key_is(key, "AdjacentParentShardId")) {
+            char *dst = key.ptr[0] == 'S' ? s->shard_id : key.ptr[0] == 'P' ? s->parent_shard_id
+                                                                              : s->adjacent_parent_shard_id;
+            if (kinagg__is_null(d)) continue;
+            if (!kinagg__doc_string(d, &v) || v.len >= KINAGG_SHARD_ID_MAX) return 0;
+            kinagg__copy_cstr(dst, KINAGG_SHARD_ID_MAX, v);
+        } else if (kinagg__key_is(key, "HashKeyRange") || kinagg__key_is(key, "SequenceNumberRange")) {
+            int hash = key.ptr[0] == 'H';
+            if (!kinagg__doc_begin(d, &hi, 1)) return 0;
+            while ((r = kinagg__doc_next(d, &hi, &key)) == 1) {
+                if (hash && (kinagg__key_is(key, "StartingHashKey") || kinagg__key_is(key, "EndingHashKey"))) {
+                    if (!kinagg__doc_string(d, &v) ||
+                        kinagg_hash_key_parse(v.ptr, v.len, key.ptr[0] == 'S' ? &s->start : &s->end) != KINAGG_OK)
+                        return 0;
+                    have_range |= key.ptr[0] == 'S' ? 1 : 2;
+                } else if (!hash && kinagg__key_is(key, "EndingSequenceNumber")) {
+                    if (!kinagg__is_null(d)) {
+                        if (!kinagg__doc_skip(d)) return 0;
+                        s->open = 0;
+                    }
+                } else if (!kinagg__doc_skip(d)) {
+                    return 0;
+                }
+            }
+            if (r < 0) return 0;
+        } else if (!kinagg__doc_skip(d)) {
+            return 0;
+        }
+    }
+    return r == 0 && s->shard_id[0] && have_range == 3;
+}
+
+KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_stream_ref stream, char *next_token,
+                                                 size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
+                                                 unsigned page_size) {
+    kinagg__field f[2];
+    kinagg__doc d;
+    kinagg__iter it, ai;
+    kinagg_str key, v;
+    kinagg_status st;
+    int r;
+    size_t n = 0;
+    if (!k || !next_token || !token_cap || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(f, 0, sizeof f);
+    if (next_token[0]) { /* a continued listing names the token only */
+        f[0].key = "NextToken";
+        f[0].str = kinagg_str_c(next_token);
+    } else {
+        if (!kinagg__stream_ok(stream)) return KINAGG_ERR_INVALID_ARGUMENT;
+        kinagg__stream_field(&f[0], stream);
+    }
+    f[1].key = "MaxResults";
+    f[1].num = page_size ? page_size : 1000;
+    st = kinagg__small_call(k, "ListShards", f, 2);
+    if (st != KINAGG_OK) return st;
+    kinagg__doc_of_response(k, &d);
+    next_token[0] = '\0';
+    *count = 0;
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (kinagg__key_is(key, "Shards")) {
+            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+                kinagg_shard tmp;
+                if (!kinagg__read_shard(&d, n < cap ? &shards[n] : &tmp)) return kinagg__doc_err(&d);
+                n++;
+            }
+            if (r < 0) return kinagg__doc_err(&d);
+        } else if (kinagg__key_is(key, "NextToken") && !kinagg__is_null(&d)) {
+            if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
+            if (v.len >= token_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+            kinagg__copy_cstr(next_token, token_cap, v);
+        } else if (!kinagg__doc_skip(&d)) {
+            return kinagg__doc_err(&d);
+        }
+    }
+    if (r < 0) return kinagg__doc_err(&d);
+    *count = n;
+    return n > cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_list_shards(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_shard *shards,
+                                            size_t cap, size_t *count, unsigned page_size) {
+    char token[1024];
+    size_t total = 0;
+    token[0] = '\0';
+    if (!count) return KINAGG_ERR_INVALID_ARGUMENT;
+    do {
+        size_t got = 0;
+        kinagg_status st = kinagg_list_shards_page(k, stream, token, sizeof token, shards + total, cap - total, &got,
+                                                   page_size);
+        if (st != KINAGG_OK) {
+            *count = total + got;
+            return st;
+        }
+        total += got;
+    } while (token[0]);
+    *count = total;
+    return KINAGG_OK;
+}
+
+KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, const kinagg_hash_key *key,
+                                    int open_only) {
+    size_t i;
+    for (i = 0; i < count; i++)
+        if ((!open_only || shards[i].open) && kinagg_hash_key_in_range(key, &shards[i].start, &shards[i].end))
+            return i;
+    return (size_t)-1;
+}
+
+/* Looks for one string field at the top level (or inside `outer`). */
+static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *outer, const char *name, kinagg_str *out) {
+    kinagg__doc d;
+    kinagg__iter it;
+    kinagg_str key;
+    int r, found = 0;
+    kinagg__doc_of_response(k, &d);
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (outer && kinagg__key_is(key, outer)) {
+            if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+            outer = NULL;
+        } else if (!outer && kinagg__key_is(key, name) && !kinagg__is_null(&d)) {
+            if (!kinagg__doc_string(&d, out)) return kinagg__doc_err(&d);
+            found = 1;
+        } else if (!kinagg__doc_skip(&d)) {
+            return kinagg__doc_err(&d);
+        }
+    }
+    return r == 0 && found ? KINAGG_OK : kinagg__doc_err(&d);
+}
+
+KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str shard_id,
+                                                   kinagg_str type, kinagg_str sequence_number, char *iterator,
+                                                   size_t iterator_cap) {
+    kinagg__field f[4];
+    kinagg_str v;
+    kinagg_status st;
+    if (!k || !iterator || !iterator_cap || !kinagg__stream_ok(stream) || !shard_id.len || !type.len)
+        return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(f, 0, sizeof f);
+    kinagg__stream_field(&f[0], stream);
+    f[1].key = "ShardId"; f[1].str = shard_id;
+    f[2].key = "ShardIteratorType"; f[2].str = type;
+    if (sequence_number.len) { f[3].key = "StartingSequenceNumber"; f[3].str = sequence_number; }
+    st = kinagg__small_call(k, "GetShardIterator", f, 4);
+    if (st != KINAGG_OK) return st;
+    st = kinagg__find_string(k, NULL, "ShardIterator", &v);
+    if (st != KINAGG_OK) return st;
+    if (v.len >= iterator_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__copy_cstr(iterator, iterator_cap, v);
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *iterator, kinagg_record *records,
+                                            size_t cap, size_t *count, char *next_iterator, size_t next_cap,
+                                            uint64_t *millis_behind) {
+    kinagg__field f[2];
+    kinagg__doc d;
+    kinagg__iter it, ai, ri;
+    kinagg_str key, v;
+    kinagg_status st;
+    size_t n = 0;
+    int r;
+    if (!k || !iterator || !count || !next_iterator || !next_cap || (cap && !records) || cap == 0)
+        return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(f, 0, sizeof f);
+    f[0].key = "ShardIterator"; f[0].str = kinagg_str_c(iterator);
+    f[1].key = "Limit"; f[1].num = cap > 10000 ? 10000 : cap;
+    st = kinagg__small_call(k, "GetRecords", f, 2);
+    if (st != KINAGG_OK) return st;
+    next_iterator[0] = '\0';
+    if (millis_behind) *millis_behind = 0;
+    kinagg__doc_of_response(k, &d);
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (kinagg__key_is(key, "Records")) {
+            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+                kinagg_record *rec = &records[n];
+                if (n >= cap) return kinagg__doc_err(&d); /* more than the Limit asked for */
+                KINAGG_MEMSET(rec, 0, sizeof *rec);
+                if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
+                while ((r = kinagg__doc_next(&d, &ri, &key)) == 1) {
+                    int ok = 1;
+                    if (kinagg__key_is(key, "SequenceNumber")) ok = kinagg__doc_string(&d, &rec->sequence_number);
+                    else if (kinagg__key_is(key, "PartitionKey")) ok = kinagg__doc_string(&d, &rec->partition_key);
+                    else if (kinagg__key_is(key, "Data")) ok = kinagg__doc_data(&d, &rec->data, &rec->data_len);
+                    else if (kinagg__key_is(key, "ApproximateArrivalTimestamp"))
+                        ok = kinagg__doc_number(&d, 3, &rec->arrival_ms);
+                    else ok = kinagg__doc_skip(&d);
+                    if (!ok) return kinagg__doc_err(&d);
+                }
+                if (r < 0 || !rec->sequence_number.len) return kinagg__doc_err(&d);
+                n++;
+            }
+            if (r < 0) return kinagg__doc_err(&d);
+        } else if (kinagg__key_is(key, "NextShardIterator") && !kinagg__is_null(&d)) {
+            if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
+            if (v.len >= next_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+            kinagg__copy_cstr(next_iterator, next_cap, v);
+        } else if (kinagg__key_is(key, "MillisBehindLatest") && millis_behind) {
+            if (!kinagg__doc_number(&d, 0, millis_behind)) return kinagg__doc_err(&d);
+        } else if (!kinagg__doc_skip(&d)) {
+            return kinagg__doc_err(&d);
+        }
+    }
+    if (r < 0) return kinagg__doc_err(&d);
+    *count = n;
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinagg_stream_ref stream, char *status,
+                                                        size_t status_cap, unsigned *open_shards) {
+    kinagg__field f[1];
+    kinagg__doc d;
+    kinagg__iter it, si;
+    kinagg_str key, v;
+    kinagg_status st;
+    int r, found = 0;
+    if (!k || !kinagg__stream_ok(stream) || (status && !status_cap)) return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(f, 0, sizeof f);
+    kinagg__stream_field(&f[0], stream);
+    st = kinagg__small_call(k, "DescribeStreamSummary", f, 1);
+    if (st != KINAGG_OK) return st;
+    kinagg__doc_of_response(k, &d);
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (!kinagg__key_is(key, "StreamDescriptionSummary")) {
+            if (!kinagg__doc_skip(&d)) return kinagg__doc_err(&d);
+            continue;
+        }
+        if (!kinagg__doc_begin(&d, &si, 1)) return kinagg__doc_err(&d);
+        while ((r = kinagg__doc_next(&d, &si, &key)) == 1) {
+            if (kinagg__key_is(key, "StreamStatus")) {
+                if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
+                if (status) kinagg__copy_cstr(status, status_cap, v);
+                found = 1;
+            } else if (kinagg__key_is(key, "OpenShardCount")) {
+                uint64_t nshards;
+                if (!kinagg__doc_number(&d, 0, &nshards)) return kinagg__doc_err(&d);
+                if (open_shards) *open_shards = (unsigned)nshards;
+            } else if (!kinagg__doc_skip(&d)) {
+                return kinagg__doc_err(&d);
+            }
+        }
+        if (r < 0) return kinagg__doc_err(&d);
+    }
+    return r == 0 && found ? KINAGG_OK : kinagg__doc_err(&d);
+}
+
+KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name, unsigned shard_count) {
+    kinagg__field f[2];
+    kinagg_stream_ref ref;
+    if (!k || !shard_count) return KINAGG_ERR_INVALID_ARGUMENT;
+    ref.name = name;
+    ref.arn.ptr = NULL;
+    ref.arn.len = 0;
+    if (!kinagg__stream_ok(ref)) return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(f, 0, sizeof f);
+    f[0].key = "StreamName"; f[0].str = name;
+    f[1].key = "ShardCount"; f[1].num = shard_count;
+    return kinagg__small_call(k, "CreateStream", f, 2);
 }
 
 #ifdef __cplusplus
