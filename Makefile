@@ -78,6 +78,18 @@ $(B)/nanopb_check: tests/xcheck/nanopb_check.c $(GEN)/kpl.pb.c $(XHDR)
 $(B)/hashkey_tool: tests/xcheck/hashkey_tool.c $(CORE) | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 
+# ---- network: kinesalite behind a SigV4-verifying proxy (tests/net) -------
+MBED_STATIC := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -Wl,-Bdynamic
+NETHDR := port/kinagg_posix.h port/kinagg_mbedtls.h
+$(B)/kinesis_test: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/kinesis_test_tls: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_TEST_TLS $< -lmbedtls -lmbedx509 -lmbedcrypto -o $@
+$(B)/tls_test: tests/net/tls_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
+	gcc $(STD) $(WARN) -O2 $< -Wl,--wrap=calloc,--wrap=free $(MBED_STATIC) -o $@
+$(B)/pki/done: tests/net/certs.sh
+	bash $< $(B)/pki
+
 # ---- other CPUs: static binaries run under qemu-user ------------------------
 $(B)/unit-%-cross: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@

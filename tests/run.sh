@@ -27,7 +27,7 @@ step() { # step NAME COMMAND...
     sed 's/^/   | /' "$log" | tail -60
     failed_steps+=("$name")
   else
-    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text' "$log" | sed 's/^/   | /' | tail -8
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected' "$log" | sed 's/^/   | /' | tail -8
   fi
   printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
@@ -57,6 +57,31 @@ step "read: kinagg reads protobuf-c"        ./$B/kinagg_read $B/corpus-pbc.txt r
 step "encode: aws-kinesis-agg writes a corpus" node tests/xcheck/node_check.js encode $B/corpus-node.txt "$SEED" 60
 step "read: kinagg reads aws-kinesis-agg"   ./$B/kinagg_read $B/corpus-node.txt read
 step "hashkeys: kinagg vs Node crypto+BigInt" node tests/xcheck/hashkeys.js ./$B/hashkey_tool 5000
+
+# the network: kinesalite on 127.0.0.1 behind the SigV4-verifying proxy
+mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/pki/done >/dev/null 2>&1
+server_fifo=$B/server.stdin
+rm -f "$server_fifo"; mkfifo "$server_fifo"
+node tests/net/server.js --log $B/proxy.log --tls-cert $B/pki/server.crt --tls-key $B/pki/server.key \
+  --tls-expired-cert $B/pki/expired.crt --tls-expired-key $B/pki/expired.key <"$server_fifo" >$B/ports.json 2>$B/server.err &
+server_pid=$!
+exec 9>"$server_fifo"   # the server runs until this closes
+trap 'exec 9>&-; kill $server_pid 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -s $B/ports.json ] && break; sleep 0.1; done
+port() { node -e "process.stdout.write(String(require('./$B/ports.json')['$1']))"; }
+PROXY=$(port proxy) KINESALITE=$(port kinesalite) TLS=$(port tls) TLS_EXPIRED=$(port tls_expired)
+for p in json cbor; do
+  stream=e2e-$p-$SEED
+  step "kinesis: $p over POSIX sockets through the verifying proxy" \
+    ./$B/kinesis_test --endpoint http://127.0.0.1:$PROXY --protocol $p --stream $stream --manifest $B/manifest-$p.txt
+  step "reader: @aws-sdk/client-kinesis reads the $p stream back" \
+    node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream $stream --manifest $B/manifest-$p.txt
+done
+step "kinesis: json over mbedTLS (test CA, localhost certificate)" \
+  ./$B/kinesis_test_tls --endpoint https://localhost:$TLS --ca $B/pki/ca.crt --protocol json --stream e2e-tls-$SEED --manifest $B/manifest-tls.txt
+step "reader: the TLS stream read back" \
+  node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream e2e-tls-$SEED --manifest $B/manifest-tls.txt
+step "tls: wrong CA, wrong host name, expired certificate refused" ./$B/tls_test $B/pki $TLS $TLS_EXPIRED
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do

@@ -100,11 +100,16 @@ kserver.listen(0, '127.0.0.1', () => {
   plain.listen(0, '127.0.0.1', () => {
     const ports = { kinesalite: kport, proxy: plain.address().port };
     const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
-    if (args['tls-cert']) {
-      const tls = https.createServer({ cert: fs.readFileSync(args['tls-cert']), key: fs.readFileSync(args['tls-key']) },
-                                     proxy(kport));
-      tls.listen(0, '127.0.0.1', () => { ports.tls = tls.address().port; finish(); });
-    } else finish();
+    // TLS listeners: a good certificate, and one that expired
+    const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
+      .filter(([, cert]) => args[cert]);
+    let pending = tlsServers.length;
+    if (!pending) return finish();
+    for (const [name, cert, key] of tlsServers) {
+      const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, proxy(kport));
+      tls.keepAliveTimeout = 5000;
+      tls.listen(0, '127.0.0.1', () => { ports[name] = tls.address().port; if (--pending === 0) finish(); });
+    }
   });
 });
 process.stdin.on('end', () => process.exit(0));

@@ -1,0 +1,284 @@
+/* kinagg_mbedtls.h - TLS for kinagg with mbedTLS, on top of any kinagg
+ * transport (the POSIX port, the lwIP port, your own).
+ *
+ * In one file:  #define KINAGG_MBEDTLS_IMPLEMENTATION  before including it.
+ *
+ *   kinagg_posix_socket sock;  kinagg_transport tcp, tls_tp;
+ *   static kinagg_mbedtls tls;
+ *   kinagg_posix_socket_init(&sock, &tcp);
+ *   kinagg_mbedtls_init(&tls, &tcp, &tls_tp);    // tls_tp goes to kinagg
+ *   kinagg_mbedtls_ca_file(&tls, "/etc/ssl/certs/ca-certificates.crt");
+ *
+ * Certificates are always verified against the CAs given (there is no
+ * switch to turn that off), and the host name is checked against the
+ * certificate's DNS names and sent as SNI. TLS 1.2 (mbedTLS 2.28 has no
+ * TLS 1.3 client). Tested with mbedTLS 2.28 (Debian 12); the 3.x API is
+ * followed where it differs. mbedTLS 4 (PSA only) is not supported.
+ *
+ * mbedTLS allocates through its own calloc/free (or a static buffer when
+ * built with MBEDTLS_MEMORY_BUFFER_ALLOC_C); kinagg itself allocates
+ * nothing. docs/porting.md gives the measured peak. Entropy comes from
+ * mbedtls_entropy_func's platform sources; a firmware without them adds a
+ * hardware source with kinagg_mbedtls_entropy_source before the first
+ * connection.
+ */
+#ifndef KINAGG_MBEDTLS_H
+#define KINAGG_MBEDTLS_H
+
+#include "../kinagg.h"
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kinagg_mbedtls {
+    kinagg_transport inner;
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    int ready;           /* mbedtls_ssl_setup done */
+    int tcp_up;          /* the inner connection is up */
+    int handshake_done;
+    int ca_count;
+    char server_name[256]; /* "" : the host connected to */
+    char error[640];
+} kinagg_mbedtls;
+
+/* Sets up TLS over inner and fills *out with the TLS transport. */
+KINAGG_API kinagg_status kinagg_mbedtls_init(kinagg_mbedtls *t, const kinagg_transport *inner, kinagg_transport *out);
+/* Trusted CAs, PEM or DER; may be called several times. */
+KINAGG_API kinagg_status kinagg_mbedtls_ca_file(kinagg_mbedtls *t, const char *path);
+KINAGG_API kinagg_status kinagg_mbedtls_ca_pem(kinagg_mbedtls *t, const unsigned char *buf, size_t len);
+/* The name to verify and send as SNI when it differs from the host
+ * connected to (e.g. connecting to an address). */
+KINAGG_API void kinagg_mbedtls_server_name(kinagg_mbedtls *t, const char *name);
+/* Frees everything mbedTLS allocated. */
+KINAGG_API void kinagg_mbedtls_free(kinagg_mbedtls *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KINAGG_MBEDTLS_H */
+
+#if defined(KINAGG_MBEDTLS_IMPLEMENTATION) && !defined(KINAGG_MBEDTLS_IMPLEMENTATION_DONE)
+#define KINAGG_MBEDTLS_IMPLEMENTATION_DONE
+
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+static void kinagg__tls_err(kinagg_mbedtls *t, const char *what, int rc) {
+    char buf[160];
+    mbedtls_strerror(rc, buf, sizeof buf);
+    snprintf(t->error, sizeof t->error, "%s: %s", what, buf);
+}
+
+/* mbedTLS's I/O callbacks on the inner transport */
+static int kinagg__tls_bio_send(void *ctx, const unsigned char *buf, size_t len) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    size_t sent = 0;
+    kinagg_io io = t->inner.send(t->inner.ctx, buf, len, &sent);
+    if (io == KINAGG_IO_OK) return (int)sent;
+    if (io == KINAGG_IO_AGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    return io == KINAGG_IO_CLOSED ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+static int kinagg__tls_bio_recv(void *ctx, unsigned char *buf, size_t len) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    size_t got = 0;
+    kinagg_io io = t->inner.recv(t->inner.ctx, buf, len, &got);
+    if (io == KINAGG_IO_OK) return (int)got;
+    if (io == KINAGG_IO_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
+    return io == KINAGG_IO_CLOSED ? 0 : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+static void kinagg__tls_close(void *ctx) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    if (t->handshake_done) (void)mbedtls_ssl_close_notify(&t->ssl); /* best effort */
+    if (t->tcp_up || t->inner.close) t->inner.close(t->inner.ctx);
+    t->tcp_up = 0;
+    t->handshake_done = 0;
+    if (t->ready) mbedtls_ssl_session_reset(&t->ssl);
+}
+
+static kinagg_io kinagg__tls_connect(void *ctx, const char *host, uint16_t port) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    int rc;
+    if (!t->tcp_up) {
+        kinagg_io io = t->inner.connect(t->inner.ctx, host, port);
+        if (io != KINAGG_IO_OK) {
+            if (io != KINAGG_IO_AGAIN && t->inner.error)
+                snprintf(t->error, sizeof t->error, "%s", t->inner.error(t->inner.ctx));
+            return io;
+        }
+        t->tcp_up = 1;
+        if (!t->ca_count) {
+            snprintf(t->error, sizeof t->error, "no trusted CA certificates configured");
+            return KINAGG_IO_TLS_ERROR;
+        }
+        mbedtls_ssl_session_reset(&t->ssl);
+        rc = mbedtls_ssl_set_hostname(&t->ssl, t->server_name[0] ? t->server_name : host);
+        if (rc != 0) {
+            kinagg__tls_err(t, "server name", rc);
+            return KINAGG_IO_TLS_ERROR;
+        }
+        mbedtls_ssl_set_bio(&t->ssl, t, kinagg__tls_bio_send, kinagg__tls_bio_recv, NULL);
+    }
+    if (t->handshake_done) return KINAGG_IO_OK;
+    rc = mbedtls_ssl_handshake(&t->ssl);
+    if (rc == 0) {
+        t->handshake_done = 1;
+        return KINAGG_IO_OK;
+    }
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
+    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        char info[200];
+        uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+        size_t n;
+        int w = mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+        n = w > 0 ? (size_t)w : 0;
+        while (n && (info[n - 1] == '\n' || info[n - 1] == ' ')) info[--n] = '\0';
+        for (w = 0; info[w]; w++)
+            if (info[w] == '\n') info[w] = ';';
+        snprintf(t->error, sizeof t->error, "certificate of %.255s refused%s%s%s: %s",
+                 t->server_name[0] ? t->server_name : host,
+                 (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? " [expired]" : "",
+                 (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) ? " [host name mismatch]" : "",
+                 (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) ? " [not signed by a trusted CA]" : "", info);
+    } else {
+        kinagg__tls_err(t, "TLS handshake", rc);
+    }
+    return KINAGG_IO_TLS_ERROR;
+}
+
+static kinagg_io kinagg__tls_send(void *ctx, const unsigned char *data, size_t len, size_t *sent) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    int rc = mbedtls_ssl_write(&t->ssl, data, len);
+    if (rc > 0) {
+        *sent = (size_t)rc;
+        return KINAGG_IO_OK;
+    }
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
+    kinagg__tls_err(t, "TLS write", rc);
+    return rc == MBEDTLS_ERR_NET_CONN_RESET ? KINAGG_IO_CLOSED : KINAGG_IO_ERROR;
+}
+
+static kinagg_io kinagg__tls_recv(void *ctx, unsigned char *buf, size_t cap, size_t *received) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    int rc = mbedtls_ssl_read(&t->ssl, buf, cap);
+    if (rc > 0) {
+        *received = (size_t)rc;
+        return KINAGG_IO_OK;
+    }
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
+    if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_NET_CONN_RESET) {
+        snprintf(t->error, sizeof t->error, "connection closed by the server");
+        return KINAGG_IO_CLOSED;
+    }
+    kinagg__tls_err(t, "TLS read", rc);
+    return KINAGG_IO_ERROR;
+}
+
+static kinagg_io kinagg__tls_wait(void *ctx, unsigned events, uint32_t timeout_ms) {
+    kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
+    if ((events & KINAGG_WAIT_READ) && mbedtls_ssl_get_bytes_avail(&t->ssl) > 0) return KINAGG_IO_OK;
+    /* during a handshake mbedTLS may wait for either direction */
+    if (!t->handshake_done) events = KINAGG_WAIT_READ | KINAGG_WAIT_WRITE;
+    return t->inner.wait ? t->inner.wait(t->inner.ctx, events, timeout_ms) : KINAGG_IO_OK;
+}
+
+static const char *kinagg__tls_error(void *ctx) { return ((kinagg_mbedtls *)ctx)->error; }
+
+KINAGG_API kinagg_status kinagg_mbedtls_init(kinagg_mbedtls *t, const kinagg_transport *inner, kinagg_transport *out) {
+    static const char pers[] = "kinagg";
+    int rc;
+    memset(t, 0, sizeof *t);
+    t->inner = *inner;
+    mbedtls_ssl_init(&t->ssl);
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_entropy_init(&t->entropy);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, (const unsigned char *)pers,
+                               sizeof pers - 1);
+    if (rc == 0)
+        rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                         MBEDTLS_SSL_PRESET_DEFAULT);
+    if (rc != 0) {
+        kinagg__tls_err(t, "TLS setup", rc);
+        return KINAGG_ERR_TLS;
+    }
+    mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    rc = mbedtls_ssl_setup(&t->ssl, &t->conf);
+    if (rc != 0) {
+        kinagg__tls_err(t, "TLS setup", rc);
+        return KINAGG_ERR_TLS;
+    }
+    t->ready = 1;
+    out->ctx = t;
+    out->connect = kinagg__tls_connect;
+    out->send = kinagg__tls_send;
+    out->recv = kinagg__tls_recv;
+    out->close = kinagg__tls_close;
+    out->wait = kinagg__tls_wait;
+    out->error = kinagg__tls_error;
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_mbedtls_ca_file(kinagg_mbedtls *t, const char *path) {
+#if defined(MBEDTLS_FS_IO)
+    int rc = mbedtls_x509_crt_parse_file(&t->ca, path);
+    if (rc < 0) {
+        kinagg__tls_err(t, path, rc);
+        return KINAGG_ERR_TLS;
+    }
+    t->ca_count++;
+    return KINAGG_OK;
+#else
+    (void)path;
+    snprintf(t->error, sizeof t->error, "mbedTLS built without file access: use kinagg_mbedtls_ca_pem");
+    return KINAGG_ERR_TLS;
+#endif
+}
+
+KINAGG_API kinagg_status kinagg_mbedtls_ca_pem(kinagg_mbedtls *t, const unsigned char *buf, size_t len) {
+    int rc = mbedtls_x509_crt_parse(&t->ca, buf, len); /* PEM needs the terminating NUL in len */
+    if (rc < 0) {
+        kinagg__tls_err(t, "CA certificate", rc);
+        return KINAGG_ERR_TLS;
+    }
+    t->ca_count++;
+    return KINAGG_OK;
+}
+
+KINAGG_API void kinagg_mbedtls_server_name(kinagg_mbedtls *t, const char *name) {
+    snprintf(t->server_name, sizeof t->server_name, "%s", name ? name : "");
+}
+
+KINAGG_API void kinagg_mbedtls_free(kinagg_mbedtls *t) {
+    if (t->tcp_up) t->inner.close(t->inner.ctx);
+    mbedtls_ssl_free(&t->ssl);
+    mbedtls_ssl_config_free(&t->conf);
+    mbedtls_x509_crt_free(&t->ca);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    mbedtls_entropy_free(&t->entropy);
+    t->ready = t->tcp_up = t->handshake_done = 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KINAGG_MBEDTLS_IMPLEMENTATION */

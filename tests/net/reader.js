@@ -1,0 +1,113 @@
+// Independent reader: reads a stream back with @aws-sdk/client-kinesis,
+// unpacks aggregates with aws-kinesis-agg's protobuf model, applies the
+// KCL's rule (an aggregate holding any user record outside the shard's hash
+// key range is dropped whole) and checks the manifest: every user record
+// present exactly once, intact, on its shard, in order per partition key.
+//   node reader.js --endpoint http://127.0.0.1:PORT --stream NAME --manifest FILE
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const modules = path.join(__dirname, '..', 'node_modules');
+const { KinesisClient, ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } =
+  require(path.join(modules, '@aws-sdk/client-kinesis'));
+const { NodeHttpHandler } = require(path.join(modules, '@smithy/node-http-handler'));
+const common = require(path.join(modules, 'aws-kinesis-agg', 'lib', 'common'));
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const MAGIC = Buffer.from('f3899ac2', 'hex');
+
+const client = new KinesisClient({
+  endpoint: args.endpoint, region: 'us-east-1', requestHandler: new NodeHttpHandler(),
+  credentials: { accessKeyId: 'AKIDKINAGGTEST', secretAccessKey: 'kinagg/test/secret+KEY' },
+});
+
+const hashKey = (pk, ehk) => (ehk !== undefined ? BigInt(ehk)
+  : BigInt('0x' + crypto.createHash('md5').update(Buffer.from(pk, 'utf8')).digest('hex')));
+
+// User records of one Kinesis record, or null when the KCL would drop it.
+function userRecords(data, shard, stats) {
+  const plain = [{ pk: null, data }];
+  if (data.length < 20 || !data.subarray(0, 4).equals(MAGIC)) return plain;
+  const pb = data.subarray(4, data.length - 16);
+  if (!crypto.createHash('md5').update(pb).digest().equals(data.subarray(data.length - 16))) return plain;
+  let m;
+  try { m = common.AggregatedRecord.decode(pb); } catch (e) { return plain; }
+  const lo = BigInt(shard.HashKeyRange.StartingHashKey), hi = BigInt(shard.HashKeyRange.EndingHashKey);
+  const out = [];
+  for (const r of m.records) {
+    const pk = m.partition_key_table[Number(r.partition_key_index)];
+    const has = Object.prototype.hasOwnProperty.call(r, 'explicit_hash_key_index');
+    const ehk = has ? m.explicit_hash_key_table[Number(r.explicit_hash_key_index)] : undefined;
+    const h = hashKey(pk, ehk);
+    if (h < lo || h > hi) { stats.dropped++; return null; }
+    out.push({ pk, data: Buffer.from(r.data) });
+  }
+  stats.aggregates++;
+  return out;
+}
+
+async function readShard(stream, shard, stats) {
+  const out = [];
+  let it = (await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId,
+                                                              ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+  for (let empty = 0; it && empty < 2;) {
+    const r = await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10000 }));
+    it = r.NextShardIterator;
+    if (!r.Records.length) { empty++; continue; }
+    for (const rec of r.Records) {
+      stats.kinesis++;
+      const users = userRecords(Buffer.from(rec.Data), shard, stats);
+      if (!users) continue;
+      for (const u of users) out.push({ pk: u.pk === null ? rec.PartitionKey : u.pk, data: u.data });
+    }
+  }
+  return out;
+}
+
+(async () => {
+  const stats = { kinesis: 0, aggregates: 0, dropped: 0 };
+  const shards = [];
+  let token;
+  do {
+    const r = await client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: args.stream }));
+    shards.push(...r.Shards);
+    token = r.NextToken;
+  } while (token);
+  const found = new Map(); // shard id -> user records in order
+  for (const s of shards) found.set(s.ShardId, await readShard(args.stream, s, stats));
+
+  const want = fs.readFileSync(args.manifest, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+    const [kind, shard, pk, data] = l.split(' ');
+    return { kind, shard, pk: Buffer.from(pk, 'hex').toString('utf8'), data: data === '-' ? '' : data };
+  });
+  let passed = 0, failed = 0;
+  const fail = (why) => { if (failed++ < 10) console.error(why); };
+  // index what was read: shard -> "pk data" -> positions
+  const seen = new Map();
+  for (const [shard, recs] of found) recs.forEach((r, i) => {
+    const key = `${shard} ${r.pk} ${r.data.toString('hex')}`;
+    if (!seen.has(key)) seen.set(key, []);
+    seen.get(key).push(i);
+  });
+  const lastPos = new Map(); // per partition key: position of its previous record
+  for (const w of want) {
+    const key = `${w.shard} ${w.pk} ${w.data}`;
+    const pos = seen.get(key);
+    if (!pos || !pos.length) { fail(`missing on ${w.shard}: ${w.kind} record of key ${w.pk}`); continue; }
+    const p = pos.shift();
+    const order = `${w.shard} ${w.pk}`;
+    if (lastPos.has(order) && lastPos.get(order) > p) { fail(`out of order for key ${w.pk}`); continue; }
+    lastPos.set(order, p);
+    passed++;
+  }
+  let extra = 0;
+  for (const v of seen.values()) extra += v.length;
+  if (extra) fail(`${extra} user records read that were not put (duplicates or strays)`);
+  if (stats.dropped) fail(`${stats.dropped} aggregates the KCL would drop`);
+  console.error(`reader: ${want.length} user records expected, ${stats.kinesis} Kinesis records, ` +
+                `${stats.aggregates} aggregates, ${shards.length} shards`);
+  console.log(`reader: ${passed} passed, ${failed} failed`);
+  process.exit(failed || !passed ? 1 : 0);
+})().catch((e) => { console.error(e); console.log('reader: 0 passed, 1 failed'); process.exit(1); });
