@@ -13,8 +13,8 @@ TESTHDR  := tests/check.h tests/records.h
 XHDR     := tests/xcheck/corpus.h
 CROSS    := aarch64-linux-gnu:aarch64 arm-linux-gnueabihf:arm s390x-linux-gnu:s390x
 M4FLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections
-FUZZ_SECONDS ?= 20
-FUZZ_LONG_SECONDS ?= 600
+FUZZ_SECONDS ?= 15
+FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
 .PHONY: test demo deps warnings size fuzz clean
@@ -87,6 +87,10 @@ $(B)/kinesis_test_tls: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h 
 	gcc $(STD) $(WARN) $(SAN) -DKINAGG_TEST_TLS $< -lmbedtls -lmbedx509 -lmbedcrypto -o $@
 $(B)/tls_test: tests/net/tls_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 $< -Wl,--wrap=calloc,--wrap=free $(MBED_STATIC) -o $@
+$(B)/http_test: tests/http_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/lwip_test: tests/net/lwip_test.c $(CORE) port/kinagg_lwip.h tests/check.h | $(B)
+	gcc $(STD) $(WARN) -g -I/usr/include/lwip $< -llwip -lpthread -o $@
 $(B)/pki/done: tests/net/certs.sh
 	bash $< $(B)/pki
 
@@ -100,22 +104,44 @@ $(B)/kinagg_write-%-cross: tests/xcheck/kinagg_write.c $(CORE) $(TESTHDR) $(XHDR
 cross_cc = $(firstword $(foreach p,$(CROSS),$(if $(filter $(1),$(lastword $(subst :, ,$(p)))),$(firstword $(subst :, ,$(p)))-gcc)))
 
 # ---- Cortex-M4 --------------------------------------------------------------
+# kinagg.h alone, and with the lwIP port (lwIP's headers with a firmware's
+# lwipopts.h and arch/ from tests/embedded/lwip).
 $(B)/m4/kinagg.o: tests/embedded/impl.c $(CORE) | $(B)/m4
 	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fstack-usage -c $< -o $@
+$(B)/m4/kinagg_lwip.o: tests/embedded/lwip_port.c $(CORE) port/kinagg_lwip.h | $(B)/m4
+	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -Itests/embedded/lwip -I/usr/include/lwip -c $< -o $@
 
-size: deps $(B)/m4/kinagg.o
-	@echo "kinagg.h for Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
-	@arm-none-eabi-size -B $(B)/m4/kinagg.o
+$(B)/m4/sizes.o: tests/embedded/sizes.c $(CORE) | $(B)/m4
+	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fno-common -c $< -o $@
+
+size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/sizes.o
+	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
+	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|'
 	@echo "largest stack frames (arm-none-eabi-gcc -fstack-usage):"
 	@awk -F'\t' '{ n = split($$1, p, ":"); printf "%8d  %s\n", $$2, p[n] }' $(B)/m4/kinagg.su | sort -n -r | head -6
+	@echo "context structs (bytes, the caller's to place):"
+	@arm-none-eabi-nm -S -t d $(B)/m4/sizes.o | awk '{ sub("size_of_", "", $$4); printf "%8d  %s\n", $$2, $$4 }' | sort -n
 
 # ---- fuzzing ----------------------------------------------------------------
+# deagg: the deaggregator; http: the HTTP response parser; json, cbor: the
+# Kinesis response parsers. make test runs each briefly; make fuzz, longer.
+FUZZERS := deagg http json cbor
+FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(B)/fuzz_deagg: tests/fuzz/fuzz_deagg.c $(CORE) | $(B)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+	$(FUZZ_CC) $< -o $@
+$(B)/fuzz_http: tests/fuzz/fuzz_http.c $(CORE) | $(B)
+	$(FUZZ_CC) $< -o $@
+$(B)/fuzz_json: tests/fuzz/fuzz_kinesis.c $(CORE) | $(B)
+	$(FUZZ_CC) $< -o $@
+$(B)/fuzz_cbor: tests/fuzz/fuzz_kinesis.c $(CORE) | $(B)
+	$(FUZZ_CC) -DFUZZ_CBOR $< -o $@
 
-fuzz: deps $(B)/fuzz_deagg
-	@mkdir -p $(B)/fuzz-corpus/deagg
-	./$(B)/fuzz_deagg -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/deagg
+fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(B)/fuzz-corpus/$$f; seeds=; [ -d tests/fuzz/seeds/$$f ] && seeds=tests/fuzz/seeds/$$f; \
+	  echo "== fuzz_$$f for $(FUZZ_LONG_SECONDS)s"; \
+	  ./$(B)/fuzz_$$f -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/$$f $$seeds 2>&1 | tail -3 || exit 1; \
+	done
 
 # ---- demo -------------------------------------------------------------------
 $(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)

@@ -587,31 +587,6 @@ KINAGG_API kinagg_status kinagg_endpoint_from_url(kinagg_endpoint *ep, kinagg_st
 /* kinesis.REGION.amazonaws.com (.amazonaws.com.cn in China), https. */
 KINAGG_API kinagg_status kinagg_endpoint_from_region(kinagg_endpoint *ep, kinagg_str region);
 
-typedef struct kinagg_kinesis {
-    kinagg_http_client http;
-    kinagg_sigv4_signer signer;
-    kinagg_endpoint endpoint;
-    kinagg_platform platform;
-    char region[64];
-    kinagg_protocol protocol;
-    int64_t clock_offset_ms;    /* added to unix_ms: learnt from Date headers */
-    int64_t last_skew_ms;       /* server Date minus local time, last response */
-    /* the last request-level error, when a call returns KINAGG_ERR_SERVICE */
-    int http_status;
-    char error_type[96];        /* e.g. "ResourceNotFoundException" */
-    char error_message[256];
-    unsigned char small_body[3072]; /* bodies of the calls other than PutRecords */
-    size_t small_body_len;
-} kinagg_kinesis;
-
-/* Set up a client. credentials' strings must outlive it. The endpoint says
- * where to connect; region is what gets signed. The transport must speak
- * TLS when endpoint->tls is set (wrap it with the mbedTLS port). */
-KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_endpoint *endpoint, kinagg_str region,
-                                             const kinagg_credentials *credentials, kinagg_protocol protocol,
-                                             const kinagg_transport *transport, const kinagg_platform *platform,
-                                             void *send_buf, size_t send_cap, void *recv_buf, size_t recv_cap);
-
 /* A stream is named by StreamName or StreamARN; give one of them. */
 typedef struct kinagg_stream_ref {
     kinagg_str name;
@@ -647,6 +622,36 @@ typedef struct kinagg_put_request {
     unsigned char scratch[2304]; /* the longest text part: a 2048-byte ARN */
     size_t scratch_len;
 } kinagg_put_request;
+
+typedef struct kinagg_kinesis {
+    kinagg_http_client http;
+    kinagg_sigv4_signer signer;
+    kinagg_endpoint endpoint;
+    kinagg_platform platform;
+    char region[64];
+    kinagg_protocol protocol;
+    int64_t clock_offset_ms;    /* added to unix_ms: learnt from Date headers */
+    int64_t last_skew_ms;       /* server Date minus local time, last response */
+    /* the last request-level error, when a call returns KINAGG_ERR_SERVICE */
+    int http_status;
+    char error_type[96];        /* e.g. "ResourceNotFoundException" */
+    char error_message[256];
+    unsigned char small_body[3072]; /* bodies of the calls other than PutRecords */
+    size_t small_body_len;
+    kinagg_put_request put;         /* for the blocking kinagg_put_records */
+} kinagg_kinesis;
+
+/* Set up a client. credentials' strings must outlive it. The endpoint says
+ * where to connect; region is what gets signed. The transport must speak
+ * TLS when endpoint->tls is set (wrap it with the mbedTLS port). */
+KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_endpoint *endpoint, kinagg_str region,
+                                             const kinagg_credentials *credentials, kinagg_protocol protocol,
+                                             const kinagg_transport *transport, const kinagg_platform *platform,
+                                             void *send_buf, size_t send_cap, void *recv_buf, size_t recv_cap);
+
+
+
+
 
 /* Bytes a PutRecords request body will have (to size limits and buffers). */
 KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
@@ -2232,9 +2237,13 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
         kinagg__out_str(&o, headers[i].value);
         kinagg__out_c(&o, "\r\n");
     }
-    if (!has_host) {
+    if (!has_host) { /* the port is named unless it is a default one */
         kinagg__out_c(&o, "Host: ");
         kinagg__out_c(&o, host);
+        if (port != 80 && port != 443) {
+            kinagg__out_c(&o, ":");
+            kinagg__out_u64(&o, port);
+        }
         kinagg__out_c(&o, "\r\n");
     }
     kinagg__out_c(&o, "Content-Length: ");
@@ -2832,17 +2841,18 @@ static int kinagg__stream_ok(kinagg_stream_ref s) {
  * 3 (text after); part 4 after the last entry is the tail. Text parts are
  * made in scratch when reached; the data part is read in place, from any
  * offset, so the body streams at any piece size. */
-static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t part, kinagg__w *w) {
-    int cbor = q->protocol == KINAGG_PROTOCOL_CBOR;
+static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream, const kinagg_put_entry *entries,
+                             size_t count, size_t entry, size_t part, kinagg__w *w) {
+    int cbor = protocol == KINAGG_PROTOCOL_CBOR;
     if (part == 0) {
         kinagg__field f;
-        kinagg__stream_field(&f, q->stream);
+        kinagg__stream_field(&f, stream);
         if (cbor) {
             kinagg__w_cbor_head(w, 5, 2);
             kinagg__w_cbor_text(w, kinagg_str_c(f.key));
             kinagg__w_cbor_text(w, f.str);
             kinagg__w_cbor_text(w, kinagg_str_c("Records"));
-            kinagg__w_cbor_head(w, 4, q->count);
+            kinagg__w_cbor_head(w, 4, count);
         } else {
             kinagg__w_byte(w, '{');
             kinagg__w_json_string(w, kinagg_str_c(f.key));
@@ -2851,7 +2861,7 @@ static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t p
             kinagg__w_c(w, ",\"Records\":[");
         }
     } else if (part == 1) {
-        const kinagg_put_entry *e = &q->entries[entry];
+        const kinagg_put_entry *e = &entries[entry];
         if (cbor) {
             kinagg__w_cbor_head(w, 5, e->explicit_hash_key.len ? 3 : 2);
             kinagg__w_cbor_text(w, kinagg_str_c("Data"));
@@ -2860,7 +2870,7 @@ static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t p
             kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
         }
     } else if (part == 3) {
-        const kinagg_put_entry *e = &q->entries[entry];
+        const kinagg_put_entry *e = &entries[entry];
         if (cbor) {
             kinagg__w_cbor_text(w, kinagg_str_c("PartitionKey"));
             kinagg__w_cbor_text(w, e->partition_key);
@@ -2882,9 +2892,8 @@ static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t p
     }
 }
 
-static size_t kinagg__put_data_len(const kinagg_put_request *q, size_t entry) {
-    size_t n = q->entries[entry].data_len;
-    return q->protocol == KINAGG_PROTOCOL_CBOR ? n : (n + 2) / 3 * 4;
+static size_t kinagg__put_data_len(kinagg_protocol protocol, const kinagg_put_entry *e) {
+    return protocol == KINAGG_PROTOCOL_CBOR ? e->data_len : (e->data_len + 2) / 3 * 4;
 }
 
 /* Moves the generator to the start of its next part; makes text in scratch. */
@@ -2896,7 +2905,7 @@ static void kinagg__put_enter(kinagg_put_request *q) {
     w.p = q->scratch;
     w.cap = sizeof q->scratch;
     w.len = 0;
-    kinagg__put_text(q, q->entry, q->part, &w);
+    kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
     q->scratch_len = w.len <= w.cap ? w.len : 0; /* checked in begin */
 }
 
@@ -2929,7 +2938,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
             if (q->offset == q->scratch_len) kinagg__put_next_part(q);
         } else {
             const kinagg_put_entry *e = &q->entries[q->entry];
-            size_t total = kinagg__put_data_len(q, q->entry);
+            size_t total = kinagg__put_data_len(q->protocol, e);
             if (q->protocol == KINAGG_PROTOCOL_CBOR) {
                 size_t take = total - q->offset;
                 if (take > cap - n) take = cap - n;
@@ -2955,22 +2964,17 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
 
 KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
                                                const kinagg_put_entry *entries, size_t count) {
-    kinagg_put_request q;
-    kinagg__w w;
-    size_t i, part;
-    KINAGG_MEMSET(&q, 0, sizeof q);
-    q.stream = stream;
-    q.entries = entries;
-    q.count = count;
-    q.protocol = protocol;
+    kinagg__w w; /* counting only: nothing is written */
+    size_t i;
     w.p = NULL;
     w.cap = w.len = 0;
-    kinagg__put_text(&q, 0, 0, &w);
+    kinagg__put_text(protocol, stream, entries, count, 0, 0, &w);
     for (i = 0; i < count; i++) {
-        for (part = 1; part <= 3; part += 2) kinagg__put_text(&q, i, part, &w);
-        w.len += kinagg__put_data_len(&q, i);
+        kinagg__put_text(protocol, stream, entries, count, i, 1, &w);
+        w.len += kinagg__put_data_len(protocol, &entries[i]);
+        kinagg__put_text(protocol, stream, entries, count, i, 3, &w);
     }
-    kinagg__put_text(&q, count, 4, &w);
+    kinagg__put_text(protocol, stream, entries, count, count, 4, &w);
     return w.len;
 }
 
@@ -3371,7 +3375,9 @@ static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
             } else {
                 return 0;
             }
-            *out = (uint64_t)(v * (double)mul + 0.5);
+            v = v * (double)mul + 0.5;
+            if (!(v >= 0 && v < 18446744073709549568.0)) return 0; /* out of range, or NaN */
+            *out = (uint64_t)v;
             return 1;
         }
         return 0;
@@ -3688,8 +3694,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
 KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref stream,
                                             const kinagg_put_entry *entries, size_t count,
                                             kinagg_put_result *results, size_t *failed) {
-    kinagg_put_request q;
-    kinagg_status st = kinagg_put_records_begin(k, &q, stream, entries, count);
+    kinagg_status st = kinagg_put_records_begin(k, &k->put, stream, entries, count);
     if (st != KINAGG_OK) return st;
     st = kinagg_http_run(&k->http, &k->platform);
     if (st != KINAGG_OK) return st;

@@ -34,7 +34,7 @@ step() { # step NAME COMMAND...
   rm -f "$log"
 }
 
-sh_all() { bash -c "$1"; }
+sh_all() { bash -o pipefail -c "$1"; }  # a failure anywhere in a pipeline fails the step
 mk() { make -s --no-print-directory "$@"; }
 
 echo "seed $SEED (rerun with: make test SEED=$SEED)"
@@ -59,17 +59,21 @@ step "read: kinagg reads aws-kinesis-agg"   ./$B/kinagg_read $B/corpus-node.txt 
 step "hashkeys: kinagg vs Node crypto+BigInt" node tests/xcheck/hashkeys.js ./$B/hashkey_tool 5000
 
 # the network: kinesalite on 127.0.0.1 behind the SigV4-verifying proxy
-mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/pki/done >/dev/null 2>&1
+mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/lwip_test $B/http_test $B/pki/done >/dev/null 2>&1
 server_fifo=$B/server.stdin
 rm -f "$server_fifo"; mkfifo "$server_fifo"
 node tests/net/server.js --log $B/proxy.log --tls-cert $B/pki/server.crt --tls-key $B/pki/server.key \
   --tls-expired-cert $B/pki/expired.crt --tls-expired-key $B/pki/expired.key <"$server_fifo" >$B/ports.json 2>$B/server.err &
 server_pid=$!
 exec 9>"$server_fifo"   # the server runs until this closes
-trap 'exec 9>&-; kill $server_pid 2>/dev/null' EXIT
+trap 'exec 9>&- 8>&-; kill $server_pid 2>/dev/null' EXIT
 for _ in $(seq 100); do [ -s $B/ports.json ] && break; sleep 0.1; done
 port() { node -e "process.stdout.write(String(require('./$B/ports.json')['$1']))"; }
 PROXY=$(port proxy) KINESALITE=$(port kinesalite) TLS=$(port tls) TLS_EXPIRED=$(port tls_expired)
+exec 8> >(exec node tests/net/raw_server.js >$B/raw.port)  # a misbehaving HTTP server, until fd 8 closes
+for _ in $(seq 100); do [ -s $B/raw.port ] && break; sleep 0.1; done
+step "http: client on scripted and real sockets (chunked, splits, keep-alive, faults)" \
+  sh_all "make -s $B/http_test && ./$B/http_test $(cat $B/raw.port)"
 for p in json cbor; do
   stream=e2e-$p-$SEED
   step "kinesis: $p over POSIX sockets through the verifying proxy" \
@@ -82,6 +86,10 @@ step "kinesis: json over mbedTLS (test CA, localhost certificate)" \
 step "reader: the TLS stream read back" \
   node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream e2e-tls-$SEED --manifest $B/manifest-tls.txt
 step "tls: wrong CA, wrong host name, expired certificate refused" ./$B/tls_test $B/pki $TLS $TLS_EXPIRED
+step "lwip: Kinesis calls over lwIP sockets, bridged to the proxy" sh_all \
+  "make -s $B/lwip_test && ./$B/lwip_test $PROXY e2e-lwip-$SEED $B/manifest-lwip.txt"
+step "reader: the lwIP stream read back" \
+  node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream e2e-lwip-$SEED --manifest $B/manifest-lwip.txt
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do
@@ -95,8 +103,10 @@ step "cortex-m4: arm-none-eabi build" mk size
 step "examples: quick start and offline demo" sh_all \
   "make -s $B/quickstart $B/agg_demo && ./$B/quickstart && ./$B/agg_demo examples/sample-access.log"
 
-step "fuzz: deaggregator, ${FUZZ_SECONDS}s, ASan+UBSan" sh_all \
-  "make -s $B/fuzz_deagg && mkdir -p $B/fuzz-corpus/deagg && ./$B/fuzz_deagg -max_total_time=$FUZZ_SECONDS -max_len=4096 $B/fuzz-corpus/deagg 2>&1 | tail -3"
+for f in deagg http json cbor; do
+  step "fuzz: $f, ${FUZZ_SECONDS}s, ASan+UBSan" sh_all \
+    "make -s $B/fuzz_$f && mkdir -p $B/fuzz-corpus/$f && ./$B/fuzz_$f -max_total_time=$FUZZ_SECONDS -max_len=4096 $B/fuzz-corpus/$f \$( [ -d tests/fuzz/seeds/$f ] && echo tests/fuzz/seeds/$f ) 2>&1 | tail -3"
+done
 
 echo
 echo "$(( $(date +%s) - start ))s; seed $SEED"

@@ -1,0 +1,381 @@
+/* Tests of kinagg's HTTP/1.1 client.
+ *
+ * Part 1 drives the client through a scripted transport (the public
+ * transport interface, answering with fixed bytes): responses split at every
+ * byte boundary, chunked bodies, keep-alive and stale connections, a peer
+ * closing mid-body, oversize and malformed heads, stalls past the timeout,
+ * and a 5 MiB body streamed through a 1 KiB send buffer.
+ * Part 2, given the port of tests/net/raw_server.js, does the same kinds of
+ * faults over real sockets.
+ *   http_test [RAW_SERVER_PORT] */
+#define _POSIX_C_SOURCE 200809L
+#define KINAGG_IMPLEMENTATION
+#include "../kinagg.h"
+#define KINAGG_POSIX_IMPLEMENTATION
+#include "../port/kinagg_posix.h"
+#include "check.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the scripted peer ----------------------------------------------- */
+
+typedef struct script {
+    const char *responses[4]; /* one per connection */
+    size_t conn;              /* connections opened */
+    size_t pos, split;        /* bytes given of the current response; first piece size */
+    int close_after;          /* CLOSED once the response is given (else AGAIN) */
+    int stale_second;         /* the 2nd request's first recv on a reused connection: CLOSED */
+    int stall;                /* give nothing, ever */
+    size_t recv_calls;
+    unsigned long long sent;
+    kinagg_sha256_ctx sent_hash;
+} script;
+
+static kinagg_io s_connect(void *ctx, const char *host, uint16_t port) {
+    script *s = (script *)ctx;
+    (void)host; (void)port;
+    s->conn++;
+    s->pos = 0;
+    return KINAGG_IO_OK;
+}
+static kinagg_io s_send(void *ctx, const unsigned char *d, size_t n, size_t *sent) {
+    script *s = (script *)ctx;
+    size_t take = n > 700 ? 700 : n; /* short writes, as sockets do */
+    kinagg_sha256_update(&s->sent_hash, d, take);
+    s->sent += take;
+    *sent = take;
+    return KINAGG_IO_OK;
+}
+static kinagg_io s_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) {
+    script *s = (script *)ctx;
+    const char *r = s->responses[s->conn ? s->conn - 1 : 0];
+    size_t len = r ? strlen(r) : 0, n;
+    s->recv_calls++;
+    if (s->stall) return KINAGG_IO_AGAIN;
+    if (s->stale_second == 1 && s->pos == len) { s->stale_second = 2; return KINAGG_IO_CLOSED; }
+    if (s->pos >= len) {
+        if (s->close_after) return KINAGG_IO_CLOSED;
+        s->pos = 0; /* the next request on this connection gets the same answer */
+        return KINAGG_IO_AGAIN;
+    }
+    n = len - s->pos;
+    if (s->pos < s->split && s->split - s->pos < n) n = s->split - s->pos;
+    if (n > cap) n = cap;
+    memcpy(buf, r + s->pos, n);
+    s->pos += n;
+    *got = n;
+    return KINAGG_IO_OK;
+}
+static void s_close(void *ctx) { (void)ctx; }
+
+static unsigned char send_buf[1024], recv_buf[4096];
+
+static void make_client(kinagg_http_client *c, script *s) {
+    kinagg_transport t;
+    memset(&t, 0, sizeof t);
+    t.ctx = s;
+    t.connect = s_connect;
+    t.send = s_send;
+    t.recv = s_recv;
+    t.close = s_close;
+    kinagg_sha256_init(&s->sent_hash);
+    kinagg_http_init(c, &t, send_buf, sizeof send_buf, recv_buf, sizeof recv_buf);
+}
+
+/* Runs one GET to completion with a fake clock; returns its status. */
+static kinagg_status exchange(kinagg_http_client *c, const kinagg_body *body, size_t body_len) {
+    uint64_t now = 1000;
+    kinagg_status st = kinagg_http_begin(c, "example.com", 80, kinagg_str_c(body ? "POST" : "GET"),
+                                         kinagg_str_c("/"), NULL, 0, body, body_len, now);
+    int spins = 0;
+    if (st != KINAGG_OK) return st;
+    for (;;) {
+        unsigned ev;
+        uint64_t wake;
+        st = kinagg_http_poll(c, now, &ev, &wake);
+        if (st != KINAGG_PENDING) return st;
+        if (++spins > 100000) return KINAGG_ERR_STATE;
+        now = wake; /* nothing else happens: time jumps to the deadline */
+    }
+}
+
+static int body_is(const kinagg_http_client *c, const char *want) {
+    return c->response.body_len == strlen(want) && memcmp(c->response.body, want, c->response.body_len) == 0;
+}
+
+static void every_split(const char *resp, const char *want_body, int want_status, const char *what) {
+    size_t split, bad = 0;
+    for (split = 1; split <= strlen(resp); split++) {
+        kinagg_http_client c;
+        script s;
+        kinagg_status st;
+        memset(&s, 0, sizeof s);
+        s.responses[0] = resp;
+        s.split = split;
+        make_client(&c, &s);
+        st = exchange(&c, NULL, 0);
+        if (st != KINAGG_OK || c.response.status != want_status || !body_is(&c, want_body)) {
+            if (!bad) fprintf(stderr, "%s: split at %u: %s\n", what, (unsigned)split, kinagg_strerror(st));
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%s: %u of %u splits wrong", what, (unsigned)bad, (unsigned)strlen(resp));
+}
+
+static kinagg_status one(const char *resp, int close_after, kinagg_http_client *c) {
+    script *s = (script *)malloc(sizeof(script));
+    kinagg_status st;
+    memset(s, 0, sizeof *s);
+    s->responses[0] = resp;
+    s->split = (size_t)-1;
+    s->close_after = close_after;
+    make_client(c, s);
+    st = exchange(c, NULL, 0);
+    free(s);
+    return st;
+}
+
+static void expect(const char *resp, int close_after, kinagg_status want, const char *what) {
+    kinagg_http_client c;
+    kinagg_status st = one(resp, close_after, &c);
+    CHECK(st == want, "%s: got %s, want %s", what, kinagg_strerror(st), kinagg_strerror(want));
+}
+
+/* A long body made on the fly: byte i is (i * 7 + i / 1000) & 255. */
+typedef struct gen { size_t pos, len; } gen;
+static void gen_rewind(void *ctx) { ((gen *)ctx)->pos = 0; }
+static size_t gen_read(void *ctx, unsigned char *out, size_t cap) {
+    gen *g = (gen *)ctx;
+    size_t n = g->len - g->pos < cap ? g->len - g->pos : cap, i;
+    for (i = 0; i < n; i++) out[i] = (unsigned char)((g->pos + i) * 7 + (g->pos + i) / 1000);
+    g->pos += n;
+    return n;
+}
+
+static void test_scripted(void) {
+    static char big_head[8192];
+    size_t i;
+    kinagg_http_client c;
+    script s;
+    kinagg_status st;
+
+    every_split("HTTP/1.1 200 OK\r\nContent-Type: x\r\nContent-Length: 11\r\n\r\nhello world", "hello world", 200,
+                "content-length");
+    every_split("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n"
+                "0005\r\nworld\r\n0\r\nTrailer: x\r\n\r\n",
+                "hello world", 200, "chunked with extension and trailer");
+    every_split("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
+                "0123456789", 200, "chunked as last coding");
+    every_split("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", "ok", 201,
+                "100 Continue first");
+    every_split("HTTP/1.1 204 No Content\r\n\r\n", "", 204, "204 without body");
+    every_split("HTTP/1.1 200 OK\nContent-Length: 3\n\nabc", "abc", 200, "bare LF line ends");
+
+    /* read to close: HTTP/1.0 without length */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = "HTTP/1.0 200 OK\r\n\r\nuntil the end";
+    s.split = 7;
+    s.close_after = 1;
+    make_client(&c, &s);
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_OK && body_is(&c, "until the end") && !c.response.keep_alive, "read to close: %s",
+          kinagg_strerror(st));
+
+    /* keep-alive: a second request reuses the connection */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    s.split = (size_t)-1;
+    make_client(&c, &s);
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_OK && c.response.keep_alive, "first on keep-alive: %s", kinagg_strerror(st));
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_OK && body_is(&c, "hi") && s.conn == 1 && c.connections == 1, "reused: %s, %u connections",
+          kinagg_strerror(st), (unsigned)s.conn);
+    /* Connection: close ends it: the next request connects again */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi";
+    s.responses[1] = s.responses[0];
+    s.split = (size_t)-1;
+    make_client(&c, &s);
+    exchange(&c, NULL, 0);
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_OK && s.conn == 2, "Connection: close: %s, %u connections", kinagg_strerror(st), (unsigned)s.conn);
+    /* a kept-alive connection the server dropped while idle: sent again */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    s.responses[1] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye";
+    s.split = (size_t)-1;
+    make_client(&c, &s);
+    exchange(&c, NULL, 0);
+    s.stale_second = 1;
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_OK && body_is(&c, "bye") && s.conn == 2, "stale connection retried: %s", kinagg_strerror(st));
+
+    /* the peer closes mid-body, mid-head, mid-chunk */
+    expect("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", 1, KINAGG_ERR_CLOSED, "closed mid-body");
+    expect("HTTP/1.1 200 OK\r\nContent-Le", 1, KINAGG_ERR_CLOSED, "closed mid-head");
+    expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", 1, KINAGG_ERR_CLOSED, "closed mid-chunk");
+    expect("", 1, KINAGG_ERR_CLOSED, "closed before any byte");
+
+    /* malformed */
+    expect("HTTP/2 200 OK\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "HTTP/2 status line");
+    expect("HTTP/1.1 2x0 OK\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "bad status code");
+    expect("HTTP/1.1 099 Low\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "status below 100");
+    expect("HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "header without colon");
+    expect("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "space in header name");
+    expect("HTTP/1.1 200 OK\r\nA: b\r\n  folded\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "obsolete line folding");
+    expect("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", 0, KINAGG_ERR_HTTP_PARSE,
+           "conflicting lengths");
+    expect("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "negative length");
+    expect("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE,
+           "huge length");
+    expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, KINAGG_ERR_HTTP_PARSE, "bad chunk size");
+    expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n", 0, KINAGG_ERR_HTTP_PARSE,
+           "chunk size overflow");
+    expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX", 0, KINAGG_ERR_HTTP_PARSE,
+           "chunk without CRLF");
+    expect("HTTP/1.1 200 OK\r\nX: a\x01b\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "control byte in value");
+
+    /* larger than the receive buffer (4 KiB) */
+    expect("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", 0, KINAGG_ERR_RESPONSE_TOO_LARGE, "length over buffer");
+    strcpy(big_head, "HTTP/1.1 200 OK\r\n");
+    for (i = 0; i < 100; i++) strcat(big_head, "X-Padding: 0123456789012345678901234567890123456789012345678\r\n");
+    strcat(big_head, "\r\n");
+    expect(big_head, 0, KINAGG_ERR_RESPONSE_TOO_LARGE, "oversize head");
+    strcpy(big_head, "HTTP/1.1 200 OK\r\n");
+    for (i = 0; i < KINAGG_HTTP_MAX_HEADERS + 1; i++) strcat(big_head, "X: y\r\n");
+    strcat(big_head, "Content-Length: 0\r\n\r\n");
+    expect(big_head, 0, KINAGG_ERR_HTTP_PARSE, "too many headers");
+
+    /* a stalled peer: the receive time limit ends it */
+    memset(&s, 0, sizeof s);
+    s.stall = 1;
+    make_client(&c, &s);
+    c.recv_timeout_ms = 250;
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_ERR_TIMEOUT, "stall: %s", kinagg_strerror(st));
+    CHECK(s.recv_calls < 10, "stall polled %u times: it should wait, not spin", (unsigned)s.recv_calls);
+
+    /* a 5 MiB body through a 1 KiB send buffer, in short writes */
+    {
+        gen g;
+        kinagg_body b;
+        kinagg_sha256_ctx h;
+        unsigned char want[32], got[32], piece[4096];
+        size_t n;
+        memset(&s, 0, sizeof s);
+        s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        s.split = (size_t)-1;
+        make_client(&c, &s);
+        g.len = 5u << 20;
+        b.ctx = &g;
+        b.rewind = gen_rewind;
+        b.read = gen_read;
+        st = exchange(&c, &b, g.len);
+        CHECK(st == KINAGG_OK && s.sent > g.len, "5 MiB body: %s", kinagg_strerror(st));
+        /* what was sent: the head, then exactly the body */
+        kinagg_sha256_final(&s.sent_hash, got);
+        /* rebuild: head as formatted, then the generated body */
+        kinagg_sha256_init(&h);
+        kinagg_sha256_update(&h, "POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5242880\r\n\r\n", 63);
+        gen_rewind(&g);
+        while ((n = gen_read(&g, piece, sizeof piece)) > 0) kinagg_sha256_update(&h, piece, n);
+        kinagg_sha256_final(&h, want);
+        CHECK(memcmp(want, got, 32) == 0, "the bytes sent are not head + body");
+        /* a body that ends early is caught, not sent short */
+        g.len = 100;
+        st = exchange(&c, &b, 200);
+        CHECK(st == KINAGG_ERR_INVALID_ARGUMENT, "short body: %s", kinagg_strerror(st));
+    }
+
+    /* bad requests are refused before anything is sent */
+    {
+        kinagg_http_header h;
+        h.name = kinagg_str_c("X-Evil");
+        h.value = kinagg_str_c("a\r\nInjected: yes");
+        memset(&s, 0, sizeof s);
+        make_client(&c, &s);
+        st = kinagg_http_begin(&c, "example.com", 80, kinagg_str_c("GET"), kinagg_str_c("/"), &h, 1, NULL, 0, 0);
+        CHECK(st == KINAGG_ERR_HEADER, "header injection: %s", kinagg_strerror(st));
+        st = kinagg_http_begin(&c, "example.com", 80, kinagg_str_c("GET"), kinagg_str_c("/\r\nX: y"), NULL, 0, NULL,
+                               0, 0);
+        CHECK(st == KINAGG_ERR_INVALID_ARGUMENT, "target injection: %s", kinagg_strerror(st));
+    }
+}
+
+/* ---- real sockets against tests/net/raw_server.js ------------------------ */
+
+static kinagg_status real(int port, const char *path, uint32_t recv_timeout, kinagg_http_client *c,
+                          kinagg_posix_socket *sock, int keep) {
+    kinagg_transport t;
+    kinagg_platform pf;
+    static unsigned char rb[131072], sb[1024];
+    kinagg_status st;
+    kinagg_posix_platform(&pf);
+    if (!keep) {
+        kinagg_posix_socket_init(sock, &t);
+        kinagg_http_init(c, &t, sb, sizeof sb, rb, sizeof rb);
+    }
+    c->recv_timeout_ms = recv_timeout;
+    st = kinagg_http_begin(c, "127.0.0.1", (uint16_t)port, kinagg_str_c("GET"), kinagg_str_c(path), NULL, 0, NULL, 0,
+                           pf.now_ms(NULL));
+    return st == KINAGG_OK ? kinagg_http_run(c, &pf) : st;
+}
+
+static void test_real(int port) {
+    kinagg_http_client c;
+    kinagg_posix_socket sock;
+    kinagg_platform pf;
+    kinagg_status st;
+    uint64_t t0;
+    kinagg_posix_platform(&pf);
+    st = real(port, "/chunked", 2000, &c, &sock, 0);
+    CHECK(st == KINAGG_OK && c.response.body_len == 100000 && c.response.body[99999] == 'z', "chunked over TCP: %s",
+          kinagg_strerror(st));
+    st = real(port, "/chunked", 2000, &c, &sock, 1);
+    CHECK(st == KINAGG_OK && c.connections == 1 && c.requests == 2, "keep-alive over TCP: %s, %lu connections",
+          kinagg_strerror(st), c.connections);
+    st = real(port, "/close-mid-body", 2000, &c, &sock, 0);
+    CHECK(st == KINAGG_ERR_CLOSED, "close mid-body over TCP: %s", kinagg_strerror(st));
+    st = real(port, "/big-head", 2000, &c, &sock, 0);
+    CHECK(st == KINAGG_ERR_RESPONSE_TOO_LARGE, "oversize head over TCP: %s", kinagg_strerror(st));
+    st = real(port, "/garbage", 2000, &c, &sock, 0);
+    CHECK(st == KINAGG_ERR_HTTP_PARSE, "garbage over TCP: %s", kinagg_strerror(st));
+    t0 = pf.now_ms(NULL);
+    st = real(port, "/stall", 300, &c, &sock, 0);
+    CHECK(st == KINAGG_ERR_TIMEOUT, "stall over TCP: %s", kinagg_strerror(st));
+    CHECK(pf.now_ms(NULL) - t0 < 2000, "stall took %lu ms, limit 300", (unsigned long)(pf.now_ms(NULL) - t0));
+    t0 = pf.now_ms(NULL);
+    st = real(port, "/trickle", 300, &c, &sock, 0); /* a byte at a time: the whole-response limit holds */
+    CHECK(st == KINAGG_ERR_TIMEOUT, "trickle over TCP: %s", kinagg_strerror(st));
+    CHECK(pf.now_ms(NULL) - t0 < 2000, "trickle took %lu ms", (unsigned long)(pf.now_ms(NULL) - t0));
+    /* the server drops idle connections after 200 ms: the next request
+     * finds it closed and goes out again on a new one */
+    st = real(port, "/short-keepalive", 2000, &c, &sock, 0);
+    CHECK(st == KINAGG_OK, "short keep-alive: %s", kinagg_strerror(st));
+    {
+        struct timespec ts = {0, 400000000};
+        nanosleep(&ts, NULL);
+    }
+    st = real(port, "/short-keepalive", 2000, &c, &sock, 1);
+    CHECK(st == KINAGG_OK && c.connections == 2, "after the server closed an idle connection: %s, %lu connections",
+          kinagg_strerror(st), c.connections);
+    /* nobody listening */
+    {
+        kinagg_transport t;
+        static unsigned char rb[1024], sb[1024];
+        kinagg_posix_socket_init(&sock, &t);
+        kinagg_http_init(&c, &t, sb, sizeof sb, rb, sizeof rb);
+        st = kinagg_http_begin(&c, "127.0.0.1", 1, kinagg_str_c("GET"), kinagg_str_c("/"), NULL, 0, NULL, 0,
+                               pf.now_ms(NULL));
+        if (st == KINAGG_OK) st = kinagg_http_run(&c, &pf);
+        CHECK(st == KINAGG_ERR_CONNECT && c.error_detail && strstr(c.error_detail, "refused"), "refused: %s (%s)",
+              kinagg_strerror(st), c.error_detail ? c.error_detail : "");
+    }
+}
+
+int main(int argc, char **argv) {
+    test_scripted();
+    if (argc > 1) test_real(atoi(argv[1]));
+    return check_summary("http");
+}
