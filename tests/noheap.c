@@ -6,6 +6,7 @@
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
 #include "check.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,97 @@ static size_t exercise(void) {
     return n;
 }
 
+/* ---- the HTTP client and Kinesis calls, over a scripted transport ----- */
+
+static const char *answer;
+static size_t answer_pos, answer_len;
+static kinagg_io t_connect(void *c, const char *h, uint16_t p) { (void)c; (void)h; (void)p; answer_pos = 0; return KINAGG_IO_OK; }
+static kinagg_io t_send(void *c, const unsigned char *d, size_t n, size_t *sent) {
+    (void)c; (void)d;
+    *sent = n;
+    answer_pos = 0; /* a new request: the answer starts again */
+    return KINAGG_IO_OK;
+}
+static kinagg_io t_recv(void *c, unsigned char *buf, size_t cap, size_t *got) {
+    size_t n = answer_len - answer_pos;
+    (void)c;
+    if (n == 0) return KINAGG_IO_AGAIN;
+    if (n > cap) n = cap;
+    memcpy(buf, answer + answer_pos, n);
+    answer_pos += n;
+    *got = n;
+    return KINAGG_IO_OK;
+}
+static void t_close(void *c) { (void)c; }
+static uint64_t t_ms(void *c) { /* moves on at every read: a stall times out */
+    static uint64_t t = 1700000000000ull;
+    (void)c;
+    return t += 10;
+}
+/* "HTTP/1.1 200 OK" with a body of len bytes (which may hold NULs) */
+static char answer_buf[1024];
+static const char *respond(const char *body, size_t len) {
+    int n = snprintf(answer_buf, sizeof answer_buf, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", (unsigned)len);
+    memcpy(answer_buf + n, body, len);
+    answer_buf[n + (int)len] = '\0';
+    answer_len = (size_t)n + len;
+    return answer_buf;
+}
+
+static size_t exercise_network(void) {
+    static kinagg_kinesis k;
+    static unsigned char sbuf[2048], rbuf[8192];
+    static kinagg_shard shards[4];
+    static kinagg_record recs[4];
+    kinagg_transport t;
+    kinagg_platform pf;
+    kinagg_endpoint ep;
+    kinagg_credentials c;
+    kinagg_stream_ref s;
+    kinagg_put_entry e[2];
+    kinagg_put_result res[2];
+    char iter[64];
+    size_t failed = 9, n = 0, ok = 0;
+    memset(&t, 0, sizeof t);
+    t.connect = t_connect; t.send = t_send; t.recv = t_recv; t.close = t_close;
+    pf.ctx = NULL; pf.now_ms = t_ms; pf.unix_ms = t_ms; pf.random = NULL;
+    kinagg_endpoint_from_url(&ep, kinagg_str_c("http://127.0.0.1:4567"));
+    c.access_key_id = kinagg_str_c("AKID");
+    c.secret_access_key = kinagg_str_c("secret");
+    c.session_token = kinagg_str_c("token");
+    kinagg_kinesis_init(&k, &ep, kinagg_str_c("us-east-1"), &c, KINAGG_PROTOCOL_JSON, &t, &pf, sbuf, sizeof sbuf,
+                        rbuf, sizeof rbuf);
+    s.name = kinagg_str_c("stream");
+    s.arn = kinagg_str_c("");
+    e[0].data = (const unsigned char *)"one"; e[0].data_len = 3;
+    e[0].partition_key = kinagg_str_c("a"); e[0].explicit_hash_key = kinagg_str_c("");
+    e[1].data = (const unsigned char *)"two"; e[1].data_len = 3;
+    e[1].partition_key = kinagg_str_c("b"); e[1].explicit_hash_key = kinagg_str_c("12345");
+    {
+        static const char put_json[] = "{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"1\",\"ShardId\":"
+                                       "\"shardId-0\"},{\"SequenceNumber\":\"2\",\"ShardId\":\"shardId-1\"}]}";
+        static const char shards_json[] = "{\"Shards\":[{\"ShardId\":\"shardId-0\",\"HashKeyRange\":{\"StartingHashKey\":"
+                                          "\"0\",\"EndingHashKey\":\"340282366920938463463374607431768211455\"}}]}";
+        static const char get_json[] = "{\"Records\":[{\"SequenceNumber\":\"1\",\"Data\":\"aGk=\",\"PartitionKey\":\"k\"}],"
+                                       "\"NextShardIterator\":\"next\"}";
+        /* {"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"0"},{...}]} in CBOR */
+        static const char put_cbor[] = "\xa2\x71" "FailedRecordCount" "\x00\x67" "Records" "\x82"
+                                       "\xa2\x6e" "SequenceNumber" "\x61" "1" "\x67" "ShardId" "\x61" "0"
+                                       "\xa2\x6e" "SequenceNumber" "\x61" "2" "\x67" "ShardId" "\x61" "1";
+        answer = respond(put_json, sizeof put_json - 1);
+        ok += kinagg_put_records(&k, s, e, 2, res, &failed) == KINAGG_OK && failed == 0;
+        answer = respond(shards_json, sizeof shards_json - 1);
+        ok += kinagg_list_shards(&k, s, shards, 4, &n, 0) == KINAGG_OK && n == 1;
+        answer = respond(get_json, sizeof get_json - 1);
+        ok += kinagg_get_records(&k, "it", recs, 4, &n, iter, sizeof iter, NULL) == KINAGG_OK && n == 1 &&
+              recs[0].data_len == 2;
+        k.protocol = KINAGG_PROTOCOL_CBOR;
+        answer = respond(put_cbor, sizeof put_cbor - 1);
+        ok += kinagg_put_records(&k, s, e, 2, res, &failed) == KINAGG_OK;
+    }
+    return ok;
+}
+
 int main(void) {
     void *volatile p; /* volatile: the compiler may not drop the pair */
     size_t n;
@@ -106,5 +198,9 @@ int main(void) {
     n = exercise();
     CHECK(heap_calls == 0, "kinagg.h made %lu heap calls", (unsigned long)heap_calls);
     CHECK(n > 1000, "only %lu records went through", (unsigned long)n);
+    heap_calls = 0;
+    n = exercise_network();
+    CHECK(heap_calls == 0, "the HTTP and Kinesis layers made %lu heap calls", (unsigned long)heap_calls);
+    CHECK(n == 4, "only %lu of 4 Kinesis calls succeeded", (unsigned long)n);
     return check_summary("noheap");
 }

@@ -187,6 +187,9 @@ int main(int argc, char **argv) {
             CHECK(st == KINAGG_OK && failed == 0, "PutRecords raw: %s %s %s", kinagg_strerror(st), k.error_type,
                   k.error_message);
             if (st != KINAGG_OK) break;
+            if (sent == 0)
+                printf("PutRecords response for %u records (%s): %u bytes\n", (unsigned)n, proto,
+                       (unsigned)k.http.response.body_len);
             for (j = 0; j < n; j++) {
                 const char *want = expected_shard(keys[j], strlen(keys[j]), e[j].explicit_hash_key.len ? ehks[j] : NULL);
                 CHECK(res[j].shard_id.len == strlen(want) && memcmp(res[j].shard_id.ptr, want, strlen(want)) == 0 &&
