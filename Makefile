@@ -87,6 +87,8 @@ $(B)/kinesis_test_tls: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h 
 	gcc $(STD) $(WARN) $(SAN) -DKINAGG_TEST_TLS $< -lmbedtls -lmbedx509 -lmbedcrypto -o $@
 $(B)/tls_test: tests/net/tls_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 $< -Wl,--wrap=calloc,--wrap=free $(MBED_STATIC) -o $@
+$(B)/producer_test: tests/net/producer_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
+	gcc $(STD) $(WARN) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all $< -o $@
 $(B)/http_test: tests/http_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/lwip_test: tests/net/lwip_test.c $(CORE) port/kinagg_lwip.h tests/check.h | $(B)

@@ -17,6 +17,7 @@
  *   8. Transport     the port's connection callbacks, clock and randomness
  *   9. HTTP/1.1      client on caller buffers: streamed bodies, keep-alive
  *  10. Kinesis       PutRecords, ListShards and more, in JSON or CBOR
+ *  11. Producer      put and forget: shard-aware aggregation, retries, limits
  *   Implementation, in the same order
  *   License (MIT)
  *
@@ -98,6 +99,8 @@ typedef enum kinagg_status {
     KINAGG_ERR_SERVICE,           /* the service returned an error: see its type */
     KINAGG_ERR_CLOCK_SKEW,        /* the service rejected our time; corrected */
     KINAGG_ERR_ENDPOINT,          /* endpoint URL or region not usable */
+    KINAGG_ERR_FULL,              /* the producer's buffer is full: poll, retry */
+    KINAGG_ERR_EXPIRED,           /* the record's time to live ran out */
     KINAGG_STATUS_COUNT_          /* not a status: the number of them */
 } kinagg_status;
 
@@ -465,6 +468,7 @@ typedef struct kinagg_platform {
     uint64_t (*now_ms)(void *ctx);
     uint64_t (*unix_ms)(void *ctx);
     uint32_t (*random)(void *ctx);
+    void (*sleep_ms)(void *ctx, uint32_t ms); /* optional: the blocking helpers idle with it */
 } kinagg_platform;
 
 /* ======================================================================== */
@@ -638,6 +642,8 @@ typedef struct kinagg_kinesis {
     char error_message[256];
     unsigned char small_body[3072]; /* bodies of the calls other than PutRecords */
     size_t small_body_len;
+    struct { unsigned char *p; size_t cap, len; } small_reader; /* its read position */
+    kinagg_body small_source;
     kinagg_put_request put;         /* for the blocking kinagg_put_records */
 } kinagg_kinesis;
 
@@ -730,6 +736,154 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char *out);
 KINAGG_API size_t kinagg_base64_decode(const char *in, size_t len, unsigned char *out);
 
+
+/* ======================================================================== */
+/* 11. Producer                                                             */
+/* ======================================================================== */
+/* Put a record and forget it, as with the KPL. The producer copies each
+ * user record into the memory region it was given, groups records by the
+ * shard their hash key selects (from ListShards), packs them into one
+ * aggregate per shard, collects aggregates into PutRecords requests, sends
+ * them on one or more connections, retries exactly what failed, respects the
+ * shards' rate limits, and reports once per record, by callback, whether it
+ * was delivered (shard, sequence number) or failed (why, after how many
+ * attempts). It never allocates and never blocks in put or poll. */
+
+typedef enum kinagg_aggregation {
+    KINAGG_AGGREGATE_BY_SHARD = 0, /* one aggregate per shard (default) */
+    KINAGG_AGGREGATE_NONE = 1      /* every user record is its own Kinesis record */
+} kinagg_aggregation;
+
+/* What to do with records while the shard map is unknown (not loaded yet,
+ * or ListShards denied): aggregate only records with the same hash key
+ * (they cannot span shards), or send them one by one. */
+typedef enum kinagg_unmapped { KINAGG_UNMAPPED_SAME_KEY = 0, KINAGG_UNMAPPED_RAW = 1 } kinagg_unmapped;
+
+typedef struct kinagg_completion {
+    void *user;                 /* as given to put */
+    kinagg_status status;       /* KINAGG_OK delivered, else why it failed */
+    kinagg_str shard_id;        /* on success */
+    kinagg_str sequence_number;
+    uint64_t subsequence;       /* index in its aggregate; 0 when sent alone */
+    int aggregated;
+    unsigned attempts;          /* PutRecords attempts that carried it */
+    kinagg_str error_code;      /* the last error, e.g. ProvisionedThroughputExceededException */
+    kinagg_str error_message;
+    uint64_t latency_ms;        /* from put to this completion */
+} kinagg_completion;
+
+/* Called from poll (and flush), once per record put; the strings are valid
+ * during the call only. */
+typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
+
+#define KINAGG_PRODUCER_MAX_CONNECTIONS 8
+
+typedef struct kinagg_producer_config {
+    kinagg_stream_ref stream;
+    kinagg_aggregation aggregation;
+    kinagg_unmapped unmapped;
+    int no_shard_map;              /* 1: never call ListShards (no permission) */
+    size_t max_record_size;        /* data + partition key; default 1 MiB, up to 10 MiB */
+    size_t aggregation_max_size;   /* default 51200 (KPL AggregationMaxSize) */
+    size_t collection_max_count;   /* entries per PutRecords; default 500 */
+    size_t collection_max_size;    /* bytes per PutRecords; default 5 MiB, up to 10 MiB */
+    uint32_t max_buffered_ms;      /* default 100 (KPL RecordMaxBufferedTime) */
+    uint32_t record_ttl_ms;        /* default 30000 (KPL RecordTtl) */
+    uint32_t rate_limit_percent;   /* of a shard's 1000 records/s and 1 MiB/s; default 150 */
+    uint32_t min_backoff_ms;       /* first retry delay; default 100 */
+    uint32_t max_backoff_ms;       /* default 5000 */
+    uint32_t request_timeout_ms;   /* whole response; default 6000 (KPL RequestTimeout) */
+    unsigned connections;          /* default 1, at most KINAGG_PRODUCER_MAX_CONNECTIONS */
+    size_t max_shards;             /* open and closed shards kept; default 64 */
+    size_t max_records;            /* records buffered at once; 0: one per 256 bytes of buffer */
+    size_t recv_buffer_size;       /* per connection; default 128 KiB */
+    size_t request_buffer_size;    /* per connection, for its request's aggregates;
+                                    * 0: a quarter of the region, shared out */
+    kinagg_completion_fn on_complete;
+    void *on_complete_ctx;
+} kinagg_producer_config;
+
+typedef struct kinagg_producer_stats {
+    uint64_t records_put;        /* accepted by put */
+    uint64_t records_delivered;
+    uint64_t records_failed;
+    uint64_t records_retried;    /* times a record was queued again after a failure */
+    uint64_t kinesis_records;    /* entries delivered: aggregates and lone records */
+    uint64_t requests;           /* PutRecords requests sent */
+    uint64_t requests_failed;    /* requests that failed as a whole */
+    uint64_t user_bytes;         /* data of delivered user records */
+    uint64_t wire_bytes;         /* data + partition keys of delivered entries */
+    uint64_t latency_ms_total;   /* over delivered records */
+    uint64_t latency_ms_max;
+    uint64_t shard_map_loads;
+    size_t buffered_records;     /* put and not completed yet */
+    size_t buffered_bytes;
+} kinagg_producer_stats;
+
+struct kinagg__pconn;
+struct kinagg__prec;
+struct kinagg__pshard;
+
+typedef struct kinagg_producer {
+    kinagg_producer_config cfg;
+    kinagg_platform platform;
+    struct kinagg__pconn *conns;
+    struct kinagg__prec *recs;
+    struct kinagg__pshard *shards, *staging; /* the map, and the next one being listed */
+    kinagg_shard *list_tmp;      /* one ListShards page */
+    unsigned char *ring;
+    size_t ring_cap, ring_head, ring_tail, nrecs, rec_head, rec_tail, rec_count;
+    size_t nshards, nstaging, rr;
+    int map_state, map_wanted, flushing;
+    unsigned map_gen;            /* counts maps loaded */
+    uint64_t map_retry_ms, map_backoff_ms;
+    char map_token[1024];
+    kinagg_producer_stats stats;
+} kinagg_producer;
+
+/* Fills *cfg with the defaults above (stream and callback left empty). */
+KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *cfg);
+
+/* Sets up a producer in region (all its memory: connection buffers, shard
+ * map, record buffer). transports[i] is the i-th connection's transport.
+ * Returns KINAGG_ERR_BUFFER_TOO_SMALL when the region cannot hold the
+ * configuration, KINAGG_ERR_INVALID_ARGUMENT for a bad setting. */
+KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, size_t region_size,
+                                              const kinagg_producer_config *cfg, const kinagg_endpoint *endpoint,
+                                              kinagg_str signing_region, const kinagg_credentials *credentials,
+                                              kinagg_protocol protocol, const kinagg_transport *transports,
+                                              const kinagg_platform *platform);
+
+/* Copies a user record in. Returns at once: KINAGG_OK (it will complete
+ * exactly once), KINAGG_ERR_FULL (no room now: poll, then try again),
+ * KINAGG_ERR_TOO_LARGE (data + key over max_record_size),
+ * KINAGG_ERR_BUFFER_TOO_SMALL (larger than the whole record buffer), or a
+ * key error (KINAGG_ERR_KEY_EMPTY, _KEY_TOO_LONG, _KEY_ENCODING,
+ * KINAGG_ERR_HASH_KEY). explicit_hash_key may be NULL. */
+KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *partition_key, size_t partition_key_len,
+                                             const char *explicit_hash_key, size_t explicit_hash_key_len,
+                                             const void *data, size_t data_len, void *user);
+
+/* Does all the work that can be done now without waiting: sends what is
+ * ready, reads responses, runs callbacks, expires records. *next_ms is the
+ * monotonic time by which to call it again (sooner when a transport becomes
+ * ready: kinagg_producer_wait waits for either). */
+KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms);
+
+/* Blocks until a connection is ready or next_ms or max_ms passes (for
+ * threads and POSIX loops; a game loop just polls every frame). */
+KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint32_t max_ms);
+
+/* Sends everything buffered without waiting for max_buffered_ms and blocks
+ * until every record put so far has completed, or timeout_ms passes
+ * (KINAGG_ERR_TIMEOUT, with records still buffered). For shutdown. */
+KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t timeout_ms);
+
+KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats);
+
+/* Closes the connections (records still buffered stay buffered). */
+KINAGG_API void kinagg_producer_close(kinagg_producer *p);
+
 #ifdef __cplusplus
 }
 #endif
@@ -792,6 +946,8 @@ KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     case KINAGG_ERR_SERVICE: return "the service returned an error";
     case KINAGG_ERR_CLOCK_SKEW: return "request time rejected as skewed; clock corrected";
     case KINAGG_ERR_ENDPOINT: return "bad endpoint";
+    case KINAGG_ERR_FULL: return "producer buffer full: poll and retry";
+    case KINAGG_ERR_EXPIRED: return "record expired before it could be delivered";
     case KINAGG_STATUS_COUNT_: break;
     }
     return "unknown status";
@@ -2249,7 +2405,9 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     kinagg__out_c(&o, "Content-Length: ");
     kinagg__out_u64(&o, body_len);
     kinagg__out_c(&o, "\r\n\r\n");
-    if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    /* the head stays at the start of the send buffer (a request sent again
+     * on a new connection needs it); body pieces go after it */
+    if (o.len >= o.cap || (body_len && c->send_cap - o.len < 64)) return KINAGG_ERR_BUFFER_TOO_SMALL;
 
     c->head_len = o.len;
     c->head_sent = 0;
@@ -2502,12 +2660,13 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                         c->deadline = now + c->recv_timeout_ms;
                         continue;
                     }
-                    c->chunk_len = c->body->read(c->body->ctx, c->send_buf, want < c->send_cap ? want : c->send_cap);
+                    size_t room = c->send_cap - c->head_len;
+                    c->chunk_len = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
                     c->chunk_sent = 0;
                     if (c->chunk_len == 0 || c->chunk_len > want) /* the body broke its promise */
                         return kinagg__http_fail(c, KINAGG_ERR_INVALID_ARGUMENT);
                 }
-                p = c->send_buf + c->chunk_sent;
+                p = c->send_buf + c->head_len + c->chunk_sent;
                 left = c->chunk_len - c->chunk_sent;
             }
             if (left == 0) { c->state = KINAGG__ST_SEND_BODY; continue; }
@@ -3703,25 +3862,31 @@ KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref
 
 /* ---- the other calls ------------------------------------------------------ */
 
-/* Sends a small body made from fields, and runs the call to its end. */
-static kinagg_status kinagg__small_call(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
-    kinagg__w w;
-    kinagg_body body;
-    kinagg_status st;
-    w.p = k->small_body;
-    w.cap = sizeof k->small_body;
-    w.len = 0;
-    kinagg__w_fields(&w, k->protocol, f, n);
-    if (w.len > w.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    k->small_body_len = w.len;
-    w.cap = 0;
-    body.ctx = &w;
-    body.rewind = kinagg__mem_rewind;
-    body.read = kinagg__mem_read;
-    st = kinagg__call_begin(k, op, &body);
-    if (st != KINAGG_OK) return st;
-    return kinagg__call_run(k);
+/* Starts a call whose small body is made from fields; the body and its read
+ * position live in k until the call ends. */
+static kinagg_status kinagg__small_begin(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
+    kinagg__w *w = (kinagg__w *)(void *)&k->small_reader; /* same members, same order */
+    w->p = k->small_body;
+    w->cap = sizeof k->small_body;
+    w->len = 0;
+    kinagg__w_fields(w, k->protocol, f, n);
+    if (w->len > w->cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    k->small_body_len = w->len;
+    w->cap = 0;
+    k->small_source.ctx = w;
+    k->small_source.rewind = kinagg__mem_rewind;
+    k->small_source.read = kinagg__mem_read;
+    return kinagg__call_begin(k, op, &k->small_source);
 }
+
+/* ... and runs it to its end. */
+static kinagg_status kinagg__small_call(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
+    kinagg_status st = kinagg__small_begin(k, op, f, n);
+    return st == KINAGG_OK ? kinagg__call_run(k) : st;
+}
+
+static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_token, size_t token_cap,
+                                               kinagg_shard *shards, size_t cap, size_t *count);
 
 /* Reads a shard description into *s. */
 static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
@@ -3769,12 +3934,7 @@ KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_strea
                                                  size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
                                                  unsigned page_size) {
     kinagg__field f[2];
-    kinagg__doc d;
-    kinagg__iter it, ai;
-    kinagg_str key, v;
     kinagg_status st;
-    int r;
-    size_t n = 0;
     if (!k || !next_token || !token_cap || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
     if (next_token[0]) { /* a continued listing names the token only */
@@ -3788,6 +3948,17 @@ KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_strea
     f[1].num = page_size ? page_size : 1000;
     st = kinagg__small_call(k, "ListShards", f, 2);
     if (st != KINAGG_OK) return st;
+    return kinagg__list_shards_parse(k, next_token, token_cap, shards, cap, count);
+}
+
+/* Reads a ListShards response: shards[0..*count), and the next token. */
+static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_token, size_t token_cap,
+                                               kinagg_shard *shards, size_t cap, size_t *count) {
+    kinagg__doc d;
+    kinagg__iter it, ai;
+    kinagg_str key, v;
+    int r;
+    size_t n = 0;
     kinagg__doc_of_response(k, &d);
     next_token[0] = '\0';
     *count = 0;
@@ -3996,6 +4167,838 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
     f[0].key = "StreamName"; f[0].str = name;
     f[1].key = "ShardCount"; f[1].num = shard_count;
     return kinagg__small_call(k, "CreateStream", f, 2);
+}
+
+
+/* ---- 11. Producer -------------------------------------------------------- */
+/* Memory: the region holds, in order, the connections (each a Kinesis
+ * client with its buffers and per-entry tables), the aggregate buffer of a
+ * request, two shard tables (the map in use and the next one being listed),
+ * the record headers and the record ring. Records are copied into the ring
+ * in put order and freed from its tail, so a record that takes long keeps
+ * the space behind it until it completes or expires (at most record_ttl_ms):
+ * put says KINAGG_ERR_FULL meanwhile. Each shard has a FIFO queue of its
+ * records; a record that must be retried goes back to the front of its
+ * queue, which keeps the order of a partition key's records. */
+
+#define KINAGG__NONE 0xffffffffu
+#define KINAGG__LIST_PAGE 8
+#define KINAGG__PSHARD_ID 32
+enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
+enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED };
+enum { KINAGG__C_IDLE, KINAGG__C_PUT, KINAGG__C_LIST };
+
+/* Codes a record's last failure may have; kept as an index. */
+static const char *const kinagg__pcodes[] = {
+    "", "ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException",
+    "WrongShard", "ServiceError", "ConnectionError", "Timeout", "ThrottlingException", "ServiceUnavailable"};
+enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_WRONG_SHARD,
+       KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT, KINAGG__E_THROTTLING, KINAGG__E_UNAVAILABLE };
+
+typedef struct kinagg__pqueue {
+    uint32_t head, tail, count;
+    uint32_t fhead, ftail; /* records going back to the front, gathered first */
+    size_t bytes;
+} kinagg__pqueue;
+
+typedef struct kinagg__prec {
+    void *user;
+    uint64_t put_ms, next_ms;
+    kinagg_hash_key hk;
+    size_t off, size, data_len;
+    uint32_t next;
+    uint16_t pk_len, attempts;
+    uint8_t ehk_len, state, last_error, pad;
+} kinagg__prec;
+
+typedef struct kinagg__pshard {
+    char id[KINAGG__PSHARD_ID];
+    kinagg_hash_key start, end;
+    int open;
+    int busy; /* a request with its records is in flight: one at a time keeps their order */
+    kinagg__pqueue q;
+    uint64_t refill_ms;
+    int64_t rec_tokens, byte_tokens; /* thousandths */
+} kinagg__pshard;
+
+typedef struct kinagg__pconn {
+    kinagg_kinesis k;
+    int state;
+    size_t n;                  /* entries in the request in flight */
+    kinagg_put_entry *entries;
+    kinagg_put_result *results;
+    uint32_t *first, *count;   /* each entry's records: a list through next */
+    uint8_t *aggregated;
+    char (*ehk)[KINAGG_HASH_KEY_DECIMAL_MAX + 1];
+    char (*expect)[KINAGG__PSHARD_ID]; /* shard an aggregate was built for */
+    uint32_t *queue;           /* the queue each entry came from */
+    unsigned map_gen;          /* in the map of that generation */
+    unsigned char *reqbuf;     /* this request's aggregates: each connection its own, */
+    size_t reqcap;             /* as they must not change until the request is done */
+    unsigned events;
+    uint64_t wake;
+} kinagg__pconn;
+
+static const char *kinagg__prec_pk(const kinagg_producer *p, const kinagg__prec *r) {
+    return (const char *)p->ring + r->off;
+}
+static const char *kinagg__prec_ehk(const kinagg_producer *p, const kinagg__prec *r) {
+    return r->ehk_len ? (const char *)p->ring + r->off + r->pk_len : NULL;
+}
+static const unsigned char *kinagg__prec_data(const kinagg_producer *p, const kinagg__prec *r) {
+    return p->ring + r->off + r->pk_len + r->ehk_len;
+}
+
+KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
+    KINAGG_MEMSET(c, 0, sizeof *c);
+    c->aggregation = KINAGG_AGGREGATE_BY_SHARD;
+    c->unmapped = KINAGG_UNMAPPED_SAME_KEY;
+    c->max_record_size = KINAGG_RECORD_SIZE_DEFAULT;
+    c->aggregation_max_size = 51200;
+    c->collection_max_count = 500;
+    c->collection_max_size = 5u * 1024u * 1024u;
+    c->max_buffered_ms = 100;
+    c->record_ttl_ms = 30000;
+    c->rate_limit_percent = 150;
+    c->min_backoff_ms = 100;
+    c->max_backoff_ms = 5000;
+    c->request_timeout_ms = 6000;
+    c->connections = 1;
+    c->max_shards = 64;
+    c->recv_buffer_size = 128u * 1024u;
+}
+
+/* The next n bytes of the region, 16-byte aligned, or NULL. */
+static void *kinagg__carve(unsigned char **at, size_t *left, size_t n) {
+    size_t pad = (16 - ((uintptr_t)*at & 15)) & 15;
+    void *r;
+    if (pad > *left || n > *left - pad) return NULL;
+    *at += pad;
+    *left -= pad;
+    r = *at;
+    *at += n;
+    *left -= n;
+    return r;
+}
+
+KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, size_t region_size,
+                                              const kinagg_producer_config *cfg, const kinagg_endpoint *endpoint,
+                                              kinagg_str signing_region, const kinagg_credentials *credentials,
+                                              kinagg_protocol protocol, const kinagg_transport *transports,
+                                              const kinagg_platform *platform) {
+    unsigned char *at = (unsigned char *)region;
+    size_t left = region_size, i, count, reqbuf, hdrs;
+    const size_t send_cap = 16384;
+    if (!p || !region || !cfg || !endpoint || !credentials || !transports || !platform || !platform->now_ms)
+        return KINAGG_ERR_INVALID_ARGUMENT;
+    if (!kinagg__stream_ok(cfg->stream) || cfg->connections < 1 || cfg->connections > KINAGG_PRODUCER_MAX_CONNECTIONS ||
+        cfg->collection_max_count < 1 || cfg->collection_max_count > 500 || cfg->max_shards < 1 ||
+        cfg->max_record_size < 64 || cfg->max_record_size > KINAGG_RECORD_SIZE_MAX ||
+        cfg->collection_max_size < cfg->max_record_size || cfg->collection_max_size > KINAGG_RECORD_SIZE_MAX ||
+        cfg->aggregation_max_size < 64 || cfg->aggregation_max_size > cfg->max_record_size ||
+        cfg->rate_limit_percent < 1 || cfg->recv_buffer_size < 4096 || cfg->max_backoff_ms < cfg->min_backoff_ms ||
+        cfg->record_ttl_ms < 1)
+        return KINAGG_ERR_INVALID_ARGUMENT;
+    KINAGG_MEMSET(p, 0, sizeof *p);
+    p->cfg = *cfg;
+    p->platform = *platform;
+    count = cfg->collection_max_count;
+    p->conns = (kinagg__pconn *)kinagg__carve(&at, &left, cfg->connections * sizeof(kinagg__pconn));
+    if (!p->conns) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    for (i = 0; i < cfg->connections; i++) {
+        kinagg__pconn *c = &p->conns[i];
+        void *sb = kinagg__carve(&at, &left, send_cap), *rb = kinagg__carve(&at, &left, cfg->recv_buffer_size);
+        kinagg_status st;
+        c->entries = (kinagg_put_entry *)kinagg__carve(&at, &left, count * sizeof *c->entries);
+        c->results = (kinagg_put_result *)kinagg__carve(&at, &left, count * sizeof *c->results);
+        c->first = (uint32_t *)kinagg__carve(&at, &left, count * sizeof *c->first);
+        c->count = (uint32_t *)kinagg__carve(&at, &left, count * sizeof *c->count);
+        c->aggregated = (uint8_t *)kinagg__carve(&at, &left, count);
+        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])kinagg__carve(&at, &left, count * sizeof *c->ehk);
+        c->expect = (char(*)[KINAGG__PSHARD_ID])kinagg__carve(&at, &left, count * sizeof *c->expect);
+        c->queue = (uint32_t *)kinagg__carve(&at, &left, count * sizeof *c->queue);
+        if (!sb || !rb || !c->entries || !c->results || !c->first || !c->count || !c->aggregated || !c->ehk ||
+            !c->expect || !c->queue)
+            return KINAGG_ERR_BUFFER_TOO_SMALL;
+        st = kinagg_kinesis_init(&c->k, endpoint, signing_region, credentials, protocol, &transports[i], platform,
+                                 sb, send_cap, rb, cfg->recv_buffer_size);
+        if (st != KINAGG_OK) return st;
+        c->k.http.recv_timeout_ms = cfg->request_timeout_ms;
+        c->state = KINAGG__C_IDLE;
+    }
+    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : region_size / 4 / cfg->connections;
+    if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
+    if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
+    for (i = 0; i < cfg->connections && reqbuf; i++) {
+        p->conns[i].reqbuf = (unsigned char *)kinagg__carve(&at, &left, reqbuf);
+        p->conns[i].reqcap = reqbuf;
+        if (!p->conns[i].reqbuf) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    }
+    p->list_tmp = (kinagg_shard *)kinagg__carve(&at, &left, KINAGG__LIST_PAGE * sizeof(kinagg_shard));
+    p->shards = (kinagg__pshard *)kinagg__carve(&at, &left, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    p->staging = (kinagg__pshard *)kinagg__carve(&at, &left, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    if (!p->list_tmp || !p->shards || !p->staging) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    KINAGG_MEMSET(p->shards, 0, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    for (i = 0; i <= cfg->max_shards; i++) {
+        p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
+    }
+    /* what is left: record headers and the ring, one header per 256 bytes */
+    hdrs = cfg->max_records ? cfg->max_records : left / (256 + sizeof(kinagg__prec));
+    if (hdrs > 0xfffffff0u) hdrs = 0xfffffff0u;
+    p->recs = (kinagg__prec *)kinagg__carve(&at, &left, hdrs * sizeof(kinagg__prec));
+    if (!p->recs || hdrs < 1) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    p->nrecs = hdrs;
+    p->ring_cap = left > 16 ? left - 16 : 0; /* what is left, less alignment */
+    p->ring = (unsigned char *)kinagg__carve(&at, &left, p->ring_cap);
+    if (!p->ring || p->ring_cap < 1024) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    p->map_state = cfg->no_shard_map ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
+    p->map_retry_ms = cfg->no_shard_map ? (uint64_t)-1 : 0;
+    p->map_backoff_ms = 1000;
+    return KINAGG_OK;
+}
+
+/* ---- queues ---- */
+
+static kinagg__pqueue *kinagg__q(kinagg_producer *p, size_t qi) { return &p->shards[qi].q; }
+
+static void kinagg__q_push(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
+    p->recs[i].next = KINAGG__NONE;
+    if (q->tail == KINAGG__NONE) q->head = i;
+    else p->recs[q->tail].next = i;
+    q->tail = i;
+    q->count++;
+    q->bytes += p->recs[i].size;
+}
+
+static uint32_t kinagg__q_pop(kinagg_producer *p, kinagg__pqueue *q) {
+    uint32_t i = q->head;
+    q->head = p->recs[i].next;
+    if (q->head == KINAGG__NONE) q->tail = KINAGG__NONE;
+    q->count--;
+    q->bytes -= p->recs[i].size;
+    return i;
+}
+
+/* Gathers i for the front of q; kinagg__q_splice puts the gathered records,
+ * in the order gathered, before the queue's head. */
+static void kinagg__q_front(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
+    p->recs[i].next = KINAGG__NONE;
+    if (q->ftail == KINAGG__NONE) q->fhead = i;
+    else p->recs[q->ftail].next = i;
+    q->ftail = i;
+    q->count++;
+    q->bytes += p->recs[i].size;
+}
+static void kinagg__q_splice(kinagg_producer *p, kinagg__pqueue *q) {
+    if (q->fhead == KINAGG__NONE) return;
+    p->recs[q->ftail].next = q->head;
+    if (q->tail == KINAGG__NONE) q->tail = q->ftail;
+    q->head = q->fhead;
+    q->fhead = q->ftail = KINAGG__NONE;
+}
+
+/* The queue a record belongs to: its shard's, or the unmapped one. */
+static size_t kinagg__route(const kinagg_producer *p, const kinagg__prec *r) {
+    size_t i;
+    if (p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards))
+        for (i = 0; i < p->nshards; i++)
+            if (p->shards[i].open && kinagg_hash_key_in_range(&r->hk, &p->shards[i].start, &p->shards[i].end))
+                return i;
+    return p->cfg.max_shards;
+}
+
+/* ---- records ---- */
+
+KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk, size_t pk_len, const char *ehk,
+                                             size_t ehk_len, const void *data, size_t data_len, void *user) {
+    kinagg_status st;
+    kinagg_hash_key hk;
+    size_t need, off;
+    uint32_t i;
+    kinagg__prec *r;
+    if (!p || (!data && data_len)) return KINAGG_ERR_INVALID_ARGUMENT;
+    st = kinagg_partition_key_check(pk, pk_len);
+    if (st != KINAGG_OK) return st;
+    if (ehk && kinagg_hash_key_parse(ehk, ehk_len, &hk) != KINAGG_OK) return KINAGG_ERR_HASH_KEY;
+    if (!ehk) ehk_len = 0;
+    if (data_len > p->cfg.max_record_size || pk_len > p->cfg.max_record_size - data_len) return KINAGG_ERR_TOO_LARGE;
+    need = pk_len + ehk_len + data_len;
+    if (need > p->ring_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    if (p->rec_count == p->nrecs) return KINAGG_ERR_FULL;
+    /* space in the ring: after the head, or from the start when the end is
+     * too short (the end's few bytes then wait for the tail to pass) */
+    if (p->rec_count == 0) p->ring_head = p->ring_tail = 0;
+    if (p->rec_count == 0 || p->ring_head > p->ring_tail) {
+        if (p->ring_cap - p->ring_head >= need) off = p->ring_head;
+        else if (p->ring_tail >= need) off = 0;
+        else return KINAGG_ERR_FULL;
+    } else if (p->ring_head < p->ring_tail && p->ring_tail - p->ring_head >= need) {
+        off = p->ring_head;
+    } else {
+        return KINAGG_ERR_FULL;
+    }
+    i = (uint32_t)p->rec_head;
+    r = &p->recs[i];
+    p->rec_head = (p->rec_head + 1) % p->nrecs;
+    p->rec_count++;
+    p->ring_head = off + need;
+    KINAGG_MEMSET(r, 0, sizeof *r);
+    r->off = off;
+    r->size = need;
+    r->data_len = data_len;
+    r->pk_len = (uint16_t)pk_len;
+    r->ehk_len = (uint8_t)ehk_len;
+    r->user = user;
+    r->put_ms = p->platform.now_ms(p->platform.ctx);
+    r->state = KINAGG__R_QUEUED;
+    KINAGG_MEMCPY(p->ring + off, pk, pk_len);
+    if (ehk_len) KINAGG_MEMCPY(p->ring + off + pk_len, ehk, ehk_len);
+    if (data_len) KINAGG_MEMCPY(p->ring + off + pk_len + ehk_len, data, data_len);
+    if (ehk_len) r->hk = hk;
+    else kinagg_hash_key_of_partition_key(pk, pk_len, &r->hk);
+    kinagg__q_push(p, kinagg__q(p, kinagg__route(p, r)), i);
+    p->stats.records_put++;
+    p->stats.buffered_records++;
+    p->stats.buffered_bytes += need;
+    return KINAGG_OK;
+}
+
+/* Frees a completed record, and the ring space behind the oldest. */
+static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
+    p->stats.buffered_records--;
+    p->stats.buffered_bytes -= p->recs[i].size;
+    p->recs[i].state = KINAGG__R_FREE;
+    while (p->rec_count && p->recs[p->rec_tail].state == KINAGG__R_FREE) {
+        p->rec_tail = (p->rec_tail + 1) % p->nrecs;
+        p->rec_count--;
+    }
+    if (p->rec_count) p->ring_tail = p->recs[p->rec_tail].off;
+    else p->ring_head = p->ring_tail = 0;
+}
+
+static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_status st, kinagg_str shard, kinagg_str seq,
+                             uint64_t sub, int aggregated, kinagg_str code, kinagg_str message, uint64_t now) {
+    kinagg__prec *r = &p->recs[i];
+    kinagg_completion c;
+    c.user = r->user;
+    c.status = st;
+    c.shard_id = shard;
+    c.sequence_number = seq;
+    c.subsequence = sub;
+    c.aggregated = aggregated;
+    c.attempts = r->attempts;
+    c.error_code = code.len ? code : kinagg_str_c(kinagg__pcodes[r->last_error]);
+    c.error_message = message;
+    c.latency_ms = now - r->put_ms;
+    if (st == KINAGG_OK) {
+        p->stats.records_delivered++;
+        p->stats.user_bytes += r->data_len;
+        p->stats.latency_ms_total += c.latency_ms;
+        if (c.latency_ms > p->stats.latency_ms_max) p->stats.latency_ms_max = c.latency_ms;
+    } else {
+        p->stats.records_failed++;
+    }
+    kinagg__prec_free(p, i); /* first: the callback may put again */
+    if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
+}
+
+static kinagg_str kinagg__nostr(void) {
+    kinagg_str s;
+    s.ptr = "";
+    s.len = 0;
+    return s;
+}
+
+/* Back to its queue's front after a failure, or failed for good when its
+ * time to live has run out. */
+static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
+    kinagg__prec *r = &p->recs[i];
+    uint64_t delay;
+    uint32_t shift = r->attempts > 16 ? 16 : r->attempts;
+    r->last_error = (uint8_t)error;
+    if (now - r->put_ms >= p->cfg.record_ttl_ms) {
+        kinagg__complete(p, i, KINAGG_ERR_EXPIRED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
+                         kinagg_str_c("record_ttl_ms passed before it could be delivered"), now);
+        return;
+    }
+    /* exponential backoff with jitter: half to all of min * 2^(attempts-1) */
+    delay = (uint64_t)p->cfg.min_backoff_ms << (shift ? shift - 1 : 0);
+    if (delay > p->cfg.max_backoff_ms) delay = p->cfg.max_backoff_ms;
+    if (p->platform.random) delay = delay / 2 + (delay / 2 ? p->platform.random(p->platform.ctx) % (delay / 2 + 1) : 0);
+    r->next_ms = now + delay;
+    r->state = KINAGG__R_QUEUED;
+    p->stats.records_retried++;
+    kinagg__q_front(p, kinagg__q(p, kinagg__route(p, r)), i);
+}
+
+static void kinagg__splice_all(kinagg_producer *p) {
+    size_t q;
+    for (q = 0; q <= p->cfg.max_shards; q++) kinagg__q_splice(p, kinagg__q(p, q));
+}
+
+/* Queues rebuilt from the ring after the shard map changed: every queued
+ * record goes to the queue its hash key now selects, in put order. */
+static void kinagg__requeue_all(kinagg_producer *p) {
+    size_t q, n, i;
+    for (q = 0; q <= p->cfg.max_shards; q++) {
+        kinagg__pqueue *x = kinagg__q(p, q);
+        x->head = x->tail = x->fhead = x->ftail = KINAGG__NONE;
+        x->count = 0;
+        x->bytes = 0;
+    }
+    for (n = 0, i = p->rec_tail; n < p->rec_count; n++, i = (i + 1) % p->nrecs)
+        if (p->recs[i].state == KINAGG__R_QUEUED) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, &p->recs[i])), (uint32_t)i);
+}
+
+/* ---- rate limits: token buckets per shard, in thousandths ---- */
+
+static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
+    int64_t pct = (int64_t)p->cfg.rate_limit_percent;
+    int64_t rec_cap = 10000 * pct, byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
+    uint64_t dt = now > s->refill_ms ? now - s->refill_ms : 0;
+    if (dt > 1000) dt = 1000;
+    s->rec_tokens += (int64_t)dt * 10 * pct;
+    s->byte_tokens += (int64_t)dt * 10486 * pct;
+    if (s->rec_tokens > rec_cap) s->rec_tokens = rec_cap;
+    if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
+    s->refill_ms = now;
+}
+/* An entry may go when the bucket has room for it, or is full (so that an
+ * entry larger than a second's worth still goes, then waits it off). */
+static int kinagg__tokens_ok(kinagg_producer *p, kinagg__pshard *s, size_t cost) {
+    int64_t pct = (int64_t)p->cfg.rate_limit_percent;
+    return s->rec_tokens >= 1000 &&
+           (s->byte_tokens >= (int64_t)cost * 1000 || s->byte_tokens >= (int64_t)1048576 * 10 * pct);
+}
+
+/* ---- building a request ---- */
+
+static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t now) {
+    const kinagg__prec *h;
+    if (!q->count) return 0;
+    h = &p->recs[q->head];
+    if (h->next_ms > now) return 0;
+    return p->flushing || now - h->put_ms >= p->cfg.max_buffered_ms || q->bytes >= p->cfg.aggregation_max_size ||
+           q->count >= p->cfg.collection_max_count;
+}
+
+/* Fills connection c's request from the ready queues; returns entries. */
+static size_t kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
+    size_t n = 0, bytes = 0, used = 0, visited, nq = p->cfg.max_shards + 1;
+    int aggregate = p->cfg.aggregation == KINAGG_AGGREGATE_BY_SHARD;
+    for (visited = 0; visited < nq && n < p->cfg.collection_max_count; visited++) {
+        size_t qi = (p->rr + visited) % nq;
+        kinagg__pqueue *q = kinagg__q(p, qi);
+        int unmapped = qi == p->cfg.max_shards;
+        kinagg__pshard *sh = unmapped ? NULL : &p->shards[qi];
+        if (!unmapped && qi >= p->nshards) continue;
+        if (p->shards[qi].busy) continue;
+        if (sh) kinagg__refill(p, sh, now);
+        while (n < p->cfg.collection_max_count && kinagg__queue_ready(p, q, now)) {
+            const kinagg__prec *h = &p->recs[q->head];
+            kinagg_put_entry *e = &c->entries[n];
+            size_t take = 1, cost, agg_len = 0;
+            int as_agg = 0;
+            if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
+                /* as many records from the front as fit one aggregate (the
+                 * unmapped queue: only those with the head's hash key) */
+                kinagg_agg agg;
+                kinagg_agg_limits lim;
+                size_t room = c->reqcap - used;
+                uint32_t i = q->head;
+                if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
+                if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
+                if (room < 1024 && room < p->cfg.aggregation_max_size) goto full; /* aggregate buffer used up */
+                lim.max_record_size = room + 1;
+                lim.outer_key_len = 1;
+                take = 0;
+                if (room >= 64 && kinagg_agg_init(&agg, c->reqbuf + used, room, &lim) == KINAGG_OK) {
+                    while (i != KINAGG__NONE && take < 100000) {
+                        const kinagg__prec *r = &p->recs[i];
+                        if (r->next_ms > now || (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0)) break;
+                        if (kinagg_agg_add(&agg, kinagg__prec_pk(p, r), r->pk_len, kinagg__prec_ehk(p, r), r->ehk_len,
+                                           kinagg__prec_data(p, r), r->data_len) != KINAGG_OK)
+                            break;
+                        take++;
+                        i = r->next;
+                    }
+                }
+                if (take >= 2) {
+                    const unsigned char *out;
+                    kinagg_agg_finish(&agg, &out, &agg_len);
+                    as_agg = 1;
+                } else {
+                    take = 1; /* alone: too large to aggregate, or nothing to join */
+                }
+            }
+            if (as_agg) {
+                kinagg_hash_key_format(&h->hk, c->ehk[n]);
+                e->data = c->reqbuf + used;
+                e->data_len = agg_len;
+                e->partition_key = kinagg_str_c("a");
+                e->explicit_hash_key = kinagg_str_c(c->ehk[n]);
+                cost = 1 + agg_len;
+            } else {
+                e->data = kinagg__prec_data(p, h);
+                e->data_len = h->data_len;
+                e->partition_key.ptr = kinagg__prec_pk(p, h);
+                e->partition_key.len = h->pk_len;
+                e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
+                e->explicit_hash_key.len = h->ehk_len;
+                if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg__nostr();
+                cost = h->pk_len + h->data_len;
+            }
+            if (bytes + cost > p->cfg.collection_max_size) break; /* the request is full */
+            if (sh && !kinagg__tokens_ok(p, sh, cost)) break;    /* the shard's limit: later */
+            if (sh) {
+                sh->rec_tokens -= 1000;
+                sh->byte_tokens -= (int64_t)cost * 1000;
+            }
+            /* the entry's records leave the queue, in order */
+            {
+                uint32_t prev = KINAGG__NONE, k2;
+                c->first[n] = q->head;
+                for (k2 = 0; k2 < take; k2++) {
+                    uint32_t i = kinagg__q_pop(p, q);
+                    p->recs[i].state = KINAGG__R_FLIGHT;
+                    p->recs[i].attempts++;
+                    if (prev != KINAGG__NONE) p->recs[prev].next = i;
+                    prev = i;
+                }
+                p->recs[prev].next = KINAGG__NONE;
+            }
+            c->count[n] = (uint32_t)take;
+            c->aggregated[n] = (uint8_t)as_agg;
+            c->expect[n][0] = '\0';
+            if (as_agg && sh) {
+                size_t l = 0;
+                while (sh->id[l] && l + 1 < sizeof c->expect[n]) { c->expect[n][l] = sh->id[l]; l++; }
+                c->expect[n][l] = '\0';
+            }
+            if (as_agg) used += agg_len;
+            bytes += cost;
+            c->queue[n] = (uint32_t)qi;
+            p->shards[qi].busy = 1;
+            n++;
+        }
+    }
+full:
+    p->rr = (p->rr + 1) % nq;
+    return n;
+}
+
+/* ---- responses ---- */
+
+static int kinagg__code_index(kinagg_str code) {
+    int i;
+    for (i = 1; i < (int)(sizeof kinagg__pcodes / sizeof kinagg__pcodes[0]); i++)
+        if (kinagg__key_is(code, kinagg__pcodes[i])) return i;
+    return KINAGG__E_SERVICE;
+}
+
+/* Whether a failed call is worth sending again. */
+static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
+    kinagg_str t;
+    switch (st) {
+    case KINAGG_ERR_CONNECT: case KINAGG_ERR_TLS: case KINAGG_ERR_TIMEOUT: case KINAGG_ERR_CLOSED:
+    case KINAGG_ERR_IO: case KINAGG_ERR_HTTP_PARSE: case KINAGG_ERR_JSON: case KINAGG_ERR_CBOR:
+    case KINAGG_ERR_RESPONSE_TOO_LARGE: case KINAGG_ERR_CLOCK_SKEW:
+        return 1;
+    case KINAGG_ERR_SERVICE:
+        t = kinagg_str_c(k->error_type);
+        return k->http_status >= 500 || kinagg__key_is(t, "ProvisionedThroughputExceededException") ||
+               kinagg__key_is(t, "ThrottlingException") || kinagg__key_is(t, "LimitExceededException") ||
+               kinagg__key_is(t, "KMSThrottlingException") || kinagg__key_is(t, "InternalFailure") ||
+               kinagg__key_is(t, "ServiceUnavailable") || kinagg__key_is(t, "SlowDown");
+    default:
+        return 0;
+    }
+}
+
+static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
+    if (st == KINAGG_ERR_TIMEOUT) return KINAGG__E_TIMEOUT;
+    if (st == KINAGG_ERR_SERVICE) return kinagg__code_index(kinagg_str_c(k->error_type));
+    return KINAGG__E_CONNECTION;
+}
+
+static void kinagg__put_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
+    size_t e, failed = 0;
+    int map_stale = 0;
+    if (st == KINAGG_OK) st = kinagg_put_records_finish(&c->k, c->results, c->n, &failed);
+    else st = kinagg__call_result(&c->k, st);
+    if (st != KINAGG_OK) p->stats.requests_failed++;
+    if (c->map_gen == p->map_gen) /* a newer map has its own marks */
+        for (e = 0; e < c->n; e++) p->shards[c->queue[e]].busy = 0;
+    for (e = 0; e < c->n; e++) {
+        uint32_t i = c->first[e], sub = 0;
+        if (st == KINAGG_OK && c->results[e].error_code.len) {
+            kinagg_str code = c->results[e].error_code;
+            int permanent = code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 &&
+                            !kinagg__key_is(code, "KMSThrottlingException");
+            while (i != KINAGG__NONE) {
+                uint32_t next = p->recs[i].next;
+                if (permanent)
+                    kinagg__complete(p, i, KINAGG_ERR_SERVICE, kinagg__nostr(), kinagg__nostr(), 0, 0, code,
+                                     c->results[e].error_message, now);
+                else
+                    kinagg__retry(p, i, kinagg__code_index(code), now);
+                i = next;
+            }
+        } else if (st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
+                   !kinagg__key_is(c->results[e].shard_id, c->expect[e])) {
+            /* the aggregate went to another shard than the map said: the
+             * map is out of date (resharding), and a KCL consumer would
+             * drop the aggregate if any record is outside that shard. Send
+             * its records again once the map is new. */
+            map_stale = 1;
+            while (i != KINAGG__NONE) {
+                uint32_t next = p->recs[i].next;
+                kinagg__retry(p, i, KINAGG__E_WRONG_SHARD, now);
+                i = next;
+            }
+        } else if (st == KINAGG_OK) {
+            p->stats.kinesis_records++;
+            p->stats.wire_bytes += c->entries[e].data_len + c->entries[e].partition_key.len;
+            while (i != KINAGG__NONE) {
+                uint32_t next = p->recs[i].next;
+                kinagg__complete(p, i, KINAGG_OK, c->results[e].shard_id, c->results[e].sequence_number,
+                                 c->aggregated[e] ? sub : 0, c->aggregated[e], kinagg__nostr(), kinagg__nostr(), now);
+                sub++;
+                i = next;
+            }
+        } else if (kinagg__retryable(st, &c->k)) {
+            int err = kinagg__error_of(st, &c->k);
+            while (i != KINAGG__NONE) {
+                uint32_t next = p->recs[i].next;
+                kinagg__retry(p, i, err, now);
+                i = next;
+            }
+        } else { /* the request can never succeed: its records fail now */
+            kinagg_str type = kinagg_str_c(c->k.error_type), msg = kinagg_str_c(c->k.error_message);
+            if (!type.len) type = kinagg_str_c(kinagg_strerror(st));
+            while (i != KINAGG__NONE) {
+                uint32_t next = p->recs[i].next;
+                kinagg__complete(p, i, st, kinagg__nostr(), kinagg__nostr(), 0, 0, type, msg, now);
+                i = next;
+            }
+        }
+    }
+    kinagg__splice_all(p);
+    c->n = 0;
+    if (map_stale && p->map_state == KINAGG__MAP_OK) {
+        p->map_wanted = 1;
+        p->map_retry_ms = now; /* list now: the records wait their backoff */
+    }
+}
+
+/* ---- the shard map ---- */
+
+static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
+    kinagg__field f[2];
+    KINAGG_MEMSET(f, 0, sizeof f);
+    if (p->map_token[0]) {
+        f[0].key = "NextToken";
+        f[0].str = kinagg_str_c(p->map_token);
+    } else {
+        kinagg__stream_field(&f[0], p->cfg.stream);
+        p->nstaging = 0;
+    }
+    f[1].key = "MaxResults";
+    f[1].num = KINAGG__LIST_PAGE;
+    return kinagg__small_begin(&c->k, "ListShards", f, 2);
+}
+
+static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
+    p->map_token[0] = '\0';
+    p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k)) {
+        /* no permission (or no such stream): go on without a map, and ask
+         * again now and then */
+        if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
+        p->map_retry_ms = now + 60000;
+    } else {
+        p->map_retry_ms = now + p->map_backoff_ms;
+        p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
+    }
+}
+
+static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
+    size_t n = 0, i;
+    st = kinagg__call_result(&c->k, st);
+    if (st == KINAGG_OK)
+        st = kinagg__list_shards_parse(&c->k, p->map_token, sizeof p->map_token, p->list_tmp, KINAGG__LIST_PAGE, &n);
+    if (st == KINAGG_OK && p->nstaging + n > p->cfg.max_shards) st = KINAGG_ERR_BUFFER_TOO_SMALL; /* max_shards */
+    for (i = 0; st == KINAGG_OK && i < n; i++) {
+        kinagg__pshard *s = &p->staging[p->nstaging];
+        size_t l = 0;
+        KINAGG_MEMSET(s, 0, sizeof *s);
+        while (p->list_tmp[i].shard_id[l] && l + 1 < sizeof s->id) { s->id[l] = p->list_tmp[i].shard_id[l]; l++; }
+        if (p->list_tmp[i].shard_id[l]) st = KINAGG_ERR_JSON; /* an id longer than we keep */
+        s->start = p->list_tmp[i].start;
+        s->end = p->list_tmp[i].end;
+        s->open = p->list_tmp[i].open;
+        p->nstaging++;
+    }
+    if (st != KINAGG_OK) {
+        kinagg__list_failed(p, st, &c->k, now);
+        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON) p->map_retry_ms = now + 60000;
+        return;
+    }
+    if (p->map_token[0]) {
+        if (kinagg__list_begin(p, c) == KINAGG_OK) c->state = KINAGG__C_LIST; /* the next page */
+        else kinagg__list_failed(p, KINAGG_ERR_IO, &c->k, now);
+        return;
+    }
+    { /* complete: the new map replaces the old one */
+        kinagg__pshard *t = p->shards;
+        p->shards = p->staging;
+        p->staging = t;
+        p->nshards = p->nstaging;
+        for (i = 0; i <= p->cfg.max_shards; i++) {
+            p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
+            p->shards[i].q.count = 0;
+            p->shards[i].q.bytes = 0;
+            p->shards[i].busy = 0;
+            p->shards[i].refill_ms = now;
+            p->shards[i].rec_tokens = 10000 * (int64_t)p->cfg.rate_limit_percent;
+            p->shards[i].byte_tokens = (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
+        }
+        p->map_state = KINAGG__MAP_OK;
+        p->map_gen++;
+        p->map_backoff_ms = 1000;
+        p->map_retry_ms = now + 1000; /* at most one refresh a second */
+        p->stats.shard_map_loads++;
+        kinagg__requeue_all(p);
+    }
+}
+
+/* ---- driving ---- */
+
+KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms) {
+    uint64_t now = p->platform.now_ms(p->platform.ctx), next = now + 1000;
+    size_t ci, q;
+    if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
+    /* 1. responses */
+    for (ci = 0; ci < p->cfg.connections; ci++) {
+        kinagg__pconn *c = &p->conns[ci];
+        kinagg_status st;
+        if (c->state == KINAGG__C_IDLE) continue;
+        st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+        if (st == KINAGG_PENDING) continue;
+        if (c->state == KINAGG__C_PUT) {
+            c->state = KINAGG__C_IDLE;
+            kinagg__put_done(p, c, st, now);
+        } else {
+            c->state = KINAGG__C_IDLE;
+            kinagg__list_done(p, c, st, now);
+        }
+    }
+    /* 2. records whose time is up */
+    for (q = 0; q <= p->cfg.max_shards; q++) {
+        kinagg__pqueue *x = kinagg__q(p, q);
+        while (x->count && now - p->recs[x->head].put_ms >= p->cfg.record_ttl_ms) {
+            uint32_t i = kinagg__q_pop(p, x);
+            kinagg__complete(p, i, KINAGG_ERR_EXPIRED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
+                             kinagg_str_c("record_ttl_ms passed before it could be delivered"), now);
+        }
+    }
+    /* 3. the shard map, first when none is known */
+    if (p->map_state != KINAGG__MAP_LISTING && (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
+                                                p->map_state == KINAGG__MAP_DENIED) &&
+        now >= p->map_retry_ms) {
+        for (ci = 0; ci < p->cfg.connections; ci++) {
+            kinagg__pconn *c = &p->conns[ci];
+            if (c->state != KINAGG__C_IDLE) continue;
+            p->map_token[0] = '\0';
+            if (kinagg__list_begin(p, c) == KINAGG_OK) {
+                c->state = KINAGG__C_LIST;
+                p->map_wanted = 0;
+                if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
+                else p->map_retry_ms = now + 60000;
+                (void)kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+            }
+            break;
+        }
+    }
+    /* 4. requests on idle connections (records wait while the first map is
+     * listed: a map is about to say where they go) */
+    if (p->map_state != KINAGG__MAP_LISTING || p->nshards) {
+        for (ci = 0; ci < p->cfg.connections; ci++) {
+            kinagg__pconn *c = &p->conns[ci];
+            kinagg_status st;
+            if (c->state != KINAGG__C_IDLE) continue;
+            c->n = kinagg__build(p, c, now);
+            c->map_gen = p->map_gen;
+            if (!c->n) break;
+            p->stats.requests++;
+            st = kinagg_put_records_begin(&c->k, &c->k.put, p->cfg.stream, c->entries, c->n);
+            c->state = KINAGG__C_PUT;
+            if (st == KINAGG_OK) st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+            if (st != KINAGG_PENDING) { /* done or failed at once */
+                c->state = KINAGG__C_IDLE;
+                kinagg__put_done(p, c, st, now);
+            }
+        }
+    }
+    /* 5. when to come back */
+    for (ci = 0; ci < p->cfg.connections; ci++)
+        if (p->conns[ci].state != KINAGG__C_IDLE && p->conns[ci].wake < next) next = p->conns[ci].wake;
+    for (q = 0; q <= p->cfg.max_shards; q++) {
+        kinagg__pqueue *x = kinagg__q(p, q);
+        const kinagg__prec *h;
+        uint64_t t;
+        if (!x->count) continue;
+        h = &p->recs[x->head];
+        t = p->flushing ? h->next_ms : h->put_ms + p->cfg.max_buffered_ms;
+        if (h->next_ms > t) t = h->next_ms;
+        if (t <= now) t = now + 10; /* ready but waiting: a connection or the rate limit */
+        if (h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
+        if (t < next) next = t;
+    }
+    if ((p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next) next = p->map_retry_ms;
+    if (next < now) next = now;
+    if (next_ms) *next_ms = next;
+    return KINAGG_OK;
+}
+
+KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint32_t max_ms) {
+    uint64_t now = p->platform.now_ms(p->platform.ctx);
+    uint32_t t = next_ms > now ? (next_ms - now > max_ms ? max_ms : (uint32_t)(next_ms - now)) : 0;
+    size_t ci;
+    if (t == 0) return;
+    for (ci = 0; ci < p->cfg.connections; ci++) {
+        kinagg__pconn *c = &p->conns[ci];
+        if (c->state != KINAGG__C_IDLE && c->k.http.transport.wait) {
+            (void)c->k.http.transport.wait(c->k.http.transport.ctx, c->events, t);
+            return;
+        }
+    }
+    if (p->platform.sleep_ms) p->platform.sleep_ms(p->platform.ctx, t);
+}
+
+KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t timeout_ms) {
+    uint64_t deadline = p->platform.now_ms(p->platform.ctx) + timeout_ms;
+    kinagg_status st = KINAGG_OK;
+    p->flushing = 1;
+    for (;;) {
+        uint64_t next = 0;
+        kinagg_producer_poll(p, &next);
+        if (p->stats.buffered_records == 0) break;
+        if (p->platform.now_ms(p->platform.ctx) >= deadline) {
+            st = KINAGG_ERR_TIMEOUT;
+            break;
+        }
+        kinagg_producer_wait(p, next < deadline ? next : deadline, 100);
+    }
+    p->flushing = 0;
+    return st;
+}
+
+KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) { *stats = p->stats; }
+
+KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
+    size_t ci;
+    for (ci = 0; ci < p->cfg.connections; ci++) kinagg_http_close(&p->conns[ci].k.http);
 }
 
 #ifdef __cplusplus

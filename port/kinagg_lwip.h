@@ -230,8 +230,14 @@ static uint32_t kinagg__lwip_random(void *ctx) {
 #endif
 }
 
+static void kinagg__lwip_sleep(void *ctx, uint32_t ms) {
+    (void)ctx;
+    sys_msleep(ms);
+}
+
 KINAGG_API void kinagg_lwip_platform(kinagg_platform *p, uint64_t (*unix_ms)(void *ctx), void *ctx) {
     p->ctx = ctx;
+    p->sleep_ms = kinagg__lwip_sleep;
     p->now_ms = kinagg__lwip_now;
     p->unix_ms = unix_ms;
     p->random = kinagg__lwip_random;

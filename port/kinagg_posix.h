@@ -235,8 +235,17 @@ static uint32_t kinagg__posix_random(void *ctx) {
     return (uint32_t)((state * 2685821657736338717ull) >> 32);
 }
 
+static void kinagg__posix_sleep(void *ctx, uint32_t ms) {
+    struct timespec ts;
+    (void)ctx;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
 KINAGG_API void kinagg_posix_platform(kinagg_platform *p) {
     p->ctx = NULL;
+    p->sleep_ms = kinagg__posix_sleep;
     p->now_ms = kinagg__posix_now;
     p->unix_ms = kinagg__posix_unix;
     p->random = kinagg__posix_random;

@@ -36,6 +36,8 @@ static kinagg_io s_connect(void *ctx, const char *host, uint16_t port) {
     (void)host; (void)port;
     s->conn++;
     s->pos = 0;
+    kinagg_sha256_init(&s->sent_hash); /* what each connection carried */
+    s->sent = 0;
     return KINAGG_IO_OK;
 }
 static kinagg_io s_send(void *ctx, const unsigned char *d, size_t n, size_t *sent) {
@@ -210,6 +212,35 @@ static void test_scripted(void) {
     s.stale_second = 1;
     st = exchange(&c, NULL, 0);
     CHECK(st == KINAGG_OK && body_is(&c, "bye") && s.conn == 2, "stale connection retried: %s", kinagg_strerror(st));
+
+    /* ... also with a body: the second connection carries the request whole */
+    {
+        gen g;
+        kinagg_body b;
+        unsigned char want[32], got[32], piece[4096];
+        kinagg_sha256_ctx h;
+        size_t n;
+        memset(&s, 0, sizeof s);
+        s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        s.responses[1] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye";
+        s.split = (size_t)-1;
+        make_client(&c, &s);
+        g.len = 3000; /* larger than the 1 KiB send buffer */
+        b.ctx = &g;
+        b.rewind = gen_rewind;
+        b.read = gen_read;
+        exchange(&c, &b, g.len);
+        s.stale_second = 1;
+        st = exchange(&c, &b, g.len);
+        kinagg_sha256_final(&s.sent_hash, got);
+        kinagg_sha256_init(&h);
+        kinagg_sha256_update(&h, "POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3000\r\n\r\n", 60);
+        gen_rewind(&g);
+        while ((n = gen_read(&g, piece, sizeof piece)) > 0) kinagg_sha256_update(&h, piece, n);
+        kinagg_sha256_final(&h, want);
+        CHECK(st == KINAGG_OK && body_is(&c, "bye") && s.conn == 2 && memcmp(want, got, 32) == 0,
+              "request with a body sent again whole: %s, %u connections", kinagg_strerror(st), (unsigned)s.conn);
+    }
 
     /* the peer closes mid-body, mid-head, mid-chunk */
     expect("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", 1, KINAGG_ERR_CLOSED, "closed mid-body");

@@ -149,7 +149,7 @@ static size_t exercise_network(void) {
     size_t failed = 9, n = 0, ok = 0;
     memset(&t, 0, sizeof t);
     t.connect = t_connect; t.send = t_send; t.recv = t_recv; t.close = t_close;
-    pf.ctx = NULL; pf.now_ms = t_ms; pf.unix_ms = t_ms; pf.random = NULL;
+    pf.ctx = NULL; pf.now_ms = t_ms; pf.unix_ms = t_ms; pf.random = NULL; pf.sleep_ms = NULL;
     kinagg_endpoint_from_url(&ep, kinagg_str_c("http://127.0.0.1:4567"));
     c.access_key_id = kinagg_str_c("AKID");
     c.secret_access_key = kinagg_str_c("secret");

@@ -27,7 +27,7 @@ step() { # step NAME COMMAND...
     sed 's/^/   | /' "$log" | tail -60
     failed_steps+=("$name")
   else
-    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected' "$log" | sed 's/^/   | /' | tail -8
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped' "$log" | sed 's/^/   | /' | tail -8
   fi
   printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
@@ -59,17 +59,18 @@ step "read: kinagg reads aws-kinesis-agg"   ./$B/kinagg_read $B/corpus-node.txt 
 step "hashkeys: kinagg vs Node crypto+BigInt" node tests/xcheck/hashkeys.js ./$B/hashkey_tool 5000
 
 # the network: kinesalite on 127.0.0.1 behind the SigV4-verifying proxy
-mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/lwip_test $B/http_test $B/pki/done >/dev/null 2>&1
+mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/lwip_test $B/http_test $B/producer_test $B/pki/done >/dev/null 2>&1
 server_fifo=$B/server.stdin
 rm -f "$server_fifo"; mkfifo "$server_fifo"
-node tests/net/server.js --log $B/proxy.log --tls-cert $B/pki/server.crt --tls-key $B/pki/server.key \
+rm -f $B/fault.log
+node tests/net/server.js --log $B/proxy.log --fault-log $B/fault.log --tls-cert $B/pki/server.crt --tls-key $B/pki/server.key \
   --tls-expired-cert $B/pki/expired.crt --tls-expired-key $B/pki/expired.key <"$server_fifo" >$B/ports.json 2>$B/server.err &
 server_pid=$!
 exec 9>"$server_fifo"   # the server runs until this closes
 trap 'exec 9>&- 8>&-; kill $server_pid 2>/dev/null' EXIT
 for _ in $(seq 100); do [ -s $B/ports.json ] && break; sleep 0.1; done
 port() { node -e "process.stdout.write(String(require('./$B/ports.json')['$1']))"; }
-PROXY=$(port proxy) KINESALITE=$(port kinesalite) TLS=$(port tls) TLS_EXPIRED=$(port tls_expired)
+PROXY=$(port proxy) KINESALITE=$(port kinesalite) TLS=$(port tls) TLS_EXPIRED=$(port tls_expired) FAULTS=$(port faults)
 exec 8> >(exec node tests/net/raw_server.js >$B/raw.port)  # a misbehaving HTTP server, until fd 8 closes
 for _ in $(seq 100); do [ -s $B/raw.port ] && break; sleep 0.1; done
 step "http: client on scripted and real sockets (chunked, splits, keep-alive, faults)" \
@@ -90,6 +91,31 @@ step "lwip: Kinesis calls over lwIP sockets, bridged to the proxy" sh_all \
   "make -s $B/lwip_test && ./$B/lwip_test $PROXY e2e-lwip-$SEED $B/manifest-lwip.txt"
 step "reader: the lwIP stream read back" \
   node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream e2e-lwip-$SEED --manifest $B/manifest-lwip.txt
+
+# the producer: delivery, resharding, faults, expiry, backpressure
+read_back() { # STREAM MANIFEST [reader flags]
+  local s=$1 m=$2; shift 2
+  node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream "$s" --manifest "$m" "$@"
+}
+step "producer: 100,000 random keys + 20,000 on one key, 4 shards, json" \
+  ./$B/producer_test delivery --port $PROXY --stream prod-$SEED --manifest $B/manifest-prod.txt
+step "reader: every record once, on its shard, in order per key" read_back prod-$SEED $B/manifest-prod.txt
+step "producer: 20,000 records in cbor" \
+  ./$B/producer_test delivery --port $PROXY --stream prod-cbor-$SEED --manifest $B/manifest-prod-cbor.txt --random 16000 --shared 4000 --protocol cbor
+step "reader: the cbor producer stream" read_back prod-cbor-$SEED $B/manifest-prod-cbor.txt
+step "producer: a shard split mid-run" \
+  ./$B/producer_test delivery --port $PROXY --stream split-$SEED --manifest $B/manifest-split.txt --random 40000 --shared 5000 --split-at 15000
+step "reader: nothing lost under the KCL rule after resharding" \
+  read_back split-$SEED $B/manifest-split.txt --allow-duplicates 1 --allow-dropped 1
+step "producer: through the fault proxy (entry and request failures, resets, stalls)" \
+  ./$B/producer_test faults --port $FAULTS --stream faults-$SEED --manifest $B/manifest-faults.txt --random 20000 --shared 5000
+step "faults: only failed records sent again, delivered ones never" node tests/net/faults_check.js $B/fault.log faults-$SEED
+step "reader: the fault stream, every record exactly once" read_back faults-$SEED $B/manifest-faults.txt --no-order 1
+step "producer: records past their time to live fail as expired" \
+  ./$B/producer_test ttl --port $FAULTS --stream blackhole-$SEED
+step "producer: a 512 KiB region: put says full, poll drains it" \
+  ./$B/producer_test backpressure --port $PROXY --stream bp-$SEED --manifest $B/manifest-bp.txt --random 20000 --shared 2000
+step "reader: the backpressure stream" read_back bp-$SEED $B/manifest-bp.txt
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do

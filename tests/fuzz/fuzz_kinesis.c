@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     body_len = size;
     memset(&t, 0, sizeof t);
     t.connect = f_connect; t.send = f_send; t.recv = f_recv; t.close = f_close;
-    pf.ctx = NULL; pf.now_ms = f_now; pf.unix_ms = f_unix; pf.random = NULL;
+    pf.ctx = NULL; pf.now_ms = f_now; pf.unix_ms = f_unix; pf.random = NULL; pf.sleep_ms = NULL;
     kinagg_endpoint_from_url(&ep, kinagg_str_c("http://localhost:4567"));
     cr.access_key_id = kinagg_str_c("AKID");
     cr.secret_access_key = kinagg_str_c("secret");

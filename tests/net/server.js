@@ -8,6 +8,7 @@
 const http = require('http');
 const https = require('https');
 const fs = require('fs');
+const crypto = require('crypto');
 const path = require('path');
 const modules = path.join(__dirname, '..', 'node_modules');
 const kinesalite = require(path.join(modules, 'kinesalite'));
@@ -92,13 +93,100 @@ function proxy(kport) {
   };
 }
 
-const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
+// ---- the fault proxy: the same checks, then failures of every kind --------
+const common = require(path.join(modules, 'aws-kinesis-agg', 'lib', 'common'));
+const faultLog = args['fault-log'] ? fs.createWriteStream(args['fault-log'], { flags: 'a' }) : null;
+const MAGIC = Buffer.from('f3899ac2', 'hex');
+
+// The ids ("rec-<n>-...") of the user records in one entry's data.
+function userIds(data) {
+  const id = (b) => { const m = /^rec-(\d+)-/.exec(b.toString('latin1', 0, 32)); return m ? m[1] : '?'; };
+  if (data.length > 20 && data.subarray(0, 4).equals(MAGIC)) {
+    try { return common.AggregatedRecord.decode(data.subarray(4, data.length - 16)).records.map((r) => id(Buffer.from(r.data))); }
+    catch (e) { /* a plain record after all */ }
+  }
+  return [id(data)];
+}
+
+function encode(isCbor, obj) { return isCbor ? cbor.encode(obj) : Buffer.from(JSON.stringify(obj)); }
+
+function faultProxy(kport) {
+  let n = 0;
+  const forward = (req, body) => new Promise((resolve, reject) => {
+    const up = http.request({ host: '127.0.0.1', port: kport, method: 'POST', path: '/',
+      headers: Object.assign({}, req.headers, { host: `127.0.0.1:${kport}`, 'content-length': body.length }) }, (r) => {
+      const c = [];
+      r.on('data', (d) => c.push(d));
+      r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body: Buffer.concat(c) }));
+    });
+    up.on('error', reject);
+    up.end(body);
+  });
+  return async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    let problem;
+    try { problem = await verify(req, body); } catch (e) { problem = ['InvalidSignatureException', e.message]; }
+    const ctype = req.headers['content-type'] || '';
+    if (problem) return reject(res, 400, problem[0], problem[1], ctype);
+    if (req.headers['x-amz-target'] !== 'Kinesis_20131202.PutRecords') {
+      const r = await forward(req, body);
+      res.writeHead(r.status, r.headers);
+      return res.end(r.body);
+    }
+    const isCbor = /cbor/.test(ctype);
+    const doc = isCbor ? cbor.decodeFirstSync(body) : JSON.parse(body.toString());
+    const datas = doc.Records.map((e) => (isCbor ? Buffer.from(e.Data) : Buffer.from(e.Data, 'base64')));
+    const entries = datas.map((d) => ({ ids: userIds(d) }));
+    const num = ++n;
+    const logIt = (outcome) => { if (faultLog) faultLog.write(JSON.stringify({ n: num, stream: doc.StreamName, outcome, entries }) + '\n'); };
+    const blackhole = String(doc.StreamName || '').startsWith('blackhole');
+    // whole-request failures, none forwarded (so nothing is stored)
+    if (!blackhole && num % 9 === 4) { logIt('503'); return reject(res, 503, 'ServiceUnavailable', 'injected', ctype); }
+    if (!blackhole && num % 9 === 7) { logIt('500'); return reject(res, 500, 'InternalFailure', 'injected', ctype); }
+    if (!blackhole && num % 13 === 5) { logIt('reset'); return req.socket.destroy(); }
+    if (!blackhole && num % 15 === 11) { logIt('stall'); return setTimeout(() => req.socket.destroy(), 5000); }
+    // per-entry failures: about one entry in five (all of them for a blackhole)
+    const failIdx = new Set();
+    datas.forEach((d, i) => {
+      if (blackhole || crypto.createHash('md5').update(d).update(String(num)).digest()[0] % 5 === 0) failIdx.add(i);
+    });
+    const keep = doc.Records.filter((e, i) => !failIdx.has(i));
+    let results = [];
+    if (keep.length) {
+      const r = await forward(req, encode(isCbor, Object.assign({}, doc, { Records: keep })));
+      if (r.status !== 200) { res.writeHead(r.status, r.headers); return res.end(r.body); }
+      results = (isCbor ? cbor.decodeFirstSync(r.body) : JSON.parse(r.body.toString())).Records;
+    }
+    const merged = doc.Records.map((e, i) => {
+      if (failIdx.has(i)) {
+        const pte = (i + num) % 2 === 0;
+        entries[i].result = pte ? 'PTE' : 'InternalFailure';
+        return pte ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded (injected)' }
+                   : { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure (injected)' };
+      }
+      entries[i].result = 'ok';
+      return results.shift();
+    });
+    logIt('ok');
+    const out = encode(isCbor, { FailedRecordCount: failIdx.size, Records: merged });
+    res.writeHead(200, { 'Content-Type': isCbor ? 'application/x-amz-cbor-1.1' : 'application/x-amz-json-1.1',
+                         'Content-Length': out.length });
+    res.end(out);
+  };
+}
+
+const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
 kserver.listen(0, '127.0.0.1', () => {
   const kport = kserver.address().port;
   const plain = http.createServer(proxy(kport));
   plain.keepAliveTimeout = 5000;
+  const faulty = http.createServer(faultProxy(kport));
+  faulty.keepAliveTimeout = 5000;
+  faulty.listen(0, '127.0.0.1');
   plain.listen(0, '127.0.0.1', () => {
-    const ports = { kinesalite: kport, proxy: plain.address().port };
+    const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port };
     const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
     // TLS listeners: a good certificate, and one that expired
     const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
