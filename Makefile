@@ -148,5 +148,9 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 # ---- demo -------------------------------------------------------------------
 $(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)
 	gcc $(STD) $(WARN) -O2 $< -o $@
+$(B)/producer_posix: examples/producer_posix.c $(CORE) port/kinagg_posix.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/game_loop: examples/game_loop.cpp $(CORE) port/kinagg_posix.h | $(B)
+	g++ -std=c++11 $(WARN) $(SAN) $< -o $@
 $(B)/quickstart: examples/quickstart.c $(CORE) | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@

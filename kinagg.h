@@ -4361,13 +4361,17 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
 
 static kinagg__pqueue *kinagg__q(kinagg_producer *p, size_t qi) { return &p->shards[qi].q; }
 
-static void kinagg__q_push(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
+/* Appends record i to the list from *head to *tail, counted in q. */
+static void kinagg__q_append(kinagg_producer *p, kinagg__pqueue *q, uint32_t *head, uint32_t *tail, uint32_t i) {
     p->recs[i].next = KINAGG__NONE;
-    if (q->tail == KINAGG__NONE) q->head = i;
-    else p->recs[q->tail].next = i;
-    q->tail = i;
+    if (*tail == KINAGG__NONE) *head = i;
+    else p->recs[*tail].next = i;
+    *tail = i;
     q->count++;
     q->bytes += p->recs[i].size;
+}
+static void kinagg__q_push(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
+    kinagg__q_append(p, q, &q->head, &q->tail, i);
 }
 
 static uint32_t kinagg__q_pop(kinagg_producer *p, kinagg__pqueue *q) {
@@ -4382,12 +4386,7 @@ static uint32_t kinagg__q_pop(kinagg_producer *p, kinagg__pqueue *q) {
 /* Gathers i for the front of q; kinagg__q_splice puts the gathered records,
  * in the order gathered, before the queue's head. */
 static void kinagg__q_front(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
-    p->recs[i].next = KINAGG__NONE;
-    if (q->ftail == KINAGG__NONE) q->fhead = i;
-    else p->recs[q->ftail].next = i;
-    q->ftail = i;
-    q->count++;
-    q->bytes += p->recs[i].size;
+    kinagg__q_append(p, q, &q->fhead, &q->ftail, i);
 }
 static void kinagg__q_splice(kinagg_producer *p, kinagg__pqueue *q) {
     if (q->fhead == KINAGG__NONE) return;

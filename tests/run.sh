@@ -27,7 +27,7 @@ step() { # step NAME COMMAND...
     sed 's/^/   | /' "$log" | tail -60
     failed_steps+=("$name")
   else
-    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped' "$log" | sed 's/^/   | /' | tail -8
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:' "$log" | sed 's/^/   | /' | tail -8
   fi
   printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
@@ -116,6 +116,10 @@ step "producer: records past their time to live fail as expired" \
 step "producer: a 512 KiB region: put says full, poll drains it" \
   ./$B/producer_test backpressure --port $PROXY --stream bp-$SEED --manifest $B/manifest-bp.txt --random 20000 --shared 2000
 step "reader: the backpressure stream" read_back bp-$SEED $B/manifest-bp.txt
+step "examples: game_loop.cpp (C++, poll per frame) against the proxy" sh_all \
+  "make -s $B/game_loop $B/kinesis_test && ./$B/kinesis_test --endpoint http://127.0.0.1:$PROXY --protocol json --stream game-$SEED --manifest /dev/null --records 2 >/dev/null; AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/game_loop http://127.0.0.1:$PROXY game-$SEED 300"
+step "examples: producer_posix.c ships the sample log" sh_all \
+  "make -s $B/producer_posix && AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/producer_posix http://127.0.0.1:$PROXY game-$SEED < examples/sample-access.log"
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do
