@@ -110,7 +110,8 @@ step "reader: nothing lost under the KCL rule after resharding" \
 step "producer: through the fault proxy (entry and request failures, resets, stalls)" \
   ./$B/producer_test faults --port $FAULTS --stream faults-$SEED --manifest $B/manifest-faults.txt --random 20000 --shared 5000
 step "faults: only failed records sent again, delivered ones never" node tests/net/faults_check.js $B/fault.log faults-$SEED
-step "reader: the fault stream, every record exactly once" read_back faults-$SEED $B/manifest-faults.txt --no-order 1
+step "reader: the fault stream, no record lost" read_back faults-$SEED $B/manifest-faults.txt --no-order 1 \
+  $(grep -q '"outcome":"lost"' $B/fault.log && echo --allow-duplicates 1)
 step "producer: records past their time to live fail as expired" \
   ./$B/producer_test ttl --port $FAULTS --stream blackhole-$SEED
 step "producer: a 512 KiB region: put says full, poll drains it" \

@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
     cfg.connections = 2;
     cfg.rate_limit_percent = 1000; /* kinesalite does not throttle: let it go */
     if (!strcmp(mode, "faults")) {
-        cfg.request_timeout_ms = 1500; /* the proxy stalls some requests */
+        cfg.request_timeout_ms = 3000; /* the proxy stalls some requests for 8 s */
         cfg.min_backoff_ms = 20;
         cfg.max_backoff_ms = 200;
         cfg.record_ttl_ms = 120000;

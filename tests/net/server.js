@@ -146,7 +146,7 @@ function faultProxy(kport) {
     if (!blackhole && num % 9 === 4) { logIt('503'); return reject(res, 503, 'ServiceUnavailable', 'injected', ctype); }
     if (!blackhole && num % 9 === 7) { logIt('500'); return reject(res, 500, 'InternalFailure', 'injected', ctype); }
     if (!blackhole && num % 13 === 5) { logIt('reset'); return req.socket.destroy(); }
-    if (!blackhole && num % 15 === 11) { logIt('stall'); return setTimeout(() => req.socket.destroy(), 5000); }
+    if (!blackhole && num % 15 === 11) { logIt('stall'); return setTimeout(() => req.socket.destroy(), 8000); }
     // per-entry failures: about one entry in five (all of them for a blackhole)
     const failIdx = new Set();
     datas.forEach((d, i) => {
@@ -169,8 +169,12 @@ function faultProxy(kport) {
       entries[i].result = 'ok';
       return results.shift();
     });
-    logIt('ok');
     const out = encode(isCbor, { FailedRecordCount: failIdx.size, Records: merged });
+    // "ok" only once the producer has the answer; a client that gave up
+    // first (its time limit) will rightly send those records again
+    let logged = false;
+    res.on('finish', () => { if (!logged) { logged = true; logIt('ok'); } });
+    res.on('close', () => { if (!logged) { logged = true; logIt('lost'); } });
     res.writeHead(200, { 'Content-Type': isCbor ? 'application/x-amz-cbor-1.1' : 'application/x-amz-json-1.1',
                          'Content-Length': out.length });
     res.end(out);
