@@ -25,8 +25,8 @@ test: deps
 deps:
 	@bash tests/deps.sh
 
-demo: deps $(B)/agg_demo
-	@./$(B)/agg_demo examples/sample-access.log
+demo: deps
+	@bash examples/demo.sh
 
 clean:
 	rm -rf $(B)
@@ -148,6 +148,13 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 # ---- demo -------------------------------------------------------------------
 $(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)
 	gcc $(STD) $(WARN) -O2 $< -o $@
+TOOLHDR := examples/tool_common.h port/kinagg_posix.h port/kinagg_mbedtls.h port/kinagg_aws_config.h $(CORE)
+$(B)/kinagg-cat: examples/kinagg-cat.c $(TOOLHDR) | $(B)
+	gcc $(STD) $(WARN) -O2 $< -lmbedtls -lmbedx509 -lmbedcrypto -o $@
+$(B)/kinagg-tail: examples/kinagg-tail.c $(TOOLHDR) | $(B)
+	gcc $(STD) $(WARN) -O2 $< -lmbedtls -lmbedx509 -lmbedcrypto -o $@
+$(B)/aws_config_test: tests/aws_config_test.c $(CORE) port/kinagg_aws_config.h tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/producer_posix: examples/producer_posix.c $(CORE) port/kinagg_posix.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/game_loop: examples/game_loop.cpp $(CORE) port/kinagg_posix.h | $(B)

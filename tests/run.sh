@@ -27,7 +27,7 @@ step() { # step NAME COMMAND...
     sed 's/^/   | /' "$log" | tail -60
     failed_steps+=("$name")
   else
-    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:' "$log" | sed 's/^/   | /' | tail -8
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:|kinagg-cat:' "$log" | sed 's/^/   | /' | tail -8
   fi
   printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
@@ -45,6 +45,7 @@ step "unit: crypto from mbedTLS"   sh_all "make -s $B/unit-mbedtls && ./$B/unit-
 step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
+step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
 mk $B/kinagg_write $B/kinagg_read $B/pbc_check $B/nanopb_check $B/hashkey_tool >/dev/null 2>&1
@@ -121,6 +122,10 @@ step "examples: game_loop.cpp (C++, poll per frame) against the proxy" sh_all \
   "make -s $B/game_loop $B/kinesis_test && ./$B/kinesis_test --endpoint http://127.0.0.1:$PROXY --protocol json --stream game-$SEED --manifest /dev/null --records 2 >/dev/null; AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/game_loop http://127.0.0.1:$PROXY game-$SEED 300"
 step "examples: producer_posix.c ships the sample log" sh_all \
   "make -s $B/producer_posix && AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/producer_posix http://127.0.0.1:$PROXY game-$SEED < examples/sample-access.log"
+
+# the tools: kinagg-cat and kinagg-tail
+step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader read them back" sh_all \
+  "make -s $B/kinagg-cat $B/kinagg-tail && SPLIT_STREAM=split-$SEED SPLIT_RECORDS=45000 bash tests/net/tools_test.sh $PROXY $KINESALITE $SEED"
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do

@@ -78,10 +78,17 @@ async function readShard(stream, shard, stats) {
   const found = new Map(); // shard id -> user records in order
   for (const s of shards) found.set(s.ShardId, await readShard(args.stream, s, stats));
 
-  const want = fs.readFileSync(args.manifest, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-    const [kind, shard, pk, data] = l.split(' ');
-    return { kind, shard, pk: Buffer.from(pk, 'hex').toString('utf8'), data: data === '-' ? '' : data };
-  });
+  // the manifest: "kind shard pk-hex data-hex" lines, or (--lines) the
+  // KEY<TAB>DATA lines that were sent, on whichever shard owns the key
+  const want = args.lines
+    ? fs.readFileSync(args.lines, 'utf8').split('\n').filter(Boolean).map((l) => {
+      const tab = l.indexOf('\t');
+      return { kind: 'line', shard: '*', pk: l.slice(0, tab), data: Buffer.from(l.slice(tab + 1), 'utf8').toString('hex') };
+    })
+    : fs.readFileSync(args.manifest, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+      const [kind, shard, pk, data] = l.split(' ');
+      return { kind, shard, pk: Buffer.from(pk, 'hex').toString('utf8'), data: data === '-' ? '' : data };
+    });
   let passed = 0, failed = 0;
   const fail = (why) => { if (failed++ < 10) console.error(why); };
   // everything read, indexed by "pk data": where (shard order, position)
@@ -114,6 +121,8 @@ async function readShard(stream, shard, stats) {
   if (extra && args['allow-duplicates']) console.error(`reader: ${extra} duplicates (allowed: at-least-once)`);
   if (stats.dropped) console.error(`reader: ${stats.dropped} aggregates dropped by the KCL rule`);
   if (stats.dropped && !args['allow-dropped']) fail(`${stats.dropped} aggregates the KCL would drop`);
+  if (args['expect-kinesis-records'] && Number(args['expect-kinesis-records']) !== stats.kinesis)
+    fail(`${stats.kinesis} Kinesis records read, the writer counted ${args['expect-kinesis-records']}`);
   console.error(`reader: ${want.length} user records expected, ${stats.kinesis} Kinesis records, ` +
                 `${stats.aggregates} aggregates, ${shards.length} shards`);
   console.log(`reader: ${passed} passed, ${failed} failed`);

@@ -1,0 +1,119 @@
+/* What kinagg-cat and kinagg-tail share: the common options, the AWS
+ * configuration, and connections (POSIX sockets, TLS with mbedTLS for
+ * https endpoints). Included once by each tool, after the implementations. */
+#ifndef KINAGG_TOOL_COMMON_H
+#define KINAGG_TOOL_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TOOL_COMMON_HELP                                                                              \
+    "  --stream NAME          the stream's name\n"                                                      \
+    "  --stream-arn ARN       or its ARN\n"                                                             \
+    "  --region REGION        region to sign for (else AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"  \
+    "  --endpoint URL         http(s)://host[:port] (else AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL,\n" \
+    "                         the profile's endpoint_url, or kinesis.REGION.amazonaws.com)\n"           \
+    "  --ca-file FILE         trusted CA certificates for https (default\n"                             \
+    "                         /etc/ssl/certs/ca-certificates.crt)\n"                                    \
+    "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else AWS_PROFILE)\n"      \
+    "  --protocol json|cbor   wire protocol (default json)\n"                                           \
+    "  --help                 this text\n"                                                              \
+    "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the profile.\n"
+
+typedef struct tool_opts {
+    const char *stream, *stream_arn, *region, *endpoint, *ca_file, *profile;
+    kinagg_protocol protocol;
+} tool_opts;
+
+typedef struct tool_conn {
+    kinagg_posix_socket sock;
+    kinagg_mbedtls tls;
+    kinagg_transport tp;
+} tool_conn;
+
+/* Takes a common option at argv[*i] (and its value); 1 if it was one,
+ * -1 if its value is missing or bad. */
+static int tool_common_option(tool_opts *o, int argc, char **argv, int *i) {
+    static const char *const names[] = {"--stream", "--stream-arn", "--region", "--endpoint",
+                                        "--ca-file", "--profile",  "--protocol"};
+    const char **slots[6];
+    size_t k;
+    slots[0] = &o->stream; slots[1] = &o->stream_arn; slots[2] = &o->region;
+    slots[3] = &o->endpoint; slots[4] = &o->ca_file; slots[5] = &o->profile;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (strcmp(argv[*i], names[k]) != 0) continue;
+        if (*i + 1 >= argc) return -1;
+        (*i)++;
+        if (k == 6) {
+            if (!strcmp(argv[*i], "json")) o->protocol = KINAGG_PROTOCOL_JSON;
+            else if (!strcmp(argv[*i], "cbor")) o->protocol = KINAGG_PROTOCOL_CBOR;
+            else return -1;
+        } else {
+            *slots[k] = argv[*i];
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Resolves everything to connect: credentials, region, endpoint, and n
+ * transports (TLS when the endpoint is https). Prints the problem and
+ * returns 0 when something is missing. */
+static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, kinagg_endpoint *ep,
+                      kinagg_credentials *cred, char *region, size_t region_cap, tool_conn *conns, unsigned n,
+                      kinagg_transport *tps, kinagg_platform *pf) {
+    unsigned i;
+    const char *url;
+    if (!o->stream && !o->stream_arn) {
+        fprintf(stderr, "%s: --stream NAME or --stream-arn ARN is required (see --help)\n", tool);
+        return 0;
+    }
+    if (kinagg_aws_config_load(cfg, o->profile) != KINAGG_OK) {
+        fprintf(stderr, "%s: %s\n", tool, cfg->error);
+        return 0;
+    }
+    *cred = kinagg_aws_config_credentials(cfg);
+    snprintf(region, region_cap, "%s", o->region ? o->region : cfg->region);
+    if (!region[0] && o->stream_arn) { /* arn:aws:kinesis:REGION:... */
+        const char *r = strchr(o->stream_arn, ':');
+        int f;
+        for (f = 0; r && f < 2; f++) r = strchr(r + 1, ':');
+        if (r) snprintf(region, region_cap, "%.*s", (int)strcspn(r + 1, ":"), r + 1);
+    }
+    if (!region[0]) {
+        fprintf(stderr, "%s: no region: use --region, or set AWS_REGION\n", tool);
+        return 0;
+    }
+    url = o->endpoint ? o->endpoint : cfg->endpoint_url;
+    if (url[0] ? kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK
+               : kinagg_endpoint_from_region(ep, kinagg_str_c(region)) != KINAGG_OK) {
+        fprintf(stderr, "%s: bad endpoint %s\n", tool, url[0] ? url : region);
+        return 0;
+    }
+    kinagg_posix_platform(pf);
+    for (i = 0; i < n; i++) {
+        kinagg_posix_socket_init(&conns[i].sock, &conns[i].tp);
+        tps[i] = conns[i].tp;
+        if (ep->tls) {
+            const char *ca = o->ca_file ? o->ca_file : "/etc/ssl/certs/ca-certificates.crt";
+            kinagg_transport tcp = conns[i].tp;
+            if (kinagg_mbedtls_init(&conns[i].tls, &tcp, &tps[i]) != KINAGG_OK ||
+                kinagg_mbedtls_ca_file(&conns[i].tls, ca) != KINAGG_OK) {
+                fprintf(stderr, "%s: TLS: %s\n", tool, conns[i].tls.error);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static kinagg_stream_ref tool_stream(const tool_opts *o) {
+    kinagg_stream_ref s;
+    s.name = kinagg_str_c(o->stream_arn ? "" : o->stream);
+    s.arn = kinagg_str_c(o->stream_arn ? o->stream_arn : "");
+    return s;
+}
+
+#endif

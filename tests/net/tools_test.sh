@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End-to-end tests of kinagg-cat and kinagg-tail against the test servers.
+#   tools_test.sh PROXY_PORT KINESALITE_PORT SEED
+# Prints "tools: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PROXY=$1 KINESALITE=$2 SEED=$3
+B=build
+pass=0 fail=0
+ok() { if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $*" >&2; fi; }
+check() { # DESCRIPTION, then a shell condition
+  local what=$1; shift
+  if eval "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$PROXY
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
+lines=$B/tool-lines.tsv
+node -e "
+let s = BigInt($SEED) | 1n; const r = (n) => { s = (s * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n); return Number((s >> 33n) % BigInt(n)); };
+const out = [];
+for (let i = 0; i < 200000; i++) out.push('user-' + r(5000) + '\t' + i + ' GET /item/' + r(1000000) + ' ' + 'é'.repeat(r(3)) + 'x'.repeat(r(60)));
+require('fs').writeFileSync('$lines', out.join('\n') + '\n');"
+
+for proto in json cbor; do
+  stream=tools-$proto-$SEED
+  extra=""; [ $proto = cbor ] && extra="--max-entries 100"  # kinesalite: CBOR answers under 16 KiB
+  ./$B/kinagg-cat --stream $stream --create 4 --tab-key --protocol $proto $extra --stats-json $B/cat-$proto.json $lines \
+    2> $B/cat-$proto.err
+  ok test $? -eq 0
+  cat $B/cat-$proto.err >&2
+  # kinagg-tail reads back exactly those lines (in JSON: kinesalite cuts CBOR
+  # answers at 16 KiB, and GetRecords answers are larger)
+  ./$B/kinagg-tail --stream $stream --with-key 2>/dev/null | cut -f2- | sort > $B/tail-$proto.txt
+  sort $lines > $B/lines-sorted.txt
+  check "kinagg-tail ($proto) reads back exactly the lines sent" cmp -s $B/tail-$proto.txt $B/lines-sorted.txt
+  # the independent reader: each line once, on its shard, in order per key;
+  # and the Kinesis records it reads are as many as kinagg-cat counted
+  kr=$(node -e "process.stdout.write(String(require('./$B/cat-$proto.json').kinesis_records))")
+  ok node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream $stream --lines $lines \
+    --expect-kinesis-records "$kr"
+  check "--stats-json ($proto) counts every line" \
+    "node -e \"const s=require('./$B/cat-$proto.json'); process.exit(s.user_records===200000 && s.lines===200000 && s.failed===0 && s.kinesis_records>0 && s.kinesis_records<2000 ? 0 : 1)\""
+done
+
+# refused credentials and a missing stream: non-zero, with the count named
+printf 'a\nb\nc\n' > $B/three.txt
+AWS_SECRET_ACCESS_KEY=wrong ./$B/kinagg-cat --stream tools-json-$SEED $B/three.txt 2> $B/cat-badcreds.err
+check "wrong credentials exit 1" test $? -eq 1
+check "wrong credentials name the failed count" "grep -q '3 records failed' $B/cat-badcreds.err"
+./$B/kinagg-cat --stream no-such-stream-$SEED $B/three.txt 2> $B/cat-nostream.err
+check "missing stream exits 1" test $? -eq 1
+check "missing stream names the failed count" "grep -q '3 records failed' $B/cat-nostream.err"
+cat $B/cat-badcreds.err $B/cat-nostream.err >&2
+
+# --grep, --from latest, --follow
+want=$(grep -c 'item/12' $lines)
+got=$(./$B/kinagg-tail --stream tools-json-$SEED --grep 'item/12' 2>/dev/null | wc -l)
+check "--grep finds $want lines (got $got)" test "$want" -eq "$got"
+got=$(./$B/kinagg-tail --stream tools-json-$SEED --from latest 2>/dev/null | wc -l)
+check "--from latest on a quiet stream prints nothing (got $got)" test "$got" -eq 0
+./$B/kinagg-tail --stream tools-json-$SEED --from latest --follow > $B/follow.txt 2>/dev/null &
+tailpid=$!
+sleep 2
+printf 'k\tfollowed line one\nk\tfollowed line two\n' | ./$B/kinagg-cat --stream tools-json-$SEED --tab-key 2>/dev/null
+for _ in $(seq 50); do [ "$(wc -l < $B/follow.txt)" -ge 2 ] && break; sleep 0.2; done
+kill $tailpid 2>/dev/null
+check "--follow prints new records" "grep -q 'followed line two' $B/follow.txt"
+
+# children after resharding: the producer test split a shard of split-$SEED
+if [ -n "${SPLIT_STREAM:-}" ]; then
+  n=$(./$B/kinagg-tail --stream "$SPLIT_STREAM" 2>/dev/null | sort -u | wc -l)
+  check "kinagg-tail follows the split shard's children ($n distinct records of ${SPLIT_RECORDS:-?})" \
+    test "$n" -eq "${SPLIT_RECORDS:-0}"
+fi
+
+# --help documents every option the tools take
+for tool in kinagg-cat kinagg-tail; do
+  help=$(./$B/$tool --help)
+  for opt in $(grep -oh '"--[a-z-]*"' examples/$tool.c examples/tool_common.h | tr -d '"' | sort -u); do
+    check "$tool --help documents $opt" "grep -q -- '$opt' <<<\"\$help\""
+  done
+done
+echo "tools: $pass passed, $fail failed"
+[ $fail -eq 0 ]
