@@ -3765,6 +3765,15 @@ static kinagg_status kinagg__doc_err(const kinagg__doc *d) {
     return d->cbor ? KINAGG_ERR_CBOR : KINAGG_ERR_JSON;
 }
 
+/* Copies a string value into out, NUL-terminated; too long is an error. */
+static kinagg_status kinagg__doc_copy(kinagg__doc *d, char *out, size_t cap) {
+    kinagg_str v;
+    if (!kinagg__doc_string(d, &v)) return kinagg__doc_err(d);
+    if (v.len >= cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__copy_cstr(out, cap, v);
+    return KINAGG_OK;
+}
+
 static kinagg_status kinagg__call_run(kinagg_kinesis *k) {
     return kinagg__call_result(k, kinagg_http_run(&k->http, &k->platform));
 }
@@ -3956,7 +3965,7 @@ static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_tok
                                                kinagg_shard *shards, size_t cap, size_t *count) {
     kinagg__doc d;
     kinagg__iter it, ai;
-    kinagg_str key, v;
+    kinagg_str key;
     int r;
     size_t n = 0;
     kinagg__doc_of_response(k, &d);
@@ -3973,9 +3982,8 @@ static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_tok
             }
             if (r < 0) return kinagg__doc_err(&d);
         } else if (kinagg__key_is(key, "NextToken") && !kinagg__is_null(&d)) {
-            if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
-            if (v.len >= token_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
-            kinagg__copy_cstr(next_token, token_cap, v);
+            kinagg_status st = kinagg__doc_copy(&d, next_token, token_cap);
+            if (st != KINAGG_OK) return st;
         } else if (!kinagg__doc_skip(&d)) {
             return kinagg__doc_err(&d);
         }
@@ -4064,7 +4072,7 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
     kinagg__field f[2];
     kinagg__doc d;
     kinagg__iter it, ai, ri;
-    kinagg_str key, v;
+    kinagg_str key;
     kinagg_status st;
     size_t n = 0;
     int r;
@@ -4102,9 +4110,8 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
             }
             if (r < 0) return kinagg__doc_err(&d);
         } else if (kinagg__key_is(key, "NextShardIterator") && !kinagg__is_null(&d)) {
-            if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
-            if (v.len >= next_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
-            kinagg__copy_cstr(next_iterator, next_cap, v);
+            st = kinagg__doc_copy(&d, next_iterator, next_cap);
+            if (st != KINAGG_OK) return st;
         } else if (kinagg__key_is(key, "MillisBehindLatest") && millis_behind) {
             if (!kinagg__doc_number(&d, 0, millis_behind)) return kinagg__doc_err(&d);
         } else if (!kinagg__doc_skip(&d)) {
@@ -4874,9 +4881,11 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
 /* ---- driving ---- */
 
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms) {
-    uint64_t now = p->platform.now_ms(p->platform.ctx), next = now + 1000;
+    uint64_t now, next;
     size_t ci, q;
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
+    now = p->platform.now_ms(p->platform.ctx);
+    next = now + 1000;
     /* 1. responses */
     for (ci = 0; ci < p->cfg.connections; ci++) {
         kinagg__pconn *c = &p->conns[ci];
