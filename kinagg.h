@@ -4715,7 +4715,8 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
         return k->http_status >= 500 || kinagg__key_is(t, "ProvisionedThroughputExceededException") ||
                kinagg__key_is(t, "ThrottlingException") || kinagg__key_is(t, "LimitExceededException") ||
                kinagg__key_is(t, "KMSThrottlingException") || kinagg__key_is(t, "InternalFailure") ||
-               kinagg__key_is(t, "ServiceUnavailable") || kinagg__key_is(t, "SlowDown");
+               kinagg__key_is(t, "ServiceUnavailable") || kinagg__key_is(t, "SlowDown") ||
+               kinagg__key_is(t, "ResourceInUseException"); /* being created or updated */
     default:
         return 0;
     }

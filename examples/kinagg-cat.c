@@ -111,6 +111,21 @@ int main(int argc, char **argv) {
             fprintf(stderr, "kinagg-cat: CreateStream: %s %s %s\n", kinagg_strerror(st), k.error_type, k.error_message);
             return 2;
         }
+        { /* a new stream takes a while to become ACTIVE (tens of seconds on AWS) */
+            char status[32] = "";
+            unsigned waited;
+            for (waited = 0; waited < 600; waited++) {
+                if (kinagg_describe_stream_summary(&k, tool_stream(&o), status, sizeof status, NULL) == KINAGG_OK &&
+                    !strcmp(status, "ACTIVE"))
+                    break;
+                if (tty && waited % 5 == 4) fprintf(stderr, "\rwaiting for %s to become ACTIVE (%s)...", o.stream, status);
+                pf.sleep_ms(NULL, 200);
+            }
+            if (strcmp(status, "ACTIVE")) {
+                fprintf(stderr, "kinagg-cat: stream %s is not ACTIVE after 2 minutes (%s)\n", o.stream, status);
+                return 2;
+            }
+        }
         kinagg_http_close(&k.http);
     }
 

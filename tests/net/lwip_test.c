@@ -137,6 +137,18 @@ static void *bridge(void *arg) {
     return NULL;
 }
 
+/* Waits until the stream is ACTIVE: a new stream is not usable at once. */
+static int wait_active(kinagg_kinesis *k, kinagg_stream_ref s, const kinagg_platform *pf, unsigned seconds) {
+    unsigned i;
+    for (i = 0; i < seconds * 5; i++) {
+        char status[32] = "";
+        if (kinagg_describe_stream_summary(k, s, status, sizeof status, NULL) == KINAGG_OK && !strcmp(status, "ACTIVE"))
+            return 1;
+        if (pf->sleep_ms) pf->sleep_ms(pf->ctx, 200);
+    }
+    return 0;
+}
+
 static uint64_t wall_ms(void *ctx) {
     struct timespec ts;
     (void)ctx;
@@ -190,8 +202,10 @@ int main(int argc, char **argv) {
     st = kinagg_create_stream(&k, s.name, 2);
     CHECK(st == KINAGG_OK, "CreateStream over lwIP: %s %s %s", kinagg_strerror(st), k.error_type,
           k.http.error_detail ? k.http.error_detail : "");
+    CHECK(wait_active(&k, s, &pf, 30), "stream not ACTIVE");
     st = kinagg_list_shards(&k, s, shards, 8, &nshards, 0);
     CHECK(st == KINAGG_OK && nshards == 2, "ListShards over lwIP: %s, %u", kinagg_strerror(st), (unsigned)nshards);
+    if (nshards != 2) return check_summary("lwip");
 
     /* raw records, then one aggregate per shard */
     {

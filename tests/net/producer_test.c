@@ -68,6 +68,18 @@ static void hex(FILE *f, const void *p, size_t n) {
     for (i = 0; i < n; i++) fprintf(f, "%02x", c[i]);
 }
 
+/* Waits until the stream is ACTIVE: a new stream is not usable at once. */
+static int wait_active(kinagg_kinesis *k, kinagg_stream_ref s, const kinagg_platform *pf, unsigned seconds) {
+    unsigned i;
+    for (i = 0; i < seconds * 5; i++) {
+        char status[32] = "";
+        if (kinagg_describe_stream_summary(k, s, status, sizeof status, NULL) == KINAGG_OK && !strcmp(status, "ACTIVE"))
+            return 1;
+        if (pf->sleep_ms) pf->sleep_ms(pf->ctx, 200);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "", *stream = "producer", *manifest = NULL, *proto = "json";
     unsigned long nrandom = 100000, nshared = 20000, split_at = 0, total, i;
@@ -119,6 +131,12 @@ int main(int argc, char **argv) {
                         sizeof asend, arecv, sizeof arecv);
     st = kinagg_create_stream(&admin, kinagg_str_c(stream), 4);
     CHECK(st == KINAGG_OK, "CreateStream: %s %s", kinagg_strerror(st), admin.error_type);
+    {
+        kinagg_stream_ref sr;
+        sr.name = kinagg_str_c(stream);
+        sr.arn = kinagg_str_c("");
+        CHECK(wait_active(&admin, sr, &pf, 30), "stream %s not ACTIVE", stream);
+    }
 
     kinagg_producer_config_defaults(&cfg);
     cfg.stream.name = kinagg_str_c(stream);
