@@ -141,7 +141,8 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(B)/fuzz-corpus/$$f; seeds=; [ -d tests/fuzz/seeds/$$f ] && seeds=tests/fuzz/seeds/$$f; \
 	  echo "== fuzz_$$f for $(FUZZ_LONG_SECONDS)s"; \
-	  ./$(B)/fuzz_$$f -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/$$f $$seeds 2>&1 | tail -3 || exit 1; \
+	  ./$(B)/fuzz_$$f -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/$$f $$seeds \
+	    > $(B)/fuzz_$$f.log 2>&1; rc=$$?; tail -3 $(B)/fuzz_$$f.log; [ $$rc -eq 0 ] || exit 1; \
 	done
 
 # ---- demo -------------------------------------------------------------------
