@@ -98,6 +98,8 @@ $(B)/pki/done: tests/net/certs.sh
 # ---- other CPUs: static binaries run under qemu-user ------------------------
 $(B)/unit-%-cross: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
+$(B)/noheap-%-cross: tests/noheap.c $(CORE) tests/check.h | $(B)
+	$(call cross_cc,$*) $(STD) $(WARN) -O2 -fno-builtin -static $< $(WRAP) -o $@
 $(B)/kinagg_read-%-cross: tests/xcheck/kinagg_read.c $(CORE) $(XHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/kinagg_write-%-cross: tests/xcheck/kinagg_write.c $(CORE) $(TESTHDR) $(XHDR) | $(B)

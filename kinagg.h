@@ -2228,6 +2228,8 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 }
 
 
+/* ---- 8. Transport: declarations only (the ports implement it) ----------- */
+
 /* ---- 9. HTTP/1.1 client ------------------------------------------------- */
 
 enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND_HEAD, KINAGG__ST_SEND_BODY, KINAGG__ST_RECV,

@@ -130,6 +130,8 @@ step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader rea
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do
   step "qemu-$arch: unit tests" sh_all "make -s $B/unit-$arch-cross && qemu-$arch ./$B/unit-$arch-cross"
+  step "qemu-$arch: HTTP, Kinesis responses and a producer session (the no-heap run)" \
+    sh_all "make -s $B/noheap-$arch-cross && qemu-$arch ./$B/noheap-$arch-cross"
 done
 step "qemu-s390x: big-endian kinagg writes, protobuf-c reads" sh_all \
   "make -s $B/kinagg_write-s390x-cross && qemu-s390x ./$B/kinagg_write-s390x-cross $B/corpus-be.txt $SEED 20 && ./$B/pbc_check decode $B/corpus-be.txt"
