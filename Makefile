@@ -79,18 +79,18 @@ $(B)/hashkey_tool: tests/xcheck/hashkey_tool.c $(CORE) | $(B)
 
 # ---- network: kinesalite behind a SigV4-verifying proxy (tests/net) -------
 MBED_STATIC := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -Wl,-Bdynamic
-NETHDR := port/kinagg_posix.h port/kinagg_mbedtls.h
+NETHDR := port/kinagg_posix.h port/kinagg_mbedtls.h tests/net/net_util.h
 $(B)/kinesis_test: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/kinesis_test_tls: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) -DKINAGG_TEST_TLS $< -lmbedtls -lmbedx509 -lmbedcrypto -o $@
 $(B)/tls_test: tests/net/tls_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 $< -Wl,--wrap=calloc,--wrap=free $(MBED_STATIC) -o $@
-$(B)/producer_test: tests/net/producer_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
+$(B)/producer_test: tests/net/producer_test.c $(CORE) port/kinagg_posix.h tests/check.h tests/net/net_util.h | $(B)
 	gcc $(STD) $(WARN) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all $< -o $@
 $(B)/http_test: tests/http_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
-$(B)/lwip_test: tests/net/lwip_test.c $(CORE) port/kinagg_lwip.h tests/check.h | $(B)
+$(B)/lwip_test: tests/net/lwip_test.c $(CORE) port/kinagg_lwip.h tests/check.h tests/net/net_util.h | $(B)
 	gcc $(STD) $(WARN) -g -I/usr/include/lwip $< -llwip -lpthread -o $@
 $(B)/pki/done: tests/net/certs.sh
 	bash $< $(B)/pki

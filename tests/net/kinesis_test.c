@@ -19,6 +19,7 @@
 #include "../../port/kinagg_mbedtls.h"
 #endif
 #include "../check.h"
+#include "net_util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,11 +131,8 @@ int main(int argc, char **argv) {
     {
         char status[32] = "";
         unsigned open = 0;
-        int tries;
-        for (tries = 0; tries < 50; tries++) {
-            st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, &open);
-            if (st != KINAGG_OK || strcmp(status, "ACTIVE") == 0) break;
-        }
+        CHECK(wait_active(&k, stream, &pf, 30), "stream not ACTIVE");
+        st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, &open);
         CHECK(st == KINAGG_OK && strcmp(status, "ACTIVE") == 0 && open == 4, "stream %s with %u shards: %s", status,
               open, kinagg_strerror(st));
     }

@@ -28,6 +28,7 @@
 #define KINAGG_LWIP_IMPLEMENTATION
 #include "../../port/kinagg_lwip.h"
 #include "../check.h"
+#include "net_util.h"
 
 #define BRIDGE_ADDR "127.0.0.2"
 #define BRIDGE_PORT 8080
@@ -137,17 +138,6 @@ static void *bridge(void *arg) {
     return NULL;
 }
 
-/* Waits until the stream is ACTIVE: a new stream is not usable at once. */
-static int wait_active(kinagg_kinesis *k, kinagg_stream_ref s, const kinagg_platform *pf, unsigned seconds) {
-    unsigned i;
-    for (i = 0; i < seconds * 5; i++) {
-        char status[32] = "";
-        if (kinagg_describe_stream_summary(k, s, status, sizeof status, NULL) == KINAGG_OK && !strcmp(status, "ACTIVE"))
-            return 1;
-        if (pf->sleep_ms) pf->sleep_ms(pf->ctx, 200);
-    }
-    return 0;
-}
 
 static uint64_t wall_ms(void *ctx) {
     struct timespec ts;

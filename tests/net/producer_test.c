@@ -17,6 +17,7 @@
 #define KINAGG_POSIX_IMPLEMENTATION
 #include "../../port/kinagg_posix.h"
 #include "../check.h"
+#include "net_util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,17 +69,6 @@ static void hex(FILE *f, const void *p, size_t n) {
     for (i = 0; i < n; i++) fprintf(f, "%02x", c[i]);
 }
 
-/* Waits until the stream is ACTIVE: a new stream is not usable at once. */
-static int wait_active(kinagg_kinesis *k, kinagg_stream_ref s, const kinagg_platform *pf, unsigned seconds) {
-    unsigned i;
-    for (i = 0; i < seconds * 5; i++) {
-        char status[32] = "";
-        if (kinagg_describe_stream_summary(k, s, status, sizeof status, NULL) == KINAGG_OK && !strcmp(status, "ACTIVE"))
-            return 1;
-        if (pf->sleep_ms) pf->sleep_ms(pf->ctx, 200);
-    }
-    return 0;
-}
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "", *stream = "producer", *manifest = NULL, *proto = "json";
