@@ -1747,10 +1747,11 @@ typedef struct kinagg__sink {
     char *copy;
     size_t cap, len;
     int overflow;
+    int copy_only; /* no hash: the text is only wanted in copy */
 } kinagg__sink;
 
 static void kinagg__sink_put(kinagg__sink *s, const char *p, size_t n) {
-    kinagg_sha256_update(&s->hash, p, n);
+    if (!s->copy_only) kinagg_sha256_update(&s->hash, p, n);
     if (s->copy) {
         if (s->len < s->cap && n < s->cap - s->len) KINAGG_MEMCPY(s->copy + s->len, p, n);
         else s->overflow = 1;
@@ -2184,7 +2185,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     {
         kinagg__sink sh;
         KINAGG_MEMSET(&sh, 0, sizeof sh);
-        kinagg_sha256_init(&sh.hash); /* unused hash; the sink copies */
+        sh.copy_only = 1;
         sh.copy = o.len < o.cap ? out + o.len : NULL;
         sh.cap = o.len < o.cap ? o.cap - o.len : 0;
         kinagg__signed_headers(&sh, r);

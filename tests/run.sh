@@ -119,7 +119,7 @@ step "producer: a 512 KiB region: put says full, poll drains it" \
   ./$B/producer_test backpressure --port $PROXY --stream bp-$SEED --manifest $B/manifest-bp.txt --random 20000 --shared 2000
 step "reader: the backpressure stream" read_back bp-$SEED $B/manifest-bp.txt
 step "examples: game_loop.cpp (C++, poll per frame) against the proxy" sh_all \
-  "make -s $B/game_loop $B/kinesis_test && ./$B/kinesis_test --endpoint http://127.0.0.1:$PROXY --protocol json --stream game-$SEED --manifest /dev/null --records 2 >/dev/null; AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/game_loop http://127.0.0.1:$PROXY game-$SEED 300"
+  "make -s $B/game_loop $B/kinagg-cat && export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1 && ./$B/kinagg-cat --endpoint http://127.0.0.1:$PROXY --stream game-$SEED --create 4 </dev/null 2>/dev/null && ./$B/game_loop http://127.0.0.1:$PROXY game-$SEED 300"
 step "examples: producer_posix.c ships the sample log" sh_all \
   "make -s $B/producer_posix && AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/producer_posix http://127.0.0.1:$PROXY game-$SEED < examples/sample-access.log"
 
