@@ -101,6 +101,7 @@ typedef enum kinagg_status {
     KINAGG_ERR_ENDPOINT,          /* endpoint URL or region not usable */
     KINAGG_ERR_FULL,              /* the producer's buffer is full: poll, retry */
     KINAGG_ERR_EXPIRED,           /* the record's time to live ran out */
+    KINAGG_ERR_ABANDONED,         /* the caller gave the record up (abandon) */
     KINAGG_STATUS_COUNT_          /* not a status: the number of them */
 } kinagg_status;
 
@@ -513,6 +514,8 @@ typedef struct kinagg_http_client {
     uint32_t connect_timeout_ms; /* default 5000 */
     uint32_t send_timeout_ms;    /* whole request; default 10000 */
     uint32_t recv_timeout_ms;    /* whole response after the request; default 10000 */
+    size_t send_budget;          /* body bytes one poll may send; 0 (default): no bound */
+    size_t sent_in_poll;         /* body bytes the last poll sent */
     kinagg_http_response response;
     const char *error_detail;    /* the transport's text for the last failure */
     /* internal state */
@@ -645,6 +648,18 @@ typedef struct kinagg_kinesis {
     struct { unsigned char *p; size_t cap, len; } small_reader; /* its read position */
     kinagg_body small_source;
     kinagg_put_request put;         /* for the blocking kinagg_put_records */
+    /* Bytes one kinagg_kinesis_poll may hash or send (0, the default: no
+     * bound). With a bound, the body's hash for the signature and the send
+     * proceed across polls, so no poll stalls on a large request. For
+     * poll-driven callers only: the blocking forms need it 0. */
+    size_t work_budget;
+    size_t work_done;               /* bytes the last kinagg_kinesis_poll hashed or sent */
+    /* a call whose body is still being hashed */
+    const char *prep_operation;
+    const kinagg_body *prep_body;
+    size_t prep_len;
+    int preparing;
+    kinagg_sha256_ctx prep_hash;
 } kinagg_kinesis;
 
 /* Set up a client. credentials' strings must outlive it. The endpoint says
@@ -778,8 +793,15 @@ typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
 
 #define KINAGG_PRODUCER_MAX_CONNECTIONS 8
 
+/* Room the producer keeps for credentials (access key id, secret and
+ * session token together); session tokens of STS and the IoT credentials
+ * provider fit with room to spare. */
+#ifndef KINAGG_PRODUCER_CREDENTIALS_MAX
+#define KINAGG_PRODUCER_CREDENTIALS_MAX 4096
+#endif
+
 typedef struct kinagg_producer_config {
-    kinagg_stream_ref stream;
+    kinagg_stream_ref stream;      /* copied by init */
     kinagg_aggregation aggregation;
     kinagg_unmapped unmapped;
     int no_shard_map;              /* 1: never call ListShards (no permission) */
@@ -788,34 +810,64 @@ typedef struct kinagg_producer_config {
     size_t collection_max_count;   /* entries per PutRecords; default 500 */
     size_t collection_max_size;    /* bytes per PutRecords; default 5 MiB, up to 10 MiB */
     uint32_t max_buffered_ms;      /* default 100 (KPL RecordMaxBufferedTime) */
-    uint32_t record_ttl_ms;        /* default 30000 (KPL RecordTtl) */
+    uint32_t record_ttl_ms;        /* default 30000 (KPL RecordTtl); 0: no limit, a
+                                    * record is retried until it is delivered or fails
+                                    * for good (or is abandoned) */
     uint32_t rate_limit_percent;   /* of a shard's 1000 records/s and 1 MiB/s; default 150 */
     uint32_t min_backoff_ms;       /* first retry delay; default 100 */
     uint32_t max_backoff_ms;       /* default 5000 */
     uint32_t request_timeout_ms;   /* whole response; default 6000 (KPL RequestTimeout) */
     unsigned connections;          /* default 1, at most KINAGG_PRODUCER_MAX_CONNECTIONS */
     size_t max_shards;             /* open and closed shards kept; default 64 */
-    size_t max_records;            /* records buffered at once; 0: one per 256 bytes of buffer */
+    size_t record_buffer_size;     /* bytes for buffered records (key + explicit hash
+                                    * key + data each); 0: all the region leaves, at
+                                    * least max_record_size */
+    size_t max_records;            /* records buffered at once; 0: one per
+                                    * KINAGG_PRODUCER_RECORD_SLOT bytes of record buffer */
+    size_t send_buffer_size;       /* per connection, holds a request head; default 16 KiB */
     size_t recv_buffer_size;       /* per connection; default 128 KiB */
     size_t request_buffer_size;    /* per connection, for its request's aggregates;
-                                    * 0: a quarter of the region, shared out */
+                                    * 0: an eighth of the region, shared out, at least
+                                    * aggregation_max_size and at most collection_max_size */
+    size_t poll_work_bytes;        /* work one poll may do, in bytes built, hashed or
+                                    * sent (a completion counts as 64 bytes more than its
+                                    * record); a larger job goes on in the next poll.
+                                    * Default 65536 (well under 1 ms here); 0: no bound */
     kinagg_completion_fn on_complete;
     void *on_complete_ctx;
 } kinagg_producer_config;
 
+/* With max_records 0, one record slot per this many bytes of record buffer
+ * (a slot costs about 64 bytes more). */
+#define KINAGG_PRODUCER_RECORD_SLOT 96
+
+typedef enum kinagg_shard_map_state {
+    KINAGG_SHARD_MAP_NONE = 0,     /* not loaded yet */
+    KINAGG_SHARD_MAP_LOADING,      /* ListShards in progress */
+    KINAGG_SHARD_MAP_LOADED,       /* aggregates are built per shard */
+    KINAGG_SHARD_MAP_UNAVAILABLE   /* ListShards failed (see last_error): only records
+                                    * with the same hash key are aggregated */
+} kinagg_shard_map_state;
+
 typedef struct kinagg_producer_stats {
     uint64_t records_put;        /* accepted by put */
     uint64_t records_delivered;
-    uint64_t records_failed;
+    uint64_t records_failed;     /* failed for good, expired or abandoned */
     uint64_t records_retried;    /* times a record was queued again after a failure */
     uint64_t kinesis_records;    /* entries delivered: aggregates and lone records */
     uint64_t requests;           /* PutRecords requests sent */
     uint64_t requests_failed;    /* requests that failed as a whole */
+    uint64_t entries_throttled;  /* entries refused for a shard's limit
+                                  * (ProvisionedThroughputExceededException) */
+    uint64_t errors;             /* errors met: failed requests, ListShards calls and
+                                  * entries; kinagg_producer_last_error tells the newest */
     uint64_t user_bytes;         /* data of delivered user records */
     uint64_t wire_bytes;         /* data + partition keys of delivered entries */
     uint64_t latency_ms_total;   /* over delivered records */
     uint64_t latency_ms_max;
     uint64_t shard_map_loads;
+    uint64_t shard_map_failures; /* ListShards calls that failed */
+    kinagg_shard_map_state shard_map;
     size_t buffered_records;     /* put and not completed yet */
     size_t buffered_bytes;
 } kinagg_producer_stats;
@@ -831,28 +883,48 @@ typedef struct kinagg_producer {
     struct kinagg__prec *recs;
     struct kinagg__pshard *shards, *staging; /* the map, and the next one being listed */
     kinagg_shard *list_tmp;      /* one ListShards page */
+    char *strings;               /* the stream name and ARN, copied */
+    char *cred_buf;              /* KINAGG_PRODUCER_CREDENTIALS_MAX bytes */
+    kinagg_credentials credentials; /* pointing into cred_buf */
     unsigned char *ring;
     size_t ring_cap, ring_head, ring_tail, nrecs, rec_head, rec_tail, rec_count;
-    size_t nshards, nstaging, rr;
+    size_t nshards, nstaging, rr, work_left;
     int map_state, map_wanted, flushing;
     unsigned map_gen;            /* counts maps loaded */
-    uint64_t map_retry_ms, map_backoff_ms;
+    uint64_t map_retry_ms, map_backoff_ms, epoch_ms;
     char map_token[1024];
+    char last_error[256];
     kinagg_producer_stats stats;
 } kinagg_producer;
 
 /* Fills *cfg with the defaults above (stream and callback left empty). */
 KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *cfg);
 
+/* Bytes of region kinagg_producer_init needs for cfg, whatever the region's
+ * alignment; 0 for a configuration init would refuse. With record_buffer_size
+ * 0, this is the smallest region (room for one record of max_record_size); a
+ * larger region gives the rest to records. */
+KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg);
+
 /* Sets up a producer in region (all its memory: connection buffers, shard
  * map, record buffer). transports[i] is the i-th connection's transport.
+ * Copied, so the caller may free or reuse them once init returns: the
+ * stream name or ARN, the endpoint, the signing region and the credentials.
+ * Kept, not copied (they must outlive the producer): region, the transports'
+ * contexts, platform->ctx and cfg->on_complete_ctx.
  * Returns KINAGG_ERR_BUFFER_TOO_SMALL when the region cannot hold the
- * configuration, KINAGG_ERR_INVALID_ARGUMENT for a bad setting. */
+ * configuration (kinagg_producer_region_size tells what it needs),
+ * KINAGG_ERR_INVALID_ARGUMENT for a bad setting. Blocks on nothing. */
 KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, size_t region_size,
                                               const kinagg_producer_config *cfg, const kinagg_endpoint *endpoint,
                                               kinagg_str signing_region, const kinagg_credentials *credentials,
                                               kinagg_protocol protocol, const kinagg_transport *transports,
                                               const kinagg_platform *platform);
+
+/* Replaces the credentials (copied; the old secret is wiped) for requests
+ * signed from now on. KINAGG_ERR_BUFFER_TOO_SMALL when they do not fit
+ * KINAGG_PRODUCER_CREDENTIALS_MAX; the old ones stay then. */
+KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *credentials);
 
 /* Copies a user record in. Returns at once: KINAGG_OK (it will complete
  * exactly once), KINAGG_ERR_FULL (no room now: poll, then try again),
@@ -864,10 +936,13 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *par
                                              const char *explicit_hash_key, size_t explicit_hash_key_len,
                                              const void *data, size_t data_len, void *user);
 
-/* Does all the work that can be done now without waiting: sends what is
- * ready, reads responses, runs callbacks, expires records. *next_ms is the
- * monotonic time by which to call it again (sooner when a transport becomes
- * ready: kinagg_producer_wait waits for either). */
+/* Does the work that can be done now without waiting, up to
+ * cfg.poll_work_bytes: builds and sends requests, reads responses, runs
+ * callbacks, expires records. Never blocks: connections, TLS handshakes and
+ * (with the POSIX port) name lookups all proceed across calls. *next_ms is
+ * the monotonic time by which to call it again: now, when work is left over;
+ * sooner when a transport becomes ready (kinagg_producer_wait waits for
+ * either). */
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms);
 
 /* Blocks until a connection is ready or next_ms or max_ms passes (for
@@ -876,10 +951,25 @@ KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint3
 
 /* Sends everything buffered without waiting for max_buffered_ms and blocks
  * until every record put so far has completed, or timeout_ms passes
- * (KINAGG_ERR_TIMEOUT, with records still buffered). For shutdown. */
+ * (KINAGG_ERR_TIMEOUT, with records still buffered). For shutdown: after a
+ * timeout, call it again to wait longer, or kinagg_producer_abandon to give
+ * the rest up and get every user pointer back. */
 KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t timeout_ms);
 
+/* Gives up every record not completed yet: each completes now, once, with
+ * KINAGG_ERR_ABANDONED, in put order, and the connections are closed. A
+ * record that was in a request in flight may still have been delivered:
+ * its completion cannot tell. Records put from a callback during abandon
+ * are new and stay. Returns how many were abandoned. */
+KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p);
+
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats);
+
+/* The newest error the producer met while working, as one line of text,
+ * e.g. "PutRecords: connect 127.0.0.1:9: Connection refused" or
+ * "ListShards: AccessDeniedException: ..."; "" before the first. It never
+ * holds a secret. stats.errors changes whenever it does. */
+KINAGG_API const char *kinagg_producer_last_error(const kinagg_producer *p);
 
 /* Closes the connections (records still buffered stay buffered). */
 KINAGG_API void kinagg_producer_close(kinagg_producer *p);
@@ -948,6 +1038,7 @@ KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     case KINAGG_ERR_ENDPOINT: return "bad endpoint";
     case KINAGG_ERR_FULL: return "producer buffer full: poll and retry";
     case KINAGG_ERR_EXPIRED: return "record expired before it could be delivered";
+    case KINAGG_ERR_ABANDONED: return "record abandoned before it was known to be delivered";
     case KINAGG_STATUS_COUNT_: break;
     }
     return "unknown status";
@@ -2632,6 +2723,7 @@ static void kinagg__http_complete(kinagg_http_client *c) {
 KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, unsigned *wait_events,
                                           uint64_t *wake_ms) {
     unsigned ev = 0;
+    c->sent_in_poll = 0;
     for (;;) {
         kinagg_io io;
         size_t n = 0;
@@ -2663,6 +2755,11 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                         c->deadline = now + c->recv_timeout_ms;
                         continue;
                     }
+                    if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
+                        if (wait_events) *wait_events = KINAGG_WAIT_WRITE;
+                        if (wake_ms) *wake_ms = now;
+                        return KINAGG_PENDING;
+                    }
                     size_t room = c->send_cap - c->head_len;
                     c->chunk_len = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
                     c->chunk_sent = 0;
@@ -2681,6 +2778,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 } else {
                     c->chunk_sent += n;
                     c->body_sent += n;
+                    c->sent_in_poll += n;
                 }
                 continue;
             }
@@ -3151,26 +3249,36 @@ static size_t kinagg__mem_read(void *ctx, unsigned char *out, size_t cap) {
     return n;
 }
 
-static kinagg_status kinagg__call_begin(kinagg_kinesis *k, const char *operation, const kinagg_body *body) {
-    kinagg_sha256_ctx h;
+/* Hashes up to budget bytes of the body being prepared (0: all of it);
+ * returns 1 when the whole body is hashed. */
+static int kinagg__call_hash(kinagg_kinesis *k, size_t budget) {
+    size_t n, done = 0;
+    int end = 0;
+    while (!budget || done < budget) {
+        n = k->prep_body->read(k->prep_body->ctx, k->http.send_buf, k->http.send_cap);
+        if (n == 0) { end = 1; break; }
+        kinagg_sha256_update(&k->prep_hash, k->http.send_buf, n);
+        k->prep_len += n;
+        done += n;
+    }
+    k->work_done += done;
+    return end;
+}
+
+/* Signs the call whose body is hashed and starts sending it. */
+static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hash_hex[65], date[17], target[64], host[272], auth[512];
     const char *ctype = k->protocol == KINAGG_PROTOCOL_CBOR ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    size_t len = 0, n, nh = 0;
+    size_t nh = 0;
     uint64_t unix_ms;
     kinagg_status st;
     kinagg__out o;
-    /* first pass over the body: its hash and length, for the signature */
-    kinagg_sha256_init(&h);
-    body->rewind(body->ctx);
-    while ((n = body->read(body->ctx, k->http.send_buf, k->http.send_cap)) > 0) {
-        kinagg_sha256_update(&h, k->http.send_buf, n);
-        len += n;
-    }
-    kinagg_sha256_final(&h, digest);
+    k->preparing = 0;
+    kinagg_sha256_final(&k->prep_hash, digest);
     kinagg_hex(digest, sizeof digest, hash_hex);
     hash_hex[64] = '\0';
     unix_ms = k->platform.unix_ms(k->platform.ctx);
@@ -3178,7 +3286,7 @@ static kinagg_status kinagg__call_begin(kinagg_kinesis *k, const char *operation
     kinagg_sigv4_amz_date(unix_ms / 1000, date);
     o.p = target; o.cap = sizeof target; o.len = 0;
     kinagg__out_c(&o, "Kinesis_20131202.");
-    kinagg__out_c(&o, operation);
+    kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
     o.p = host; o.cap = sizeof host; o.len = 0;
     {
@@ -3218,11 +3326,41 @@ static kinagg_status kinagg__call_begin(kinagg_kinesis *k, const char *operation
     k->http_status = 0;
     k->error_type[0] = k->error_message[0] = '\0';
     return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, kinagg_str_c("POST"), kinagg_str_c("/"),
-                             hdr, nh, body, len, k->platform.now_ms(k->platform.ctx));
+                             hdr, nh, k->prep_body, k->prep_len, k->platform.now_ms(k->platform.ctx));
+}
+
+/* Starts a call: the body is hashed for the signature (a piece per poll
+ * when work_budget is set), then signed and sent. */
+static kinagg_status kinagg__call_begin(kinagg_kinesis *k, const char *operation, const kinagg_body *body) {
+    k->prep_operation = operation;
+    k->prep_body = body;
+    k->prep_len = 0;
+    k->preparing = 1;
+    kinagg_sha256_init(&k->prep_hash);
+    body->rewind(body->ctx);
+    if (k->work_budget) return KINAGG_OK; /* kinagg_kinesis_poll goes on */
+    (void)kinagg__call_hash(k, 0);
+    return kinagg__call_send(k);
 }
 
 KINAGG_API kinagg_status kinagg_kinesis_poll(kinagg_kinesis *k, unsigned *wait_events, uint64_t *wake_ms) {
-    return kinagg_http_poll(&k->http, k->platform.now_ms(k->platform.ctx), wait_events, wake_ms);
+    uint64_t now = k->platform.now_ms(k->platform.ctx);
+    kinagg_status st;
+    k->work_done = 0;
+    if (k->preparing) {
+        if (!kinagg__call_hash(k, k->work_budget)) { /* more to hash: next poll */
+            if (wait_events) *wait_events = 0;
+            if (wake_ms) *wake_ms = now;
+            return KINAGG_PENDING;
+        }
+        st = kinagg__call_send(k);
+        if (st != KINAGG_OK) return st;
+    }
+    /* what the budget leaves for sending (at least one piece) */
+    k->http.send_budget = !k->work_budget ? 0 : k->work_budget > k->work_done ? k->work_budget - k->work_done : 1;
+    st = kinagg_http_poll(&k->http, now, wait_events, wake_ms);
+    k->work_done += k->http.sent_in_poll;
+    return st;
 }
 
 /* ---- reading responses: one cursor over JSON or CBOR ------------------- */
@@ -4182,21 +4320,28 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 
 /* ---- 11. Producer -------------------------------------------------------- */
 /* Memory: the region holds, in order, the connections (each a Kinesis
- * client with its buffers and per-entry tables), the aggregate buffer of a
- * request, two shard tables (the map in use and the next one being listed),
- * the record headers and the record ring. Records are copied into the ring
- * in put order and freed from its tail, so a record that takes long keeps
- * the space behind it until it completes or expires (at most record_ttl_ms):
- * put says KINAGG_ERR_FULL meanwhile. Each shard has a FIFO queue of its
- * records; a record that must be retried goes back to the front of its
- * queue, which keeps the order of a partition key's records. */
+ * client with its buffers and per-entry tables), each connection's
+ * aggregate buffer, the copied stream name and credentials, two shard
+ * tables (the map in use and the next one being listed), the record headers
+ * and the record ring. kinagg__producer_layout computes it once for init
+ * and kinagg_producer_region_size alike, so the two always agree.
+ * Records are copied into the ring in put order and freed from its tail,
+ * so a record that takes long keeps the space behind it until it completes
+ * or expires: put says KINAGG_ERR_FULL meanwhile. Each shard has a FIFO
+ * queue of its records; a record that must be retried goes back to the
+ * front of its queue, which keeps the order of a partition key's records.
+ * A poll does at most poll_work_bytes of work: a request is built, hashed
+ * and sent, and its response handled, across as many polls as that takes. */
 
 #define KINAGG__NONE 0xffffffffu
 #define KINAGG__LIST_PAGE 8
 #define KINAGG__PSHARD_ID 32
+#define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
 enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED };
-enum { KINAGG__C_IDLE, KINAGG__C_PUT, KINAGG__C_LIST };
+/* a connection: idle; building a request; the request on the wire; its
+ * response being handled; a ListShards call */
+enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C_LIST };
 
 /* Codes a record's last failure may have; kept as an index. */
 static const char *const kinagg__pcodes[] = {
@@ -4215,10 +4360,10 @@ typedef struct kinagg__prec {
     void *user;
     uint64_t put_ms, next_ms;
     kinagg_hash_key hk;
-    size_t off, size, data_len;
+    uint32_t off, size, data_len; /* the ring is at most 4 GiB */
     uint32_t next;
     uint16_t pk_len, attempts;
-    uint8_t ehk_len, state, last_error, pad;
+    uint8_t ehk_len, state, last_error, abandon;
 } kinagg__prec;
 
 typedef struct kinagg__pshard {
@@ -4234,7 +4379,11 @@ typedef struct kinagg__pshard {
 typedef struct kinagg__pconn {
     kinagg_kinesis k;
     int state;
-    size_t n;                  /* entries in the request in flight */
+    size_t n;                  /* entries in the request being built or in flight */
+    size_t used, bytes;        /* aggregate buffer used; request bytes (what Kinesis counts) */
+    size_t done_e;             /* the next entry whose records to complete */
+    kinagg_status done_st;     /* how the request ended */
+    int map_stale;             /* an aggregate went to another shard than the map said */
     kinagg_put_entry *entries;
     kinagg_put_result *results;
     uint32_t *first, *count;   /* each entry's records: a list through next */
@@ -4275,20 +4424,144 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
     c->request_timeout_ms = 6000;
     c->connections = 1;
     c->max_shards = 64;
+    c->send_buffer_size = 16384;
     c->recv_buffer_size = 128u * 1024u;
+    c->poll_work_bytes = 65536;
 }
 
-/* The next n bytes of the region, 16-byte aligned, or NULL. */
-static void *kinagg__carve(unsigned char **at, size_t *left, size_t n) {
-    size_t pad = (16 - ((uintptr_t)*at & 15)) & 15;
-    void *r;
-    if (pad > *left || n > *left - pad) return NULL;
-    *at += pad;
-    *left -= pad;
-    r = *at;
-    *at += n;
-    *left -= n;
-    return r;
+static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
+    return kinagg__stream_ok(cfg->stream) && cfg->connections >= 1 &&
+           cfg->connections <= KINAGG_PRODUCER_MAX_CONNECTIONS && cfg->collection_max_count >= 1 &&
+           cfg->collection_max_count <= 500 && cfg->max_shards >= 1 && cfg->max_shards < 0x10000 &&
+           cfg->max_record_size >= 64 && cfg->max_record_size <= KINAGG_RECORD_SIZE_MAX &&
+           cfg->collection_max_size >= cfg->max_record_size && cfg->collection_max_size <= KINAGG_RECORD_SIZE_MAX &&
+           cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
+           cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->recv_buffer_size >= 4096 &&
+           cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
+           cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u;
+}
+
+/* Where each part of the region goes, as offsets from a 16-byte aligned
+ * start. Every part is rounded up to 16 bytes. */
+typedef struct kinagg__playout {
+    size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
+    size_t conn_parts;
+    size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
+    size_t reqcap, strings, cred, list_tmp, shards, staging, recs, nrecs, ring, ring_cap, end;
+} kinagg__playout;
+
+static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Lays the region out for cfg. With record_buffer_size 0, the records take
+ * all of avail (the region's usable bytes), or, when avail is 0, the least
+ * they need. Returns 0 when the region cannot hold it. */
+static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_config *cfg, size_t avail) {
+    size_t at = 0, n = cfg->collection_max_count, s = 0, reqbuf, slot = sizeof(kinagg__prec), left, min_ring;
+#define KINAGG__TAKE(field, bytes) (l->field = s, s += kinagg__r16(bytes))
+    KINAGG_MEMSET(l, 0, sizeof *l);
+    l->conns = at;
+    at += kinagg__r16(cfg->connections * sizeof(kinagg__pconn));
+    l->conn_parts = at;
+    KINAGG__TAKE(sb, cfg->send_buffer_size);
+    KINAGG__TAKE(rb, cfg->recv_buffer_size);
+    KINAGG__TAKE(entries, n * sizeof(kinagg_put_entry));
+    KINAGG__TAKE(results, n * sizeof(kinagg_put_result));
+    KINAGG__TAKE(first, n * sizeof(uint32_t));
+    KINAGG__TAKE(count, n * sizeof(uint32_t));
+    KINAGG__TAKE(aggregated, n);
+    KINAGG__TAKE(ehk, n * (KINAGG_HASH_KEY_DECIMAL_MAX + 1));
+    KINAGG__TAKE(expect, n * KINAGG__PSHARD_ID);
+    KINAGG__TAKE(queue, n * sizeof(uint32_t));
+    /* each connection's aggregate buffer: set, or an eighth of the region */
+    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : avail / 8 / cfg->connections;
+    if (reqbuf < cfg->aggregation_max_size) reqbuf = cfg->aggregation_max_size;
+    if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
+    if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
+    l->reqcap = kinagg__r16(reqbuf);
+    KINAGG__TAKE(reqbuf, l->reqcap);
+#undef KINAGG__TAKE
+    l->conn_stride = s;
+    at += cfg->connections * s;
+    l->strings = at;
+    at += kinagg__r16(cfg->stream.name.len + 1 + cfg->stream.arn.len + 1);
+    l->cred = at;
+    at += kinagg__r16(KINAGG_PRODUCER_CREDENTIALS_MAX);
+    l->list_tmp = at;
+    at += kinagg__r16(KINAGG__LIST_PAGE * sizeof(kinagg_shard));
+    l->shards = at;
+    at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    l->staging = at;
+    at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    l->recs = at;
+    /* the records: a header each, and the ring of their bytes, which must
+     * hold at least one record of the largest size */
+    min_ring = cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX;
+    if (cfg->record_buffer_size) {
+        l->ring_cap = cfg->record_buffer_size;
+        l->nrecs = cfg->max_records ? cfg->max_records : l->ring_cap / KINAGG_PRODUCER_RECORD_SLOT;
+    } else if (avail) {
+        if (avail < at) return 0;
+        left = avail - at;
+        l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
+        if (kinagg__r16(l->nrecs * slot) > left) return 0;
+        l->ring_cap = left - kinagg__r16(l->nrecs * slot);
+        l->ring_cap &= ~(size_t)15;
+    } else { /* the least: grow until the headers' share leaves the ring enough */
+        left = min_ring;
+        for (;;) {
+            size_t need;
+            l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
+            need = kinagg__r16(min_ring) + kinagg__r16(l->nrecs * slot);
+            if (need <= left) break;
+            left = need;
+        }
+        l->ring_cap = left - kinagg__r16(l->nrecs * slot);
+        l->ring_cap &= ~(size_t)15;
+    }
+    if (l->nrecs < 1 || l->nrecs > 0xfffffff0u || l->ring_cap < min_ring) return 0;
+    if (l->ring_cap > 0xfffffff0u) l->ring_cap = 0xfffffff0u;
+    l->ring = l->recs + kinagg__r16(l->nrecs * slot);
+    l->end = l->ring + kinagg__r16(l->ring_cap);
+    return !avail || l->end <= avail;
+}
+
+KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg) {
+    kinagg__playout l;
+    if (!cfg || !kinagg__producer_config_ok(cfg) || !kinagg__producer_layout(&l, cfg, 0)) return 0;
+    return l.end + 15; /* any alignment of the region */
+}
+
+static void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
+KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *cr) {
+    size_t need, i;
+    char *b;
+    if (!p || !cr || !p->cred_buf || (!cr->access_key_id.ptr && cr->access_key_id.len) ||
+        (!cr->secret_access_key.ptr && cr->secret_access_key.len) || (!cr->session_token.ptr && cr->session_token.len))
+        return KINAGG_ERR_INVALID_ARGUMENT;
+    need = cr->access_key_id.len + cr->secret_access_key.len + cr->session_token.len;
+    if (need > KINAGG_PRODUCER_CREDENTIALS_MAX) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__wipe(p->cred_buf, KINAGG_PRODUCER_CREDENTIALS_MAX);
+    b = p->cred_buf;
+    if (cr->access_key_id.len) KINAGG_MEMCPY(b, cr->access_key_id.ptr, cr->access_key_id.len);
+    p->credentials.access_key_id.ptr = b;
+    p->credentials.access_key_id.len = cr->access_key_id.len;
+    b += cr->access_key_id.len;
+    if (cr->secret_access_key.len) KINAGG_MEMCPY(b, cr->secret_access_key.ptr, cr->secret_access_key.len);
+    p->credentials.secret_access_key.ptr = b;
+    p->credentials.secret_access_key.len = cr->secret_access_key.len;
+    b += cr->secret_access_key.len;
+    if (cr->session_token.len) KINAGG_MEMCPY(b, cr->session_token.ptr, cr->session_token.len);
+    p->credentials.session_token.ptr = b;
+    p->credentials.session_token.len = cr->session_token.len;
+    for (i = 0; p->conns && i < p->cfg.connections; i++) {
+        kinagg__wipe(&p->conns[i].k.signer, sizeof p->conns[i].k.signer); /* and the derived key */
+        kinagg_sigv4_init(&p->conns[i].k.signer, &p->credentials);
+    }
+    return KINAGG_OK;
 }
 
 KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, size_t region_size,
@@ -4296,92 +4569,117 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
                                               kinagg_str signing_region, const kinagg_credentials *credentials,
                                               kinagg_protocol protocol, const kinagg_transport *transports,
                                               const kinagg_platform *platform) {
-    unsigned char *at = (unsigned char *)region;
-    size_t left = region_size, i, count, reqbuf, hdrs;
-    const size_t send_cap = 16384;
+    kinagg__playout l;
+    unsigned char *base;
+    size_t i, pad;
+    kinagg_status st;
     if (!p || !region || !cfg || !endpoint || !credentials || !transports || !platform || !platform->now_ms)
         return KINAGG_ERR_INVALID_ARGUMENT;
-    if (!kinagg__stream_ok(cfg->stream) || cfg->connections < 1 || cfg->connections > KINAGG_PRODUCER_MAX_CONNECTIONS ||
-        cfg->collection_max_count < 1 || cfg->collection_max_count > 500 || cfg->max_shards < 1 ||
-        cfg->max_record_size < 64 || cfg->max_record_size > KINAGG_RECORD_SIZE_MAX ||
-        cfg->collection_max_size < cfg->max_record_size || cfg->collection_max_size > KINAGG_RECORD_SIZE_MAX ||
-        cfg->aggregation_max_size < 64 || cfg->aggregation_max_size > cfg->max_record_size ||
-        cfg->rate_limit_percent < 1 || cfg->recv_buffer_size < 4096 || cfg->max_backoff_ms < cfg->min_backoff_ms ||
-        cfg->record_ttl_ms < 1)
-        return KINAGG_ERR_INVALID_ARGUMENT;
+    if (!kinagg__producer_config_ok(cfg)) return KINAGG_ERR_INVALID_ARGUMENT;
+    pad = (16 - ((uintptr_t)region & 15)) & 15;
+    if (region_size < pad || !kinagg__producer_layout(&l, cfg, region_size - pad)) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    base = (unsigned char *)region + pad;
     KINAGG_MEMSET(p, 0, sizeof *p);
     p->cfg = *cfg;
     p->platform = *platform;
-    count = cfg->collection_max_count;
-    p->conns = (kinagg__pconn *)kinagg__carve(&at, &left, cfg->connections * sizeof(kinagg__pconn));
-    if (!p->conns) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    p->conns = (kinagg__pconn *)(void *)(base + l.conns);
     for (i = 0; i < cfg->connections; i++) {
         kinagg__pconn *c = &p->conns[i];
-        void *sb = kinagg__carve(&at, &left, send_cap), *rb = kinagg__carve(&at, &left, cfg->recv_buffer_size);
-        kinagg_status st;
-        c->entries = (kinagg_put_entry *)kinagg__carve(&at, &left, count * sizeof *c->entries);
-        c->results = (kinagg_put_result *)kinagg__carve(&at, &left, count * sizeof *c->results);
-        c->first = (uint32_t *)kinagg__carve(&at, &left, count * sizeof *c->first);
-        c->count = (uint32_t *)kinagg__carve(&at, &left, count * sizeof *c->count);
-        c->aggregated = (uint8_t *)kinagg__carve(&at, &left, count);
-        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])kinagg__carve(&at, &left, count * sizeof *c->ehk);
-        c->expect = (char(*)[KINAGG__PSHARD_ID])kinagg__carve(&at, &left, count * sizeof *c->expect);
-        c->queue = (uint32_t *)kinagg__carve(&at, &left, count * sizeof *c->queue);
-        if (!sb || !rb || !c->entries || !c->results || !c->first || !c->count || !c->aggregated || !c->ehk ||
-            !c->expect || !c->queue)
-            return KINAGG_ERR_BUFFER_TOO_SMALL;
+        unsigned char *at = base + l.conn_parts + i * l.conn_stride;
+        KINAGG_MEMSET(c, 0, sizeof *c);
+        c->entries = (kinagg_put_entry *)(void *)(at + l.entries);
+        c->results = (kinagg_put_result *)(void *)(at + l.results);
+        c->first = (uint32_t *)(void *)(at + l.first);
+        c->count = (uint32_t *)(void *)(at + l.count);
+        c->aggregated = at + l.aggregated;
+        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.ehk);
+        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.expect);
+        c->queue = (uint32_t *)(void *)(at + l.queue);
+        c->reqbuf = l.reqcap ? at + l.reqbuf : NULL;
+        c->reqcap = l.reqcap;
         st = kinagg_kinesis_init(&c->k, endpoint, signing_region, credentials, protocol, &transports[i], platform,
-                                 sb, send_cap, rb, cfg->recv_buffer_size);
+                                 at + l.sb, cfg->send_buffer_size, at + l.rb, cfg->recv_buffer_size);
         if (st != KINAGG_OK) return st;
         c->k.http.recv_timeout_ms = cfg->request_timeout_ms;
         c->state = KINAGG__C_IDLE;
     }
-    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : region_size / 4 / cfg->connections;
-    if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
-    if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
-    for (i = 0; i < cfg->connections && reqbuf; i++) {
-        p->conns[i].reqbuf = (unsigned char *)kinagg__carve(&at, &left, reqbuf);
-        p->conns[i].reqcap = reqbuf;
-        if (!p->conns[i].reqbuf) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    }
-    p->list_tmp = (kinagg_shard *)kinagg__carve(&at, &left, KINAGG__LIST_PAGE * sizeof(kinagg_shard));
-    p->shards = (kinagg__pshard *)kinagg__carve(&at, &left, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
-    p->staging = (kinagg__pshard *)kinagg__carve(&at, &left, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
-    if (!p->list_tmp || !p->shards || !p->staging) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    /* the stream's name and ARN, and the credentials: copies of our own */
+    p->strings = (char *)(base + l.strings);
+    KINAGG_MEMCPY(p->strings, cfg->stream.name.ptr ? cfg->stream.name.ptr : "", cfg->stream.name.len);
+    p->strings[cfg->stream.name.len] = '\0';
+    KINAGG_MEMCPY(p->strings + cfg->stream.name.len + 1, cfg->stream.arn.ptr ? cfg->stream.arn.ptr : "",
+                  cfg->stream.arn.len);
+    p->strings[cfg->stream.name.len + 1 + cfg->stream.arn.len] = '\0';
+    p->cfg.stream.name.ptr = p->strings;
+    p->cfg.stream.arn.ptr = p->strings + cfg->stream.name.len + 1;
+    p->cred_buf = (char *)(base + l.cred);
+    st = kinagg_producer_set_credentials(p, credentials);
+    if (st != KINAGG_OK) return st;
+    p->list_tmp = (kinagg_shard *)(void *)(base + l.list_tmp);
+    p->shards = (kinagg__pshard *)(void *)(base + l.shards);
+    p->staging = (kinagg__pshard *)(void *)(base + l.staging);
     KINAGG_MEMSET(p->shards, 0, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
-    for (i = 0; i <= cfg->max_shards; i++) {
+    for (i = 0; i <= cfg->max_shards; i++)
         p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
-    }
-    /* what is left: record headers and the ring, one header per 256 bytes */
-    hdrs = cfg->max_records ? cfg->max_records : left / (256 + sizeof(kinagg__prec));
-    if (hdrs > 0xfffffff0u) hdrs = 0xfffffff0u;
-    p->recs = (kinagg__prec *)kinagg__carve(&at, &left, hdrs * sizeof(kinagg__prec));
-    if (!p->recs || hdrs < 1) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    p->nrecs = hdrs;
-    p->ring_cap = left > 16 ? left - 16 : 0; /* what is left, less alignment */
-    p->ring = (unsigned char *)kinagg__carve(&at, &left, p->ring_cap);
-    if (!p->ring || p->ring_cap < 1024) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    p->recs = (kinagg__prec *)(void *)(base + l.recs);
+    p->nrecs = l.nrecs;
+    KINAGG_MEMSET(p->recs, 0, l.nrecs * sizeof(kinagg__prec));
+    p->ring = base + l.ring;
+    p->ring_cap = l.ring_cap;
     p->map_state = cfg->no_shard_map ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
     p->map_retry_ms = cfg->no_shard_map ? (uint64_t)-1 : 0;
     p->map_backoff_ms = 1000;
+    p->stats.shard_map = cfg->no_shard_map ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
     return KINAGG_OK;
 }
+
+/* ---- errors: the newest, as a line of text ---- */
+
+static void kinagg__perror(kinagg_producer *p, const char *call, kinagg_str what, kinagg_str detail) {
+    kinagg__out o;
+    o.p = p->last_error;
+    o.cap = sizeof p->last_error;
+    o.len = 0;
+    kinagg__out_c(&o, call);
+    kinagg__out_c(&o, ": ");
+    if (what.len > 160) what.len = 160;
+    kinagg__out_str(&o, what);
+    if (detail.len) {
+        kinagg__out_c(&o, ": ");
+        if (detail.len > sizeof p->last_error - o.len - 1) detail.len = sizeof p->last_error - o.len - 1;
+        kinagg__out_str(&o, detail);
+    }
+    p->last_error[o.len < o.cap ? o.len : o.cap - 1] = '\0';
+    p->stats.errors++;
+}
+
+/* A call that failed as a whole: the service's error, or the connection's. */
+static void kinagg__perror_call(kinagg_producer *p, const char *call, kinagg_status st, const kinagg_kinesis *k) {
+    if (st == KINAGG_ERR_SERVICE && k->error_type[0])
+        kinagg__perror(p, call, kinagg_str_c(k->error_type), kinagg_str_c(k->error_message));
+    else if (k->http.error_detail && k->http.error_detail[0])
+        kinagg__perror(p, call, kinagg_str_c(k->http.error_detail), kinagg_str_c(""));
+    else
+        kinagg__perror(p, call, kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
+}
+
+KINAGG_API const char *kinagg_producer_last_error(const kinagg_producer *p) { return p->last_error; }
 
 /* ---- queues ---- */
 
 static kinagg__pqueue *kinagg__q(kinagg_producer *p, size_t qi) { return &p->shards[qi].q; }
 
-/* Appends record i to the list from *head to *tail, counted in q. */
-static void kinagg__q_append(kinagg_producer *p, kinagg__pqueue *q, uint32_t *head, uint32_t *tail, uint32_t i) {
+/* Appends record i to the list from *head to *tail. */
+static void kinagg__q_append(kinagg_producer *p, uint32_t *head, uint32_t *tail, uint32_t i) {
     p->recs[i].next = KINAGG__NONE;
     if (*tail == KINAGG__NONE) *head = i;
     else p->recs[*tail].next = i;
     *tail = i;
-    q->count++;
-    q->bytes += p->recs[i].size;
 }
 static void kinagg__q_push(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
-    kinagg__q_append(p, q, &q->head, &q->tail, i);
+    kinagg__q_append(p, &q->head, &q->tail, i);
+    q->count++;
+    q->bytes += p->recs[i].size;
 }
 
 static uint32_t kinagg__q_pop(kinagg_producer *p, kinagg__pqueue *q) {
@@ -4394,16 +4692,28 @@ static uint32_t kinagg__q_pop(kinagg_producer *p, kinagg__pqueue *q) {
 }
 
 /* Gathers i for the front of q; kinagg__q_splice puts the gathered records,
- * in the order gathered, before the queue's head. */
+ * in the order gathered, before the queue's head. Until then they are not
+ * in the queue: a response may be handled across several polls. */
 static void kinagg__q_front(kinagg_producer *p, kinagg__pqueue *q, uint32_t i) {
-    kinagg__q_append(p, q, &q->fhead, &q->ftail, i);
+    kinagg__q_append(p, &q->fhead, &q->ftail, i);
 }
 static void kinagg__q_splice(kinagg_producer *p, kinagg__pqueue *q) {
+    uint32_t i;
     if (q->fhead == KINAGG__NONE) return;
+    for (i = q->fhead; i != KINAGG__NONE; i = p->recs[i].next) {
+        q->count++;
+        q->bytes += p->recs[i].size;
+    }
     p->recs[q->ftail].next = q->head;
     if (q->tail == KINAGG__NONE) q->tail = q->ftail;
     q->head = q->fhead;
     q->fhead = q->ftail = KINAGG__NONE;
+}
+
+static void kinagg__q_clear(kinagg__pqueue *q) {
+    q->head = q->tail = q->fhead = q->ftail = KINAGG__NONE;
+    q->count = 0;
+    q->bytes = 0;
 }
 
 /* The queue a record belongs to: its shard's, or the unmapped one. */
@@ -4452,9 +4762,9 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     p->rec_count++;
     p->ring_head = off + need;
     KINAGG_MEMSET(r, 0, sizeof *r);
-    r->off = off;
-    r->size = need;
-    r->data_len = data_len;
+    r->off = (uint32_t)off;
+    r->size = (uint32_t)need;
+    r->data_len = (uint32_t)data_len;
     r->pk_len = (uint16_t)pk_len;
     r->ehk_len = (uint8_t)ehk_len;
     r->user = user;
@@ -4477,6 +4787,7 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     p->stats.buffered_records--;
     p->stats.buffered_bytes -= p->recs[i].size;
     p->recs[i].state = KINAGG__R_FREE;
+    p->recs[i].abandon = 0;
     while (p->rec_count && p->recs[p->rec_tail].state == KINAGG__R_FREE) {
         p->rec_tail = (p->rec_tail + 1) % p->nrecs;
         p->rec_count--;
@@ -4488,6 +4799,7 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
 static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_status st, kinagg_str shard, kinagg_str seq,
                              uint64_t sub, int aggregated, kinagg_str code, kinagg_str message, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
+    size_t cost = KINAGG__COMPLETION_COST + r->size;
     kinagg_completion c;
     c.user = r->user;
     c.status = st;
@@ -4508,6 +4820,7 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_status st, k
         p->stats.records_failed++;
     }
     kinagg__prec_free(p, i); /* first: the callback may put again */
+    p->work_left = p->work_left > cost ? p->work_left - cost : 0;
     if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
 }
 
@@ -4518,6 +4831,15 @@ static kinagg_str kinagg__nostr(void) {
     return s;
 }
 
+static int kinagg__expired(const kinagg_producer *p, const kinagg__prec *r, uint64_t now) {
+    return p->cfg.record_ttl_ms && now - r->put_ms >= p->cfg.record_ttl_ms;
+}
+
+static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
+    kinagg__complete(p, i, KINAGG_ERR_EXPIRED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
+                     kinagg_str_c("record_ttl_ms passed before it could be delivered"), now);
+}
+
 /* Back to its queue's front after a failure, or failed for good when its
  * time to live has run out. */
 static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
@@ -4525,9 +4847,8 @@ static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t no
     uint64_t delay;
     uint32_t shift = r->attempts > 16 ? 16 : r->attempts;
     r->last_error = (uint8_t)error;
-    if (now - r->put_ms >= p->cfg.record_ttl_ms) {
-        kinagg__complete(p, i, KINAGG_ERR_EXPIRED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
-                         kinagg_str_c("record_ttl_ms passed before it could be delivered"), now);
+    if (kinagg__expired(p, r, now)) {
+        kinagg__expire(p, i, now);
         return;
     }
     /* exponential backoff with jitter: half to all of min * 2^(attempts-1) */
@@ -4549,12 +4870,7 @@ static void kinagg__splice_all(kinagg_producer *p) {
  * record goes to the queue its hash key now selects, in put order. */
 static void kinagg__requeue_all(kinagg_producer *p) {
     size_t q, n, i;
-    for (q = 0; q <= p->cfg.max_shards; q++) {
-        kinagg__pqueue *x = kinagg__q(p, q);
-        x->head = x->tail = x->fhead = x->ftail = KINAGG__NONE;
-        x->count = 0;
-        x->bytes = 0;
-    }
+    for (q = 0; q <= p->cfg.max_shards; q++) kinagg__q_clear(kinagg__q(p, q));
     for (n = 0, i = p->rec_tail; n < p->rec_count; n++, i = (i + 1) % p->nrecs)
         if (p->recs[i].state == KINAGG__R_QUEUED) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, &p->recs[i])), (uint32_t)i);
 }
@@ -4572,12 +4888,13 @@ static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) 
     if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
     s->refill_ms = now;
 }
+static int kinagg__bucket_full(const kinagg_producer *p, const kinagg__pshard *s) {
+    return s->byte_tokens >= (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
+}
 /* An entry may go when the bucket has room for it, or is full (so that an
  * entry larger than a second's worth still goes, then waits it off). */
 static int kinagg__tokens_ok(kinagg_producer *p, kinagg__pshard *s, size_t cost) {
-    int64_t pct = (int64_t)p->cfg.rate_limit_percent;
-    return s->rec_tokens >= 1000 &&
-           (s->byte_tokens >= (int64_t)cost * 1000 || s->byte_tokens >= (int64_t)1048576 * 10 * pct);
+    return s->rec_tokens >= 1000 && (s->byte_tokens >= (int64_t)cost * 1000 || kinagg__bucket_full(p, s));
 }
 
 /* ---- building a request ---- */
@@ -4591,37 +4908,62 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
            q->count >= p->cfg.collection_max_count;
 }
 
-/* Fills connection c's request from the ready queues; returns entries. */
-static size_t kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
-    size_t n = 0, bytes = 0, used = 0, visited, nq = p->cfg.max_shards + 1;
+/* Moves the first take records of q into entry c->n, in order. */
+static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take) {
+    uint32_t prev = KINAGG__NONE, k;
+    c->first[c->n] = q->head;
+    for (k = 0; k < take; k++) {
+        uint32_t i = kinagg__q_pop(p, q);
+        p->recs[i].state = KINAGG__R_FLIGHT;
+        p->recs[i].attempts++;
+        if (prev != KINAGG__NONE) p->recs[prev].next = i;
+        prev = i;
+    }
+    p->recs[prev].next = KINAGG__NONE;
+    c->count[c->n] = (uint32_t)take;
+}
+
+/* Adds entries to connection c's request from the ready queues. Returns 1
+ * when the request is complete (full, or nothing more is ready), 0 when the
+ * poll's work ran out first (the next poll goes on). Budgets are checked
+ * before an aggregate is built, so no work is thrown away. */
+static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
+    size_t visited, nq = p->cfg.max_shards + 1;
     int aggregate = p->cfg.aggregation == KINAGG_AGGREGATE_BY_SHARD;
-    for (visited = 0; visited < nq && n < p->cfg.collection_max_count; visited++) {
+    for (visited = 0; visited < nq && c->n < p->cfg.collection_max_count; visited++) {
         size_t qi = (p->rr + visited) % nq;
         kinagg__pqueue *q = kinagg__q(p, qi);
         int unmapped = qi == p->cfg.max_shards;
         kinagg__pshard *sh = unmapped ? NULL : &p->shards[qi];
         if (!unmapped && qi >= p->nshards) continue;
-        if (p->shards[qi].busy) continue;
+        /* a shard in another request waits; this request may go on with it */
+        if (p->shards[qi].busy && !(c->n && c->queue[c->n - 1] == qi)) continue;
         if (sh) kinagg__refill(p, sh, now);
-        while (n < p->cfg.collection_max_count && kinagg__queue_ready(p, q, now)) {
+        while (c->n < p->cfg.collection_max_count && kinagg__queue_ready(p, q, now)) {
             const kinagg__prec *h = &p->recs[q->head];
-            kinagg_put_entry *e = &c->entries[n];
-            size_t take = 1, cost, agg_len = 0;
+            kinagg_put_entry *e = &c->entries[c->n];
+            size_t take = 1, cost, agg_len = 0, left = p->cfg.collection_max_size - c->bytes;
             int as_agg = 0;
+            if (!p->work_left) return 0;
+            if ((size_t)h->pk_len + h->data_len > left) return 1;                /* the request is full */
+            if (sh && !kinagg__tokens_ok(p, sh, (size_t)h->pk_len + h->data_len)) break; /* the shard's limit */
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
                 /* as many records from the front as fit one aggregate (the
                  * unmapped queue: only those with the head's hash key) */
                 kinagg_agg agg;
                 kinagg_agg_limits lim;
-                size_t room = c->reqcap - used;
+                size_t room = c->reqcap - c->used;
                 uint32_t i = q->head;
+                if (room < 1024 && room < p->cfg.aggregation_max_size) return 1; /* aggregate buffer used up */
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
-                if (room < 1024 && room < p->cfg.aggregation_max_size) goto full; /* aggregate buffer used up */
+                if (room > left - 1) room = left - 1;
+                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)(sh->byte_tokens / 1000) - 1)
+                    room = (size_t)(sh->byte_tokens / 1000) - 1;
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;
-                if (room >= 64 && kinagg_agg_init(&agg, c->reqbuf + used, room, &lim) == KINAGG_OK) {
+                if (room >= 64 && kinagg_agg_init(&agg, c->reqbuf + c->used, room, &lim) == KINAGG_OK) {
                     while (i != KINAGG__NONE && take < 100000) {
                         const kinagg__prec *r = &p->recs[i];
                         if (r->next_ms > now || (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0)) break;
@@ -4641,11 +4983,11 @@ static size_t kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) 
                 }
             }
             if (as_agg) {
-                kinagg_hash_key_format(&h->hk, c->ehk[n]);
-                e->data = c->reqbuf + used;
+                kinagg_hash_key_format(&h->hk, c->ehk[c->n]);
+                e->data = c->reqbuf + c->used;
                 e->data_len = agg_len;
                 e->partition_key = kinagg_str_c("a");
-                e->explicit_hash_key = kinagg_str_c(c->ehk[n]);
+                e->explicit_hash_key = kinagg_str_c(c->ehk[c->n]);
                 cost = 1 + agg_len;
             } else {
                 e->data = kinagg__prec_data(p, h);
@@ -4655,45 +4997,29 @@ static size_t kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) 
                 e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
                 e->explicit_hash_key.len = h->ehk_len;
                 if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg__nostr();
-                cost = h->pk_len + h->data_len;
+                cost = (size_t)h->pk_len + h->data_len;
             }
-            if (bytes + cost > p->cfg.collection_max_size) break; /* the request is full */
-            if (sh && !kinagg__tokens_ok(p, sh, cost)) break;    /* the shard's limit: later */
+            p->work_left = p->work_left > agg_len + KINAGG__COMPLETION_COST ? p->work_left - agg_len - KINAGG__COMPLETION_COST : 0;
             if (sh) {
                 sh->rec_tokens -= 1000;
                 sh->byte_tokens -= (int64_t)cost * 1000;
             }
-            /* the entry's records leave the queue, in order */
-            {
-                uint32_t prev = KINAGG__NONE, k2;
-                c->first[n] = q->head;
-                for (k2 = 0; k2 < take; k2++) {
-                    uint32_t i = kinagg__q_pop(p, q);
-                    p->recs[i].state = KINAGG__R_FLIGHT;
-                    p->recs[i].attempts++;
-                    if (prev != KINAGG__NONE) p->recs[prev].next = i;
-                    prev = i;
-                }
-                p->recs[prev].next = KINAGG__NONE;
-            }
-            c->count[n] = (uint32_t)take;
-            c->aggregated[n] = (uint8_t)as_agg;
-            c->expect[n][0] = '\0';
+            kinagg__take_records(p, c, q, take);
+            c->aggregated[c->n] = (uint8_t)as_agg;
+            c->expect[c->n][0] = '\0';
             if (as_agg && sh) {
                 size_t l = 0;
-                while (sh->id[l] && l + 1 < sizeof c->expect[n]) { c->expect[n][l] = sh->id[l]; l++; }
-                c->expect[n][l] = '\0';
+                while (sh->id[l] && l + 1 < sizeof c->expect[c->n]) { c->expect[c->n][l] = sh->id[l]; l++; }
+                c->expect[c->n][l] = '\0';
             }
-            if (as_agg) used += agg_len;
-            bytes += cost;
-            c->queue[n] = (uint32_t)qi;
+            if (as_agg) c->used += agg_len;
+            c->bytes += cost;
+            c->queue[c->n] = (uint32_t)qi;
             p->shards[qi].busy = 1;
-            n++;
+            c->n++;
         }
     }
-full:
-    p->rr = (p->rr + 1) % nq;
-    return n;
+    return 1;
 }
 
 /* ---- responses ---- */
@@ -4731,20 +5057,38 @@ static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
     return KINAGG__E_CONNECTION;
 }
 
-static void kinagg__put_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
-    size_t e, failed = 0;
-    int map_stale = 0;
+/* The request on c ended with st: read its results; the records are
+ * completed or queued again by kinagg__put_done_step. */
+static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_status st) {
+    size_t failed = 0;
     if (st == KINAGG_OK) st = kinagg_put_records_finish(&c->k, c->results, c->n, &failed);
     else st = kinagg__call_result(&c->k, st);
-    if (st != KINAGG_OK) p->stats.requests_failed++;
-    if (c->map_gen == p->map_gen) /* a newer map has its own marks */
-        for (e = 0; e < c->n; e++) p->shards[c->queue[e]].busy = 0;
-    for (e = 0; e < c->n; e++) {
-        uint32_t i = c->first[e], sub = 0;
+    if (st != KINAGG_OK) {
+        p->stats.requests_failed++;
+        kinagg__perror_call(p, "PutRecords", st, &c->k);
+    }
+    c->done_st = st;
+    c->done_e = 0;
+    c->map_stale = 0;
+    c->state = KINAGG__C_DONE;
+}
+
+/* Completes or requeues the records of c's entries, as many as the poll's
+ * work allows (at least one entry); when all are done, c is idle again. */
+static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
+    kinagg_status st = c->done_st;
+    size_t e;
+    do {
+        uint32_t i, sub = 0;
+        if (c->done_e >= c->n) break;
+        e = c->done_e++;
+        i = c->first[e];
         if (st == KINAGG_OK && c->results[e].error_code.len) {
             kinagg_str code = c->results[e].error_code;
             int permanent = code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 &&
                             !kinagg__key_is(code, "KMSThrottlingException");
+            if (kinagg__key_is(code, "ProvisionedThroughputExceededException")) p->stats.entries_throttled++;
+            kinagg__perror(p, "PutRecords entry", code, c->results[e].error_message);
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 if (permanent)
@@ -4760,7 +5104,7 @@ static void kinagg__put_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status
              * map is out of date (resharding), and a KCL consumer would
              * drop the aggregate if any record is outside that shard. Send
              * its records again once the map is new. */
-            map_stale = 1;
+            c->map_stale = 1;
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__retry(p, i, KINAGG__E_WRONG_SHARD, now);
@@ -4792,10 +5136,14 @@ static void kinagg__put_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status
                 i = next;
             }
         }
-    }
+    } while (p->work_left);
+    if (c->done_e < c->n) return; /* the rest in the next poll */
+    if (c->map_gen == p->map_gen) /* a newer map has its own marks */
+        for (e = 0; e < c->n; e++) p->shards[c->queue[e]].busy = 0;
     kinagg__splice_all(p);
     c->n = 0;
-    if (map_stale && p->map_state == KINAGG__MAP_OK) {
+    c->state = KINAGG__C_IDLE;
+    if (c->map_stale && p->map_state == KINAGG__MAP_OK) {
         p->map_wanted = 1;
         p->map_retry_ms = now; /* list now: the records wait their backoff */
     }
@@ -4821,6 +5169,8 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
 static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+    p->stats.shard_map_failures++;
+    kinagg__perror_call(p, "ListShards", st, k);
     if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k)) {
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
@@ -4851,7 +5201,8 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
     }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
-        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON) p->map_retry_ms = now + 60000;
+        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
+            p->map_retry_ms = now + 60000;
         return;
     }
     if (p->map_token[0]) {
@@ -4865,9 +5216,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         p->staging = t;
         p->nshards = p->nstaging;
         for (i = 0; i <= p->cfg.max_shards; i++) {
-            p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
-            p->shards[i].q.count = 0;
-            p->shards[i].q.bytes = 0;
+            kinagg__q_clear(&p->shards[i].q);
             p->shards[i].busy = 0;
             p->shards[i].refill_ms = now;
             p->shards[i].rec_tokens = 10000 * (int64_t)p->cfg.rate_limit_percent;
@@ -4884,35 +5233,47 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
 
 /* ---- driving ---- */
 
+/* A connection's share of the poll's work for hashing and sending. */
+static void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
+    c->k.work_budget = !p->cfg.poll_work_bytes ? 0 : p->work_left ? p->work_left : 1;
+}
+
+/* Polls connection c's call; handles its end. */
+static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
+    kinagg_status st;
+    kinagg__conn_budget(p, c);
+    st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+    p->work_left = p->work_left > c->k.work_done ? p->work_left - c->k.work_done : 0;
+    if (st == KINAGG_PENDING) return;
+    if (c->state == KINAGG__C_PUT) {
+        kinagg__put_done_begin(p, c, st);
+        kinagg__put_done_step(p, c, now);
+    } else {
+        c->state = KINAGG__C_IDLE;
+        kinagg__list_done(p, c, st, now);
+    }
+}
+
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms) {
     uint64_t now, next;
     size_t ci, q;
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
     now = p->platform.now_ms(p->platform.ctx);
     next = now + 1000;
-    /* 1. responses */
+    p->work_left = p->cfg.poll_work_bytes ? p->cfg.poll_work_bytes : (size_t)-1;
+    /* 1. responses, and the completions of earlier ones */
     for (ci = 0; ci < p->cfg.connections; ci++) {
         kinagg__pconn *c = &p->conns[ci];
-        kinagg_status st;
-        if (c->state == KINAGG__C_IDLE) continue;
-        st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
-        if (st == KINAGG_PENDING) continue;
-        if (c->state == KINAGG__C_PUT) {
-            c->state = KINAGG__C_IDLE;
-            kinagg__put_done(p, c, st, now);
-        } else {
-            c->state = KINAGG__C_IDLE;
-            kinagg__list_done(p, c, st, now);
+        if (c->state == KINAGG__C_DONE) kinagg__put_done_step(p, c, now);
+        else if (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) {
+            if (!p->work_left && c->k.preparing) continue;
+            kinagg__conn_poll(p, c, now);
         }
     }
     /* 2. records whose time is up */
-    for (q = 0; q <= p->cfg.max_shards; q++) {
+    for (q = 0; p->cfg.record_ttl_ms && q <= p->cfg.max_shards; q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
-        while (x->count && now - p->recs[x->head].put_ms >= p->cfg.record_ttl_ms) {
-            uint32_t i = kinagg__q_pop(p, x);
-            kinagg__complete(p, i, KINAGG_ERR_EXPIRED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
-                             kinagg_str_c("record_ttl_ms passed before it could be delivered"), now);
-        }
+        while (x->count && kinagg__expired(p, &p->recs[x->head], now)) kinagg__expire(p, kinagg__q_pop(p, x), now);
     }
     /* 3. the shard map, first when none is known */
     if (p->map_state != KINAGG__MAP_LISTING && (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
@@ -4927,34 +5288,52 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
-                (void)kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+                kinagg__conn_poll(p, c, now);
             }
             break;
         }
     }
     /* 4. requests on idle connections (records wait while the first map is
-     * listed: a map is about to say where they go) */
+     * listed: a map is about to say where they go), built across polls */
     if (p->map_state != KINAGG__MAP_LISTING || p->nshards) {
-        for (ci = 0; ci < p->cfg.connections; ci++) {
+        for (ci = 0; ci < p->cfg.connections && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
             kinagg_status st;
-            if (c->state != KINAGG__C_IDLE) continue;
-            c->n = kinagg__build(p, c, now);
-            c->map_gen = p->map_gen;
-            if (!c->n) break;
+            int complete;
+            if (c->state == KINAGG__C_IDLE) {
+                c->n = c->used = c->bytes = 0;
+                c->map_gen = p->map_gen;
+            } else if (c->state != KINAGG__C_BUILD) {
+                continue;
+            }
+            /* a new map since this request was started: send it as it is */
+            complete = c->map_gen != p->map_gen || kinagg__build(p, c, now);
+            if (!c->n) {
+                c->state = KINAGG__C_IDLE;
+                break; /* nothing ready */
+            }
+            if (!complete) {
+                c->state = KINAGG__C_BUILD; /* the rest in the next poll */
+                break;
+            }
+            p->rr = (p->rr + 1) % (p->cfg.max_shards + 1);
             p->stats.requests++;
+            kinagg__conn_budget(p, c);
             st = kinagg_put_records_begin(&c->k, &c->k.put, p->cfg.stream, c->entries, c->n);
             c->state = KINAGG__C_PUT;
-            if (st == KINAGG_OK) st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
-            if (st != KINAGG_PENDING) { /* done or failed at once */
-                c->state = KINAGG__C_IDLE;
-                kinagg__put_done(p, c, st, now);
+            if (st == KINAGG_OK) kinagg__conn_poll(p, c, now);
+            else {
+                kinagg__put_done_begin(p, c, st); /* failed at once */
+                kinagg__put_done_step(p, c, now);
             }
         }
     }
-    /* 5. when to come back */
-    for (ci = 0; ci < p->cfg.connections; ci++)
-        if (p->conns[ci].state != KINAGG__C_IDLE && p->conns[ci].wake < next) next = p->conns[ci].wake;
+    /* 5. when to come back: now, when work was left over */
+    for (ci = 0; ci < p->cfg.connections; ci++) {
+        const kinagg__pconn *c = &p->conns[ci];
+        if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
+        else if (c->state != KINAGG__C_IDLE && c->wake < next) next = c->wake;
+    }
     for (q = 0; q <= p->cfg.max_shards; q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
         const kinagg__prec *h;
@@ -4963,8 +5342,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         h = &p->recs[x->head];
         t = p->flushing ? h->next_ms : h->put_ms + p->cfg.max_buffered_ms;
         if (h->next_ms > t) t = h->next_ms;
-        if (t <= now) t = now + 10; /* ready but waiting: a connection or the rate limit */
-        if (h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
+        if (t <= now) t = p->work_left ? now + 10 : now; /* ready but waiting: a connection or the rate limit */
+        if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;
     }
     if ((p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next) next = p->map_retry_ms;
@@ -4980,7 +5359,7 @@ KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint3
     if (t == 0) return;
     for (ci = 0; ci < p->cfg.connections; ci++) {
         kinagg__pconn *c = &p->conns[ci];
-        if (c->state != KINAGG__C_IDLE && c->k.http.transport.wait) {
+        if ((c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && c->k.http.transport.wait) {
             (void)c->k.http.transport.wait(c->k.http.transport.ctx, c->events, t);
             return;
         }
@@ -5006,7 +5385,53 @@ KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t time
     return st;
 }
 
-KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) { *stats = p->stats; }
+KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
+    size_t n, i, q, count, tail, abandoned = 0;
+    uint64_t now;
+    if (!p) return 0;
+    now = p->platform.now_ms(p->platform.ctx);
+    /* requests in flight are dropped with their connections */
+    for (i = 0; i < p->cfg.connections; i++) {
+        kinagg__pconn *c = &p->conns[i];
+        kinagg_http_close(&c->k.http);
+        c->k.preparing = 0;
+        c->state = KINAGG__C_IDLE;
+        c->n = 0;
+    }
+    for (q = 0; q <= p->cfg.max_shards; q++) {
+        kinagg__q_clear(kinagg__q(p, q));
+        p->shards[q].busy = 0;
+    }
+    if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+    p->map_token[0] = '\0';
+    /* mark first: a callback may put new records, which stay */
+    count = p->rec_count;
+    tail = p->rec_tail;
+    for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs)
+        if (p->recs[i].state != KINAGG__R_FREE) p->recs[i].abandon = 1;
+    for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs) {
+        if (!p->recs[i].abandon) continue;
+        kinagg__complete(p, (uint32_t)i, KINAGG_ERR_ABANDONED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
+                         kinagg_str_c("abandoned before it was known to be delivered"), now);
+        abandoned++;
+    }
+    return abandoned;
+}
+
+KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
+    *stats = p->stats;
+    switch (p->map_state) {
+    case KINAGG__MAP_NONE:
+        stats->shard_map = p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
+        break;
+    case KINAGG__MAP_LISTING:
+        stats->shard_map = p->nshards ? KINAGG_SHARD_MAP_LOADED
+                           : p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_LOADING;
+        break;
+    case KINAGG__MAP_OK: stats->shard_map = KINAGG_SHARD_MAP_LOADED; break;
+    default: stats->shard_map = KINAGG_SHARD_MAP_UNAVAILABLE; break;
+    }
+}
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
     size_t ci;

@@ -218,6 +218,7 @@ static unsigned long exercise_producer(void) {
     cfg.no_shard_map = 1;           /* the scripted peer answers PutRecords only */
     cfg.collection_max_count = 1;   /* so every answer names one entry */
     cfg.aggregation_max_size = 4096;
+    cfg.max_record_size = 65536;    /* the ring must hold one record this large */
     cfg.on_complete = on_done;
     answer = respond(one_ok, sizeof one_ok - 1);
     if (kinagg_producer_init(&prod, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &c,

@@ -150,6 +150,7 @@ int main(int argc, char **argv) {
         cfg.connections = 1;
         cfg.recv_buffer_size = 65536;
         cfg.collection_max_size = 1u << 20;
+        cfg.max_record_size = 65536; /* the records here are small */
     }
     st = kinagg_producer_init(&prod, region + 4096, region_size, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
                               strcmp(proto, "cbor") ? KINAGG_PROTOCOL_JSON : KINAGG_PROTOCOL_CBOR, tps, &pf);
