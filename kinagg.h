@@ -289,7 +289,8 @@ KINAGG_API size_t kinagg_agg_size(const kinagg_agg *agg);
 
 /* Write the aggregate out: *out points into the caller's buffer, *out_len is
  * kinagg_agg_size(). Calling it again returns the same bytes. An aggregate of
- * zero records is valid (it decodes to nothing). */
+ * zero records is refused (KINAGG_ERR_STATE, nothing written): the KCL and
+ * the other deaggregators would hand its 20 bytes to consumers as data. */
 KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char **out, size_t *out_len);
 
 /* Empty the aggregate to build a new one in the same buffer. */
@@ -299,11 +300,14 @@ KINAGG_API void kinagg_agg_reset(kinagg_agg *agg);
 /* 6. Deaggregator                                                          */
 /* ======================================================================== */
 /* Iterates the user records of one Kinesis record, pointing into its bytes.
- * Following the KCL, input that lacks the magic, is too short, fails the MD5
- * or does not parse as a complete AggregatedRecord (bad protobuf, a missing
- * required field, a table index out of range) is one plain record: the
- * iterator yields it once, with no partition key of its own. Never reads
- * outside the input, whatever it holds. */
+ * As the KCL does, input that lacks the magic, has no more than 16 bytes
+ * after it (so a 20-byte "empty aggregate" too), fails the MD5 or does not
+ * parse as an AggregatedRecord (bad protobuf, a missing required field) is
+ * one plain record: the iterator yields it once, with no partition key of
+ * its own. One difference, on purpose: a table index out of range also
+ * makes the input one plain record, where the KCL yields the records before
+ * the bad one and drops the rest (docs/format.md). Never reads outside the
+ * input, whatever it holds. */
 
 typedef struct kinagg_user_record {
     const char *partition_key;      /* NULL for a plain record: use the */
@@ -1601,6 +1605,7 @@ static void kinagg__reverse(unsigned char *p, size_t n) {
 
 KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char **out, size_t *out_len) {
     size_t tables = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
+    if (!agg->record_count) return KINAGG_ERR_STATE;
     if (!agg->finished) {
         unsigned char *recs = agg->buf + agg->cap - agg->records_len;
         size_t pos = 0;
@@ -1731,7 +1736,8 @@ KINAGG_API void kinagg_deagg_init(kinagg_deagg *it, const void *data, size_t len
     KINAGG_MEMSET(it, 0, sizeof *it);
     it->in = (const unsigned char *)data;
     it->in_len = data ? len : 0;
-    if (it->in_len < KINAGG__OVERHEAD || KINAGG_MEMCMP(it->in, kinagg__magic, KINAGG__MAGIC_LEN) != 0) return;
+    /* the KCL wants more than the magic and an MD5 */
+    if (it->in_len <= KINAGG__OVERHEAD || KINAGG_MEMCMP(it->in, kinagg__magic, KINAGG__MAGIC_LEN) != 0) return;
     it->pb = it->in + KINAGG__MAGIC_LEN;
     it->pb_len = it->in_len - KINAGG__OVERHEAD;
     kinagg_md5(it->pb, it->pb_len, digest);

@@ -226,6 +226,20 @@ static void test_agg_errors(void) {
     CHECK(kinagg_agg_add(&agg, "pk", 2, NULL, 0, data_buf, 60) == KINAGG_OK, "60 bytes fit exactly");
     CHECK(kinagg_agg_size(&agg) + 10 == 100, "size %u + outer 10 == 100", (unsigned)kinagg_agg_size(&agg));
 
+    /* an empty aggregate is never written: consumers would take its 20 bytes for data */
+    {
+        kinagg_agg empty;
+        unsigned char eb[64];
+        const unsigned char *eo = NULL;
+        size_t el = 7;
+        CHECK(kinagg_agg_init(&empty, eb, sizeof eb, NULL) == KINAGG_OK, "empty: init");
+        memset(eb, 0x5a, sizeof eb);
+        CHECK(kinagg_agg_finish(&empty, &eo, &el) == KINAGG_ERR_STATE && eo == NULL && el == 7,
+              "finish of an empty aggregate is refused");
+        for (i = 0; i < sizeof eb && eb[i] == 0x5a; i++) {}
+        CHECK(i == sizeof eb, "finish of an empty aggregate writes nothing (byte %u changed)", (unsigned)i);
+    }
+
     /* finish, then add is a state error; finish twice gives the same bytes */
     CHECK(kinagg_agg_finish(&agg, &out, &out_len) == KINAGG_OK && out_len == 90, "finish");
     expect_add_error(&agg, KINAGG_ERR_STATE, "pk", 2, NULL, 0, "x", 1, "add after finish");
@@ -404,10 +418,20 @@ static void test_deagg_bad_input(void) {
           "second record of reordered");
     CHECK(!kinagg_deagg_next(&it, &u), "reordered ends");
 
-    n = wrap(good, 0, buf); /* no fields at all: an aggregate of zero records */
+    n = wrap(good, 0, buf); /* no fields: magic + MD5 of nothing, 20 bytes: plain, as the KCL has it */
+    CHECK(n == 20, "an empty protobuf wraps to %u bytes", (unsigned)n);
     kinagg_deagg_init(&it, buf, n);
-    CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 0 && !kinagg_deagg_next(&it, &u),
-          "empty aggregate yields nothing");
+    CHECK(!kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 1 && kinagg_deagg_next(&it, &u) &&
+              u.partition_key == NULL && u.data_len == 20 && memcmp(u.data, buf, 20) == 0 &&
+              !kinagg_deagg_next(&it, &u),
+          "a 20-byte empty aggregate is one plain record of its 20 bytes");
+    {   /* one byte more (an unknown varint field): more than 16 bytes after the magic, an aggregate of 0 */
+        static const unsigned char unknown_field[] = {0x28, 0x01}; /* field 5, varint 1 */
+        n = wrap(unknown_field, sizeof unknown_field, buf);
+        kinagg_deagg_init(&it, buf, n);
+        CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 0 && !kinagg_deagg_next(&it, &u),
+              "22 bytes with no records: an aggregate of zero records");
+    }
     kinagg_deagg_init(&it, NULL, 5);
     CHECK(kinagg_deagg_next(&it, &u) == 1 && u.data_len == 0, "NULL input is an empty plain record");
 }

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         count++;
     }
     if (kinagg_deagg_next(&b, &rb) || count != kinagg_deagg_count(&a)) abort();
-    if (rebuild_ok) { /* re-aggregated, it yields the same records */
+    if (rebuild_ok && count) { /* re-aggregated, it yields the same records (an empty one is never written) */
         const unsigned char *out;
         size_t out_len, k = 0;
         kinagg_deagg c;

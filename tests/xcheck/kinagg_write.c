@@ -58,7 +58,10 @@ int main(int argc, char **argv) {
                 n++;
                 if (near_limit) break;
             }
-            kinagg_agg_finish(&agg, &out, &out_len);
+            if (kinagg_agg_finish(&agg, &out, &out_len) != KINAGG_OK) { /* no record was added */
+                fprintf(stderr, "aggregate %ld has no records\n", i);
+                return 1;
+            }
             if (near_limit && out_len + 1 != KINAGG_RECORD_SIZE_DEFAULT) {
                 fprintf(stderr, "near-limit aggregate is %lu bytes\n", (unsigned long)out_len);
                 return 1;
