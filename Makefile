@@ -45,6 +45,8 @@ warnings: | $(B)
 	for cxx in g++ clang++; do for s in c++11 c++17; do \
 	  $$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	done; done; \
+	for cc in gcc clang; do $$cc $(STD) $(WARN) -O2 tests/posix_c99.c -o $(B)/posix_c99; ./$(B)/posix_c99; n=$$((n + 1)); done; \
+	g++ -x c++ -std=c++11 $(WARN) -O2 -c tests/posix_c99.c -o $(B)/w.o; n=$$((n + 1)); \
 	echo "warnings: $$n passed, 0 failed"
 
 # ---- unit tests, several ways ----------------------------------------------
@@ -58,6 +60,8 @@ $(B)/unit-cxx: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	g++ -x c++ -std=c++11 $(WARN) -Wno-missing-field-initializers $(SAN) $< -o $@
 $(B)/cxx_smoke: tests/cxx_smoke.cpp $(CORE) | $(B)
 	clang++ -std=c++11 $(WARN) $(SAN) $< -o $@
+$(B)/producer_memory: tests/producer_memory.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/noheap: tests/noheap.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 -fno-builtin $< $(WRAP) -o $@
 
@@ -87,6 +91,8 @@ $(B)/kinesis_test_tls: tests/net/kinesis_test.c $(CORE) $(NETHDR) tests/check.h 
 $(B)/tls_test: tests/net/tls_test.c $(CORE) $(NETHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 $< -Wl,--wrap=calloc,--wrap=free $(MBED_STATIC) -o $@
 $(B)/producer_test: tests/net/producer_test.c $(CORE) port/kinagg_posix.h tests/check.h tests/net/net_util.h | $(B)
+	gcc $(STD) $(WARN) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all $< -o $@
+$(B)/producer_promises: tests/net/producer_promises.c $(CORE) port/kinagg_posix.h tests/check.h tests/net/net_util.h | $(B)
 	gcc $(STD) $(WARN) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all $< -o $@
 $(B)/http_test: tests/http_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@

@@ -824,15 +824,16 @@ typedef struct kinagg_producer_config {
     unsigned connections;          /* default 1, at most KINAGG_PRODUCER_MAX_CONNECTIONS */
     size_t max_shards;             /* open and closed shards kept; default 64 */
     size_t record_buffer_size;     /* bytes for buffered records (key + explicit hash
-                                    * key + data each); 0: all the region leaves, at
-                                    * least max_record_size */
+                                    * key + data each); 0: all the region leaves. At least
+                                    * max_record_size + 39, so that any record fits */
     size_t max_records;            /* records buffered at once; 0: one per
                                     * KINAGG_PRODUCER_RECORD_SLOT bytes of record buffer */
     size_t send_buffer_size;       /* per connection, holds a request head; default 16 KiB */
     size_t recv_buffer_size;       /* per connection; default 128 KiB */
     size_t request_buffer_size;    /* per connection, for its request's aggregates;
-                                    * 0: an eighth of the region, shared out, at least
-                                    * aggregation_max_size and at most collection_max_size */
+                                    * 0: a sixteenth of the region, shared out, at least
+                                    * aggregation_max_size and at most collection_max_size
+                                    * (kinagg_producer_region_size counts the least) */
     size_t poll_work_bytes;        /* work one poll may do, in bytes built, hashed or
                                     * sent (a completion counts as 64 bytes more than its
                                     * record); a larger job goes on in the next poll.
@@ -841,9 +842,10 @@ typedef struct kinagg_producer_config {
     void *on_complete_ctx;
 } kinagg_producer_config;
 
-/* With max_records 0, one record slot per this many bytes of record buffer
- * (a slot costs about 64 bytes more). */
-#define KINAGG_PRODUCER_RECORD_SLOT 96
+/* With max_records 0, one record slot (a 64-byte header) per this many
+ * bytes of record buffer: sized for small records. For records of a few
+ * hundred bytes or more, set max_records to what you expect to buffer. */
+#define KINAGG_PRODUCER_RECORD_SLOT 64
 
 typedef enum kinagg_shard_map_state {
     KINAGG_SHARD_MAP_NONE = 0,     /* not loaded yet */
@@ -4444,7 +4446,8 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
            cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
            cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->recv_buffer_size >= 4096 &&
            cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
-           cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u;
+           cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u &&
+           (!cfg->record_buffer_size || cfg->record_buffer_size >= cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX);
 }
 
 /* Where each part of the region goes, as offsets from a 16-byte aligned
@@ -4461,7 +4464,8 @@ static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
 /* Lays the region out for cfg. With record_buffer_size 0, the records take
  * all of avail (the region's usable bytes), or, when avail is 0, the least
  * they need. Returns 0 when the region cannot hold it. */
-static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_config *cfg, size_t avail) {
+static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_config *cfg, size_t avail,
+                                   int least_reqbuf) {
     size_t at = 0, n = cfg->collection_max_count, s = 0, reqbuf, slot = sizeof(kinagg__prec), left, min_ring;
 #define KINAGG__TAKE(field, bytes) (l->field = s, s += kinagg__r16(bytes))
     KINAGG_MEMSET(l, 0, sizeof *l);
@@ -4478,8 +4482,8 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG__TAKE(ehk, n * (KINAGG_HASH_KEY_DECIMAL_MAX + 1));
     KINAGG__TAKE(expect, n * KINAGG__PSHARD_ID);
     KINAGG__TAKE(queue, n * sizeof(uint32_t));
-    /* each connection's aggregate buffer: set, or an eighth of the region */
-    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : avail / 8 / cfg->connections;
+    /* each connection's aggregate buffer: set, or a sixteenth of the region */
+    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / cfg->connections;
     if (reqbuf < cfg->aggregation_max_size) reqbuf = cfg->aggregation_max_size;
     if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
     if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
@@ -4505,10 +4509,12 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     if (cfg->record_buffer_size) {
         l->ring_cap = cfg->record_buffer_size;
         l->nrecs = cfg->max_records ? cfg->max_records : l->ring_cap / KINAGG_PRODUCER_RECORD_SLOT;
+        if (!l->nrecs) l->nrecs = 1;
     } else if (avail) {
         if (avail < at) return 0;
         left = avail - at;
         l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
+        if (!l->nrecs) l->nrecs = 1;
         if (kinagg__r16(l->nrecs * slot) > left) return 0;
         l->ring_cap = left - kinagg__r16(l->nrecs * slot);
         l->ring_cap &= ~(size_t)15;
@@ -4517,6 +4523,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
         for (;;) {
             size_t need;
             l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
+            if (!l->nrecs) l->nrecs = 1;
             need = kinagg__r16(min_ring) + kinagg__r16(l->nrecs * slot);
             if (need <= left) break;
             left = need;
@@ -4533,7 +4540,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
 
 KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg) {
     kinagg__playout l;
-    if (!cfg || !kinagg__producer_config_ok(cfg) || !kinagg__producer_layout(&l, cfg, 0)) return 0;
+    if (!cfg || !kinagg__producer_config_ok(cfg) || !kinagg__producer_layout(&l, cfg, 0, 1)) return 0;
     return l.end + 15; /* any alignment of the region */
 }
 
@@ -4583,7 +4590,10 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
         return KINAGG_ERR_INVALID_ARGUMENT;
     if (!kinagg__producer_config_ok(cfg)) return KINAGG_ERR_INVALID_ARGUMENT;
     pad = (16 - ((uintptr_t)region & 15)) & 15;
-    if (region_size < pad || !kinagg__producer_layout(&l, cfg, region_size - pad)) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    /* the aggregate buffers take their share of a large region, or the least */
+    if (region_size < pad || (!kinagg__producer_layout(&l, cfg, region_size - pad, 0) &&
+                              !kinagg__producer_layout(&l, cfg, region_size - pad, 1)))
+        return KINAGG_ERR_BUFFER_TOO_SMALL;
     base = (unsigned char *)region + pad;
     KINAGG_MEMSET(p, 0, sizeof *p);
     p->cfg = *cfg;

@@ -45,6 +45,7 @@ step "unit: crypto from mbedTLS"   sh_all "make -s $B/unit-mbedtls && ./$B/unit-
 step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
+step "producer-memory: region_size agrees with init, 23 configurations" sh_all "make -s $B/producer_memory && ./$B/producer_memory"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
@@ -60,7 +61,7 @@ step "read: kinagg reads aws-kinesis-agg"   ./$B/kinagg_read $B/corpus-node.txt 
 step "hashkeys: kinagg vs Node crypto+BigInt" node tests/xcheck/hashkeys.js ./$B/hashkey_tool 5000
 
 # the network: kinesalite on 127.0.0.1 behind the SigV4-verifying proxy
-mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/lwip_test $B/http_test $B/producer_test $B/pki/done >/dev/null 2>&1
+mk $B/kinesis_test $B/kinesis_test_tls $B/tls_test $B/lwip_test $B/http_test $B/producer_test $B/producer_promises $B/pki/done >/dev/null 2>&1
 server_fifo=$B/server.stdin
 rm -f "$server_fifo"; mkfifo "$server_fifo"
 rm -f $B/fault.log
@@ -118,6 +119,14 @@ step "producer: records past their time to live fail as expired" \
 step "producer: a 512 KiB region: put says full, poll drains it" \
   ./$B/producer_test backpressure --port $PROXY --stream bp-$SEED --manifest $B/manifest-bp.txt --random 20000 --shared 2000
 step "reader: the backpressure stream" read_back bp-$SEED $B/manifest-bp.txt
+step "promises: strings freed after init, then a whole session (ASan)" \
+  ./$B/producer_promises freed --port $PROXY --stream freed-$SEED --manifest $B/manifest-freed.txt
+step "reader: the freed-strings stream" read_back freed-$SEED $B/manifest-freed.txt
+step "promises: a 2 s name lookup never stalls a poll" \
+  ./$B/producer_promises slowdns --port $PROXY --stream slowdns-$SEED --manifest $B/manifest-slowdns.txt
+step "reader: the slow-lookup stream" read_back slowdns-$SEED $B/manifest-slowdns.txt
+step "promises: abandon returns every user pointer once" \
+  ./$B/producer_promises abandon --port $FAULTS --stream blackhole-abandon-$SEED
 step "examples: game_loop.cpp (C++, poll per frame) against the proxy" sh_all \
   "make -s $B/game_loop $B/kinagg-cat && export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1 && ./$B/kinagg-cat --endpoint http://127.0.0.1:$PROXY --stream game-$SEED --create 4 </dev/null 2>/dev/null && ./$B/game_loop http://127.0.0.1:$PROXY game-$SEED 300"
 step "examples: producer_posix.c ships the sample log" sh_all \

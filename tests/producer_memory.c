@@ -1,0 +1,156 @@
+/* The producer's memory can be computed: kinagg_producer_region_size agrees
+ * with kinagg_producer_init for many configurations (the size it names is
+ * enough at any alignment, 16 bytes less is not), the region is never
+ * overrun, and the defaults hold many small records.
+ * No network: the transport is never called before the first poll. */
+#define KINAGG_IMPLEMENTATION
+#include "../kinagg.h"
+#include "check.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t fake_now(void *ctx) { (void)ctx; return 1000; }
+static kinagg_io fake_connect(void *ctx, const char *h, uint16_t p) { (void)ctx; (void)h; (void)p; return KINAGG_IO_ERROR; }
+static kinagg_io fake_send(void *ctx, const unsigned char *d, size_t n, size_t *s) { (void)ctx; (void)d; (void)n; (void)s; return KINAGG_IO_ERROR; }
+static kinagg_io fake_recv(void *ctx, unsigned char *b, size_t n, size_t *r) { (void)ctx; (void)b; (void)n; (void)r; return KINAGG_IO_ERROR; }
+static void fake_close(void *ctx) { (void)ctx; }
+
+static kinagg_transport tps[KINAGG_PRODUCER_MAX_CONNECTIONS];
+static kinagg_platform pf;
+static kinagg_endpoint ep;
+static kinagg_credentials cr;
+static kinagg_producer prod;
+
+static kinagg_status try_init(const kinagg_producer_config *cfg, unsigned char *mem, size_t size) {
+    return kinagg_producer_init(&prod, mem, size, cfg, &ep, kinagg_str_c("us-east-1"), &cr, KINAGG_PROTOCOL_JSON,
+                                tps, &pf);
+}
+
+/* sizes must agree with init; the producer must stay inside its region */
+static void check_config(const char *what, const kinagg_producer_config *cfg) {
+    size_t need = kinagg_producer_region_size(cfg), off;
+    unsigned char *mem;
+    kinagg_status st;
+    CHECK(need > 0, "%s: region_size is 0", what);
+    if (!need) return;
+    mem = (unsigned char *)malloc(need + 64);
+    for (off = 0; off < 16; off += 5) { /* at several alignments */
+        size_t g, bad = 0;
+        memset(mem, 0xA5, need + 64);
+        st = try_init(cfg, mem + off, need);
+        CHECK(st == KINAGG_OK, "%s: init with region_size() = %lu at offset %lu: %s", what, (unsigned long)need,
+              (unsigned long)off, kinagg_strerror(st));
+        if (st == KINAGG_OK) { /* fill it: records up to the largest the config allows */
+            static unsigned char data[1u << 16];
+            size_t len = cfg->max_record_size - 8 < sizeof data ? cfg->max_record_size - 8 : sizeof data;
+            unsigned n = 0;
+            st = kinagg_producer_put(&prod, "key-1", 5, NULL, 0, data, len, NULL);
+            CHECK(st == KINAGG_OK, "%s: a record of %lu bytes (near max_record_size) fits: %s", what,
+                  (unsigned long)len, kinagg_strerror(st));
+            while (kinagg_producer_put(&prod, "key-2", 5, "12345", 5, data, 100, NULL) == KINAGG_OK && n < 1000000) n++;
+        }
+        for (g = 0; g < off; g++) bad += mem[g] != 0xA5;
+        for (g = off + need; g < need + 64; g++) bad += mem[g] != 0xA5;
+        CHECK(bad == 0, "%s: %lu bytes outside the region changed", what, (unsigned long)bad);
+    }
+    /* 16 bytes less, aligned: not enough */
+    st = try_init(cfg, mem + (16 - ((uintptr_t)mem & 15)) % 16, need - 16);
+    CHECK(st == KINAGG_ERR_BUFFER_TOO_SMALL, "%s: init with %lu bytes (16 less than region_size): %s", what,
+          (unsigned long)(need - 16), kinagg_strerror(st));
+    printf("  %-44s %9lu bytes\n", what, (unsigned long)need);
+    free(mem);
+}
+
+int main(void) {
+    kinagg_producer_config cfg, base;
+    size_t i;
+    static char arn[2049];
+    for (i = 0; i < KINAGG_PRODUCER_MAX_CONNECTIONS; i++) {
+        memset(&tps[i], 0, sizeof tps[i]);
+        tps[i].connect = fake_connect;
+        tps[i].send = fake_send;
+        tps[i].recv = fake_recv;
+        tps[i].close = fake_close;
+    }
+    memset(&pf, 0, sizeof pf);
+    pf.now_ms = fake_now;
+    pf.unix_ms = fake_now;
+    kinagg_endpoint_from_url(&ep, kinagg_str_c("http://127.0.0.1:4567"));
+    cr.access_key_id = kinagg_str_c("AKIDKINAGGTEST");
+    cr.secret_access_key = kinagg_str_c("kinagg/test/secret+KEY");
+    cr.session_token = kinagg_str_c("");
+    kinagg_producer_config_defaults(&base);
+    base.stream.name = kinagg_str_c("memory");
+
+    printf("smallest regions (kinagg_producer_region_size):\n");
+#define CASE(what, body) do { cfg = base; body; check_config(what, &cfg); } while (0)
+    CASE("defaults", (void)0);
+    CASE("defaults, 2 connections", cfg.connections = 2);
+    CASE("defaults, 8 connections", cfg.connections = 8);
+    CASE("firmware: 1 conn, 4 shards, 16 entries, 1 KiB", (cfg.max_shards = 4, cfg.collection_max_count = 16,
+         cfg.max_record_size = 1024, cfg.aggregation_max_size = 1024, cfg.collection_max_size = 16384,
+         cfg.recv_buffer_size = 4096, cfg.send_buffer_size = 2048));
+    CASE("firmware, no aggregation", (cfg.max_shards = 4, cfg.collection_max_count = 16, cfg.max_record_size = 1024,
+         cfg.aggregation_max_size = 1024, cfg.collection_max_size = 16384, cfg.recv_buffer_size = 4096,
+         cfg.send_buffer_size = 2048, cfg.aggregation = KINAGG_AGGREGATE_NONE));
+    CASE("gateway: 2 conns, 16 shards, 64 KiB records", (cfg.connections = 2, cfg.max_shards = 16,
+         cfg.max_record_size = 65536, cfg.record_buffer_size = 4u << 20));
+    CASE("server: 4 conns, 256 shards, 1 MiB records", (cfg.connections = 4, cfg.max_shards = 256,
+         cfg.record_buffer_size = 32u << 20));
+    CASE("10 MiB records", (cfg.max_record_size = 10u << 20, cfg.collection_max_size = 10u << 20));
+    CASE("1 shard", cfg.max_shards = 1);
+    CASE("1000 shards", cfg.max_shards = 1000);
+    CASE("1 entry per request", cfg.collection_max_count = 1);
+    CASE("64-byte records", (cfg.max_record_size = 64, cfg.aggregation_max_size = 64));
+    CASE("record buffer 100 KiB, 64 KiB records", (cfg.record_buffer_size = 100000, cfg.max_record_size = 65536));
+    CASE("record buffer 2 MiB, 100 slots", (cfg.record_buffer_size = 2u << 20, cfg.max_records = 100));
+    CASE("5000 slots", cfg.max_records = 5000);
+    CASE("request buffer 200 KiB", cfg.request_buffer_size = 200000);
+    CASE("request buffer 5 MiB, 2 conns", (cfg.request_buffer_size = 5u << 20, cfg.connections = 2));
+    CASE("receive buffer 4 KiB", cfg.recv_buffer_size = 4096);
+    CASE("receive buffer 1 MiB", cfg.recv_buffer_size = 1u << 20);
+    CASE("send buffer 1 KiB", cfg.send_buffer_size = 1024);
+    CASE("no aggregation", cfg.aggregation = KINAGG_AGGREGATE_NONE);
+    CASE("an odd record buffer (12345)", (cfg.record_buffer_size = 12345, cfg.max_record_size = 4096,
+         cfg.aggregation_max_size = 4096));
+    memset(arn, 'a', 2048);
+    memcpy(arn, "arn:aws:kinesis:us-east-1:123456789012:stream/", 46);
+    CASE("a 2048-character stream ARN", (cfg.stream.name = kinagg_str_c(""), cfg.stream.arn = kinagg_str_c(arn)));
+#undef CASE
+
+    /* what init refuses, region_size calls 0 */
+    cfg = base; cfg.connections = 0;
+    CHECK(kinagg_producer_region_size(&cfg) == 0, "0 connections: region_size 0");
+    cfg = base; cfg.stream.name = kinagg_str_c("");
+    CHECK(kinagg_producer_region_size(&cfg) == 0, "no stream: region_size 0");
+    cfg = base; cfg.aggregation_max_size = cfg.max_record_size + 1;
+    CHECK(kinagg_producer_region_size(&cfg) == 0, "aggregates larger than records: region_size 0");
+    CHECK(kinagg_producer_region_size(NULL) == 0, "NULL: region_size 0");
+    cfg = base; cfg.record_buffer_size = 100000; /* smaller than one 1 MiB record */
+    CHECK(kinagg_producer_region_size(&cfg) == 0 && try_init(&cfg, (unsigned char *)arn, 1) == KINAGG_ERR_INVALID_ARGUMENT,
+          "a record buffer that cannot hold one record: refused");
+
+    {   /* the defaults in 8 MiB: how many 60-byte events fit before FULL */
+        size_t size = 8u << 20;
+        unsigned char *mem = (unsigned char *)malloc(size);
+        unsigned long n = 0;
+        char key[16], data[60];
+        kinagg_status st;
+        memset(data, 'e', sizeof data);
+        cfg = base;
+        st = try_init(&cfg, mem, size);
+        CHECK(st == KINAGG_OK, "defaults in 8 MiB: %s", kinagg_strerror(st));
+        for (;;) {
+            snprintf(key, sizeof key, "player-%lu", n % 1000);
+            st = kinagg_producer_put(&prod, key, strlen(key), NULL, 0, data, sizeof data, NULL);
+            if (st != KINAGG_OK) break;
+            n++;
+        }
+        CHECK(st == KINAGG_ERR_FULL, "the put that did not fit says FULL: %s", kinagg_strerror(st));
+        CHECK(n >= 50000, "8 MiB with the defaults holds %lu 60-byte events, fewer than 50,000", n);
+        printf("8 MiB region, defaults: %lu events of 60 bytes (keys player-0..999) before FULL\n", n);
+        free(mem);
+    }
+    return check_summary("producer-memory");
+}
