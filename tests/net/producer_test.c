@@ -8,6 +8,8 @@
  *   MODE faults       the same through the fault proxy: retries everywhere
  *   MODE ttl          a stream that never accepts: every record expires
  *   MODE backpressure a small region: put reports FULL, poll drains it
+ *   --min-per-record N  fail unless aggregation reached N user records per
+ *                       Kinesis record with the shard map loaded
  *
  * Every mode checks that each record put gets exactly one completion. The
  * manifest lists delivered user records for tests/net/reader.js. */
@@ -73,6 +75,7 @@ static void hex(FILE *f, const void *p, size_t n) {
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "", *stream = "producer", *manifest = NULL, *proto = "json";
     unsigned long nrandom = 100000, nshared = 20000, split_at = 0, total, i;
+    double min_per_record = 0;
     int port = 0, a;
     size_t region_size = 64u << 20;
     unsigned char *region;
@@ -98,6 +101,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "--shared")) nshared = strtoul(argv[a + 1], NULL, 10);
         else if (!strcmp(argv[a], "--split-at")) split_at = strtoul(argv[a + 1], NULL, 10);
         else if (!strcmp(argv[a], "--protocol")) proto = argv[a + 1];
+        else if (!strcmp(argv[a], "--min-per-record")) min_per_record = atof(argv[a + 1]);
     }
     if (!port) { fprintf(stderr, "usage: producer_test MODE --port PORT --stream NAME ...\n"); return 2; }
     if (!strcmp(mode, "ttl")) { nrandom = 300; nshared = 0; }
@@ -255,6 +259,13 @@ int main(int argc, char **argv) {
                (unsigned long long)s.requests, (unsigned long long)s.requests_failed,
                (unsigned long long)s.records_retried, (unsigned long long)expired,
                (unsigned long long)s.shard_map_loads, full_seen);
+        CHECK(!min_per_record || (s.kinesis_records &&
+                                  (double)s.records_delivered / (double)s.kinesis_records >= min_per_record),
+              "%.1f user records per Kinesis record, fewer than %.0f: aggregation fell back (last error: %s)",
+              s.kinesis_records ? (double)s.records_delivered / (double)s.kinesis_records : 0.0, min_per_record,
+              kinagg_producer_last_error(&prod));
+        CHECK(!min_per_record || s.shard_map == KINAGG_SHARD_MAP_LOADED, "the shard map was not loaded: %s",
+              kinagg_producer_last_error(&prod));
     }
     kinagg_producer_close(&prod);
     free(region);

@@ -93,6 +93,56 @@ function proxy(kport) {
   };
 }
 
+// ---- the variants proxy: the same checks; valid answers in other shapes ----
+// What other Kinesis implementations send and the AWS SDKs accept: null for
+// every absent member, members in reverse order, and members kinagg does
+// not know, of every type. The data itself is kinesalite's, unchanged.
+const MAYBE_NULL = ['ErrorCode', 'ErrorMessage', 'SequenceNumber', 'ShardId', 'EncryptionType', 'NextToken',
+  'ParentShardId', 'AdjacentParentShardId', 'EndingSequenceNumber', 'ChildShards', 'KeyId', 'ConsumerCount'];
+function variant(v, depth) {
+  if (Array.isArray(v)) return v.map((x) => variant(x, depth + 1));
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Uint8Array || v instanceof Date) return v;
+  const out = {};
+  if (depth === 0) out.UnknownObject = { nested: [1, 2.5, -3e2, null, true, false, 'text', { deeper: [] }], empty: {} };
+  for (const k of MAYBE_NULL) if (!(k in v)) out[k] = null;
+  for (const k of Object.keys(v).reverse()) out[k] = variant(v[k], depth + 1);
+  out.UnknownNumber = depth % 2 ? 1.5e3 : -0.25;
+  out.UnknownNull = null;
+  return out;
+}
+function variantsProxy(kport) {
+  return async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    let problem;
+    try { problem = await verify(req, body); } catch (e) { problem = ['InvalidSignatureException', e.message]; }
+    const ctype = req.headers['content-type'] || '';
+    if (problem) return reject(res, 400, problem[0], problem[1], ctype);
+    const up = http.request({ host: '127.0.0.1', port: kport, method: req.method, path: req.url,
+      headers: Object.assign({}, req.headers, { host: `127.0.0.1:${kport}` }) }, (r) => {
+      const c = [];
+      r.on('data', (d) => c.push(d));
+      r.on('end', () => {
+        let out = Buffer.concat(c);
+        const isCbor = /cbor/.test(r.headers['content-type'] || ctype);
+        if (out.length) {
+          try {
+            const doc = isCbor ? cbor.decodeFirstSync(out) : JSON.parse(out.toString());
+            out = encode(isCbor, variant(doc, 0));
+          } catch (e) { /* not a document: as it came */ }
+        }
+        const headers = Object.assign({}, r.headers, { 'content-length': out.length });
+        delete headers['transfer-encoding'];
+        res.writeHead(r.statusCode, headers);
+        res.end(out);
+      });
+    });
+    up.on('error', (e) => reject(res, 500, 'InternalFailure', e.message, ctype));
+    up.end(body);
+  };
+}
+
 // ---- the fault proxy: the same checks, then failures of every kind --------
 const common = require(path.join(modules, 'aws-kinesis-agg', 'lib', 'common'));
 const faultLog = args['fault-log'] ? fs.createWriteStream(args['fault-log'], { flags: 'a' }) : null;
@@ -189,8 +239,12 @@ kserver.listen(0, '127.0.0.1', () => {
   const faulty = http.createServer(faultProxy(kport));
   faulty.keepAliveTimeout = 5000;
   faulty.listen(0, '127.0.0.1');
+  const variants = http.createServer(variantsProxy(kport));
+  variants.keepAliveTimeout = 5000;
+  variants.listen(0, '127.0.0.1');
   plain.listen(0, '127.0.0.1', () => {
-    const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port };
+    const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port,
+                    variants: variants.address().port };
     const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
     // TLS listeners: a good certificate, and one that expired
     const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
