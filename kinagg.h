@@ -258,7 +258,8 @@ typedef struct kinagg_agg {
 } kinagg_agg;
 
 /* Start an aggregate in buf. limits may be NULL for the defaults. A buffer
- * of max_record_size bytes can always hold a full aggregate. */
+ * of max_record_size bytes can always hold a full aggregate. Kept, not
+ * copied (it must outlive the aggregate): buf. */
 KINAGG_API kinagg_status kinagg_agg_init(kinagg_agg *agg, void *buf, size_t cap,
                                          const kinagg_agg_limits *limits);
 
@@ -336,7 +337,8 @@ typedef struct kinagg_deagg {
 } kinagg_deagg;
 
 /* Start iterating data. Checks the whole input at once, so a bad aggregate
- * is known before the first record is yielded. */
+ * is known before the first record is yielded. Kept, not copied (it must
+ * outlive the iterator and the records it yields): data. */
 KINAGG_API void kinagg_deagg_init(kinagg_deagg *it, const void *data, size_t len);
 
 /* Optional, before the first next: n entries of scratch for the offsets of
@@ -415,6 +417,8 @@ typedef struct kinagg_sigv4_signer {
     (16 + 12 + (akid_len) + 10 + (region_len) + 1 + (service_len) + 13 + 16 +       \
      (signed_headers_len) + 12 + 64 + 1)
 
+/* Set up a signer. Kept, not copied (they must outlive the signer): the
+ * credentials' strings. The kinagg_credentials struct itself is copied. */
 KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_credentials *credentials);
 
 /* Sign: writes the Authorization header value (NUL-terminated) into out and
@@ -538,15 +542,17 @@ typedef struct kinagg_http_client {
 
 /* Set up a client on a transport and two caller buffers: the send buffer
  * (512 bytes at least, holds the request head) and the receive buffer
- * (holds the whole response). Timeouts take their defaults. */
+ * (holds the whole response). Timeouts take their defaults. Kept, not
+ * copied (they must outlive the client): the two buffers and the
+ * transport's context; the kinagg_transport struct itself is copied. */
 KINAGG_API void kinagg_http_init(kinagg_http_client *c, const kinagg_transport *transport, void *send_buf,
                                  size_t send_cap, void *recv_buf, size_t recv_cap);
 
 /* Start a request. target is the request target ("/" or "/path?query").
- * The headers are copied now; Content-Length is added from body_len, and
- * Host from host. body may be NULL for none; it must stay valid until the
- * request completes. Reuses the open connection when it is to the same
- * host and port. */
+ * The headers, host and target are copied now; Content-Length is added from
+ * body_len, and Host from host. Kept, not copied (it must outlive the
+ * request): body, which may be NULL for none. Reuses the open connection
+ * when it is to the same host and port. */
 KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
                                            kinagg_str method, kinagg_str target, const kinagg_http_header *headers,
                                            size_t header_count, const kinagg_body *body, size_t body_len,
@@ -620,8 +626,8 @@ typedef struct kinagg_put_result {
     kinagg_str error_message;
 } kinagg_put_result;
 
-/* A PutRecords request being sent; the caller keeps it, and the entries,
- * until the call completes. */
+/* A PutRecords request being sent. Kept, not copied (they must outlive the
+ * call): this struct and the entries with their data and strings. */
 typedef struct kinagg_put_request {
     kinagg_stream_ref stream;
     const kinagg_put_entry *entries;
@@ -666,9 +672,13 @@ typedef struct kinagg_kinesis {
     kinagg_sha256_ctx prep_hash;
 } kinagg_kinesis;
 
-/* Set up a client. credentials' strings must outlive it. The endpoint says
- * where to connect; region is what gets signed. The transport must speak
- * TLS when endpoint->tls is set (wrap it with the mbedTLS port). */
+/* Set up a client. The endpoint says where to connect; region is what gets
+ * signed. The transport must speak TLS when endpoint->tls is set (wrap it
+ * with the mbedTLS port). Copied: the endpoint, the region and the structs
+ * of credentials, transport and platform. Kept, not copied (they must
+ * outlive the client): the credentials' strings, the two buffers and the
+ * transport's and platform's contexts. (The producer copies the strings
+ * too, so its callers may free theirs.) */
 KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_endpoint *endpoint, kinagg_str region,
                                              const kinagg_credentials *credentials, kinagg_protocol protocol,
                                              const kinagg_transport *transport, const kinagg_platform *platform,
