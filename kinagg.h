@@ -805,6 +805,19 @@ typedef struct kinagg_completion {
  * during the call only. */
 typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
 
+/* Where the producer gets credentials that change (instance roles,
+ * containers, web identity, AWS IoT, ...). get fills *out (the producer
+ * copies the strings at once) and *expires_unix_ms (0: they do not expire),
+ * and returns KINAGG_OK; or KINAGG_PENDING while a fetch is under way (it
+ * must not block: the producer asks again on a later poll); or an error
+ * (the producer keeps the credentials it has and asks again later). force
+ * is 1 when the service has just refused the current credentials as
+ * expired or invalid. */
+typedef struct kinagg_credentials_source {
+    void *ctx;
+    kinagg_status (*get)(void *ctx, int force, kinagg_credentials *out, uint64_t *expires_unix_ms);
+} kinagg_credentials_source;
+
 #define KINAGG_PRODUCER_MAX_CONNECTIONS 8
 
 /* Room the producer keeps for credentials (access key id, secret and
@@ -850,6 +863,13 @@ typedef struct kinagg_producer_config {
                                     * Default 65536 (well under 1 ms here); 0: no bound */
     kinagg_completion_fn on_complete;
     void *on_complete_ctx;
+    /* Optional: credentials that rotate. The producer asks for new ones
+     * credentials_refresh_ms before they expire (default 300000, as the AWS
+     * SDKs do), and at once when the service answers ExpiredTokenException
+     * or says the token is invalid; the records of such a request are sent
+     * again, not failed. Until the first credentials arrive, records wait. */
+    kinagg_credentials_source credentials_source;
+    uint32_t credentials_refresh_ms;
 } kinagg_producer_config;
 
 /* With max_records 0, one record slot (a 64-byte header) per this many
@@ -907,7 +927,11 @@ typedef struct kinagg_producer {
     size_t nshards, nstaging, rr, work_left;
     int map_state, map_wanted, flushing;
     unsigned map_gen;            /* counts maps loaded */
-    uint64_t map_retry_ms, map_backoff_ms, epoch_ms;
+    uint64_t map_retry_ms, map_backoff_ms;
+    uint64_t cred_expires_ms;    /* unix ms; 0: never */
+    uint64_t cred_retry_ms;      /* monotonic: when to ask the source again */
+    uint32_t cred_backoff_ms;
+    int have_credentials, cred_forced;
     char map_token[1024];
     char last_error[256];
     kinagg_producer_stats stats;
@@ -924,6 +948,7 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
 
 /* Sets up a producer in region (all its memory: connection buffers, shard
  * map, record buffer). transports[i] is the i-th connection's transport.
+ * credentials may be NULL when cfg->credentials_source gives them.
  * Copied, so the caller may free or reuse them once init returns: the
  * stream name or ARN, the endpoint, the signing region and the credentials.
  * Kept, not copied (they must outlive the producer): region, the transports'
@@ -4445,6 +4470,7 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
     c->send_buffer_size = 16384;
     c->recv_buffer_size = 128u * 1024u;
     c->poll_work_bytes = 65536;
+    c->credentials_refresh_ms = 300000;
 }
 
 static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
@@ -4584,6 +4610,7 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
         kinagg__wipe(&p->conns[i].k.signer, sizeof p->conns[i].k.signer); /* and the derived key */
         kinagg_sigv4_init(&p->conns[i].k.signer, &p->credentials);
     }
+    p->have_credentials = cr->access_key_id.len != 0 && cr->secret_access_key.len != 0;
     return KINAGG_OK;
 }
 
@@ -4596,9 +4623,12 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     unsigned char *base;
     size_t i, pad;
     kinagg_status st;
-    if (!p || !region || !cfg || !endpoint || !credentials || !transports || !platform || !platform->now_ms)
+    static const kinagg_credentials none = {{"", 0}, {"", 0}, {"", 0}};
+    if (!p || !region || !cfg || !endpoint || (!credentials && !cfg->credentials_source.get) || !transports ||
+        !platform || !platform->now_ms)
         return KINAGG_ERR_INVALID_ARGUMENT;
     if (!kinagg__producer_config_ok(cfg)) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (!credentials) credentials = &none;
     pad = (16 - ((uintptr_t)region & 15)) & 15;
     /* the aggregate buffers take their share of a large region, or the least */
     if (region_size < pad || (!kinagg__producer_layout(&l, cfg, region_size - pad, 0) &&
@@ -4641,6 +4671,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->cred_buf = (char *)(base + l.cred);
     st = kinagg_producer_set_credentials(p, credentials);
     if (st != KINAGG_OK) return st;
+    p->cred_backoff_ms = 1000;
     p->list_tmp = (kinagg_shard *)(void *)(base + l.list_tmp);
     p->shards = (kinagg__pshard *)(void *)(base + l.shards);
     p->staging = (kinagg__pshard *)(void *)(base + l.staging);
@@ -5077,6 +5108,15 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
     }
 }
 
+/* The service refused the credentials as expired or unknown: with a
+ * credentials source, new ones will come, and the call is worth retrying. */
+static int kinagg__cred_refused(const kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k) {
+    kinagg_str t = kinagg_str_c(k->error_type);
+    return p->cfg.credentials_source.get && st == KINAGG_ERR_SERVICE &&
+           (kinagg__key_is(t, "ExpiredTokenException") || kinagg__key_is(t, "ExpiredToken") ||
+            kinagg__key_is(t, "UnrecognizedClientException") || kinagg__key_is(t, "InvalidClientTokenId"));
+}
+
 static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
     if (st == KINAGG_ERR_TIMEOUT) return KINAGG__E_TIMEOUT;
     if (st == KINAGG_ERR_SERVICE) return kinagg__code_index(kinagg_str_c(k->error_type));
@@ -5092,6 +5132,7 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
     if (st != KINAGG_OK) {
         p->stats.requests_failed++;
         kinagg__perror_call(p, "PutRecords", st, &c->k);
+        if (kinagg__cred_refused(p, st, &c->k)) p->cred_forced = 1;
     }
     c->done_st = st;
     c->done_e = 0;
@@ -5146,7 +5187,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
                 sub++;
                 i = next;
             }
-        } else if (kinagg__retryable(st, &c->k)) {
+        } else if (kinagg__retryable(st, &c->k) || kinagg__cred_refused(p, st, &c->k)) {
             int err = kinagg__error_of(st, &c->k);
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
@@ -5197,7 +5238,8 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->stats.shard_map_failures++;
     kinagg__perror_call(p, "ListShards", st, k);
-    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k)) {
+    if (kinagg__cred_refused(p, st, k)) p->cred_forced = 1;
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !kinagg__cred_refused(p, st, k)) {
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
         if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
@@ -5257,6 +5299,41 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
     }
 }
 
+/* ---- credentials that rotate ---- */
+
+/* Asks the credentials source when the credentials are missing, refused,
+ * or close to expiry; the old ones stay in use until new ones come. */
+static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
+    const kinagg_credentials_source *src = &p->cfg.credentials_source;
+    kinagg_credentials c;
+    uint64_t expires = 0, unix_now;
+    kinagg_status st;
+    if (!src->get || now < p->cred_retry_ms) return;
+    unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) : 0;
+    if (p->have_credentials && !p->cred_forced &&
+        (!p->cred_expires_ms || unix_now + p->cfg.credentials_refresh_ms < p->cred_expires_ms))
+        return;
+    KINAGG_MEMSET(&c, 0, sizeof c);
+    st = src->get(src->ctx, p->cred_forced, &c, &expires);
+    if (st == KINAGG_PENDING) {
+        p->cred_retry_ms = now + 10; /* a fetch under way: look again soon */
+        return;
+    }
+    if (st == KINAGG_OK && (!c.access_key_id.len || !c.secret_access_key.len)) st = KINAGG_ERR_INVALID_ARGUMENT;
+    if (st == KINAGG_OK) st = kinagg_producer_set_credentials(p, &c);
+    if (st == KINAGG_OK) {
+        p->cred_expires_ms = expires;
+        p->cred_forced = 0;
+        p->cred_backoff_ms = 1000;
+        /* credentials shorter-lived than the refresh margin: not every poll */
+        p->cred_retry_ms = expires && unix_now + p->cfg.credentials_refresh_ms >= expires ? now + 1000 : 0;
+        return;
+    }
+    kinagg__perror(p, "Credentials", kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
+    p->cred_retry_ms = now + p->cred_backoff_ms;
+    p->cred_backoff_ms = p->cred_backoff_ms * 2 > 30000 ? 30000 : p->cred_backoff_ms * 2;
+}
+
 /* ---- driving ---- */
 
 /* A connection's share of the poll's work for hashing and sending. */
@@ -5296,13 +5373,16 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             kinagg__conn_poll(p, c, now);
         }
     }
+    kinagg__credentials_step(p, now);
     /* 2. records whose time is up */
     for (q = 0; p->cfg.record_ttl_ms && q <= p->cfg.max_shards; q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
         while (x->count && kinagg__expired(p, &p->recs[x->head], now)) kinagg__expire(p, kinagg__q_pop(p, x), now);
     }
-    /* 3. the shard map, first when none is known */
-    if (p->map_state != KINAGG__MAP_LISTING && (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
+    /* 3. the shard map, first when none is known (nothing is signed
+     * before there are credentials) */
+    if (p->have_credentials && p->map_state != KINAGG__MAP_LISTING &&
+        (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
                                                 p->map_state == KINAGG__MAP_DENIED) &&
         now >= p->map_retry_ms) {
         for (ci = 0; ci < p->cfg.connections; ci++) {
@@ -5321,7 +5401,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     }
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */
-    if (p->map_state != KINAGG__MAP_LISTING || p->nshards) {
+    if (p->have_credentials && (p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
         for (ci = 0; ci < p->cfg.connections && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
             kinagg_status st;
@@ -5373,6 +5453,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         if (t < next) next = t;
     }
     if ((p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next) next = p->map_retry_ms;
+    if (p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next) next = p->cred_retry_ms;
     if (next < now) next = now;
     if (next_ms) *next_ms = next;
     return KINAGG_OK;
