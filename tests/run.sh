@@ -45,6 +45,8 @@ step "unit: crypto from mbedTLS"   sh_all "make -s $B/unit-mbedtls && ./$B/unit-
 step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
+step "responses: JSON and CBOR response variants and malformed ones (tests/responses), ASan+UBSan" sh_all \
+  "make -s $B/response_test && node tests/responses/gen.js $B/responses.txt && ./$B/response_test $B/responses.txt"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
