@@ -576,7 +576,10 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
  * DescribeStreamSummary and CreateStream for tools and tests. Both wire
  * protocols: JSON 1.1 (data in base64) and CBOR 1.1 (data as raw bytes).
  * Requests are generated as they are sent; responses are parsed in the
- * receive buffer, and results point into it until the next request. */
+ * receive buffer, and results point into it until the next request.
+ * Responses are read as the AWS SDKs read them: null members are absent,
+ * unknown members are skipped, numbers and CBOR items may take any form
+ * (docs/kinesis.md, "Responses"). */
 
 typedef enum kinagg_protocol { KINAGG_PROTOCOL_JSON = 0, KINAGG_PROTOCOL_CBOR = 1 } kinagg_protocol;
 
@@ -723,7 +726,8 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                                             size_t cap, size_t *count, char *next_iterator, size_t next_cap,
                                             uint64_t *millis_behind);
 
-/* DescribeStreamSummary: the stream's status ("ACTIVE", ...) and open shards. */
+/* DescribeStreamSummary: the stream's status ("ACTIVE", ...) and open shards
+ * (0 when the response has no OpenShardCount). */
 KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinagg_stream_ref stream, char *status,
                                                         size_t status_cap, unsigned *open_shards);
 
