@@ -64,6 +64,8 @@ $(B)/producer_memory: tests/producer_memory.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/noheap: tests/noheap.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 -fno-builtin $< $(WRAP) -o $@
+$(B)/response_test: tests/response_test.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
 
 # ---- independent decoders and encoders --------------------------------------
 $(GEN)/kpl.pb-c.c: proto/kpl.proto | $(GEN)

@@ -589,7 +589,10 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
  * DescribeStreamSummary and CreateStream for tools and tests. Both wire
  * protocols: JSON 1.1 (data in base64) and CBOR 1.1 (data as raw bytes).
  * Requests are generated as they are sent; responses are parsed in the
- * receive buffer, and results point into it until the next request. */
+ * receive buffer, and results point into it until the next request.
+ * Responses are read as the AWS SDKs read them: null members are absent,
+ * unknown members are skipped, numbers and CBOR items may take any form
+ * (docs/kinesis.md, "Responses"). */
 
 typedef enum kinagg_protocol { KINAGG_PROTOCOL_JSON = 0, KINAGG_PROTOCOL_CBOR = 1 } kinagg_protocol;
 
@@ -752,7 +755,8 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                                             size_t cap, size_t *count, char *next_iterator, size_t next_cap,
                                             uint64_t *millis_behind);
 
-/* DescribeStreamSummary: the stream's status ("ACTIVE", ...) and open shards. */
+/* DescribeStreamSummary: the stream's status ("ACTIVE", ...) and open shards
+ * (0 when the response has no OpenShardCount). */
 KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinagg_stream_ref stream, char *status,
                                                         size_t status_cap, unsigned *open_shards);
 
@@ -3407,8 +3411,17 @@ KINAGG_API kinagg_status kinagg_kinesis_poll(kinagg_kinesis *k, unsigned *wait_e
 }
 
 /* ---- reading responses: one cursor over JSON or CBOR ------------------- */
-/* Strings are made usable in place: JSON escapes are decoded into the
- * buffer (never longer than the escaped text), base64 data likewise. */
+/* Whatever shape the AWS SDKs read is read: members in any order; a null
+ * member (JSON null, CBOR null or undefined) is an absent one; unknown
+ * members of any type are skipped; numbers in any JSON form, as CBOR
+ * integers of any width or half, single or double floats, or written as a
+ * string; CBOR tags anywhere (skipped) and indefinite lengths. Anything
+ * else is malformed. Strings are made usable in place: JSON escapes are
+ * decoded into the buffer (never longer than the escaped text), base64
+ * data and chunked CBOR strings likewise. No recursion: a value nested in
+ * an unknown member is skipped with a count per level, up to
+ * KINAGG__DOC_MAX_DEPTH levels. No floating point: numbers are read with
+ * integer arithmetic. */
 
 #define KINAGG__DOC_MAX_DEPTH 32
 
@@ -3423,10 +3436,25 @@ typedef struct kinagg__iter {
     int indefinite, first, map;
 } kinagg__iter;
 
+static int kinagg__key_is(kinagg_str k, const char *name) {
+    kinagg_str n = kinagg_str_c(name);
+    return k.len == n.len && KINAGG_MEMCMP(k.ptr, n.ptr, n.len) == 0;
+}
+
+static void kinagg__copy_cstr(char *dst, size_t cap, kinagg_str s) {
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n) KINAGG_MEMCPY(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
 static void kinagg__json_ws(kinagg__doc *d) {
     while (d->pos < d->len && (d->p[d->pos] == ' ' || d->p[d->pos] == '\t' || d->p[d->pos] == '\n' ||
                                d->p[d->pos] == '\r'))
         d->pos++;
+}
+
+static int kinagg__json_digit(const kinagg__doc *d) {
+    return d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9';
 }
 
 /* CBOR head at pos: major type, argument; ai 31 (indefinite) gives
@@ -3449,114 +3477,50 @@ static int kinagg__cbor_head(kinagg__doc *d, unsigned *major, uint64_t *arg, int
     return 1;
 }
 
-/* Skips one value of any kind, without recursion. */
-static int kinagg__doc_skip(kinagg__doc *d) {
-    if (d->cbor) {
-        uint64_t left[KINAGG__DOC_MAX_DEPTH]; /* items left per open container; ~0 = indefinite */
-        int depth = 0;
-        left[0] = 1;
-        for (;;) {
-            unsigned major;
-            uint64_t arg;
-            int indef;
-            if (depth >= 0 && left[depth] == 0) {
-                if (--depth < 0) return 1;
-                continue;
-            }
-            if (left[depth] == (uint64_t)-1 && d->pos < d->len && d->p[d->pos] == 0xff) {
-                d->pos++;
-                if (--depth < 0) return 1;
-                continue;
-            }
-            if (left[depth] != (uint64_t)-1) left[depth]--;
-            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-            if (major == 2 || major == 3) {
-                if (indef) { /* chunks of the same type until break */
-                    for (;;) {
-                        unsigned m2;
-                        uint64_t a2;
-                        int i2;
-                        if (d->pos < d->len && d->p[d->pos] == 0xff) { d->pos++; break; }
-                        if (!kinagg__cbor_head(d, &m2, &a2, &i2) || m2 != major || i2 || a2 > d->len - d->pos) return 0;
-                        d->pos += (size_t)a2;
-                    }
-                } else {
-                    if (arg > d->len - d->pos) return 0;
-                    d->pos += (size_t)arg;
-                }
-            } else if (major == 4 || major == 5) {
-                if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
-                if (!indef && arg > d->len) return 0; /* cannot hold that many */
-                left[++depth] = indef ? (uint64_t)-1 : (major == 5 ? arg * 2 : arg);
-            } else if (major == 6) {
-                left[depth]++; /* a tag: its content follows */
-            } else if (major == 7 && indef) {
-                return 0;
-            }
+/* Steps over CBOR tags: the value is their content. 1 if a byte follows. */
+static int kinagg__cbor_untag(kinagg__doc *d) {
+    while (d->pos < d->len && (d->p[d->pos] >> 5) == 6) {
+        size_t at = d->pos;
+        unsigned major;
+        uint64_t arg;
+        int indef;
+        if (!kinagg__cbor_head(d, &major, &arg, &indef)) {
+            d->pos = at; /* still malformed for whoever reads it next */
+            return 0;
         }
-    } else {
-        uint64_t kinds = 0; /* a bit per open bracket: 1 for '{' */
-        int depth = 0;
-        kinagg__json_ws(d);
-        do {
-            unsigned char c;
-            kinagg__json_ws(d);
-            if (d->pos >= d->len) return 0;
-            c = d->p[d->pos];
-            if (c == '"') {
-                d->pos++;
-                while (d->pos < d->len && d->p[d->pos] != '"') d->pos += d->p[d->pos] == '\\' ? 2 : 1;
-                if (d->pos >= d->len) return 0;
-                d->pos++;
-            } else if (c == '{' || c == '[') {
-                if (depth == 63) return 0;
-                kinds = (kinds << 1) | (c == '{');
-                depth++;
-                d->pos++;
-                continue;
-            } else if (c == '}' || c == ']') {
-                if (!depth || (int)(kinds & 1) != (c == '}')) return 0;
-                kinds >>= 1;
-                depth--;
-                d->pos++;
-            } else if (c == ',' || c == ':') {
-                if (!depth) return 0;
-                d->pos++;
-                continue;
-            } else {
-                size_t s = d->pos;
-                while (d->pos < d->len && (d->p[d->pos] == '-' || d->p[d->pos] == '+' || d->p[d->pos] == '.' ||
-                                           (d->p[d->pos] >= '0' && d->p[d->pos] <= '9') ||
-                                           (d->p[d->pos] >= 'a' && d->p[d->pos] <= 'z') ||
-                                           (d->p[d->pos] >= 'A' && d->p[d->pos] <= 'Z')))
-                    d->pos++;
-                if (d->pos == s) return 0;
-            }
-        } while (depth > 0);
-        return 1;
     }
+    return d->pos < d->len;
 }
 
-static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
-    KINAGG_MEMSET(it, 0, sizeof *it);
-    it->first = 1;
-    it->map = map;
-    if (d->cbor) {
-        unsigned major;
-        int indef;
-        if (!kinagg__cbor_head(d, &major, &it->left, &indef) || major != (map ? 5u : 4u)) return 0;
-        it->indefinite = indef;
+/* A CBOR text or byte string; the chunks of an indefinite-length one are
+ * joined in place, over their heads. */
+static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
+    unsigned major, m2;
+    uint64_t n;
+    int indef, i2;
+    size_t w;
+    if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &n, &indef) || (major != 2 && major != 3)) return 0;
+    if (!indef) {
+        if (n > d->len - d->pos) return 0;
+        out->ptr = (const char *)d->p + d->pos;
+        out->len = (size_t)n;
+        d->pos += (size_t)n;
         return 1;
     }
-    kinagg__json_ws(d);
-    if (d->pos >= d->len || d->p[d->pos] != (map ? '{' : '[')) return 0;
+    w = d->pos;
+    out->ptr = (const char *)d->p + w;
+    for (;;) { /* definite chunks of the same type until a break */
+        if (d->pos >= d->len) return 0;
+        if (d->p[d->pos] == 0xff) break;
+        if (!kinagg__cbor_head(d, &m2, &n, &i2) || m2 != major || i2 || n > d->len - d->pos) return 0;
+        if (n) KINAGG_MEMMOVE(d->p + w, d->p + d->pos, (size_t)n);
+        w += (size_t)n;
+        d->pos += (size_t)n;
+    }
     d->pos++;
+    out->len = (size_t)(d->p + w - (const unsigned char *)out->ptr);
     return 1;
 }
-
-/* Next member (map: reads the key into *key) or element: 1, or 0 at the
- * end, -1 when malformed. */
-static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key);
 
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     size_t w;
@@ -3622,54 +3586,243 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     return 1;
 }
 
-/* A string (JSON string; CBOR text or byte string, definite). */
-static int kinagg__doc_string(kinagg__doc *d, kinagg_str *out) {
-    if (d->cbor) {
-        unsigned major;
-        uint64_t n;
-        int indef;
-        if (!kinagg__cbor_head(d, &major, &n, &indef) || indef || (major != 2 && major != 3) || n > d->len - d->pos)
-            return 0;
-        out->ptr = (const char *)d->p + d->pos;
-        out->len = (size_t)n;
-        d->pos += (size_t)n;
-        return 1;
+/* A JSON number as RFC 8259 spells it. With out: its value times
+ * 10^scale, rounded half up (as the SDKs round seconds to milliseconds);
+ * at scale 0 it must be whole. Below zero (but -0) or from 2^64 on is an
+ * error. Decimal digits are taken as they come: no binary rounding. */
+static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
+    size_t ia, ib, fa, fb, i, total;
+    int64_t exp10 = 0, point;
+    int neg = 0, eneg = 0;
+    unsigned round = 0, sticky = 0;
+    uint64_t v = 0;
+    if (d->pos < d->len && d->p[d->pos] == '-') { neg = 1; d->pos++; }
+    ia = d->pos;
+    if (!kinagg__json_digit(d)) return 0;
+    if (d->p[d->pos++] != '0')
+        while (kinagg__json_digit(d)) d->pos++;
+    ib = fa = fb = d->pos;
+    if (d->pos < d->len && d->p[d->pos] == '.') {
+        fa = ++d->pos;
+        while (kinagg__json_digit(d)) d->pos++;
+        fb = d->pos;
+        if (fa == fb) return 0;
     }
-    return kinagg__json_string_in_place(d, out);
-}
-
-static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
-    if (d->cbor) {
-        if (it->indefinite) {
-            if (d->pos >= d->len) return -1;
-            if (d->p[d->pos] == 0xff) { d->pos++; return 0; }
-        } else {
-            if (it->left == 0) return 0;
-            it->left--;
+    if (d->pos < d->len && (d->p[d->pos] == 'e' || d->p[d->pos] == 'E')) {
+        d->pos++;
+        if (d->pos < d->len && (d->p[d->pos] == '+' || d->p[d->pos] == '-')) eneg = d->p[d->pos++] == '-';
+        if (!kinagg__json_digit(d)) return 0;
+        while (kinagg__json_digit(d)) {
+            if (exp10 < 1000000) exp10 = exp10 * 10 + (d->p[d->pos] - '0');
+            d->pos++;
         }
-        if (it->map && !kinagg__doc_string(d, key)) return -1;
-        return 1;
     }
-    kinagg__json_ws(d);
-    if (d->pos >= d->len) return -1;
-    if (d->p[d->pos] == (it->map ? '}' : ']')) { d->pos++; return 0; }
-    if (!it->first) {
-        if (d->p[d->pos] != ',') return -1;
-        d->pos++;
+    if (!out) return 1;
+    /* the digits int.frac, the point moved by the exponent and the scale:
+     * those before it make the integer, the next one rounds */
+    total = (ib - ia) + (fb - fa);
+    point = (int64_t)(ib - ia) + (eneg ? -exp10 : exp10) + (int64_t)scale;
+    for (i = 0; i < total; i++) {
+        unsigned digit = (unsigned)(d->p[i < ib - ia ? ia + i : fa + (i - (ib - ia))] - '0');
+        if ((int64_t)i < point) {
+            if (v > ((uint64_t)-1 - digit) / 10) return 0;
+            v = v * 10 + digit;
+        } else if ((int64_t)i == point) {
+            round = digit;
+        } else {
+            sticky |= digit;
+        }
     }
-    it->first = 0;
-    if (it->map) {
-        if (!kinagg__json_string_in_place(d, key)) return -1;
-        kinagg__json_ws(d);
-        if (d->pos >= d->len || d->p[d->pos] != ':') return -1;
-        d->pos++;
+    for (i = total; v && (int64_t)i < point; i++) { /* trailing zeros */
+        if (v > (uint64_t)-1 / 10) return 0;
+        v *= 10;
     }
+    if (neg && (v || round || sticky)) return 0;
+    if (!scale && (round || sticky)) return 0;
+    if (round >= 5 && ++v == 0) return 0;
+    *out = v;
     return 1;
 }
 
+/* An IEEE 754 binary float of ebits exponent and mbits fraction bits as
+ * mant * 2^exp; 0 for infinities and NaN. */
+static int kinagg__float_parts(uint64_t bits, unsigned ebits, unsigned mbits, uint64_t *mant, int *exp, int *neg) {
+    uint64_t emax = ((uint64_t)1 << ebits) - 1, e = (bits >> mbits) & emax;
+    *mant = bits & (((uint64_t)1 << mbits) - 1);
+    *neg = (int)((bits >> (ebits + mbits)) & 1);
+    if (e == emax) return 0;
+    if (e) *mant |= (uint64_t)1 << mbits;
+    else e = 1; /* subnormal */
+    *exp = (int)e - (int)(emax >> 1) - (int)mbits;
+    return 1;
+}
+
+/* mant * 2^exp * 10^scale, rounded and checked as kinagg__json_number. */
+static int kinagg__binary_scaled(uint64_t mant, int exp, int neg, unsigned scale, uint64_t *out) {
+    unsigned i, s;
+    uint64_t rest;
+    for (i = 0; i < scale; i++) {
+        if (mant > (uint64_t)-1 / 10) return 0;
+        mant *= 10;
+    }
+    if (mant && neg) return 0;
+    if (!mant || exp == 0) { *out = mant; return 1; }
+    if (exp > 0) {
+        if (exp >= 64 || mant > ((uint64_t)-1 >> exp)) return 0;
+        *out = mant << exp;
+        return 1;
+    }
+    if (!scale) { /* must be whole */
+        if (exp <= -64 || (mant & (((uint64_t)1 << -exp) - 1))) return 0;
+        *out = mant >> -exp;
+        return 1;
+    }
+    if (exp < -64) { *out = 0; return 1; }
+    s = (unsigned)-exp;
+    rest = s == 64 ? mant : mant & (((uint64_t)1 << s) - 1);
+    *out = (s == 64 ? 0 : mant >> s) + ((rest >> (s - 1)) & 1);
+    return 1;
+}
+
+/* Skips one value of any kind, checking it is well formed, without
+ * recursion. */
+static int kinagg__doc_skip(kinagg__doc *d) {
+    int depth = 0;
+    if (d->cbor) {
+        uint64_t left[KINAGG__DOC_MAX_DEPTH]; /* definite: items left; indefinite: items seen */
+        unsigned char indefinite[KINAGG__DOC_MAX_DEPTH]; /* 0, or 4 (array) or 5 (map) */
+        left[0] = 1;
+        indefinite[0] = 0;
+        for (;;) {
+            unsigned major;
+            uint64_t arg;
+            int indef;
+            if (indefinite[depth]) {
+                if (d->pos >= d->len) return 0;
+                if (d->p[d->pos] == 0xff) {
+                    if (indefinite[depth] == 5 && (left[depth] & 1)) return 0; /* a key without a value */
+                    d->pos++;
+                    depth--;
+                    continue;
+                }
+                left[depth]++;
+            } else if (left[depth] == 0) {
+                if (--depth < 0) return 1;
+                continue;
+            } else {
+                left[depth]--;
+            }
+            if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
+            if (major == 2 || major == 3) {
+                if (indef) {
+                    kinagg_str s;
+                    d->pos--;
+                    if (!kinagg__cbor_string(d, &s)) return 0;
+                } else if (arg > d->len - d->pos) {
+                    return 0;
+                } else {
+                    d->pos += (size_t)arg;
+                }
+            } else if (major == 4 || major == 5) {
+                if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
+                if (!indef && arg > d->len - d->pos) return 0; /* cannot hold that many */
+                depth++;
+                indefinite[depth] = (unsigned char)(indef ? major : 0);
+                left[depth] = indef ? 0 : major == 5 ? arg * 2 : arg;
+            }
+            /* integers, simple values and floats: the head was all */
+        }
+    } else {
+        uint32_t objects = 0; /* a bit per open bracket: 1 for '{' */
+        for (;;) {
+            unsigned char c;
+            kinagg_str s;
+            kinagg__json_ws(d); /* a value */
+            if (d->pos >= d->len) return 0;
+            c = d->p[d->pos];
+            if (c == '{' || c == '[') {
+                if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
+                objects = (objects << 1) | (c == '{');
+                depth++;
+                d->pos++;
+                kinagg__json_ws(d);
+                if (d->pos < d->len && d->p[d->pos] == (c == '{' ? '}' : ']')) {
+                    d->pos++;
+                    objects >>= 1;
+                    depth--;
+                } else {
+                    if (c == '{') {
+                        if (!kinagg__json_string_in_place(d, &s)) return 0;
+                        kinagg__json_ws(d);
+                        if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
+                    }
+                    continue;
+                }
+            } else if (c == '"') {
+                if (!kinagg__json_string_in_place(d, &s)) return 0;
+            } else if (c == 't' || c == 'f' || c == 'n') {
+                const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+                size_t n = c == 'f' ? 5 : 4;
+                if (d->len - d->pos < n || KINAGG_MEMCMP(d->p + d->pos, word, n) != 0) return 0;
+                d->pos += n;
+            } else if (!kinagg__json_number(d, 0, NULL)) {
+                return 0;
+            }
+            for (;;) { /* after a value: a comma, or the ends of containers */
+                if (depth == 0) return 1;
+                kinagg__json_ws(d);
+                if (d->pos >= d->len) return 0;
+                c = d->p[d->pos++];
+                if (c == ((objects & 1) ? '}' : ']')) {
+                    objects >>= 1;
+                    depth--;
+                    continue;
+                }
+                if (c != ',') return 0;
+                if (objects & 1) {
+                    if (!kinagg__json_string_in_place(d, &s)) return 0;
+                    kinagg__json_ws(d);
+                    if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
+                }
+                break;
+            }
+        }
+    }
+}
+
+static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
+    KINAGG_MEMSET(it, 0, sizeof *it);
+    it->first = 1;
+    it->map = map;
+    if (d->cbor) {
+        unsigned major;
+        int indef;
+        if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &it->left, &indef) || major != (map ? 5u : 4u))
+            return 0;
+        it->indefinite = indef;
+        return 1;
+    }
+    kinagg__json_ws(d);
+    if (d->pos >= d->len || d->p[d->pos] != (map ? '{' : '[')) return 0;
+    d->pos++;
+    return 1;
+}
+
+/* A string (JSON string; CBOR text or byte string). */
+static int kinagg__doc_string(kinagg__doc *d, kinagg_str *out) {
+    return d->cbor ? kinagg__cbor_string(d, out) : kinagg__json_string_in_place(d, out);
+}
+
+static int kinagg__doc_is_string(kinagg__doc *d) {
+    if (d->cbor) return kinagg__cbor_untag(d) && ((d->p[d->pos] >> 5) == 2 || (d->p[d->pos] >> 5) == 3);
+    kinagg__json_ws(d);
+    return d->pos < d->len && d->p[d->pos] == '"';
+}
+
+/* Steps over a null (JSON null; CBOR null or undefined): 1 if there was. */
 static int kinagg__is_null(kinagg__doc *d) {
     if (d->cbor) {
-        if (d->pos < d->len && (d->p[d->pos] == 0xf6 || d->p[d->pos] == 0xf7)) { d->pos++; return 1; }
+        if (kinagg__cbor_untag(d) && (d->p[d->pos] == 0xf6 || d->p[d->pos] == 0xf7)) { d->pos++; return 1; }
         return 0;
     }
     kinagg__json_ws(d);
@@ -3677,116 +3830,103 @@ static int kinagg__is_null(kinagg__doc *d) {
     return 0;
 }
 
-/* A number as an integer scaled by 10^scale (3: seconds to ms); JSON
- * numbers with fraction and exponent, CBOR integers and floats. */
-static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
-    if (d->cbor) {
-        unsigned major;
-        uint64_t arg;
-        int indef;
-        size_t at = d->pos;
-        uint64_t mul = 1;
-        unsigned i;
-        for (i = 0; i < scale; i++) mul *= 10;
-        if (at < d->len && (d->p[at] & 0xe0) == 0xc0) { /* a tag (epoch time): skip it */
-            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-        }
-        at = d->pos;
-        if (!kinagg__cbor_head(d, &major, &arg, &indef) || indef) return 0;
-        if (major == 0) { *out = arg * mul; return 1; }
-        if (major == 7 && (d->p[at] & 31) >= 25 && (d->p[at] & 31) <= 27) {
-            double v;
-            unsigned ai = d->p[at] & 31;
-            if (ai == 27) {
-                uint64_t bits = arg;
-                int e = (int)((bits >> 52) & 0x7ff) - 1075;
-                uint64_t m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-                if (bits >> 63) return 0;
-                v = (double)m;
-                while (e > 0) { v *= 2; e--; }
-                while (e < 0) { v /= 2; e++; }
-                if (((bits >> 52) & 0x7ff) == 0) v = 0;
-            } else if (ai == 26) {
-                uint32_t bits = (uint32_t)arg;
-                int e = (int)((bits >> 23) & 0xff) - 150;
-                uint32_t m = (bits & 0x7fffff) | 0x800000;
-                if (bits >> 31) return 0;
-                v = (double)m;
-                while (e > 0) { v *= 2; e--; }
-                while (e < 0) { v /= 2; e++; }
-                if (((bits >> 23) & 0xff) == 0) v = 0;
+/* Next member (map: reads the key into *key) or element: 1, or 0 at the
+ * end, -1 when malformed. Members that are null are passed over: null is
+ * absent. A CBOR key that is not a string names no member (key->len 0). */
+static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
+    for (;;) {
+        if (d->cbor) {
+            if (it->indefinite) {
+                if (d->pos >= d->len) return -1;
+                if (d->p[d->pos] == 0xff) { d->pos++; return 0; }
             } else {
-                return 0;
+                if (it->left == 0) return 0;
+                it->left--;
             }
-            v = v * (double)mul + 0.5;
-            if (!(v >= 0 && v < 18446744073709549568.0)) return 0; /* out of range, or NaN */
-            *out = (uint64_t)v;
-            return 1;
-        }
-        return 0;
-    } else {
-        uint64_t mant = 0;
-        int exp10 = (int)scale, seen = 0, frac = 0;
-        kinagg__json_ws(d);
-        if (d->pos < d->len && d->p[d->pos] == '-') return 0;
-        while (d->pos < d->len) {
-            unsigned char c = d->p[d->pos];
-            if (c >= '0' && c <= '9') {
-                if (mant < 100000000000000000ull) { mant = mant * 10 + (c - '0'); if (frac) exp10--; }
-                else if (!frac) exp10++;
-                seen = 1;
-            } else if (c == '.' && !frac) {
-                frac = 1;
+            if (!it->map) return 1;
+            if (kinagg__doc_is_string(d)) {
+                if (!kinagg__cbor_string(d, key)) return -1;
             } else {
-                break;
+                if (!kinagg__doc_skip(d)) return -1;
+                key->ptr = (const char *)d->p + d->pos;
+                key->len = 0;
             }
-            d->pos++;
-        }
-        if (!seen) return 0;
-        if (d->pos < d->len && (d->p[d->pos] == 'e' || d->p[d->pos] == 'E')) {
-            int sign = 1, e = 0;
-            d->pos++;
-            if (d->pos < d->len && (d->p[d->pos] == '+' || d->p[d->pos] == '-')) sign = d->p[d->pos++] == '-' ? -1 : 1;
-            if (d->pos >= d->len || d->p[d->pos] < '0' || d->p[d->pos] > '9') return 0;
-            while (d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9') {
-                if (e < 1000) e = e * 10 + (d->p[d->pos] - '0');
+        } else {
+            kinagg__json_ws(d);
+            if (d->pos >= d->len) return -1;
+            if (d->p[d->pos] == (it->map ? '}' : ']')) { d->pos++; return 0; }
+            if (!it->first) {
+                if (d->p[d->pos] != ',') return -1;
                 d->pos++;
             }
-            exp10 += sign * e;
+            it->first = 0;
+            if (!it->map) return 1;
+            if (!kinagg__json_string_in_place(d, key)) return -1;
+            kinagg__json_ws(d);
+            if (d->pos >= d->len || d->p[d->pos] != ':') return -1;
+            d->pos++;
         }
-        while (exp10 > 0) { if (mant > (uint64_t)-1 / 10) return 0; mant *= 10; exp10--; }
-        while (exp10 < 0) { mant /= 10; exp10++; }
-        *out = mant;
-        return 1;
+        if (!kinagg__is_null(d)) return 1;
+    }
+}
+
+/* After the document's one value only JSON white space may follow. */
+static int kinagg__doc_end(kinagg__doc *d) {
+    if (!d->cbor) kinagg__json_ws(d);
+    return d->pos == d->len;
+}
+
+/* A number as an integer scaled by 10^scale (3: seconds to milliseconds),
+ * rounded half up; at scale 0 it must be whole. A string holding a JSON
+ * number is a number too (the SDKs read epoch seconds so). */
+static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
+    if (d->cbor) {
+        unsigned major, ai;
+        uint64_t arg, mant;
+        int indef, exp, neg;
+        if (!kinagg__cbor_untag(d)) return 0;
+        ai = d->p[d->pos] & 31;
+        if ((d->p[d->pos] >> 5) != 2 && (d->p[d->pos] >> 5) != 3) {
+            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
+            if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
+            if (major != 7 || ai < 25 || ai > 27 ||
+                !kinagg__float_parts(arg, ai == 25 ? 5 : ai == 26 ? 8 : 11, ai == 25 ? 10 : ai == 26 ? 23 : 52, &mant,
+                                     &exp, &neg))
+                return 0;
+            return kinagg__binary_scaled(mant, exp, neg, scale, out);
+        }
+    } else {
+        kinagg__json_ws(d);
+        if (d->pos >= d->len || d->p[d->pos] != '"') return kinagg__json_number(d, scale, out);
+    }
+    {
+        kinagg_str s;
+        kinagg__doc n;
+        if (!kinagg__doc_string(d, &s)) return 0;
+        n.p = (unsigned char *)(uintptr_t)s.ptr;
+        n.len = s.len;
+        n.pos = 0;
+        n.cbor = 0;
+        return kinagg__json_number(&n, scale, out) && n.pos == n.len;
     }
 }
 
 /* Data: JSON base64 decoded in place; CBOR byte string; and kinesalite's
  * {"type":"Buffer","data":[n, ...]} for records it stored from CBOR. */
 static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *len) {
-    size_t at = d->pos;
+    size_t at;
     kinagg_str s;
-    if (d->cbor) {
-        unsigned char b = d->pos < d->len ? d->p[d->pos] : 0;
-        if ((b >> 5) == 2 || (b >> 5) == 3) {
-            if (!kinagg__doc_string(d, &s)) return 0;
-            *out = (const unsigned char *)s.ptr;
-            *len = s.len;
-            return 1;
-        }
-    } else {
-        kinagg__json_ws(d);
-        at = d->pos;
-        if (d->pos < d->len && d->p[d->pos] == '"') {
-            size_t n;
-            if (!kinagg__json_string_in_place(d, &s)) return 0;
-            n = kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
-            if (n == (size_t)-1) return 0;
-            *out = (const unsigned char *)s.ptr;
-            *len = n;
-            return 1;
-        }
+    if (kinagg__doc_is_string(d)) {
+        size_t n;
+        if (!kinagg__doc_string(d, &s)) return 0;
+        n = d->cbor ? s.len : kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
+        if (n == (size_t)-1) return 0;
+        *out = (const unsigned char *)s.ptr;
+        *len = n;
+        return 1;
     }
+    if (!d->cbor) kinagg__json_ws(d);
+    at = d->pos;
     { /* the Buffer object: its bytes are written over the start of the object */
         kinagg__iter it, ai;
         kinagg_str key;
@@ -3795,7 +3935,7 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
         int got = 0;
         if (!kinagg__doc_begin(d, &it, 1)) return 0;
         while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
-            if (key.len == 4 && KINAGG_MEMCMP(key.ptr, "data", 4) == 0) {
+            if (kinagg__key_is(key, "data")) {
                 if (!kinagg__doc_begin(d, &ai, 0)) return 0;
                 while ((r = kinagg__doc_next(d, &ai, NULL)) == 1) {
                     uint64_t v;
@@ -3813,17 +3953,6 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
         *len = w - at;
         return 1;
     }
-}
-
-static int kinagg__key_is(kinagg_str k, const char *name) {
-    kinagg_str n = kinagg_str_c(name);
-    return k.len == n.len && KINAGG_MEMCMP(k.ptr, n.ptr, n.len) == 0;
-}
-
-static void kinagg__copy_cstr(char *dst, size_t cap, kinagg_str s) {
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    if (n) KINAGG_MEMCPY(dst, s.ptr, n);
-    dst[n] = '\0';
 }
 
 /* Seconds since 1970 from an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT". */
@@ -3860,16 +3989,38 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
     return 1;
 }
 
+/* An error code as the SDKs clean one: up to a ',' and a ':', then the
+ * name after a '#' ("com.amazonaws.kinesis.v20131202#ResourceNotFound..."). */
+static kinagg_str kinagg__error_code(kinagg_str v) {
+    size_t i;
+    for (i = 0; i < v.len && v.ptr[i] != ','; i++) {}
+    v.len = i;
+    for (i = 0; i < v.len && v.ptr[i] != ':'; i++) {}
+    v.len = i;
+    for (i = 0; i < v.len && v.ptr[i] != '#'; i++) {}
+    if (i < v.len) {
+        v.ptr += i + 1;
+        v.len -= i + 1;
+        for (i = 0; i < v.len && v.ptr[i] != '#'; i++) {}
+        v.len = i;
+    }
+    return v;
+}
+
 /* After a response: learns the clock skew, and turns an error response
- * into KINAGG_ERR_SERVICE (or _CLOCK_SKEW) with its type and message. */
+ * into KINAGG_ERR_SERVICE (or _CLOCK_SKEW) with its type and message. The
+ * type is the body's __type, else its code, else the x-amzn-ErrorType
+ * header, else "HTTP <status>"; the message is the body's message, else
+ * its Message (the SDKs' order). A body that is not a well-formed document
+ * gives neither. */
 static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     kinagg_http_response *r = &k->http.response;
-    const kinagg_str *date;
+    const kinagg_str *date, *header_type, *ct;
     kinagg__doc d;
     kinagg__iter it;
-    kinagg_str key, val;
+    kinagg_str key, found[4]; /* __type, code, message, Message */
     uint64_t server;
-    int n;
+    int n = -1, ok, i;
     if (st != KINAGG_OK) return st;
     k->http_status = r->status;
     date = kinagg_http_header_get(r, "date");
@@ -3879,45 +4030,36 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         k->last_skew_ms = ((int64_t)server - local) * 1000;
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
-    {
-        const kinagg_str *et = kinagg_http_header_get(r, "x-amzn-errortype");
-        if (et) {
-            size_t i = 0;
-            while (i < et->len && et->ptr[i] != ':') i++;
-            val.ptr = et->ptr;
-            val.len = i;
-            kinagg__copy_cstr(k->error_type, sizeof k->error_type, val);
-        }
-    }
     d.p = r->body;
     d.len = r->body_len;
     d.pos = 0;
-    {
-        const kinagg_str *ct = kinagg_http_header_get(r, "content-type");
-        d.cbor = ct && ct->len >= 16 && kinagg__has_token(*ct, "application/x-amz-cbor-1.1");
-        if (ct && !d.cbor) {
-            size_t i;
-            for (i = 0; i + 4 <= ct->len; i++)
-                if (KINAGG_MEMCMP(ct->ptr + i, "cbor", 4) == 0) d.cbor = 1;
-        }
+    ct = kinagg_http_header_get(r, "content-type");
+    d.cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
+    if (ct) {
+        size_t j;
+        d.cbor = 0;
+        for (j = 0; j + 4 <= ct->len; j++)
+            if (KINAGG_MEMCMP(ct->ptr + j, "cbor", 4) == 0) d.cbor = 1;
     }
-    if (d.len && kinagg__doc_begin(&d, &it, 1)) {
-        while ((n = kinagg__doc_next(&d, &it, &key)) == 1) {
-            if ((kinagg__key_is(key, "__type") || kinagg__key_is(key, "message") || kinagg__key_is(key, "Message")) &&
-                kinagg__doc_string(&d, &val)) {
-                if (kinagg__key_is(key, "__type")) {
-                    size_t i;
-                    for (i = val.len; i > 0; i--) /* "namespace#Name": keep Name */
-                        if (val.ptr[i - 1] == '#') { val.ptr += i; val.len -= i; break; }
-                    kinagg__copy_cstr(k->error_type, sizeof k->error_type, val);
-                } else {
-                    kinagg__copy_cstr(k->error_message, sizeof k->error_message, val);
-                }
-            } else if (!kinagg__doc_skip(&d)) {
-                break;
-            }
-        }
+    KINAGG_MEMSET(found, 0, sizeof found);
+    k->error_type[0] = '\0';
+    ok = d.len && kinagg__doc_begin(&d, &it, 1);
+    while (ok && (n = kinagg__doc_next(&d, &it, &key)) == 1) {
+        int which = kinagg__key_is(key, "__type")                                 ? 0
+                    : kinagg__key_is(key, "code") || kinagg__key_is(key, "Code") ? 1
+                    : kinagg__key_is(key, "message")                              ? 2
+                    : kinagg__key_is(key, "Message")                              ? 3
+                                                                                  : -1;
+        ok = which >= 0 && kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[which]) : kinagg__doc_skip(&d);
     }
+    if (!ok || n != 0 || !kinagg__doc_end(&d)) KINAGG_MEMSET(found, 0, sizeof found);
+    header_type = kinagg_http_header_get(r, "x-amzn-errortype");
+    if (header_type && !found[0].len && !found[1].len) found[0] = *header_type;
+    for (i = 0; i < 2; i++) {
+        kinagg_str t = kinagg__error_code(found[i]);
+        if (t.len) { kinagg__copy_cstr(k->error_type, sizeof k->error_type, t); break; }
+    }
+    kinagg__copy_cstr(k->error_message, sizeof k->error_message, found[found[2].ptr ? 2 : 3]);
     if (!k->error_type[0]) {
         kinagg__out o;
         o.p = k->error_type; o.cap = sizeof k->error_type; o.len = 0;
@@ -4009,7 +4151,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
             if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
             while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
                 kinagg_put_result *res = n < count && results ? &results[n] : NULL;
-                kinagg_str k2, v;
+                kinagg_str k2;
                 if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
                 while ((r = kinagg__doc_next(&d, &ri, &k2)) == 1) {
                     kinagg_str *dst = NULL;
@@ -4019,12 +4161,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
                         else if (kinagg__key_is(k2, "ErrorCode")) dst = &res->error_code;
                         else if (kinagg__key_is(k2, "ErrorMessage")) dst = &res->error_message;
                     }
-                    if (dst && !kinagg__is_null(&d)) {
-                        if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
-                        *dst = v;
-                    } else if (!dst && !kinagg__doc_skip(&d)) {
-                        return kinagg__doc_err(&d);
-                    }
+                    if (dst ? !kinagg__doc_string(&d, dst) : !kinagg__doc_skip(&d)) return kinagg__doc_err(&d);
                 }
                 if (r < 0) return kinagg__doc_err(&d);
                 n++;
@@ -4034,7 +4171,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
             return kinagg__doc_err(&d);
         }
     }
-    if (r < 0 || !seen_records || n != count) return kinagg__doc_err(&d);
+    if (r < 0 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
     /* every result must say one thing or the other */
     for (n = 0; n < count && results; n++)
         if (!results[n].error_code.len && (!results[n].sequence_number.len || !results[n].shard_id.len))
@@ -4094,7 +4231,6 @@ static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
             kinagg__key_is(key, "AdjacentParentShardId")) {
             char *dst = key.ptr[0] == 'S' ? s->shard_id : key.ptr[0] == 'P' ? s->parent_shard_id
                                                                               : s->adjacent_parent_shard_id;
-            if (kinagg__is_null(d)) continue;
             if (!kinagg__doc_string(d, &v) || v.len >= KINAGG_SHARD_ID_MAX) return 0;
             kinagg__copy_cstr(dst, KINAGG_SHARD_ID_MAX, v);
         } else if (kinagg__key_is(key, "HashKeyRange") || kinagg__key_is(key, "SequenceNumberRange")) {
@@ -4107,10 +4243,8 @@ static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
                         return 0;
                     have_range |= key.ptr[0] == 'S' ? 1 : 2;
                 } else if (!hash && kinagg__key_is(key, "EndingSequenceNumber")) {
-                    if (!kinagg__is_null(d)) {
-                        if (!kinagg__doc_skip(d)) return 0;
-                        s->open = 0;
-                    }
+                    if (!kinagg__doc_string(d, &v)) return 0;
+                    s->open = 0; /* a closed shard; null or absent: open */
                 } else if (!kinagg__doc_skip(d)) {
                     return 0;
                 }
@@ -4165,14 +4299,14 @@ static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_tok
                 n++;
             }
             if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextToken") && !kinagg__is_null(&d)) {
+        } else if (kinagg__key_is(key, "NextToken")) {
             kinagg_status st = kinagg__doc_copy(&d, next_token, token_cap);
             if (st != KINAGG_OK) return st;
         } else if (!kinagg__doc_skip(&d)) {
             return kinagg__doc_err(&d);
         }
     }
-    if (r < 0) return kinagg__doc_err(&d);
+    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
     *count = n;
     return n > cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
 }
@@ -4206,8 +4340,8 @@ KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, co
     return (size_t)-1;
 }
 
-/* Looks for one string field at the top level (or inside `outer`). */
-static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *outer, const char *name, kinagg_str *out) {
+/* Reads one string member of a response (a map) that must have it. */
+static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *name, kinagg_str *out) {
     kinagg__doc d;
     kinagg__iter it;
     kinagg_str key;
@@ -4215,17 +4349,14 @@ static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *outer, c
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
     while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (outer && kinagg__key_is(key, outer)) {
-            if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-            outer = NULL;
-        } else if (!outer && kinagg__key_is(key, name) && !kinagg__is_null(&d)) {
+        if (kinagg__key_is(key, name)) {
             if (!kinagg__doc_string(&d, out)) return kinagg__doc_err(&d);
             found = 1;
         } else if (!kinagg__doc_skip(&d)) {
             return kinagg__doc_err(&d);
         }
     }
-    return r == 0 && found ? KINAGG_OK : kinagg__doc_err(&d);
+    return r == 0 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
 }
 
 KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str shard_id,
@@ -4243,7 +4374,7 @@ KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_str
     if (sequence_number.len) { f[3].key = "StartingSequenceNumber"; f[3].str = sequence_number; }
     st = kinagg__small_call(k, "GetShardIterator", f, 4);
     if (st != KINAGG_OK) return st;
-    st = kinagg__find_string(k, NULL, "ShardIterator", &v);
+    st = kinagg__find_string(k, "ShardIterator", &v);
     if (st != KINAGG_OK) return st;
     if (v.len >= iterator_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__copy_cstr(iterator, iterator_cap, v);
@@ -4275,8 +4406,9 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
         if (kinagg__key_is(key, "Records")) {
             if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
             while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                kinagg_record *rec = &records[n];
+                kinagg_record *rec;
                 if (n >= cap) return kinagg__doc_err(&d); /* more than the Limit asked for */
+                rec = &records[n];
                 KINAGG_MEMSET(rec, 0, sizeof *rec);
                 if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
                 while ((r = kinagg__doc_next(&d, &ri, &key)) == 1) {
@@ -4293,16 +4425,18 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                 n++;
             }
             if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextShardIterator") && !kinagg__is_null(&d)) {
+        } else if (kinagg__key_is(key, "NextShardIterator")) { /* null or absent: the shard's end */
             st = kinagg__doc_copy(&d, next_iterator, next_cap);
             if (st != KINAGG_OK) return st;
-        } else if (kinagg__key_is(key, "MillisBehindLatest") && millis_behind) {
-            if (!kinagg__doc_number(&d, 0, millis_behind)) return kinagg__doc_err(&d);
+        } else if (kinagg__key_is(key, "MillisBehindLatest")) {
+            uint64_t behind;
+            if (!kinagg__doc_number(&d, 0, &behind)) return kinagg__doc_err(&d);
+            if (millis_behind) *millis_behind = behind;
         } else if (!kinagg__doc_skip(&d)) {
             return kinagg__doc_err(&d);
         }
     }
-    if (r < 0) return kinagg__doc_err(&d);
+    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
     *count = n;
     return KINAGG_OK;
 }
@@ -4320,6 +4454,7 @@ KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinag
     kinagg__stream_field(&f[0], stream);
     st = kinagg__small_call(k, "DescribeStreamSummary", f, 1);
     if (st != KINAGG_OK) return st;
+    if (open_shards) *open_shards = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
     while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
@@ -4335,7 +4470,7 @@ KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinag
                 found = 1;
             } else if (kinagg__key_is(key, "OpenShardCount")) {
                 uint64_t nshards;
-                if (!kinagg__doc_number(&d, 0, &nshards)) return kinagg__doc_err(&d);
+                if (!kinagg__doc_number(&d, 0, &nshards) || nshards > (unsigned)-1) return kinagg__doc_err(&d);
                 if (open_shards) *open_shards = (unsigned)nshards;
             } else if (!kinagg__doc_skip(&d)) {
                 return kinagg__doc_err(&d);
@@ -4343,12 +4478,14 @@ KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinag
         }
         if (r < 0) return kinagg__doc_err(&d);
     }
-    return r == 0 && found ? KINAGG_OK : kinagg__doc_err(&d);
+    return r == 0 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
 }
 
 KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name, unsigned shard_count) {
     kinagg__field f[2];
     kinagg_stream_ref ref;
+    kinagg__doc d;
+    kinagg_status st;
     if (!k || !shard_count) return KINAGG_ERR_INVALID_ARGUMENT;
     ref.name = name;
     ref.arn.ptr = NULL;
@@ -4357,7 +4494,13 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
     KINAGG_MEMSET(f, 0, sizeof f);
     f[0].key = "StreamName"; f[0].str = name;
     f[1].key = "ShardCount"; f[1].num = shard_count;
-    return kinagg__small_call(k, "CreateStream", f, 2);
+    st = kinagg__small_call(k, "CreateStream", f, 2);
+    if (st != KINAGG_OK) return st;
+    /* no output: an empty body, or one well-formed value ({}) */
+    kinagg__doc_of_response(k, &d);
+    if (!d.cbor) kinagg__json_ws(&d);
+    if (d.pos < d.len && !(kinagg__doc_skip(&d) && kinagg__doc_end(&d))) return kinagg__doc_err(&d);
+    return KINAGG_OK;
 }
 
 

@@ -46,6 +46,8 @@ step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
 step "producer-memory: region_size agrees with init, 23 configurations" sh_all "make -s $B/producer_memory && ./$B/producer_memory"
+step "responses: JSON and CBOR response variants and malformed ones (tests/responses), ASan+UBSan" sh_all \
+  "make -s $B/response_test && node tests/responses/gen.js $B/responses.txt && ./$B/response_test $B/responses.txt"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
@@ -119,6 +121,13 @@ step "producer: records past their time to live fail as expired" \
 step "producer: a 512 KiB region: put says full, poll drains it" \
   ./$B/producer_test backpressure --port $PROXY --stream bp-$SEED --manifest $B/manifest-bp.txt --random 20000 --shared 2000
 step "reader: the backpressure stream" read_back bp-$SEED $B/manifest-bp.txt
+PORT_VARIANTS=$(port variants)
+for p in json cbor; do
+  step "producer: answers with nulls, reordered and unknown members ($p): aggregation holds" \
+    ./$B/producer_test delivery --port $PORT_VARIANTS --stream variants-$p-$SEED --manifest $B/manifest-variants-$p.txt \
+      --random 16000 --shared 4000 --protocol $p --min-per-record 100
+  step "reader: the $p variants stream" read_back variants-$p-$SEED $B/manifest-variants-$p.txt
+done
 step "promises: strings freed after init, then a whole session (ASan)" \
   ./$B/producer_promises freed --port $PROXY --stream freed-$SEED --manifest $B/manifest-freed.txt
 step "reader: the freed-strings stream" read_back freed-$SEED $B/manifest-freed.txt

@@ -1,7 +1,8 @@
 /* libFuzzer target for the Kinesis response parsers: every call is answered
  * "200 OK" with the fuzz input as its body, in JSON (default) or CBOR
  * (built with -DFUZZ_CBOR). Runs PutRecords, ListShards, GetRecords,
- * GetShardIterator and DescribeStreamSummary on it, and an error response.
+ * GetShardIterator, DescribeStreamSummary and CreateStream on it, and an
+ * error response.
  * Checks: no crash or out-of-bounds access, and results that point inside
  * the receive buffer. */
 #define KINAGG_IMPLEMENTATION
@@ -105,6 +106,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         (void)kinagg_get_shard_iterator(&k, s, kinagg_str_c("shardId-0"), kinagg_str_c("LATEST"), kinagg_str_c(""),
                                         iter, sizeof iter);
         (void)kinagg_describe_stream_summary(&k, s, st_text, sizeof st_text, &open);
+        (void)kinagg_create_stream(&k, kinagg_str_c("s"), 1);
         if (k.error_type[sizeof k.error_type - 1] || k.error_message[sizeof k.error_message - 1]) abort();
     }
     return 0;
