@@ -30,7 +30,8 @@ static const char usage[] =
     "usage: kinagg-tail --stream NAME [options]\n"
     "Prints the user records of a Kinesis stream, one per line, unpacking KPL\n"
     "aggregates. Reads every shard, parents before children.\n\n"
-    "Options:\n" TOOL_COMMON_HELP
+    "The stream and the connection:\n" TOOL_COMMON_HELP
+    "\nWhat to read and how to print it:\n"
     "  --from WHERE           where to start: trim_horizon (or trim; the default),\n"
     "                         latest, or timestamp:TIME with TIME in ISO 8601\n"
     "                         (2024-05-01T12:00:00.250Z, +02:00 offsets; UTC if none)\n"
@@ -49,16 +50,17 @@ static const char usage[] =
     "                         number and place in its aggregate) in FILE, replaced\n"
     "                         atomically; start after them when FILE exists\n"
     "  --buffer-mb N          receive buffer for one GetRecords answer, MiB, 1-1024\n"
-    "                         (default 16: the largest answer Kinesis gives)\n"
+    "                         (default 16: the largest answer Kinesis gives)\n\n"
     "Failed calls (connection errors, 5xx, throttling) are tried again with\n"
     "backoff, for ever with --follow, else for 60 s; an expired iterator is taken\n"
     "again after the last record printed; an answer larger than the receive\n"
     "buffer is asked again with a smaller Limit. Errors go to stderr as they\n"
     "happen; repeats are counted. SIGINT, SIGTERM and SIGHUP stop it after the\n"
-    "record being printed, with the checkpoint saved.\n"
+    "record being printed, with the checkpoint saved; a second signal at once.\n\n"
     "Exit status: 0 when the stream was read (or it was stopped by a signal, or\n"
-    "its output was closed), 1 when the stream is gone (ResourceNotFoundException),\n"
-    "access is refused, a call kept failing without --follow, or the checkpoint\n"
+    "its output was closed); 1 when the stream is gone (ResourceNotFoundException),\n"
+    "access is refused, a call kept failing without --follow, a shard picked does\n"
+    "not exist, a record is larger than the receive buffer, or the checkpoint\n"
     "cannot be saved; 2 for a usage or setup error.\n";
 
 #define MAX_SHARDS 1024
@@ -235,8 +237,9 @@ static void ckpt_load(void) {
 }
 
 /* Writes the positions into the temporary file, on disk before the output
- * they follow is written; commit renames it over the checkpoint after. */
-static void ckpt_prepare(void) {
+ * they follow is written; commit renames it over the checkpoint after.
+ * Exits with status on failure. */
+static void ckpt_prepare(int status) {
     FILE *f = fopen(ckpt_tmp, "w");
     size_t i;
     int ok = f != NULL;
@@ -253,7 +256,7 @@ static void ckpt_prepare(void) {
     }
     if (!ok) {
         fprintf(stderr, "kinagg-tail: cannot save the checkpoint %s: %s\n", ckpt_tmp, strerror(errno));
-        exit(1);
+        exit(status);
     }
 }
 
@@ -280,7 +283,7 @@ static void ckpt_publish(void) {
  * is renamed into place right after it. */
 static void commit(void) {
     int save = ckpt_path && ckpt_dirty;
-    if (save) ckpt_prepare();
+    if (save) ckpt_prepare(1);
     write_all(obuf, olen);
     olen = 0;
     if (save) {
@@ -488,9 +491,10 @@ static int on_error(const char *op, const tshard *s, kinagg_status st) {
         if (is_type("ResourceNotFoundException")) fprintf(stderr, "kinagg-tail: the stream or shard is gone\n");
         return act;
     }
-    if (act == ACT_RETRY) {
+    if (act == ACT_RETRY || act == ACT_NEW_ITERATOR) {
         size_t len = strlen(msg);
-        snprintf(msg + len, sizeof msg - len, "; trying again");
+        snprintf(msg + len, sizeof msg - len, "%s",
+                 act == ACT_RETRY ? "; trying again" : "; taking a new one after the last record read");
     }
     report(key, msg);
     if (!follow && failing_since && pf.now_ms(NULL) - failing_since > GIVE_UP_MS) {
@@ -737,7 +741,7 @@ static int parse_time(const char *t, uint64_t *ms) {
     unsigned y, mo, d, h = 0, mi = 0, s = 0, frac = 0, scale = 1000;
     int64_t secs, zone = 0;
     static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (*p && strspn(p, "0123456789") == strcspn(p, ".")) { /* epoch seconds */
+    if (strspn(p, "0123456789") && strspn(p, "0123456789") == strcspn(p, ".")) { /* epoch seconds */
         uint64_t v = 0;
         if (strspn(p, "0123456789") > 12) return 0;
         while (*p >= '0' && *p <= '9') v = v * 10 + (uint64_t)(*p++ - '0');
@@ -791,7 +795,18 @@ static int usage_error(const char *fmt, const char *arg) {
     return 2;
 }
 
-static void on_signal(int sig) { stop_signal = sig; }
+/* The first signal stops it after the record being printed (and the output
+ * it waits to write); a second one at once. */
+static void on_signal(int sig) {
+    struct sigaction dfl;
+    if (stop_signal) {
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+        raise(sig);
+    }
+    stop_signal = sig;
+}
 
 /* Sleeps until when, or a signal. */
 static void sleep_until(uint64_t when) {
@@ -867,6 +882,8 @@ int main(int argc, char **argv) {
     if (ckpt_path) {
         snprintf(ckpt_tmp, sizeof ckpt_tmp, "%s.tmp", ckpt_path);
         ckpt_load();
+        ckpt_prepare(2); /* can it be saved? */
+        unlink(ckpt_tmp);
     }
     /* the tool's memory, once: the receive buffer, the output, a line for --grep */
     rbuf = (unsigned char *)malloc(buffer_mb << 20);

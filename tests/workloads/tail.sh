@@ -100,6 +100,32 @@ check "--follow: repeats summarised, not one line per failed call ($(wc -l < $W/
   test "$(wc -l < $W/fol.err)" -le 40
 sed 's/^/  | /' $W/fol.err
 
+# --follow across a split: the parent read to its end, then its children
+node -e "
+const o = []; for (let i = 0; i < 3000; i++) o.push('k' + (i % 50) + '\tsplit-' + i);
+require('fs').writeFileSync('$W/sp1.txt', o.slice(0, 1500).join('\n') + '\n');
+require('fs').writeFileSync('$W/sp2.txt', o.slice(1500).join('\n') + '\n');"
+$CAT --stream tsplit-$SEED --create 1 --tab-key $W/sp1.txt 2>/dev/null
+$TAIL --stream tsplit-$SEED --follow --with-key --checkpoint $W/sp.state > $W/sp.out 2> $W/sp.err &
+pid=$!
+wait_lines $W/sp.out 1500 20
+put --stream tsplit-$SEED split shardId-000000000000 > /dev/null
+$CAT --stream tsplit-$SEED --tab-key $W/sp2.txt 2>/dev/null
+wait_lines $W/sp.out 3000 30
+sleep 1
+kill -TERM $pid; wait $pid
+check "--follow across a split: every record once ($(lines_of $W/sp.out) lines)" \
+  "cmp -s <(cut -f2- $W/sp.out | sort) <(cat $W/sp1.txt $W/sp2.txt | sort)"
+check "--follow across a split: in order per key, the children read after their parent" \
+  "node -e \"
+const last = {}; let bad = 0;
+for (const l of require('fs').readFileSync('$W/sp.out', 'utf8').trim().split('\\n')) {
+  const [, key, data] = l.split('\\t'); const i = +data.split('-')[1];
+  if (last[key] !== undefined && i < last[key]) bad++; last[key] = i; }
+process.exit(bad ? 1 : 0);\""
+check "--follow across a split: both children read, the parent marked read to its end in the checkpoint" \
+  "test \$(cut -f1 $W/sp.out | sort -u | wc -l) -eq 3 && grep -q '^shardId-000000000000 end$' $W/sp.state"
+
 # ---- 3. --checkpoint: killed with SIGKILL mid-stream, twice, and restarted ----
 gen $W/ck.txt ck 40000 40 200
 $CAT --stream ck-$SEED --create 2 $W/ck.txt 2>/dev/null

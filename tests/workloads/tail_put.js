@@ -6,12 +6,17 @@
 //   node tail_put.js --endpoint URL --stream NAME --shards 1 binary EXPECTED
 //     plain and aggregated records with binary and text data; writes what
 //     kinagg-tail --output json must print for them to EXPECTED (JSON lines)
+//   node tail_put.js --endpoint URL --stream NAME split SHARD-ID
+//     splits the shard in the middle of its hash key range
+//   node tail_put.js check EXPECTED ACTUAL
+//     compares kinagg-tail --output json with what binary expected
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const modules = path.join(__dirname, '..', 'node_modules');
-const { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand } =
+const { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, ListShardsCommand,
+        SplitShardCommand } =
   require(path.join(modules, '@aws-sdk/client-kinesis'));
 const { NodeHttpHandler } = require(path.join(modules, '@smithy/node-http-handler'));
 const common = require(path.join(modules, 'aws-kinesis-agg', 'lib', 'common'));
@@ -132,6 +137,14 @@ function check(expectedFile, actualFile) {
 (async () => {
   if (rest[0] === 'check') return check(rest[1], rest[2]);
   await createStream();
-  if (rest[0] === 'lines') await lines(rest[1]);
+  if (rest[0] === 'split') {
+    const shards = (await client.send(new ListShardsCommand({ StreamName: args.stream }))).Shards;
+    const sh = shards.find((x) => x.ShardId === rest[1]);
+    const lo = BigInt(sh.HashKeyRange.StartingHashKey), hi = BigInt(sh.HashKeyRange.EndingHashKey);
+    await client.send(new SplitShardCommand({ StreamName: args.stream, ShardToSplit: rest[1],
+                                              NewStartingHashKey: String((lo + hi) / 2n) }));
+    await createStream(); // ACTIVE again
+    console.log(`tail_put: split ${rest[1]}`);
+  } else if (rest[0] === 'lines') await lines(rest[1]);
   else if (rest[0] === 'binary') await binary(rest[1]);
 })().catch((e) => { console.error('tail_put:', e.message); process.exit(1); });
