@@ -223,7 +223,7 @@ static void ckpt_load(void) {
             ok = s != NULL;
             if (!ok) continue;
             s->has_pos = s->followed = 1;
-            snprintf(s->seq, sizeof s->seq, "%s", b);
+            memcpy(s->seq, b, strlen(b) + 1); /* fits: checked above */
             s->sub = sub;
         } else {
             ok = 0;
