@@ -736,7 +736,9 @@ KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, co
                                     int open_only);
 
 /* For tools and tests. type: "TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER"
- * or "AFTER_SEQUENCE_NUMBER" (then sequence_number). */
+ * or "AFTER_SEQUENCE_NUMBER" (then sequence_number), or "AT_TIMESTAMP" (then
+ * sequence_number holds the time instead: milliseconds since the epoch, in
+ * decimal). */
 KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str shard_id,
                                                    kinagg_str type, kinagg_str sequence_number, char *iterator,
                                                    size_t iterator_cap);
@@ -3091,6 +3093,7 @@ typedef struct kinagg__field {
     const char *key;
     kinagg_str str; /* used when str.ptr is set */
     uint64_t num;
+    int time_ms;    /* num is a time, ms since the epoch */
 } kinagg__field;
 
 static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
@@ -3115,11 +3118,19 @@ static void kinagg__w_fields(kinagg__w *w, kinagg_protocol pr, const kinagg__fie
             if (pr == KINAGG_PROTOCOL_CBOR) kinagg__w_cbor_text(w, f[i].str);
             else kinagg__w_json_string(w, f[i].str);
         } else if (pr == KINAGG_PROTOCOL_CBOR) {
+            /* a time: tag 1 (epoch time) over milliseconds, as the AWS SDKs send it */
+            if (f[i].time_ms) kinagg__w_cbor_head(w, 6, 1);
             kinagg__w_cbor_head(w, 0, f[i].num);
         } else {
-            char d[20];
+            char d[24];
             int k = 0;
             uint64_t v = f[i].num;
+            /* a time: epoch seconds, with the milliseconds as a fraction */
+            if (f[i].time_ms) {
+                int fr;
+                for (fr = 0; fr < 3; fr++, v /= 10) d[k++] = (char)('0' + v % 10);
+                d[k++] = '.';
+            }
             do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
             while (k) kinagg__w_byte(w, (unsigned char)d[--k]);
         }
@@ -4371,7 +4382,19 @@ KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_str
     kinagg__stream_field(&f[0], stream);
     f[1].key = "ShardId"; f[1].str = shard_id;
     f[2].key = "ShardIteratorType"; f[2].str = type;
-    if (sequence_number.len) { f[3].key = "StartingSequenceNumber"; f[3].str = sequence_number; }
+    if (kinagg__key_is(type, "AT_TIMESTAMP")) {
+        size_t i;
+        if (!sequence_number.len || sequence_number.len > 15) return KINAGG_ERR_INVALID_ARGUMENT;
+        for (i = 0; i < sequence_number.len; i++) {
+            if (sequence_number.ptr[i] < '0' || sequence_number.ptr[i] > '9') return KINAGG_ERR_INVALID_ARGUMENT;
+            f[3].num = f[3].num * 10 + (uint64_t)(sequence_number.ptr[i] - '0');
+        }
+        f[3].key = "Timestamp";
+        f[3].time_ms = 1;
+    } else if (sequence_number.len) {
+        f[3].key = "StartingSequenceNumber";
+        f[3].str = sequence_number;
+    }
     st = kinagg__small_call(k, "GetShardIterator", f, 4);
     if (st != KINAGG_OK) return st;
     st = kinagg__find_string(k, "ShardIterator", &v);

@@ -144,6 +144,8 @@ step "examples: producer_posix.c ships the sample log" sh_all \
 # the tools: kinagg-cat and kinagg-tail
 step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader read them back" sh_all \
   "make -s $B/kinagg-cat $B/kinagg-tail && SPLIT_STREAM=split-$SEED SPLIT_RECORDS=45000 bash tests/net/tools_test.sh $PROXY $KINESALITE $SEED"
+step "workloads-tail: kinagg-tail on 17 MB, through an outage and failures, from checkpoints" sh_all \
+  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/workloads/tail.sh $PROXY $KINESALITE $SEED"
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do
