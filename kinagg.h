@@ -4439,9 +4439,12 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                     if (kinagg__key_is(key, "SequenceNumber")) ok = kinagg__doc_string(&d, &rec->sequence_number);
                     else if (kinagg__key_is(key, "PartitionKey")) ok = kinagg__doc_string(&d, &rec->partition_key);
                     else if (kinagg__key_is(key, "Data")) ok = kinagg__doc_data(&d, &rec->data, &rec->data_len);
-                    else if (kinagg__key_is(key, "ApproximateArrivalTimestamp"))
+                    else if (kinagg__key_is(key, "ApproximateArrivalTimestamp")) {
                         ok = kinagg__doc_number(&d, 3, &rec->arrival_ms);
-                    else ok = kinagg__doc_skip(&d);
+                        /* AWS's CBOR sends epoch milliseconds (the SDKs say so), kinesalite
+                         * and JSON seconds: past year 5000 as seconds, it was milliseconds */
+                        if (ok && d.cbor && rec->arrival_ms > 100000000000000ull) rec->arrival_ms /= 1000;
+                    } else ok = kinagg__doc_skip(&d);
                     if (!ok) return kinagg__doc_err(&d);
                 }
                 if (r < 0 || !rec->sequence_number.len) return kinagg__doc_err(&d);

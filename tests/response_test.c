@@ -383,5 +383,32 @@ int main(int argc, char **argv) {
     free(want.f); free(got.f); free(base[0].f); free(base[1].f);
     printf("responses: checked %u base responses, %u variants, %u malformed, %u truncated; %u calls\n", (unsigned)bases,
            (unsigned)variants, (unsigned)malformed, (unsigned)cut, (unsigned)calls);
+    {   /* AWS's CBOR timestamps: epoch milliseconds, under tag 1 (the AWS SDKs' CBOR protocol);
+         * kinesalite's: float seconds. Both mean the same instant. */
+        static const unsigned char ms[] = {0xa1, 0x67, 'R', 'e', 'c', 'o', 'r', 'd', 's', 0x81, 0xa3,
+            0x6e, 'S', 'e', 'q', 'u', 'e', 'n', 'c', 'e', 'N', 'u', 'm', 'b', 'e', 'r', 0x61, '1',
+            0x64, 'D', 'a', 't', 'a', 0x41, 'x',
+            0x78, 0x1b, 'A', 'p', 'p', 'r', 'o', 'x', 'i', 'm', 'a', 't', 'e', 'A', 'r', 'r', 'i', 'v', 'a', 'l',
+            'T', 'i', 'm', 'e', 's', 't', 'a', 'm', 'p', 0xc1, 0x1b, 0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x7b};
+        static const unsigned char sec[] = {0xa1, 0x67, 'R', 'e', 'c', 'o', 'r', 'd', 's', 0x81, 0xa3,
+            0x6e, 'S', 'e', 'q', 'u', 'e', 'n', 'c', 'e', 'N', 'u', 'm', 'b', 'e', 'r', 0x61, '1',
+            0x64, 'D', 'a', 't', 'a', 0x41, 'x',
+            0x78, 0x1b, 'A', 'p', 'p', 'r', 'o', 'x', 'i', 'm', 'a', 't', 'e', 'A', 'r', 'r', 'i', 'v', 'a', 'l',
+            'T', 'i', 'm', 'e', 's', 't', 'a', 'm', 'p', 0xfb, 0x41, 0xd9, 0x54, 0xfc, 0x40, 0x07, 0xdf, 0x3b};
+        /* 1700000000123 ms; 1700000000.123 s as a double */
+        size_t n = 0;
+        char it[8];
+        kinagg_status st;
+        client(1);
+        respond(200, 1, ms, sizeof ms);
+        st = kinagg_get_records(&k, "i", records, MAX_ITEMS, &n, it, sizeof it, NULL);
+        CHECK(st == KINAGG_OK && n == 1 && records[0].arrival_ms == 1700000000123ull,
+              "CBOR tag 1 over milliseconds: %s, %llu", kinagg_strerror(st),
+              (unsigned long long)(n ? records[0].arrival_ms : 0));
+        respond(200, 1, sec, sizeof sec);
+        st = kinagg_get_records(&k, "i", records, MAX_ITEMS, &n, it, sizeof it, NULL);
+        CHECK(st == KINAGG_OK && n == 1 && records[0].arrival_ms == 1700000000123ull,
+              "CBOR float seconds: %s, %llu", kinagg_strerror(st), (unsigned long long)(n ? records[0].arrival_ms : 0));
+    }
     return check_summary("responses");
 }
