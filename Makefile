@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fuzz clean
+.PHONY: test demo deps warnings size fw-stack fuzz clean
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -155,16 +155,31 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/size
 	@echo "context structs (bytes, the caller's to place):"
 	@arm-none-eabi-nm -S -t d $(B)/m4/sizes.o | awk '{ sub("size_of_", "", $$4); printf "%8d  %s\n", $$2, $$4 }' | sort -n
 
-# ---- firmware on QEMU's mps2-an386 (tests/firmware) ---------------------------
-FWHDR  := $(FW)/board.h $(FW)/fw_config.h $(CORE)
+# ---- firmware: the producer on QEMU's mps2-an386 in 64 KB of RAM -----------
+# tests/firmware: start-up, clock and semihosting (board.c), a transport
+# over UART0 (uart_link.c) to a host bridge (bridge.js), the test
+# (producer_fw.c). Long-term keys only: the producer's room for credentials
+# is cut from 4096 to 256 bytes.
+FWOPT  := -DKINAGG_PRODUCER_CREDENTIALS_MAX=256
+FWHDR  := $(FW)/board.h $(FW)/fw_config.h $(FW)/uart_link.h $(CORE)
+FWOBJ  := $(FWB)/producer_fw.o $(FWB)/uart_link.o $(FWB)/board.o
 $(FWB):
 	@mkdir -p $@
-$(FWB)/board.o: $(FW)/board.c $(FW)/board.h | $(FWB)
-	$(M4CC) -c $< -o $@
+$(FWB)/%.o: $(FW)/%.c $(FWHDR) | $(FWB)
+	$(M4CC) $(FWOPT) -fstack-usage -fcallgraph-info=su -c $< -o $@
+$(FWB)/producer.elf: $(FWOBJ) $(FW)/mps2.ld
+	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld -Wl,-Map,$(FWB)/producer.map $(FWOBJ) -o $@
 $(FWB)/region_sizes.o: $(FW)/region_sizes.c $(FWHDR) | $(FWB)
 	$(M4CC) -c $< -o $@
 $(FWB)/region_sizes.elf: $(FWB)/region_sizes.o $(FWB)/board.o $(FW)/mps2.ld
 	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld $(FWB)/region_sizes.o $(FWB)/board.o -o $@
+
+# the firmware's worst-case stack over its call graph (interrupts included),
+# checked against the stack its linker script gives it
+fw-stack: $(FWB)/producer.elf
+	@node tests/embedded/stack_report.js $(foreach o,$(FWOBJ),--ci $(o:.o=.ci) --obj $(o)) --elf $< \
+	  --root fw_reset --isr fw_systick --isr fw_uart0_rx_irq --isr fw_fault
+	@arm-none-eabi-size -A $< | awk '$$1 ~ /^\.(text|data|bss|stack)$$/ { printf "%s %d  ", $$1, $$2 } END { print "" }'
 
 # ---- fuzzing ----------------------------------------------------------------
 # deagg: the deaggregator; http: the HTTP response parser; json, cbor: the
