@@ -136,9 +136,10 @@ step "examples: producer_posix.c ships the sample log" sh_all \
 # its connections over UART0 and a bridge to the proxy
 step "firmware: Cortex-M4 image in 64 KB of RAM, its worst-case stack from the call graph" \
   sh_all "make -s $B/m4/fw/producer.elf && make -s --no-print-directory fw-stack"
+fw_stack=$(mk fw-stack 2>/dev/null | sed -n 's/^stack: worst case \([0-9]*\).*/\1/p')
 step "firmware: 10,000 records from QEMU over the UART bridge, bad records refused" \
   node --no-warnings tests/firmware/bridge.js --elf $B/m4/fw/producer.elf --proxy $PROXY --kinesalite $KINESALITE \
-  --stream fw-$SEED --manifest $B/manifest-fw.txt --seed $SEED --records 10000
+  --stream fw-$SEED --manifest $B/manifest-fw.txt --seed $SEED --records 10000 --max-stack "${fw_stack:-0}"
 step "reader: the firmware's stream" read_back fw-$SEED $B/manifest-fw.txt
 
 # the tools: kinagg-cat and kinagg-tail

@@ -7,8 +7,11 @@
 // test of the link), writes the firmware's "rec" lines
 // to the manifest for reader.js, echoes the rest, and exits with the
 // firmware's exit code.
+// With --max-stack N (the firmware's worst case from the call graph), it
+// checks that the stack high-water mark the firmware measured is within it.
 //   node bridge.js --elf FILE --proxy PORT --kinesalite PORT --stream NAME
 //                  --manifest FILE [--seed N] [--records N] [--shards N] [--timeout S]
+//                  [--max-stack N]
 'use strict';
 const net = require('net');
 const fs = require('fs');
@@ -143,25 +146,40 @@ function bridge(uart) {
   });
   const timer = setTimeout(() => { console.error(`bridge: no exit after ${args.timeout} s`); qemu.kill(); },
     Number(args.timeout) * 1000);
-  let rest = '', records = 0;
+  let rest = '', records = 0, counts = null, highWater = null;
+  const line = (l) => {
+    let m;
+    if (l.startsWith('rec ')) { manifest.write(l + '\n'); records++; return; }
+    if ((m = /^firmware: (\d+) passed, (\d+) failed$/.exec(l))) { counts = [Number(m[1]), Number(m[2])]; return; }
+    if ((m = /high-water (\d+)/.exec(l))) highWater = Number(m[1]);
+    console.log(l);
+  };
   qemu.stdout.on('data', (d) => {
     const lines = (rest + d.toString('latin1')).split('\n');
     rest = lines.pop();
-    for (const l of lines) {
-      if (l.startsWith('rec ')) { manifest.write(l + '\n'); records++; } else console.log(l);
-    }
+    lines.forEach(line);
   });
   qemu.on('exit', (code, signal) => {
     clearTimeout(timer);
     firmwareExit = code === null ? 1 : code;
-    if (rest) console.log(rest);
+    if (rest) line(rest);
     manifest.end(() => {
       console.log(`bridge: ${stats.connections} connections (${stats.refused} refused), ${stats.fromFirmware} bytes ` +
                   `from the firmware, ${stats.toFirmware} to it (0x7E: ${stats.escapedIn} from, ${stats.escapedOut} ` +
                   `to), ${records} manifest lines, ${((Date.now() - t0) / 1000).toFixed(1)} s in QEMU`);
       if (signal) console.error(`bridge: QEMU ended by ${signal}`);
-      if (!records && firmwareExit === 0) fail('the firmware listed no records');
-      process.exit(firmwareExit);
+      // the firmware's checks, and the bridge's own on what it saw
+      const [p, f] = counts || [0, 1];
+      let passed = p, failed = f;
+      const check = (ok, why) => { if (ok) passed++; else { failed++; console.error(`bridge: FAIL ${why}`); } };
+      check(records === Number(args.records), `${records} manifest lines for ${args.records} records`);
+      if (args['max-stack']) {
+        check(highWater !== null && highWater <= Number(args['max-stack']),
+              `stack high-water ${highWater} over the call graph's worst case ${args['max-stack']}`);
+        console.log(`bridge: stack high-water ${highWater} within the call graph's worst case ${args['max-stack']}`);
+      }
+      console.log(`firmware: ${passed} passed, ${failed} failed`);
+      process.exit(firmwareExit || (failed ? 1 : 0));
     });
   });
 })().catch((e) => fail(e.stack || e));
