@@ -148,7 +148,7 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/size
       $(FWB)/region_sizes.elf
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
 	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|'
-	@node tests/embedded/size_report.js $(LAYER_MAPS)
+	@node tests/embedded/size_report.js --header $(CORE) $(LAYER_MAPS)
 	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
 	  --api $(CORE) --target 2048 --paths
 	@$(QEMU_M4) $(FWB)/region_sizes.elf 2>$(FWB)/qemu.err; rc=$$?; grep -v 'lan9118.0 has no peer' $(FWB)/qemu.err >&2; exit $$rc

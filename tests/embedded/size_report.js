@@ -4,7 +4,9 @@
 // data, bss) that come from kinagg's object and from the libc and libgcc
 // members linked in; the test program's own sections and alignment fill are
 // left out.
-//   node size_report.js NAME=MAP[:TARGET] ...
+// With --header kinagg.h, the last combination is also broken down by the
+// header's implementation sections (Crypto, SigV4, HTTP, ...).
+//   node size_report.js [--header kinagg.h] NAME=MAP[:TARGET] ...
 'use strict';
 const fs = require('fs');
 
@@ -38,7 +40,10 @@ const fmt = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const pad = (s, n) => String(s).padStart(n);
 
 const rows = [];
-for (const arg of process.argv.slice(2)) {
+let header = null;
+const argv = process.argv.slice(2);
+if (argv[0] === '--header') { header = argv[1]; argv.splice(0, 2); }
+for (const arg of argv) {
   const [name, spec] = arg.split('=');
   const [map, target] = spec.split(':');
   const secs = inputSections(map);
@@ -75,7 +80,28 @@ console.log(`  ${last.name}: libc/libgcc members: ${last.members.join(' ')}`);
 const cbor = last.secs.filter((s) => kind(s.file) === 'kinagg' && /cbor/i.test(s.name));
 const softfloat = last.secs.filter((s) => kind(s.file) === 'libgcc' && /df|fix|float/.test(member(s.file)));
 const size = (a) => a.reduce((x, s) => x + s.size, 0);
-console.log(`  ${last.name}: CBOR-only functions ${fmt(size(cbor))} (${cbor.map((s) => s.name.replace(/^\.text\./, '')).join(', ')})`);
+console.log(`  ${last.name}: functions for CBOR alone ${fmt(size(cbor))} (${cbor.map((s) => s.name.replace(/^\.text\./, '')).join(', ')}; ` +
+            'the rest of the CBOR code is in branches of shared functions: the protocol is chosen at run time)');
 console.log(`  ${last.name}: double-precision soft float ${fmt(size(softfloat))} (${[...new Set(softfloat.map((s) => member(s.file)))].join(', ')})`);
+if (header) { // by section of the header: where each function is defined
+  const lines = fs.readFileSync(header, 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('#if defined(KINAGG_IMPLEMENTATION)'));
+  const where = new Map();
+  let title = 'other';
+  for (const l of lines.slice(start)) {
+    const t = /^\/\* ---- \d+\. ([^-]+?) -/.exec(l);
+    if (t) { title = t[1].replace(/:.*/, ''); continue; }
+    const f = /^(?:KINAGG_API |static )[^;=]*?\b(kinagg_\w+)\(/.exec(l);
+    if (f && !where.has(f[1])) where.set(f[1], title);
+  }
+  const groups = new Map();
+  for (const sec of last.secs.filter((x) => kind(x.file) === 'kinagg')) {
+    const fn = (/^\.(?:text|rodata)\.(kinagg_\w+)/.exec(sec.name) || [])[1];
+    const g = (fn && where.get(fn)) || 'unnamed constants';
+    groups.set(g, (groups.get(g) || 0) + sec.size);
+  }
+  console.log(`  ${last.name}, kinagg.o by section of the header: ` +
+              [...groups].sort((a, b) => b[1] - a[1]).map(([g, n]) => `${g} ${fmt(n)}`).join(', '));
+}
 const largest = last.secs.filter((s) => kind(s.file) === 'kinagg').sort((a, b) => b.size - a.size).slice(0, 8);
-console.log(`  ${last.name}: largest: ${largest.map((s) => `${s.name.replace(/^\.(text|rodata)\./, '')} ${fmt(s.size)}`).join(', ')}`);
+console.log(`  ${last.name}: largest: ${largest.map((s) => `${s.name.replace(/^\.(text|rodata)\./, '').replace(/^str1\.1$/, 'strings')} ${fmt(s.size)}`).join(', ')}`);
