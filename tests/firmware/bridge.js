@@ -124,7 +124,11 @@ function bridge(uart) {
   await createStream();
   const server = net.createServer();
   let firmwareExit = null;
-  server.on('connection', (uart) => { uart.setNoDelay(true); bridge(uart); });
+  server.on('connection', (uart) => {
+    uart.setNoDelay(true);
+    uart.on('error', () => {}); // QEMU resets it when it exits with bytes unread
+    bridge(uart);
+  });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   // an echo server, for the firmware's test of the link itself
   const echo = net.createServer((s) => { s.on('error', () => {}); s.pipe(s); });
@@ -134,10 +138,11 @@ function bridge(uart) {
   const t0 = Date.now();
   const qemu = spawn('qemu-system-arm', [
     '-M', 'mps2-an386', '-nodefaults', '-display', 'none',
-    '-serial', `tcp:127.0.0.1:${server.address().port}`,
+    '-serial', `tcp:127.0.0.1:${server.address().port},nodelay=on`,
     '-semihosting-config', ['enable=on', 'target=native', 'arg=producer', `arg=${args.proxy}`, `arg=${Date.now()}`,
       `arg=${args.seed}`, `arg=${args.stream}`, `arg=${args.records}`, `arg=${echo.address().port}`].join(','),
     '-kernel', args.elf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  qemu.on('error', (e) => fail(`qemu-system-arm: ${e.message}`));
   let errRest = '';
   qemu.stderr.on('data', (d) => { // the board's network card is left unconnected: not worth a warning
     const lines = (errRest + d.toString()).split('\n');
