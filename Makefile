@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fuzz clean
+.PHONY: test demo deps warnings size fw-stack fuzz clean
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -116,22 +116,72 @@ cross_cc = $(firstword $(foreach p,$(CROSS),$(if $(filter $(1),$(lastword $(subs
 
 # ---- Cortex-M4 --------------------------------------------------------------
 # kinagg.h alone, and with the lwIP port (lwIP's headers with a firmware's
-# lwipopts.h and arch/ from tests/embedded/lwip).
-$(B)/m4/kinagg.o: tests/embedded/impl.c $(CORE) | $(B)/m4
-	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fstack-usage -c $< -o $@
+# lwipopts.h and arch/ from tests/embedded/lwip). make size reports what a
+# firmware needs: the linked size of each combination of layers, the
+# worst-case stack of every public function over the call graph, and the
+# producer region of sample configurations (computed on the M4 under QEMU).
+M4CC     := arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS)
+M4LINK   := arm-none-eabi-gcc $(M4FLAGS) -nostartfiles -specs=nano.specs
+FW       := tests/firmware
+FWB      := $(B)/m4/fw
+QEMU_M4  := qemu-system-arm -M mps2-an386 -nodefaults -display none \
+            -semihosting-config enable=on,target=native -kernel
+$(B)/m4/kinagg.o $(B)/m4/kinagg.ci &: tests/embedded/impl.c $(CORE) | $(B)/m4
+	$(M4CC) -fstack-usage -fcallgraph-info=su -c $< -o $(B)/m4/kinagg.o
 $(B)/m4/kinagg_lwip.o: tests/embedded/lwip_port.c $(CORE) port/kinagg_lwip.h | $(B)/m4
-	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -Itests/embedded/lwip -I/usr/include/lwip -c $< -o $@
+	$(M4CC) -Itests/embedded/lwip -I/usr/include/lwip -c $< -o $@
 
 $(B)/m4/sizes.o: tests/embedded/sizes.c $(CORE) | $(B)/m4
-	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fno-common -c $< -o $@
+	$(M4CC) -fno-common -c $< -o $@
 
-size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/sizes.o
+# layer combinations (tests/embedded/layers.c): 1 aggregator, 2 + signer,
+# 3 + HTTP and PutRecords, 4 the whole producer; "all" keeps every function
+# (no --gc-sections), for the libc and libgcc frames of the stack report
+$(B)/m4/layers-%.o: tests/embedded/layers.c $(CORE) | $(B)/m4
+	$(M4CC) -DLAYERS=$* -c $< -o $@
+$(B)/m4/layers-%.elf: $(B)/m4/layers-%.o $(B)/m4/kinagg.o
+	$(M4LINK) -Wl,--gc-sections -Wl,-e,main -Wl,-Map,$(B)/m4/layers-$*.map $^ -o $@
+$(B)/m4/layers-all.elf: $(B)/m4/layers-4.o $(B)/m4/kinagg.o
+	$(M4LINK) -Wl,-e,main $^ -o $@
+
+LAYER_MAPS := "aggregator=$(B)/m4/layers-1.map" "+ SigV4 signer=$(B)/m4/layers-2.map:8192" \
+              "+ HTTP + Kinesis PutRecords (JSON)=$(B)/m4/layers-3.map" "whole producer=$(B)/m4/layers-4.map:20480"
+size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/sizes.o $(foreach n,1 2 3 4 all,$(B)/m4/layers-$(n).elf) \
+      $(FWB)/region_sizes.elf
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
 	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|'
-	@echo "largest stack frames (arm-none-eabi-gcc -fstack-usage):"
-	@awk -F'\t' '{ n = split($$1, p, ":"); printf "%8d  %s\n", $$2, p[n] }' $(B)/m4/kinagg.su | sort -n -r | head -6
+	@node tests/embedded/size_report.js --header $(CORE) $(LAYER_MAPS)
+	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
+	  --api $(CORE) --target 2048 --paths
+	@$(QEMU_M4) $(FWB)/region_sizes.elf 2>$(FWB)/qemu.err; rc=$$?; grep -v 'lan9118.0 has no peer' $(FWB)/qemu.err >&2; exit $$rc
 	@echo "context structs (bytes, the caller's to place):"
 	@arm-none-eabi-nm -S -t d $(B)/m4/sizes.o | awk '{ sub("size_of_", "", $$4); printf "%8d  %s\n", $$2, $$4 }' | sort -n
+
+# ---- firmware: the producer on QEMU's mps2-an386 in 64 KB of RAM -----------
+# tests/firmware: start-up, clock and semihosting (board.c), a transport
+# over UART0 (uart_link.c) to a host bridge (bridge.js), the test
+# (producer_fw.c). Long-term keys only: the producer's room for credentials
+# is cut from 4096 to 256 bytes.
+FWOPT  := -DKINAGG_PRODUCER_CREDENTIALS_MAX=256
+FWHDR  := $(FW)/board.h $(FW)/fw_config.h $(FW)/uart_link.h $(CORE)
+FWOBJ  := $(FWB)/producer_fw.o $(FWB)/uart_link.o $(FWB)/board.o
+$(FWB):
+	@mkdir -p $@
+$(FWB)/%.o: $(FW)/%.c $(FWHDR) | $(FWB)
+	$(M4CC) $(FWOPT) -fstack-usage -fcallgraph-info=su -c $< -o $@
+$(FWB)/producer.elf: $(FWOBJ) $(FW)/mps2.ld
+	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld -Wl,-Map,$(FWB)/producer.map $(FWOBJ) -o $@
+$(FWB)/region_sizes.o: $(FW)/region_sizes.c $(FWHDR) | $(FWB)
+	$(M4CC) -c $< -o $@
+$(FWB)/region_sizes.elf: $(FWB)/region_sizes.o $(FWB)/board.o $(FW)/mps2.ld
+	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld $(FWB)/region_sizes.o $(FWB)/board.o -o $@
+
+# the firmware's worst-case stack over its call graph (interrupts included),
+# checked against the stack its linker script gives it
+fw-stack: $(FWB)/producer.elf
+	@node tests/embedded/stack_report.js $(foreach o,$(FWOBJ),--ci $(o:.o=.ci) --obj $(o)) --elf $< \
+	  --root fw_reset --isr fw_systick --isr fw_uart0_rx_irq --isr fw_fault
+	@arm-none-eabi-size -A $< | awk '$$1 ~ /^\.(text|data|bss|stack)$$/ { printf "%s %d  ", $$1, $$2 } END { print "" }'
 
 # ---- fuzzing ----------------------------------------------------------------
 # deagg: the deaggregator; http: the HTTP response parser; json, cbor: the

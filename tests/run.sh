@@ -27,7 +27,7 @@ step() { # step NAME COMMAND...
     sed 's/^/   | /' "$log" | tail -60
     failed_steps+=("$name")
   else
-    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:|kinagg-cat:' "$log" | sed 's/^/   | /' | tail -8
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|RAM:|worst case|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:|kinagg-cat:' "$log" | sed 's/^/   | /' | tail -8
   fi
   printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
@@ -140,6 +140,16 @@ step "examples: game_loop.cpp (C++, poll per frame) against the proxy" sh_all \
   "make -s $B/game_loop $B/kinagg-cat && export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1 && ./$B/kinagg-cat --endpoint http://127.0.0.1:$PROXY --stream game-$SEED --create 4 </dev/null 2>/dev/null && ./$B/game_loop http://127.0.0.1:$PROXY game-$SEED 300"
 step "examples: producer_posix.c ships the sample log" sh_all \
   "make -s $B/producer_posix && AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/producer_posix http://127.0.0.1:$PROXY game-$SEED < examples/sample-access.log"
+
+# firmware: the producer on a Cortex-M4 (QEMU mps2-an386) in 64 KB of RAM,
+# its connections over UART0 and a bridge to the proxy
+step "firmware: Cortex-M4 image in 64 KB of RAM, its worst-case stack from the call graph" \
+  sh_all "make -s $B/m4/fw/producer.elf && make -s --no-print-directory fw-stack"
+fw_stack=$(mk fw-stack 2>/dev/null | sed -n 's/^stack: worst case \([0-9]*\).*/\1/p')
+step "firmware: 10,000 records from QEMU over the UART bridge, bad records refused" \
+  node --no-warnings tests/firmware/bridge.js --elf $B/m4/fw/producer.elf --proxy $PROXY --kinesalite $KINESALITE \
+  --stream fw-$SEED --manifest $B/manifest-fw.txt --seed $SEED --records 10000 --max-stack "${fw_stack:-0}"
+step "reader: the firmware's stream" read_back fw-$SEED $B/manifest-fw.txt
 
 # the tools: kinagg-cat and kinagg-tail
 step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader read them back" sh_all \
