@@ -5402,11 +5402,13 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */
     if (p->have_credentials && (p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
+        int none_ready = 0;
         for (ci = 0; ci < p->cfg.connections && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
             kinagg_status st;
             int complete;
             if (c->state == KINAGG__C_IDLE) {
+                if (none_ready) continue;
                 c->n = c->used = c->bytes = 0;
                 c->map_gen = p->map_gen;
             } else if (c->state != KINAGG__C_BUILD) {
@@ -5416,7 +5418,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             complete = c->map_gen != p->map_gen || kinagg__build(p, c, now);
             if (!c->n) {
                 c->state = KINAGG__C_IDLE;
-                break; /* nothing ready */
+                none_ready = 1; /* for the idle ones; a later one may be building */
+                continue;
             }
             if (!complete) {
                 c->state = KINAGG__C_BUILD; /* the rest in the next poll */
