@@ -5455,7 +5455,14 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;
     }
-    if ((p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next) next = p->map_retry_ms;
+    /* a listing due: only when it can start (credentials, a free connection;
+     * a busy one wakes us when it is done), or the polls would spin */
+    if (p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next)
+        for (ci = 0; ci < p->cfg.connections; ci++)
+            if (p->conns[ci].state == KINAGG__C_IDLE) {
+                next = p->map_retry_ms;
+                break;
+            }
     if (p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next) next = p->cred_retry_ms;
     if (next < now) next = now;
     if (next_ms) *next_ms = next;
