@@ -5205,9 +5205,17 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
         }
     } while (p->work_left);
     if (c->done_e < c->n) return; /* the rest in the next poll */
-    if (c->map_gen == p->map_gen) /* a newer map has its own marks */
-        for (e = 0; e < c->n; e++) p->shards[c->queue[e]].busy = 0;
-    kinagg__splice_all(p);
+    if (c->map_gen == p->map_gen) { /* a newer map has its own marks */
+        /* and only this request's queues get their records back: another
+         * connection's response may be half handled, its records half
+         * gathered for the front of its own queues */
+        for (e = 0; e < c->n; e++) {
+            p->shards[c->queue[e]].busy = 0;
+            kinagg__q_splice(p, kinagg__q(p, c->queue[e]));
+        }
+    } else {
+        kinagg__splice_all(p); /* routed by the new map: anywhere */
+    }
     c->n = 0;
     c->state = KINAGG__C_IDLE;
     if (c->map_stale && p->map_state == KINAGG__MAP_OK) {
