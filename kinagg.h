@@ -801,8 +801,9 @@ typedef struct kinagg_completion {
     uint64_t latency_ms;        /* from put to this completion */
 } kinagg_completion;
 
-/* Called from poll (and flush), once per record put; the strings are valid
- * during the call only. */
+/* Called from poll (and flush, abandon), once per record put; the strings
+ * are valid during the call only. It may call put or abandon (not poll,
+ * flush or close). */
 typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
 
 /* Where the producer gets credentials that change (instance roles,
@@ -5163,6 +5164,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
                                      c->results[e].error_message, now);
                 else
                     kinagg__retry(p, i, kinagg__code_index(code), now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         } else if (st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
@@ -5175,6 +5177,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__retry(p, i, KINAGG__E_WRONG_SHARD, now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         } else if (st == KINAGG_OK) {
@@ -5184,6 +5187,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
                 uint32_t next = p->recs[i].next;
                 kinagg__complete(p, i, KINAGG_OK, c->results[e].shard_id, c->results[e].sequence_number,
                                  c->aggregated[e] ? sub : 0, c->aggregated[e], kinagg__nostr(), kinagg__nostr(), now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 sub++;
                 i = next;
             }
@@ -5192,6 +5196,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__retry(p, i, err, now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         } else { /* the request can never succeed: its records fail now */
@@ -5200,6 +5205,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__complete(p, i, st, kinagg__nostr(), kinagg__nostr(), 0, 0, type, msg, now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         }
