@@ -5566,7 +5566,21 @@ KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_produ
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
     size_t ci;
-    for (ci = 0; ci < p->cfg.connections; ci++) kinagg_http_close(&p->conns[ci].k.http);
+    for (ci = 0; ci < p->cfg.connections; ci++) {
+        kinagg__pconn *c = &p->conns[ci];
+        int on_wire = (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && !c->k.preparing;
+        kinagg_http_close(&c->k.http);
+        if (!on_wire) continue;
+        /* the call on it ends as a closed connection would end it (a later
+         * poll would otherwise take the cut response for a whole one): its
+         * records go back to be sent again, the listing is asked again */
+        if (c->state == KINAGG__C_PUT) {
+            kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
+        } else {
+            c->state = KINAGG__C_IDLE;
+            kinagg__list_done(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
+        }
+    }
 }
 
 #ifdef __cplusplus
