@@ -106,6 +106,8 @@ $(B)/unit-%-cross: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/noheap-%-cross: tests/noheap.c $(CORE) tests/check.h | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -fno-builtin -static $< $(WRAP) -o $@
+$(B)/producer_memory-%-cross: tests/producer_memory.c $(CORE) tests/check.h | $(B)
+	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/kinagg_read-%-cross: tests/xcheck/kinagg_read.c $(CORE) $(XHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/kinagg_write-%-cross: tests/xcheck/kinagg_write.c $(CORE) $(TESTHDR) $(XHDR) | $(B)

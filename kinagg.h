@@ -4474,6 +4474,10 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
     c->credentials_refresh_ms = 300000;
 }
 
+/* Bounds that keep the region's layout from overflowing size_t (they
+ * matter on 32-bit targets): each connection buffer below a 128th of the
+ * address space, record headers and the record buffer below a quarter. */
+#define KINAGG__PBUF_MAX ((size_t)-1 / 128)
 static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
     return kinagg__stream_ok(cfg->stream) && cfg->connections >= 1 &&
            cfg->connections <= KINAGG_PRODUCER_MAX_CONNECTIONS && cfg->collection_max_count >= 1 &&
@@ -4483,6 +4487,7 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
            cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
            cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->recv_buffer_size >= 4096 &&
            cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
+           cfg->recv_buffer_size <= KINAGG__PBUF_MAX && cfg->send_buffer_size <= KINAGG__PBUF_MAX &&
            cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u &&
            (!cfg->record_buffer_size || cfg->record_buffer_size >= cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX);
 }
@@ -4506,6 +4511,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     size_t at = 0, n = cfg->collection_max_count, s = 0, reqbuf, slot = sizeof(kinagg__prec), left, min_ring;
 #define KINAGG__TAKE(field, bytes) (l->field = s, s += kinagg__r16(bytes))
     KINAGG_MEMSET(l, 0, sizeof *l);
+    if (cfg->max_records > (size_t)-1 / 4 / slot || cfg->record_buffer_size > (size_t)-1 / 4) return 0;
     l->conns = at;
     at += kinagg__r16(cfg->connections * sizeof(kinagg__pconn));
     l->conn_parts = at;

@@ -142,6 +142,8 @@ for arch in aarch64 arm s390x; do
   step "qemu-$arch: HTTP, Kinesis responses and a producer session (the no-heap run)" \
     sh_all "make -s $B/noheap-$arch-cross && qemu-$arch ./$B/noheap-$arch-cross"
 done
+step "qemu-arm: producer region sizes on a 32-bit target" sh_all \
+  "make -s $B/producer_memory-arm-cross && qemu-arm ./$B/producer_memory-arm-cross"
 step "qemu-s390x: big-endian kinagg writes, protobuf-c reads" sh_all \
   "make -s $B/kinagg_write-s390x-cross && qemu-s390x ./$B/kinagg_write-s390x-cross $B/corpus-be.txt $SEED 20 && ./$B/pbc_check decode $B/corpus-be.txt"
 step "qemu-s390x: big-endian kinagg reads aws-kinesis-agg" sh_all \
