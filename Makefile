@@ -62,6 +62,8 @@ $(B)/cxx_smoke: tests/cxx_smoke.cpp $(CORE) | $(B)
 	clang++ -std=c++11 $(WARN) $(SAN) $< -o $@
 $(B)/producer_memory: tests/producer_memory.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/producer_model: tests/producer_model.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/noheap: tests/noheap.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 -fno-builtin $< $(WRAP) -o $@
 

@@ -46,6 +46,8 @@ step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
 step "producer-memory: region_size agrees with init, 23 configurations" sh_all "make -s $B/producer_memory && ./$B/producer_memory"
+step "producer-model: a scripted Kinesis, random faults and calls, 120 seeds (ASan+UBSan)" \
+  sh_all "make -s $B/producer_model && ./$B/producer_model --from $SEED --seeds 120"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
