@@ -5253,6 +5253,24 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     return kinagg__small_begin(&c->k, "ListShards", f, 2);
 }
 
+/* A listing that fails for good (denied, more shards than max_shards, a
+ * response we cannot read) while a map is known: that map is out of date
+ * (a known map is listed again only after an aggregate landed on another
+ * shard). Forget it: records go on unmapped, where records of one hash key
+ * always land together, instead of to shards that are gone (each such
+ * aggregate is stored, refused as misplaced, and sent again, until it
+ * expires), and the map is asked for again now and then. */
+static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
+    size_t i;
+    p->map_retry_ms = now + 60000;
+    if (!p->nshards) return;
+    p->nshards = 0;
+    p->map_gen++;
+    p->map_state = KINAGG__MAP_DENIED;
+    for (i = 0; i <= p->cfg.max_shards; i++) p->shards[i].busy = 0;
+    kinagg__requeue_all(p);
+}
+
 static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
@@ -5263,7 +5281,7 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
         if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
-        p->map_retry_ms = now + 60000;
+        kinagg__map_forget(p, now);
     } else {
         p->map_retry_ms = now + p->map_backoff_ms;
         p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
@@ -5290,7 +5308,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
         if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
-            p->map_retry_ms = now + 60000;
+            kinagg__map_forget(p, now);
         return;
     }
     if (p->map_token[0]) {
