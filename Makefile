@@ -62,6 +62,8 @@ $(B)/cxx_smoke: tests/cxx_smoke.cpp $(CORE) | $(B)
 	clang++ -std=c++11 $(WARN) $(SAN) $< -o $@
 $(B)/producer_memory: tests/producer_memory.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/producer_model: tests/producer_model.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/noheap: tests/noheap.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 -fno-builtin $< $(WRAP) -o $@
 $(B)/response_test: tests/response_test.c $(CORE) tests/check.h | $(B)
@@ -108,6 +110,8 @@ $(B)/unit-%-cross: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/noheap-%-cross: tests/noheap.c $(CORE) tests/check.h | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -fno-builtin -static $< $(WRAP) -o $@
+$(B)/producer_memory-%-cross: tests/producer_memory.c $(CORE) tests/check.h | $(B)
+	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/kinagg_read-%-cross: tests/xcheck/kinagg_read.c $(CORE) $(XHDR) | $(B)
 	$(call cross_cc,$*) $(STD) $(WARN) -O2 -static $< -o $@
 $(B)/kinagg_write-%-cross: tests/xcheck/kinagg_write.c $(CORE) $(TESTHDR) $(XHDR) | $(B)

@@ -807,8 +807,9 @@ typedef struct kinagg_completion {
     uint64_t latency_ms;        /* from put to this completion */
 } kinagg_completion;
 
-/* Called from poll (and flush), once per record put; the strings are valid
- * during the call only. */
+/* Called from poll (and flush, abandon), once per record put; the strings
+ * are valid during the call only. It may call put or abandon (not poll,
+ * flush or close). */
 typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
 
 /* Where the producer gets credentials that change (instance roles,
@@ -4642,6 +4643,10 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
     c->credentials_refresh_ms = 300000;
 }
 
+/* Bounds that keep the region's layout from overflowing size_t (they
+ * matter on 32-bit targets): each connection buffer below a 128th of the
+ * address space, record headers and the record buffer below a quarter. */
+#define KINAGG__PBUF_MAX ((size_t)-1 / 128)
 static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
     return kinagg__stream_ok(cfg->stream) && cfg->connections >= 1 &&
            cfg->connections <= KINAGG_PRODUCER_MAX_CONNECTIONS && cfg->collection_max_count >= 1 &&
@@ -4651,6 +4656,7 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
            cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
            cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->recv_buffer_size >= 4096 &&
            cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
+           cfg->recv_buffer_size <= KINAGG__PBUF_MAX && cfg->send_buffer_size <= KINAGG__PBUF_MAX &&
            cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u &&
            (!cfg->record_buffer_size || cfg->record_buffer_size >= cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX);
 }
@@ -4674,6 +4680,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     size_t at = 0, n = cfg->collection_max_count, s = 0, reqbuf, slot = sizeof(kinagg__prec), left, min_ring;
 #define KINAGG__TAKE(field, bytes) (l->field = s, s += kinagg__r16(bytes))
     KINAGG_MEMSET(l, 0, sizeof *l);
+    if (cfg->max_records > (size_t)-1 / 4 / slot || cfg->record_buffer_size > (size_t)-1 / 4) return 0;
     l->conns = at;
     at += kinagg__r16(cfg->connections * sizeof(kinagg__pconn));
     l->conn_parts = at;
@@ -5332,6 +5339,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
                                      c->results[e].error_message, now);
                 else
                     kinagg__retry(p, i, kinagg__code_index(code), now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         } else if (st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
@@ -5344,6 +5352,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__retry(p, i, KINAGG__E_WRONG_SHARD, now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         } else if (st == KINAGG_OK) {
@@ -5353,6 +5362,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
                 uint32_t next = p->recs[i].next;
                 kinagg__complete(p, i, KINAGG_OK, c->results[e].shard_id, c->results[e].sequence_number,
                                  c->aggregated[e] ? sub : 0, c->aggregated[e], kinagg__nostr(), kinagg__nostr(), now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 sub++;
                 i = next;
             }
@@ -5361,6 +5371,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__retry(p, i, err, now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         } else { /* the request can never succeed: its records fail now */
@@ -5369,14 +5380,23 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             while (i != KINAGG__NONE) {
                 uint32_t next = p->recs[i].next;
                 kinagg__complete(p, i, st, kinagg__nostr(), kinagg__nostr(), 0, 0, type, msg, now);
+                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
                 i = next;
             }
         }
     } while (p->work_left);
     if (c->done_e < c->n) return; /* the rest in the next poll */
-    if (c->map_gen == p->map_gen) /* a newer map has its own marks */
-        for (e = 0; e < c->n; e++) p->shards[c->queue[e]].busy = 0;
-    kinagg__splice_all(p);
+    if (c->map_gen == p->map_gen) { /* a newer map has its own marks */
+        /* and only this request's queues get their records back: another
+         * connection's response may be half handled, its records half
+         * gathered for the front of its own queues */
+        for (e = 0; e < c->n; e++) {
+            p->shards[c->queue[e]].busy = 0;
+            kinagg__q_splice(p, kinagg__q(p, c->queue[e]));
+        }
+    } else {
+        kinagg__splice_all(p); /* routed by the new map: anywhere */
+    }
     c->n = 0;
     c->state = KINAGG__C_IDLE;
     if (c->map_stale && p->map_state == KINAGG__MAP_OK) {
@@ -5402,6 +5422,24 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     return kinagg__small_begin(&c->k, "ListShards", f, 2);
 }
 
+/* A listing that fails for good (denied, more shards than max_shards, a
+ * response we cannot read) while a map is known: that map is out of date
+ * (a known map is listed again only after an aggregate landed on another
+ * shard). Forget it: records go on unmapped, where records of one hash key
+ * always land together, instead of to shards that are gone (each such
+ * aggregate is stored, refused as misplaced, and sent again, until it
+ * expires), and the map is asked for again now and then. */
+static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
+    size_t i;
+    p->map_retry_ms = now + 60000;
+    if (!p->nshards) return;
+    p->nshards = 0;
+    p->map_gen++;
+    p->map_state = KINAGG__MAP_DENIED;
+    for (i = 0; i <= p->cfg.max_shards; i++) p->shards[i].busy = 0;
+    kinagg__requeue_all(p);
+}
+
 static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
@@ -5412,7 +5450,7 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
         if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
-        p->map_retry_ms = now + 60000;
+        kinagg__map_forget(p, now);
     } else {
         p->map_retry_ms = now + p->map_backoff_ms;
         p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
@@ -5439,7 +5477,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
         if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
-            p->map_retry_ms = now + 60000;
+            kinagg__map_forget(p, now);
         return;
     }
     if (p->map_token[0]) {
@@ -5571,11 +5609,13 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */
     if (p->have_credentials && (p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
+        int none_ready = 0;
         for (ci = 0; ci < p->cfg.connections && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
             kinagg_status st;
             int complete;
             if (c->state == KINAGG__C_IDLE) {
+                if (none_ready) continue;
                 c->n = c->used = c->bytes = 0;
                 c->map_gen = p->map_gen;
             } else if (c->state != KINAGG__C_BUILD) {
@@ -5585,7 +5625,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             complete = c->map_gen != p->map_gen || kinagg__build(p, c, now);
             if (!c->n) {
                 c->state = KINAGG__C_IDLE;
-                break; /* nothing ready */
+                none_ready = 1; /* for the idle ones; a later one may be building */
+                continue;
             }
             if (!complete) {
                 c->state = KINAGG__C_BUILD; /* the rest in the next poll */
@@ -5621,7 +5662,14 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;
     }
-    if ((p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next) next = p->map_retry_ms;
+    /* a listing due: only when it can start (credentials, a free connection;
+     * a busy one wakes us when it is done), or the polls would spin */
+    if (p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next)
+        for (ci = 0; ci < p->cfg.connections; ci++)
+            if (p->conns[ci].state == KINAGG__C_IDLE) {
+                next = p->map_retry_ms;
+                break;
+            }
     if (p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next) next = p->cred_retry_ms;
     if (next < now) next = now;
     if (next_ms) *next_ms = next;
@@ -5711,7 +5759,21 @@ KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_produ
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
     size_t ci;
-    for (ci = 0; ci < p->cfg.connections; ci++) kinagg_http_close(&p->conns[ci].k.http);
+    for (ci = 0; ci < p->cfg.connections; ci++) {
+        kinagg__pconn *c = &p->conns[ci];
+        int on_wire = (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && !c->k.preparing;
+        kinagg_http_close(&c->k.http);
+        if (!on_wire) continue;
+        /* the call on it ends as a closed connection would end it (a later
+         * poll would otherwise take the cut response for a whole one): its
+         * records go back to be sent again, the listing is asked again */
+        if (c->state == KINAGG__C_PUT) {
+            kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
+        } else {
+            c->state = KINAGG__C_IDLE;
+            kinagg__list_done(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
+        }
+    }
 }
 
 #ifdef __cplusplus

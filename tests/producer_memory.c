@@ -130,6 +130,28 @@ int main(void) {
     cfg = base; cfg.record_buffer_size = 100000; /* smaller than one 1 MiB record */
     CHECK(kinagg_producer_region_size(&cfg) == 0 && try_init(&cfg, (unsigned char *)arn, 1) == KINAGG_ERR_INVALID_ARGUMENT,
           "a record buffer that cannot hold one record: refused");
+    /* sizes whose layout would overflow size_t (on a 32-bit target, 2^27
+     * record slots of 64 bytes are 8 GiB): refused, never a region too small */
+    {
+        size_t big[3];
+        const char *what[3] = {"a receive buffer of SIZE_MAX - 8", "a send buffer of SIZE_MAX - 1000",
+                               "2^27 record slots"};
+        big[0] = (size_t)-8;
+        big[1] = (size_t)-1000;
+        big[2] = 0x08000000u;
+        for (i = 0; i < 3; i++) {
+            size_t need;
+            cfg = base;
+            if (i == 0) cfg.recv_buffer_size = big[0];
+            if (i == 1) cfg.send_buffer_size = big[1];
+            if (i == 2) cfg.max_records = big[2];
+            need = kinagg_producer_region_size(&cfg);
+            CHECK(need == 0 || (uint64_t)need >= (i < 2 ? (uint64_t)big[i] : (uint64_t)big[2] * 64),
+                  "%s: region_size %lu is smaller than that", what[i], (unsigned long)need);
+            if (need == 0)
+                CHECK(try_init(&cfg, (unsigned char *)arn, sizeof arn) != KINAGG_OK, "%s: init refuses it", what[i]);
+        }
+    }
 
     {   /* the defaults in 8 MiB: how many 60-byte events fit before FULL */
         size_t size = 8u << 20;

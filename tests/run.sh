@@ -48,6 +48,8 @@ step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
 step "producer-memory: region_size agrees with init, 23 configurations" sh_all "make -s $B/producer_memory && ./$B/producer_memory"
 step "responses: JSON and CBOR response variants and malformed ones (tests/responses), ASan+UBSan" sh_all \
   "make -s $B/response_test && node tests/responses/gen.js $B/responses.txt && ./$B/response_test $B/responses.txt"
+step "producer-model: a scripted Kinesis, random faults and calls, 120 seeds (ASan+UBSan)" \
+  sh_all "make -s $B/producer_model && ./$B/producer_model --from $SEED --seeds 120"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
@@ -163,6 +165,8 @@ for arch in aarch64 arm s390x; do
   step "qemu-$arch: HTTP, Kinesis responses and a producer session (the no-heap run)" \
     sh_all "make -s $B/noheap-$arch-cross && qemu-$arch ./$B/noheap-$arch-cross"
 done
+step "qemu-arm: producer region sizes on a 32-bit target" sh_all \
+  "make -s $B/producer_memory-arm-cross && qemu-arm ./$B/producer_memory-arm-cross"
 step "qemu-s390x: big-endian kinagg writes, protobuf-c reads" sh_all \
   "make -s $B/kinagg_write-s390x-cross && qemu-s390x ./$B/kinagg_write-s390x-cross $B/corpus-be.txt $SEED 20 && ./$B/pbc_check decode $B/corpus-be.txt"
 step "qemu-s390x: big-endian kinagg reads aws-kinesis-agg" sh_all \
