@@ -4454,8 +4454,9 @@ static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* Lays the region out for cfg. With record_buffer_size 0, the records take
  * all of avail (the region's usable bytes), or, when avail is 0, the least
- * they need. Returns 0 when the region cannot hold it. */
-static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_config *cfg, size_t avail) {
+ * they need. least: the smallest aggregate buffers, as region_size counts
+ * them. Returns 0 when the region cannot hold it. */
+static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_config *cfg, size_t avail, int least) {
     size_t at = 0, n = cfg->collection_max_count, s = 0, reqbuf, slot = sizeof(kinagg__prec), left, min_ring;
 #define KINAGG__TAKE(field, bytes) (l->field = s, s += kinagg__r16(bytes))
     KINAGG_MEMSET(l, 0, sizeof *l);
@@ -4473,7 +4474,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG__TAKE(expect, n * KINAGG__PSHARD_ID);
     KINAGG__TAKE(queue, n * sizeof(uint32_t));
     /* each connection's aggregate buffer: set, or an eighth of the region */
-    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : avail / 8 / cfg->connections;
+    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least ? 0 : avail / 8 / cfg->connections;
     if (reqbuf < cfg->aggregation_max_size) reqbuf = cfg->aggregation_max_size;
     if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
     if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
@@ -4527,7 +4528,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
 
 KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg) {
     kinagg__playout l;
-    if (!cfg || !kinagg__producer_config_ok(cfg) || !kinagg__producer_layout(&l, cfg, 0)) return 0;
+    if (!cfg || !kinagg__producer_config_ok(cfg) || !kinagg__producer_layout(&l, cfg, 0, 1)) return 0;
     return l.end + 15; /* any alignment of the region */
 }
 
@@ -4577,7 +4578,11 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
         return KINAGG_ERR_INVALID_ARGUMENT;
     if (!kinagg__producer_config_ok(cfg)) return KINAGG_ERR_INVALID_ARGUMENT;
     pad = (16 - ((uintptr_t)region & 15)) & 15;
-    if (region_size < pad || !kinagg__producer_layout(&l, cfg, region_size - pad)) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    /* an eighth of the region for aggregate buffers when it has room, else
+     * the least (a region of kinagg_producer_region_size bytes) */
+    if (region_size < pad || (!kinagg__producer_layout(&l, cfg, region_size - pad, 0) &&
+                              !kinagg__producer_layout(&l, cfg, region_size - pad, 1)))
+        return KINAGG_ERR_BUFFER_TOO_SMALL;
     base = (unsigned char *)region + pad;
     KINAGG_MEMSET(p, 0, sizeof *p);
     p->cfg = *cfg;
