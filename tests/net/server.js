@@ -3,7 +3,8 @@
 // (an implementation independent of kinagg's) before forwarding it.
 //   node server.js [--tls-cert F --tls-key F] [--log FILE]
 // Prints one line of JSON with the ports when ready, then serves until
-// stdin closes or it is killed.
+// stdin closes or it is killed. Required as a module, it starts nothing and
+// gives its signature check (verify) and error answer (reject) to others.
 'use strict';
 const http = require('http');
 const https = require('https');
@@ -15,8 +16,9 @@ const kinesalite = require(path.join(modules, 'kinesalite'));
 const { SignatureV4 } = require(path.join(modules, '@smithy/signature-v4'));
 const { Hash } = require(path.join(modules, '@smithy/hash-node'));
 
+const main = require.main === module;
 const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+for (let i = 2; main && i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 // The credentials the tests use; anything else is rejected as AWS would.
 const CREDENTIALS = {
@@ -181,28 +183,31 @@ function faultProxy(kport) {
   };
 }
 
-const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
-kserver.listen(0, '127.0.0.1', () => {
-  const kport = kserver.address().port;
-  const plain = http.createServer(proxy(kport));
-  plain.keepAliveTimeout = 5000;
-  const faulty = http.createServer(faultProxy(kport));
-  faulty.keepAliveTimeout = 5000;
-  faulty.listen(0, '127.0.0.1');
-  plain.listen(0, '127.0.0.1', () => {
-    const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port };
-    const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
-    // TLS listeners: a good certificate, and one that expired
-    const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
-      .filter(([, cert]) => args[cert]);
-    let pending = tlsServers.length;
-    if (!pending) return finish();
-    for (const [name, cert, key] of tlsServers) {
-      const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, proxy(kport));
-      tls.keepAliveTimeout = 5000;
-      tls.listen(0, '127.0.0.1', () => { ports[name] = tls.address().port; if (--pending === 0) finish(); });
-    }
+module.exports = { verify, reject };
+if (main) {
+  const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
+  kserver.listen(0, '127.0.0.1', () => {
+    const kport = kserver.address().port;
+    const plain = http.createServer(proxy(kport));
+    plain.keepAliveTimeout = 5000;
+    const faulty = http.createServer(faultProxy(kport));
+    faulty.keepAliveTimeout = 5000;
+    faulty.listen(0, '127.0.0.1');
+    plain.listen(0, '127.0.0.1', () => {
+      const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port };
+      const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
+      // TLS listeners: a good certificate, and one that expired
+      const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
+        .filter(([, cert]) => args[cert]);
+      let pending = tlsServers.length;
+      if (!pending) return finish();
+      for (const [name, cert, key] of tlsServers) {
+        const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, proxy(kport));
+        tls.keepAliveTimeout = 5000;
+        tls.listen(0, '127.0.0.1', () => { ports[name] = tls.address().port; if (--pending === 0) finish(); });
+      }
+    });
   });
-});
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
