@@ -66,8 +66,9 @@ static const char usage[] =
     "\n"
     "Reporting:\n"
     "  --failed FILE          write every record that was not delivered (failed,\n"
-    "                         refused, expired or given up) to FILE as it was read,\n"
-    "                         with its separator, so that it can be sent again\n"
+    "                         refused, expired or given up; not one over the size\n"
+    "                         limit) to FILE as it was read, with its separator, so\n"
+    "                         that it can be sent again\n"
     "  --stats-json FILE      write the counts (lines, delivered, Kinesis records,\n"
     "                         requests, retries, throttled, failed, refused,\n"
     "                         abandoned, bytes) as JSON when done\n"
@@ -278,13 +279,14 @@ static int put_record(const unsigned char *rec, size_t len) {
     in.no++;
     lines_read++;
     if (st != KINAGG_OK) {
+        int too_large = st == KINAGG_ERR_TOO_LARGE || st == KINAGG_ERR_BUFFER_TOO_SMALL;
         if (slot) keep_undo();
-        if (st == KINAGG_ERR_TOO_LARGE || st == KINAGG_ERR_BUFFER_TOO_SMALL)
+        if (too_large)
             snprintf(why, sizeof why, "record of %lu bytes (data + partition key) is over the limit of %lu",
                      (unsigned long)(dlen + klen), (unsigned long)prod.cfg.max_record_size);
         else
             snprintf(why, sizeof why, "%s", kinagg_strerror(st));
-        refuse(rec, len, why);
+        refuse(too_large ? NULL : rec, len, why); /* one too large could never be sent again */
     }
     return 1;
 }

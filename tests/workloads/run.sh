@@ -292,6 +292,7 @@ for c in "${cases[@]}"; do
   if [ "$f" -eq 0 ] && [ "$(cat $W/case-$c.rc)" != 0 ]; then f=1; echo "FAIL - $c exit $(cat $W/case-$c.rc)"; fi
   pass=$((pass + p)) fail=$((fail + f))
 done
+for c in "${cases[@]}"; do grep -h '^measured:' $W/case-$c.log; done # the figures, once more at the end
 echo "($(( $(date +%s) - start )) s)"
 echo "workloads: $pass passed, $fail failed"
 [ $fail -eq 0 ]
