@@ -128,7 +128,7 @@ case_signal() { # SIGTERM|SIGINT
   mkstream $s 2
   $CAT --stream $s --stats-json $W/$sig.json 2>$W/$sig.err < <(writer --rate 20 --log $W/$sig.wlog) &
   cat=$!
-  sleep 3
+  sleep 4
   t=$(now_ms)
   kill -s $sig $cat
   wait $cat 2>/dev/null
@@ -153,7 +153,7 @@ case_unreachable() {
   cat=$!
   for _ in $(seq 100); do grep -q 'Connection refused' $W/unreach.err && { seen=$(( $(now_ms) - t0 )); break; }; sleep 0.05; done
   head -2 $W/unreach.err
-  check "a closed port: 'connect: Connection refused' printed within 3 s ($seen ms)" "[ $seen -gt 0 ] && [ $seen -lt 3000 ]"
+  check "a closed port: 'connect: Connection refused' printed within 5 s, not after 30 ($seen ms)" "[ $seen -gt 0 ] && [ $seen -lt 5000 ]"
   sleep 1
   t=$(now_ms)
   kill -s TERM $cat
@@ -162,8 +162,8 @@ case_unreachable() {
   wait $cat 2>/dev/null
   rc=$? took=$(( $(now_ms) - t ))
   n=$(sed -n 's/.*: \([0-9]*\) records given up.*/\1/p' $W/unreach.err)
-  check "a second signal gives up at once: exit 1 (got $rc) within 3 s of the first ($took ms), ${n:-no} records given up" \
-    "[ $rc -eq 1 ] && [ $took -lt 3000 ] && [ -n '$n' ] && [ '$n' -gt 0 ]"
+  check "a second signal 1 s after the first gives up at once: exit 1 (got $rc) $took ms after the first, ${n:-no} records given up" \
+    "[ $rc -eq 1 ] && [ $took -lt 4000 ] && [ -n '$n' ] && [ '$n' -gt 0 ]"
   check "--failed holds the $n records given up, as read" \
     "[ \"\$(wc -l < $W/unreach.failed)\" = '$n' ] && awk '\$1 != \"w\" || \$2 != NR - 1 { exit 1 }' $W/unreach.failed"
   # one signal, and --drain-timeout ends the wait
@@ -184,7 +184,7 @@ case_unreachable() {
   rc=$? took=$(( $(now_ms) - t ))
   head -1 $W/mistyped.err
   check "a mistyped stream: ResourceNotFoundException printed, exit 1 (got $rc) in $took ms" \
-    "[ $rc -eq 1 ] && [ $took -lt 3000 ] && grep -q ResourceNotFoundException $W/mistyped.err"
+    "[ $rc -eq 1 ] && [ $took -lt 5000 ] && grep -q ResourceNotFoundException $W/mistyped.err"
 }
 
 # --failed: with a stream that refuses everything, FILE is the input.
@@ -249,8 +249,8 @@ case_limits() {
     "[ $rc -eq 0 ] && [ \"$(json $W/limits.json user_records)\" = 200000 ]"
   check "shard limits: the proxy held the shard to 1 MiB/s (took $took ms for $bytes bytes)" \
     "[ $took -ge $(( (bytes - 1048576) * 1000 / 1048576 * 95 / 100 )) ]"
-  check "shard limits: throttled entries rare ($throttled of $entries), as the proxy counted ($pthrottled)" \
-    "[ $throttled -eq $pthrottled ] && [ $(( throttled * 100 )) -le $entries ]"
+  check "shard limits: throttled entries rare ($throttled of $entries, under 5 %), as the proxy counted ($pthrottled)" \
+    "[ $throttled -eq $pthrottled ] && [ $(( throttled * 20 )) -le $entries ]"
   $NODE tests/net/reader.js --endpoint $KIN --stream $s --lines $lines --no-order 1 > $W/limits-reader.out 2>&1
   rc=$?
   tail -2 $W/limits-reader.out
