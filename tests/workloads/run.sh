@@ -58,6 +58,14 @@ lines_delivered() { # LOG OUT LIMIT_MS
     console.log('measured: ' + written.length + ' lines written, ' + due.length + ' due, ' + got.size + ' read back, ' + missing.length + ' missing, ' + dup + ' duplicates');
     process.exit(missing.length || !due.length ? 1 : 0);"
 }
+# kinagg-cat, stopped if it hangs (a failure of its own)
+cat_run() { timeout -s KILL 240 $CAT "$@"; }
+wait_for() { # PID SECONDS: waits for it, killing it after SECONDS; its exit status
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then echo "FAIL - kinagg-cat still running after $2 s: killed"; kill -9 "$1"; fi
+  wait "$1" 2>/dev/null
+}
 json() { node -e "process.stdout.write(String(require('./$1')['$2']))"; } # FILE KEY
 
 # ---- cases ------------------------------------------------------------------
@@ -68,31 +76,31 @@ case_bytes() {
   $NODE tests/workloads/gen.js binary "$SEED" 400000 $bin
   { cat $bin; printf '\0'; } > $bin0
   for s in bytes bytes0 prog crlf limit; do mkstream $s-$SEED 2; done
-  $CAT --stream bytes-$SEED --partition-key k $bin 2>$W/bytes.err
+  cat_run --stream bytes-$SEED --partition-key k $bin 2>$W/bytes.err
   check "binary records (NUL, 0x80-0xFF, CR mid-line and before the newline): exit 0" test $? -eq 0
   readback bytes-$SEED $W/bytes.out
   check "binary records: sha256 out $(sha $W/bytes.out | cut -c1-12) = in $(sha $bin | cut -c1-12)" \
     '[ "$(sha $bin)" = "$(sha $W/bytes.out)" ]'
-  $CAT --stream bytes0-$SEED -0 --partition-key k $bin0 2>>$W/bytes.err
+  cat_run --stream bytes0-$SEED -0 --partition-key k $bin0 2>>$W/bytes.err
   check "-0 (NUL-ended records holding newlines): exit 0" test $? -eq 0
   readback bytes0-$SEED $W/bytes0.out nul
   check "-0: sha256 out = in" '[ "$(sha $bin0)" = "$(sha $W/bytes0.out)" ]'
   # a program as input: the bytes after its first NUL used to be cut
   prog=$(command -v ls)
   { cat "$prog"; [ "$(tail -c1 "$prog" | od -An -tx1 | tr -d ' ')" = 0a ] || printf '\n'; } > $W/prog.in
-  $CAT --stream prog-$SEED --partition-key k "$prog" 2>>$W/bytes.err
+  cat_run --stream prog-$SEED --partition-key k "$prog" 2>>$W/bytes.err
   rc=$?
   readback prog-$SEED $W/prog.out
   check "$prog ($(wc -c < "$prog") bytes) as input: exit $rc, sha256 out = in" \
     '[ $rc -eq 0 ] && [ "$(sha $W/prog.in)" = "$(sha $W/prog.out)" ]'
   # --strip-cr: CRLF text arrives as LF text
   printf 'one\r\ntwo\r\nthree\n' > $crlf
-  $CAT --stream crlf-$SEED --partition-key k --strip-cr $crlf 2>>$W/bytes.err
+  cat_run --stream crlf-$SEED --partition-key k --strip-cr $crlf 2>>$W/bytes.err
   readback crlf-$SEED $W/crlf.out
   check "--strip-cr drops the CR before each newline" '[ "$(cat $W/crlf.out)" = "$(printf "one\ntwo\nthree")" ]'
   # a record over the limit is refused with its line number, never cut
   { echo small-1; head -c 70000 /dev/zero | tr '\0' z; echo; echo small-3; } > $W/limit.in
-  $CAT --stream limit-$SEED --partition-key k --max-record-kib 64 $W/limit.in 2>$W/limit.err
+  cat_run --stream limit-$SEED --partition-key k --max-record-kib 64 $W/limit.in 2>$W/limit.err
   rc=$?
   readback limit-$SEED $W/limit.out
   check "a 70,000-byte line over --max-record-kib 64: refused with its line number, exit 1, the others sent" \
@@ -117,7 +125,7 @@ case_trickle() {
   rc=$?
   sed 's/^trickle:/measured:/' $W/trickle.out
   check "2 lines/s through a FIFO, no end of input: each line readable within 2 s" test $rc -eq 0
-  wait $cat
+  wait_for $cat 10
   check "kinagg-cat ends with the FIFO, exit 0" test $? -eq 0
 }
 
@@ -131,7 +139,7 @@ case_signal() { # SIGTERM|SIGINT
   sleep 4
   t=$(now_ms)
   kill -s $sig $cat
-  wait $cat 2>/dev/null
+  wait_for $cat 60
   rc=$? took=$(( $(now_ms) - t ))
   check "$sig: exit 0 (got $rc) within 5 s ($took ms)" "[ $rc -eq 0 ] && [ $took -lt 5000 ]"
   check "$sig: the summary printed" "grep -q 'delivered in' $W/$sig.err"
@@ -159,7 +167,7 @@ case_unreachable() {
   kill -s TERM $cat
   sleep 1
   kill -s INT $cat
-  wait $cat 2>/dev/null
+  wait_for $cat 60
   rc=$? took=$(( $(now_ms) - t ))
   n=$(sed -n 's/.*: \([0-9]*\) records given up.*/\1/p' $W/unreach.err)
   check "a second signal 1 s after the first gives up at once: exit 1 (got $rc) $took ms after the first, ${n:-no} records given up" \
@@ -174,13 +182,13 @@ case_unreachable() {
   sleep 1
   t=$(now_ms)
   kill -s TERM $cat
-  wait $cat 2>/dev/null
+  wait_for $cat 60
   rc=$? took=$(( $(now_ms) - t ))
   check "--drain-timeout 1000: exit 1 (got $rc) about 1 s after SIGTERM ($took ms)" \
     "[ $rc -eq 1 ] && [ $took -ge 900 ] && [ $took -lt 3000 ] && grep -q 'given up' $W/unreach2.err"
   # a mistyped stream
   t=$(now_ms)
-  printf 'a\nb\nc\n' | $CAT --stream mistyped-$SEED 2>$W/mistyped.err
+  printf 'a\nb\nc\n' | cat_run --stream mistyped-$SEED 2>$W/mistyped.err
   rc=$? took=$(( $(now_ms) - t ))
   head -1 $W/mistyped.err
   check "a mistyped stream: ResourceNotFoundException printed, exit 1 (got $rc) in $took ms" \
@@ -190,11 +198,11 @@ case_unreachable() {
 # --failed: with a stream that refuses everything, FILE is the input.
 case_failed() {
   local rc
-  $CAT --stream refused-$SEED --partition-key k --failed $W/failed.out $W/binary.bin 2>$W/failed.err
+  cat_run --stream refused-$SEED --partition-key k --failed $W/failed.out $W/binary.bin 2>$W/failed.err
   rc=$?
   check "a refused stream: exit 1 (got $rc), --failed holds exactly the input ($(wc -c < $W/binary.bin) bytes)" \
     "[ $rc -eq 1 ] && cmp -s $W/binary.bin $W/failed.out"
-  $CAT --stream refused-$SEED -0 --failed $W/failed0.out $W/binary0.bin 2>>$W/failed.err
+  cat_run --stream refused-$SEED -0 --failed $W/failed0.out $W/binary0.bin 2>>$W/failed.err
   check "-0 and --failed: exactly the input" "cmp -s $W/binary0.bin $W/failed0.out"
   grep 'records written to' $W/failed.err | head -1
 }
@@ -215,7 +223,7 @@ case_outage() {
   sleep 40
   start_proxy $W/relay.port --port $relay
   up=$(now_ms)
-  wait $cat
+  wait_for $cat 120
   rc=$?
   kill $proxy_pid 2>/dev/null
   check "40 s outage: exit 0 (got $rc)" test $rc -eq 0
@@ -237,7 +245,7 @@ case_limits() {
   $NODE tests/workloads/gen.js lines "$SEED" 200000 $lines
   start_proxy $W/limits.port --limits 1 --stats $W/limits-proxy.json
   t=$(now_ms)
-  $CAT --endpoint http://127.0.0.1:$proxy_port --stream $s --tab-key --stats-json $W/limits.json $lines 2>$W/limits.err
+  cat_run --endpoint http://127.0.0.1:$proxy_port --stream $s --tab-key --stats-json $W/limits.json $lines 2>$W/limits.err
   rc=$? took=$(( $(now_ms) - t ))
   kill $proxy_pid && wait $proxy_pid 2>/dev/null
   tail -1 $W/limits.err
