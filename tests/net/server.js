@@ -184,30 +184,30 @@ function faultProxy(kport) {
 }
 
 module.exports = { verify, reject };
-if (main) {
-  const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
-  kserver.listen(0, '127.0.0.1', () => {
-    const kport = kserver.address().port;
-    const plain = http.createServer(proxy(kport));
-    plain.keepAliveTimeout = 5000;
-    const faulty = http.createServer(faultProxy(kport));
-    faulty.keepAliveTimeout = 5000;
-    faulty.listen(0, '127.0.0.1');
-    plain.listen(0, '127.0.0.1', () => {
-      const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port };
-      const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
-      // TLS listeners: a good certificate, and one that expired
-      const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
-        .filter(([, cert]) => args[cert]);
-      let pending = tlsServers.length;
-      if (!pending) return finish();
-      for (const [name, cert, key] of tlsServers) {
-        const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, proxy(kport));
-        tls.keepAliveTimeout = 5000;
-        tls.listen(0, '127.0.0.1', () => { ports[name] = tls.address().port; if (--pending === 0) finish(); });
-      }
-    });
+if (!main) return; // required as a module: nothing to start
+
+const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
+kserver.listen(0, '127.0.0.1', () => {
+  const kport = kserver.address().port;
+  const plain = http.createServer(proxy(kport));
+  plain.keepAliveTimeout = 5000;
+  const faulty = http.createServer(faultProxy(kport));
+  faulty.keepAliveTimeout = 5000;
+  faulty.listen(0, '127.0.0.1');
+  plain.listen(0, '127.0.0.1', () => {
+    const ports = { kinesalite: kport, proxy: plain.address().port, faults: faulty.address().port };
+    const finish = () => { process.stdout.write(JSON.stringify(ports) + '\n'); };
+    // TLS listeners: a good certificate, and one that expired
+    const tlsServers = [['tls', 'tls-cert', 'tls-key'], ['tls_expired', 'tls-expired-cert', 'tls-expired-key']]
+      .filter(([, cert]) => args[cert]);
+    let pending = tlsServers.length;
+    if (!pending) return finish();
+    for (const [name, cert, key] of tlsServers) {
+      const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, proxy(kport));
+      tls.keepAliveTimeout = 5000;
+      tls.listen(0, '127.0.0.1', () => { ports[name] = tls.address().port; if (--pending === 0) finish(); });
+    }
   });
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.resume();
-}
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
