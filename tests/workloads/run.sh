@@ -66,6 +66,10 @@ wait_for() { # PID SECONDS: waits for it, killing it after SECONDS; its exit sta
   if kill -0 "$1" 2>/dev/null; then echo "FAIL - kinagg-cat still running after $2 s: killed"; kill -9 "$1"; fi
   wait "$1" 2>/dev/null
 }
+wait_lines() { # FILE N: until a writer's log holds N lines (20 s at most)
+  for _ in $(seq 200); do [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0; sleep 0.1; done
+  return 1
+}
 json() { node -e "process.stdout.write(String(require('./$1')['$2']))"; } # FILE KEY
 
 # ---- cases ------------------------------------------------------------------
@@ -136,7 +140,8 @@ case_signal() { # SIGTERM|SIGINT
   mkstream $s 2
   $CAT --stream $s --stats-json $W/$sig.json 2>$W/$sig.err < <(writer --rate 20 --log $W/$sig.wlog) &
   cat=$!
-  sleep 4
+  wait_lines $W/$sig.wlog 20
+  sleep 2
   t=$(now_ms)
   kill -s $sig $cat
   wait_for $cat 60
@@ -162,6 +167,7 @@ case_unreachable() {
   for _ in $(seq 100); do grep -q 'Connection refused' $W/unreach.err && { seen=$(( $(now_ms) - t0 )); break; }; sleep 0.05; done
   head -2 $W/unreach.err
   check "a closed port: 'connect: Connection refused' printed within 5 s, not after 30 ($seen ms)" "[ $seen -gt 0 ] && [ $seen -lt 5000 ]"
+  wait_lines $W/unreach.wlog 3
   sleep 1
   t=$(now_ms)
   kill -s TERM $cat
@@ -179,6 +185,7 @@ case_unreachable() {
   $CAT --endpoint http://127.0.0.1:$port --stream unreachable-$SEED --drain-timeout 1000 2>$W/unreach2.err \
     < <(writer --rate 20 --log $W/unreach2.wlog) &
   cat=$!
+  wait_lines $W/unreach2.wlog 3 # something read, to deliver
   sleep 1
   t=$(now_ms)
   kill -s TERM $cat
