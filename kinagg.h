@@ -5180,6 +5180,12 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             if (!p->work_left) return 0;
             if ((size_t)h->pk_len + h->data_len > left) return 1;                /* the request is full */
             if (sh && !kinagg__tokens_ok(p, sh, (size_t)h->pk_len + h->data_len)) break; /* the shard's limit */
+            /* at the limit, wait for a whole aggregate's worth of tokens: slivers
+             * sized to the tokens of the moment would spend a record each */
+            if (sh && aggregate && q->count > 1 && !kinagg__bucket_full(p, sh) &&
+                sh->byte_tokens / 1000 < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
+                                                                                         : p->cfg.aggregation_max_size))
+                break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
                 /* as many records from the front as fit one aggregate (the
                  * unmapped queue: only those with the head's hash key) */

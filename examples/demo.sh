@@ -30,12 +30,28 @@ echo "== sending $log ($lines lines) to two 4-shard streams; partition key: the 
 awk '{ print $1 "\t" $0 }' $log > $B/demo-lines.tsv
 ./$B/kinagg-cat --stream demo-aggregated --create 4 --tab-key --stats-json $B/demo-agg.json $B/demo-lines.tsv
 ./$B/kinagg-cat --stream demo-plain --create 4 --tab-key --no-aggregate --stats-json $B/demo-plain.json $B/demo-lines.tsv
-agg=$(node -e "process.stdout.write(String(require('./$B/demo-agg.json').kinesis_records))")
-plain=$(node -e "process.stdout.write(String(require('./$B/demo-plain.json').kinesis_records))")
-echo
-echo "   not aggregated: $lines log lines -> $plain Kinesis records"
-echo "   aggregated:     $lines log lines -> $agg Kinesis records ($(( lines / agg )) lines per record)"
-echo "   (a shard takes 1000 records/s: aggregation multiplies what it can carry by $(( plain / agg )))"
+# what one shard can carry either way: it takes 1000 records/s and 1 MiB/s
+# (data + partition keys); aggregation lifts the record limit, so the byte
+# limit bounds the gain
+node -e "
+const a = require('./$B/demo-agg.json'), p = require('./$B/demo-plain.json'), n = $lines;
+const MiB = 1048576, f = (x) => Math.round(x).toLocaleString('en-US');
+const carry = (s) => { const perRec = n / s.kinesis_records, perLine = s.wire_bytes / n;
+  return { perRec, perLine, byRecords: 1000 * perRec, byBytes: MiB / perLine }; };
+const pa = carry(p), ag = carry(a), lim = (c) => Math.min(c.byRecords, c.byBytes);
+console.log('');
+console.log('   not aggregated: ' + n + ' log lines -> ' + p.kinesis_records + ' Kinesis records');
+console.log('   aggregated:     ' + n + ' log lines -> ' + a.kinesis_records + ' Kinesis records (' + ag.perRec.toFixed(0) + ' lines per record)');
+console.log('');
+console.log('   a shard takes 1000 records/s and 1 MiB/s (data + partition keys); per shard:');
+const row = (name, c) => console.log('   ' + name + f(c.byRecords).padStart(9) + ' lines/s by records, ' +
+  f(c.byBytes).padStart(6) + ' by bytes (' + c.perLine.toFixed(0) + ' bytes a line): ' + f(lim(c)) + ' lines/s, ' +
+  (c.byRecords < c.byBytes ? 'the record limit binds' : 'the byte limit binds'));
+row('not aggregated:', pa);
+row('aggregated:    ', ag);
+console.log('   aggregation lets one shard carry ' + (lim(ag) / lim(pa)).toFixed(1) + 'x as many of these lines' +
+            ' (not ' + ag.perRec.toFixed(0) + 'x: the byte limit is reached first)');
+"
 echo
 echo "== reading demo-aggregated back with kinagg-tail"
 ./$B/kinagg-tail --stream demo-aggregated > $B/demo-tail.txt

@@ -1,9 +1,13 @@
 /* What kinagg-cat and kinagg-tail share: the common options, the AWS
  * configuration, and connections (POSIX sockets, TLS with mbedTLS for
- * https endpoints). Included once by each tool, after the implementations. */
+ * https endpoints) that tell which descriptor waits for what, so a tool can
+ * wait on its input and its connections in one poll(). Included once by
+ * each tool, after the implementations. */
 #ifndef KINAGG_TOOL_COMMON_H
 #define KINAGG_TOOL_COMMON_H
 
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +31,85 @@ typedef struct tool_opts {
     kinagg_protocol protocol;
 } tool_opts;
 
+/* A connection: a socket, its callbacks wrapped to note what the last call
+ * waits for (a call that answered AGAIN waits for the socket to become
+ * readable or writable; one that made progress, for nothing), and TLS over
+ * it for https. */
 typedef struct tool_conn {
     kinagg_posix_socket sock;
+    kinagg_transport tcp;  /* the socket's own callbacks */
+    kinagg_transport tp;   /* tcp, noting what it waits for */
+    unsigned want;         /* KINAGG_WAIT_READ / KINAGG_WAIT_WRITE, 0: nothing */
     kinagg_mbedtls tls;
-    kinagg_transport tp;
 } tool_conn;
+
+static kinagg_io tool_conn_connect(void *ctx, const char *host, uint16_t port) {
+    tool_conn *c = (tool_conn *)ctx;
+    kinagg_io io = c->tcp.connect(c->tcp.ctx, host, port);
+    c->want = io == KINAGG_IO_AGAIN ? KINAGG_WAIT_WRITE : 0;
+    return io;
+}
+static kinagg_io tool_conn_send(void *ctx, const unsigned char *data, size_t len, size_t *sent) {
+    tool_conn *c = (tool_conn *)ctx;
+    kinagg_io io = c->tcp.send(c->tcp.ctx, data, len, sent);
+    c->want = io == KINAGG_IO_AGAIN ? KINAGG_WAIT_WRITE : 0;
+    return io;
+}
+static kinagg_io tool_conn_recv(void *ctx, unsigned char *buf, size_t cap, size_t *received) {
+    tool_conn *c = (tool_conn *)ctx;
+    kinagg_io io = c->tcp.recv(c->tcp.ctx, buf, cap, received);
+    c->want = io == KINAGG_IO_AGAIN ? KINAGG_WAIT_READ : 0;
+    return io;
+}
+static void tool_conn_close(void *ctx) {
+    tool_conn *c = (tool_conn *)ctx;
+    c->want = 0;
+    c->tcp.close(c->tcp.ctx);
+}
+static kinagg_io tool_conn_wait(void *ctx, unsigned events, uint32_t timeout_ms) {
+    tool_conn *c = (tool_conn *)ctx;
+    return c->tcp.wait(c->tcp.ctx, events, timeout_ms);
+}
+static const char *tool_conn_error(void *ctx) {
+    tool_conn *c = (tool_conn *)ctx;
+    return c->tcp.error(c->tcp.ctx);
+}
+
+/* Adds a pollfd for each connection that waits for its socket; returns how
+ * many were added (at most n). A connection that waits without a socket
+ * (a name lookup in progress) lowers *timeout_ms to a short retry. */
+static inline size_t tool_conn_pollfds(const tool_conn *conns, unsigned n, struct pollfd *fds, int *timeout_ms) {
+    size_t k = 0;
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        if (!conns[i].want) continue;
+        if (conns[i].sock.fd < 0) {
+            if (*timeout_ms < 0 || *timeout_ms > 10) *timeout_ms = 10;
+            continue;
+        }
+        fds[k].fd = conns[i].sock.fd;
+        fds[k].events = (short)(((conns[i].want & KINAGG_WAIT_READ) ? POLLIN : 0) |
+                                ((conns[i].want & KINAGG_WAIT_WRITE) ? POLLOUT : 0));
+        fds[k].revents = 0;
+        k++;
+    }
+    return k;
+}
+
+/* A whole decimal number from lo to hi (no sign, no spaces, no suffix). */
+static inline int tool_number(const char *s, unsigned long lo, unsigned long hi, unsigned long *out) {
+    unsigned long v = 0, d;
+    if (!s || !*s) return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return 0;
+        d = (unsigned long)(*s - '0');
+        if (v > (ULONG_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    if (v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
 
 /* Takes a common option at argv[*i] (and its value); 1 if it was one,
  * -1 if its value is missing or bad. */
@@ -94,7 +172,15 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
     }
     kinagg_posix_platform(pf);
     for (i = 0; i < n; i++) {
-        kinagg_posix_socket_init(&conns[i].sock, &conns[i].tp);
+        kinagg_posix_socket_init(&conns[i].sock, &conns[i].tcp);
+        conns[i].want = 0;
+        conns[i].tp.ctx = &conns[i];
+        conns[i].tp.connect = tool_conn_connect;
+        conns[i].tp.send = tool_conn_send;
+        conns[i].tp.recv = tool_conn_recv;
+        conns[i].tp.close = tool_conn_close;
+        conns[i].tp.wait = tool_conn_wait;
+        conns[i].tp.error = tool_conn_error;
         tps[i] = conns[i].tp;
         if (ep->tls) {
             const char *ca = o->ca_file ? o->ca_file : "/etc/ssl/certs/ca-certificates.crt";

@@ -27,7 +27,7 @@ step() { # step NAME COMMAND...
     sed 's/^/   | /' "$log" | tail -60
     failed_steps+=("$name")
   else
-    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|RAM:|worst case|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:|kinagg-cat:' "$log" | sed 's/^/   | /' | tail -8
+    grep -E 'passed, [0-9]+ failed|checked|aggregates|largest|text|RAM:|worst case|requests over|mbedTLS heap|refused|expected|per record|split |PutRecords requests|duplicates|dropped|game_loop:|producer_posix:|kinagg-cat:|measured:' "$log" | sed 's/^/   | /' | tail -8
   fi
   printf '   %s: %d passed, %d failed (%ds)\n' "${name%%:*}" "$p" "$f" $(( $(date +%s) - t0 ))
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
@@ -156,8 +156,8 @@ step "reader: the firmware's stream" read_back fw-$SEED $B/manifest-fw.txt
 # the tools: kinagg-cat and kinagg-tail
 step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader read them back" sh_all \
   "make -s $B/kinagg-cat $B/kinagg-tail && SPLIT_STREAM=split-$SEED SPLIT_RECORDS=45000 bash tests/net/tools_test.sh $PROXY $KINESALITE $SEED"
-step "workloads-tail: kinagg-tail on 17 MB, through an outage and failures, from checkpoints" sh_all \
-  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/workloads/tail.sh $PROXY $KINESALITE $SEED"
+step "workloads: kinagg-cat with binary input, a quiet FIFO, signals, an unreachable endpoint, a 40 s outage, a shard at its limits" sh_all \
+  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/workloads/run.sh $PROXY $KINESALITE $SEED"
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do

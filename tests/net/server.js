@@ -3,7 +3,8 @@
 // (an implementation independent of kinagg's) before forwarding it.
 //   node server.js [--tls-cert F --tls-key F] [--log FILE]
 // Prints one line of JSON with the ports when ready, then serves until
-// stdin closes or it is killed.
+// stdin closes or it is killed. Required as a module, it starts nothing and
+// gives its signature check (verify) and error answer (reject) to others.
 'use strict';
 const http = require('http');
 const https = require('https');
@@ -15,8 +16,9 @@ const kinesalite = require(path.join(modules, 'kinesalite'));
 const { SignatureV4 } = require(path.join(modules, '@smithy/signature-v4'));
 const { Hash } = require(path.join(modules, '@smithy/hash-node'));
 
+const main = require.main === module;
 const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+for (let i = 2; main && i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 // The credentials the tests use; anything else is rejected as AWS would.
 const CREDENTIALS = {
@@ -230,6 +232,9 @@ function faultProxy(kport) {
     res.end(out);
   };
 }
+
+module.exports = { verify, reject };
+if (!main) return; // required as a module: nothing to start
 
 const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
 kserver.listen(0, '127.0.0.1', () => {
