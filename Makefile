@@ -1,6 +1,6 @@
 # kinagg: build and test targets. `make test` installs what it needs on
 # Debian 12 (tests/deps.sh) and runs every suite; `make demo` runs the demo.
-# Longer runs have their own targets: `make fuzz`, `make size`.
+# Longer runs have their own targets: `make fuzz`, `make size`, `make bench`.
 
 B        := build
 GEN      := $(B)/gen
@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fuzz clean
+.PHONY: test demo deps warnings size fuzz bench clean
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -36,15 +36,20 @@ $(B) $(GEN) $(B)/m4:
 
 # ---- library builds under every compiler and option -------------------------
 # Each line compiles the implementation; -O2 lets gcc find more warnings.
+# The SHA-256 hardware paths: x86 SHA extensions on x86 hosts, ARMv8 crypto
+# with the aarch64 cross compiler.
+X86_SHA  := $(if $(filter x86_64 i686,$(shell uname -m)),"$(STD) -msha -msse4.1")
 warnings: | $(B)
 	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
-	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC"; do \
+	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC" \
+	      "$(STD) -DKINAGG_SMALL" $(X86_SHA); do \
 	    $$cc $$flags $(WARN) $$o -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	  done; \
 	done; done; \
 	for cxx in g++ clang++; do for s in c++11 c++17; do \
 	  $$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	done; done; \
+	aarch64-linux-gnu-gcc $(STD) $(WARN) -O2 -march=armv8-a+crypto -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	echo "warnings: $$n passed, 0 failed"
 
 # ---- unit tests, several ways ----------------------------------------------
@@ -54,6 +59,12 @@ $(B)/unit-clang: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	clang $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/unit-mbedtls: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) -O2 -DKINAGG_USE_MBEDTLS $< -o $@ -lmbedcrypto
+$(B)/unit-small: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_SMALL $< -o $@
+$(B)/unit-shani: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -msha -msse4.1 $< -o $@
+$(B)/unit-armv8-crypto: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	aarch64-linux-gnu-gcc $(STD) $(WARN) -O2 -march=armv8-a+crypto -static $< -o $@
 $(B)/unit-cxx: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	g++ -x c++ -std=c++11 $(WARN) -Wno-missing-field-initializers $(SAN) $< -o $@
 $(B)/cxx_smoke: tests/cxx_smoke.cpp $(CORE) | $(B)
@@ -146,6 +157,11 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 	  ./$(B)/fuzz_$$f -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/$$f $$seeds \
 	    > $(B)/fuzz_$$f.log 2>&1; rc=$$?; tail -3 $(B)/fuzz_$$f.log; [ $$rc -eq 0 ] || exit 1; \
 	done
+
+# ---- benchmarks -------------------------------------------------------------
+# kinagg against npm aws-kinesis-agg, OpenSSL and mbedTLS (docs/performance.md).
+bench: deps
+	@bash tests/bench/run.sh
 
 # ---- demo -------------------------------------------------------------------
 $(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)
