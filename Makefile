@@ -122,15 +122,17 @@ cross_cc = $(firstword $(foreach p,$(CROSS),$(if $(filter $(1),$(lastword $(subs
 # lwipopts.h and arch/ from tests/embedded/lwip).
 $(B)/m4/kinagg.o: tests/embedded/impl.c $(CORE) | $(B)/m4
 	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fstack-usage -c $< -o $@
+$(B)/m4/kinagg-fast.o: tests/embedded/impl.c $(CORE) | $(B)/m4
+	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -DKINAGG_FAST -c $< -o $@
 $(B)/m4/kinagg_lwip.o: tests/embedded/lwip_port.c $(CORE) port/kinagg_lwip.h | $(B)/m4
 	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -Itests/embedded/lwip -I/usr/include/lwip -c $< -o $@
 
 $(B)/m4/sizes.o: tests/embedded/sizes.c $(CORE) | $(B)/m4
 	arm-none-eabi-gcc $(STD) $(WARN) $(M4FLAGS) -fno-common -c $< -o $@
 
-size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/sizes.o
+size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o $(B)/m4/sizes.o
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
-	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|'
+	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|; s|$(B)/m4/kinagg-fast.o|kinagg.h -DKINAGG_FAST (unrolled crypto, key index)|'
 	@echo "largest stack frames (arm-none-eabi-gcc -fstack-usage):"
 	@awk -F'\t' '{ n = split($$1, p, ":"); printf "%8d  %s\n", $$2, p[n] }' $(B)/m4/kinagg.su | sort -n -r | head -6
 	@echo "context structs (bytes, the caller's to place):"

@@ -43,7 +43,7 @@
  *                       default to 0. Defined by itself when compiling for
  *                       size (-Os), unless KINAGG_FAST is defined.
  * KINAGG_FAST_CRYPTO    1: MD5 and SHA-256 with their rounds written out,
- *                       base64 by blocks with tables (about 4 KiB more code
+ *                       base64 by blocks with tables (about 5 KB more code
  *                       on Thumb-2); 0: compact loops. Default 1.
  * KINAGG_AGG_INDEX      1: the aggregator's key index (kinagg_agg_set_index);
  *                       0: that call ignores its scratch. Default 1.
