@@ -46,7 +46,7 @@ bin() { case $1 in fast) echo $B/bench ;; small) echo $B/bench-small ;; shani) e
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
-put() { echo "$1 $2" >>"$results"; }  # put KEY VALUE
+put() { echo "$1 $2 $round" >>"$results"; }  # put KEY VALUE, in this round
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores;" \
   "gcc $(gcc -dumpversion), node $(node --version), $(openssl version | cut -d' ' -f1-2)," \
@@ -90,13 +90,19 @@ stat() { grep "^$1 " "$results" | cut -d' ' -f2 | sort -g | awk '{ v[NR] = $1 } 
 rate() { stat "$1" | awk 'function k(x) { return x >= 1e6 ? sprintf("%.2fM", x / 1e6) : sprintf("%.0fk", x / 1e3) }
   { printf "%s (%s-%s)", k($1), k($2), k($3) }'; }
 mbs() { stat "$1" | awk '{ printf "%.0f (%.0f-%.0f)", $1, $2, $3 }'; }
-ratio() { awk -v a="$(stat "$1" | cut -d' ' -f1)" -v b="$(stat "$2" | cut -d' ' -f1)" 'BEGIN { printf "%.2fx", a / b }'; }
+# the median over the rounds of a / b in the same round (a round's
+# measurements ran back to back, so they shared whatever else the machine did)
+ratio() { awk -v a="$1" -v b="$2" '$1 == a { x[$3] = $2 } $1 == b { y[$3] = $2 }
+  END { n = 0; for (r in x) if (r in y) v[++n] = x[r] / y[r]
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        printf "%.2fx", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$results"; }
 row() { local s="|"; for c in "$@"; do s="$s $c |"; done; echo "$s"; }
 rule() { local s="|"; for _ in $(seq "$1"); do s="$s---|"; done; echo "$s"; }
 work() { echo "$([ "$1" = rec100 ] && echo "100 B" || echo "1 KiB") records, $([ "$2" = 51200 ] && echo "51,200 B" || echo "1 MiB") aggregates"; }
 
 echo
-echo "Aggregation, user records/s, median (min-max) of $ROUNDS rounds; partition keys from a pool of 1,000"
+echo "Aggregation, user records/s, median (min-max) of $ROUNDS rounds; partition keys from a pool of 1,000;"
+echo "ratios are the median of each round's ratio"
 echo
 row "work" "kinagg" "npm aws-kinesis-agg" "MD5 bound (OpenSSL)" "kinagg/npm" "kinagg/bound"
 rule 6
