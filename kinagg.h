@@ -330,9 +330,9 @@ KINAGG_API size_t kinagg_agg_count(const kinagg_agg *agg);
 /* Bytes the finished aggregate has (magic + protobuf + MD5); 20 when empty. */
 KINAGG_API size_t kinagg_agg_size(const kinagg_agg *agg);
 
-/* Write the aggregate out: *out points into the caller's buffer, *out_len is
- * kinagg_agg_size(). Calling it again returns the same bytes. An aggregate of
- * zero records is valid (it decodes to nothing). */
+/* Write the aggregate out: *out is the start of the caller's buffer, *out_len
+ * is kinagg_agg_size(). Calling it again returns the same bytes. An aggregate
+ * of zero records is valid (it decodes to nothing). */
 KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char **out, size_t *out_len);
 
 /* Empty the aggregate to build a new one in the same buffer. */
