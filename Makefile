@@ -1,6 +1,6 @@
 # kinagg: build and test targets. `make test` installs what it needs on
 # Debian 12 (tests/deps.sh) and runs every suite; `make demo` runs the demo.
-# Longer runs have their own targets: `make fuzz`, `make size`.
+# Longer runs have their own targets: `make fuzz`, `make size`, `make bench`.
 
 B        := build
 GEN      := $(B)/gen
@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fw-stack fuzz clean
+.PHONY: test demo deps warnings size fw-stack fuzz bench clean
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -36,9 +36,13 @@ $(B) $(GEN) $(B)/m4:
 
 # ---- library builds under every compiler and option -------------------------
 # Each line compiles the implementation; -O2 lets gcc find more warnings.
+# The SHA-256 hardware paths: x86 SHA extensions on x86 hosts, ARMv8 crypto
+# with the aarch64 cross compiler.
+X86_SHA  := $(if $(filter x86_64 i686,$(shell uname -m)),"$(STD) -msha -msse4.1")
 warnings: | $(B)
 	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
-	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC"; do \
+	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC" \
+	      "$(STD) -DKINAGG_SMALL" $(X86_SHA); do \
 	    $$cc $$flags $(WARN) $$o -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	  done; \
 	done; done; \
@@ -47,6 +51,7 @@ warnings: | $(B)
 	done; done; \
 	for cc in gcc clang; do $$cc $(STD) $(WARN) -O2 tests/posix_c99.c -o $(B)/posix_c99; ./$(B)/posix_c99; n=$$((n + 1)); done; \
 	g++ -x c++ -std=c++11 $(WARN) -O2 -c tests/posix_c99.c -o $(B)/w.o; n=$$((n + 1)); \
+	aarch64-linux-gnu-gcc $(STD) $(WARN) -O2 -march=armv8-a+crypto -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	echo "warnings: $$n passed, 0 failed"
 
 # ---- unit tests, several ways ----------------------------------------------
@@ -56,6 +61,12 @@ $(B)/unit-clang: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	clang $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/unit-mbedtls: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) -O2 -DKINAGG_USE_MBEDTLS $< -o $@ -lmbedcrypto
+$(B)/unit-small: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_SMALL $< -o $@
+$(B)/unit-shani: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -msha -msse4.1 $< -o $@
+$(B)/unit-armv8-crypto: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	aarch64-linux-gnu-gcc $(STD) $(WARN) -O2 -march=armv8-a+crypto -static $< -o $@
 $(B)/unit-cxx: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	g++ -x c++ -std=c++11 $(WARN) -Wno-missing-field-initializers $(SAN) $< -o $@
 $(B)/cxx_smoke: tests/cxx_smoke.cpp $(CORE) | $(B)
@@ -132,6 +143,8 @@ QEMU_M4  := qemu-system-arm -M mps2-an386 -nodefaults -display none \
             -semihosting-config enable=on,target=native -kernel
 $(B)/m4/kinagg.o $(B)/m4/kinagg.ci &: tests/embedded/impl.c $(CORE) | $(B)/m4
 	$(M4CC) -fstack-usage -fcallgraph-info=su -c $< -o $(B)/m4/kinagg.o
+$(B)/m4/kinagg-fast.o: tests/embedded/impl.c $(CORE) | $(B)/m4
+	$(M4CC) -DKINAGG_FAST -c $< -o $@
 $(B)/m4/kinagg_lwip.o: tests/embedded/lwip_port.c $(CORE) port/kinagg_lwip.h | $(B)/m4
 	$(M4CC) -Itests/embedded/lwip -I/usr/include/lwip -c $< -o $@
 
@@ -150,10 +163,10 @@ $(B)/m4/layers-all.elf: $(B)/m4/layers-4.o $(B)/m4/kinagg.o
 
 LAYER_MAPS := "aggregator=$(B)/m4/layers-1.map" "+ SigV4 signer=$(B)/m4/layers-2.map:8192" \
               "+ HTTP + Kinesis PutRecords (JSON)=$(B)/m4/layers-3.map" "whole producer=$(B)/m4/layers-4.map:20480"
-size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/sizes.o $(foreach n,1 2 3 4 all,$(B)/m4/layers-$(n).elf) \
+size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o $(B)/m4/sizes.o $(foreach n,1 2 3 4 all,$(B)/m4/layers-$(n).elf) \
       $(FWB)/region_sizes.elf
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
-	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|'
+	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|; s|$(B)/m4/kinagg-fast.o|kinagg.h -DKINAGG_FAST (unrolled crypto, key index)|'
 	@node tests/embedded/size_report.js --header $(CORE) $(LAYER_MAPS)
 	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
 	  --api $(CORE) --target 2048 --paths
@@ -208,6 +221,11 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 	  ./$(B)/fuzz_$$f -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 $(B)/fuzz-corpus/$$f $$seeds \
 	    > $(B)/fuzz_$$f.log 2>&1; rc=$$?; tail -3 $(B)/fuzz_$$f.log; [ $$rc -eq 0 ] || exit 1; \
 	done
+
+# ---- benchmarks -------------------------------------------------------------
+# kinagg against npm aws-kinesis-agg, OpenSSL and mbedTLS (docs/performance.md).
+bench: deps
+	@bash tests/bench/run.sh
 
 # ---- demo -------------------------------------------------------------------
 $(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)

@@ -39,6 +39,18 @@
  *                       place of the built-in code; the API is unchanged.
  * KINAGG_MEMCPY, KINAGG_MEMMOVE, KINAGG_MEMSET, KINAGG_MEMCMP
  *                       replace the four <string.h> functions used.
+ * KINAGG_SMALL          favour code size over speed: the two options below
+ *                       default to 0. Defined by itself when compiling for
+ *                       size (-Os), unless KINAGG_FAST is defined.
+ * KINAGG_FAST_CRYPTO    1: MD5 and SHA-256 with their rounds written out,
+ *                       base64 by blocks with tables (about 5 KB more code
+ *                       on Thumb-2); 0: compact loops. Default 1.
+ * KINAGG_AGG_INDEX      1: the aggregator's key index (kinagg_agg_set_index);
+ *                       0: that call ignores its scratch. Default 1.
+ * KINAGG_NO_SHA256_HW   do not use the CPU's SHA-256 instructions, which are
+ *                       otherwise used whenever the compiler targets them:
+ *                       x86 SHA extensions with SSE4.1 (-msha -msse4.1,
+ *                       -march=native), ARMv8 crypto (-march=armv8-a+crypto).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -230,8 +242,13 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
  * max_record_size (what Kinesis counts) and within the caller's buffer.
  *
  * The buffer holds the aggregate as it grows: key tables at the front,
- * records at the back, so adding a record never moves the records already
- * added. Finish puts them in protobuf field order in the same buffer. */
+ * records after a gap, oldest first. Finish closes the gap with one move of
+ * the records (a record is moved before that only if the tables outgrow the
+ * gap or the records reach the end of the buffer, rarely) and writes the MD5.
+ *
+ * Finding whether a key is already in the aggregate scans its table unless
+ * the aggregate has an index (kinagg_agg_set_index): then an add costs time
+ * in proportion to the key's length only. */
 
 typedef struct kinagg_agg_limits {
     /* Largest Kinesis record: aggregate bytes + outer partition key bytes.
@@ -248,12 +265,18 @@ typedef struct kinagg_agg {
     size_t max_bytes;      /* max_record_size - outer_key_len */
     size_t pk_table_len;   /* bytes of partition key entries at buf+4 */
     size_t ehk_table_len;  /* bytes of explicit hash key entries after them */
-    size_t records_len;    /* bytes of record entries at the end of buf */
+    size_t records_start;  /* offset of the record entries from buf */
+    size_t records_len;    /* their bytes */
     size_t record_count;
     size_t pk_count;
     size_t ehk_count;
     size_t last_pk_index;  /* cache: the key of the previous add */
     size_t last_pk_offset; /* its entry's offset from buf (0: none) */
+    uint32_t *index;       /* optional key index: 2 words a slot (see set_index) */
+    size_t index_slots;
+    size_t index_keys;     /* keys in the index, of both tables */
+    size_t pk_indexed, ehk_indexed;         /* each table's first entries are */
+    size_t pk_indexed_len, ehk_indexed_len; /* in the index: count, bytes */
     int finished;
 } kinagg_agg;
 
@@ -262,6 +285,27 @@ typedef struct kinagg_agg {
  * copied (it must outlive the aggregate): buf. */
 KINAGG_API kinagg_status kinagg_agg_init(kinagg_agg *agg, void *buf, size_t cap,
                                          const kinagg_agg_limits *limits);
+
+/* Optional, after kinagg_agg_init: n words of scratch for a hash index of
+ * the key tables, so that an add no longer scans them. Keys added before
+ * the call are indexed too; kinagg_agg_reset keeps the index (and clears
+ * it, n words). Each key takes 2 words; the index holds at most 3/8 n keys
+ * (both tables together), and keys beyond that are found by scanning only
+ * the part of their table not indexed. A NULL scratch or n < 2 removes the
+ * index. The output is the same with or without one. Built with
+ * KINAGG_AGG_INDEX 0 (KINAGG_SMALL), this does nothing. */
+KINAGG_API void kinagg_agg_set_index(kinagg_agg *agg, uint32_t *scratch, size_t n);
+
+/* Words of index scratch to hold `keys` distinct keys (partition keys and
+ * explicit hash keys together) at a low load, e.g. the size of the key pool
+ * a producer draws from. */
+#define KINAGG_AGG_INDEX_WORDS(keys) (4 * (size_t)(keys) + 4)
+
+/* The most distinct keys an aggregate of max_record_size bytes can hold: a
+ * new partition key costs at least 9 bytes with its record, a new explicit
+ * hash key 5 more. KINAGG_AGG_INDEX_WORDS(KINAGG_AGG_KEYS_MAX(size)) is an
+ * index that never fills, whatever the records. */
+#define KINAGG_AGG_KEYS_MAX(max_record_size) ((size_t)(max_record_size) / 7 + 1)
 
 /* Add a user record. explicit_hash_key may be NULL (then its length is
  * ignored). On any error the aggregate is unchanged and still valid:
@@ -288,7 +332,7 @@ KINAGG_API size_t kinagg_agg_count(const kinagg_agg *agg);
 /* Bytes the finished aggregate has (magic + protobuf + MD5); 20 when empty. */
 KINAGG_API size_t kinagg_agg_size(const kinagg_agg *agg);
 
-/* Write the aggregate out: *out points into the caller's buffer, *out_len is
+/* Write the aggregate out: *out is the start of the caller's buffer, *out_len is
  * kinagg_agg_size(). Calling it again returns the same bytes. An aggregate of
  * zero records is refused (KINAGG_ERR_STATE, nothing written): the KCL and
  * the other deaggregators would hand its 20 bytes to consumers as data. */
@@ -1052,6 +1096,36 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 #define KINAGG_MEMCMP memcmp
 #endif
 
+/* What to build: see Options. */
+#if defined(KINAGG_SMALL) || (defined(__OPTIMIZE_SIZE__) && !defined(KINAGG_FAST))
+#define KINAGG__SMALL 1
+#else
+#define KINAGG__SMALL 0
+#endif
+#ifdef KINAGG_FAST_CRYPTO
+#define KINAGG__FAST_CRYPTO KINAGG_FAST_CRYPTO
+#else
+#define KINAGG__FAST_CRYPTO (!KINAGG__SMALL)
+#endif
+#ifdef KINAGG_AGG_INDEX
+#define KINAGG__AGG_INDEX KINAGG_AGG_INDEX
+#else
+#define KINAGG__AGG_INDEX (!KINAGG__SMALL)
+#endif
+/* SHA-256 in hardware: 1 x86 SHA extensions, 2 ARMv8 crypto, 0 none. */
+#if defined(KINAGG_USE_MBEDTLS) || defined(KINAGG_NO_SHA256_HW)
+#define KINAGG__SHA256_HW 0
+#elif defined(__SHA__) && defined(__SSE4_1__)
+#define KINAGG__SHA256_HW 1
+#include <immintrin.h>
+#elif (defined(__ARM_FEATURE_SHA2) || defined(__ARM_FEATURE_CRYPTO)) && defined(__ARM_NEON) && \
+    !defined(__ARM_BIG_ENDIAN)
+#define KINAGG__SHA256_HW 2
+#include <arm_neon.h>
+#else
+#define KINAGG__SHA256_HW 0
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -1135,21 +1209,126 @@ KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KI
 }
 #else /* built-in MD5 (RFC 1321) and SHA-256 (FIPS 180-4) */
 
+/* Byte loads and stores in a fixed order: the same result on every CPU.
+ * Compilers turn them into single (byte-swapped) word accesses. */
 static uint32_t kinagg__load32le(const unsigned char *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
+#if !KINAGG__SHA256_HW
 static uint32_t kinagg__load32be(const unsigned char *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
+static uint32_t kinagg__rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
+#endif
 static void kinagg__store32be(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16);
     p[2] = (unsigned char)(v >> 8);  p[3] = (unsigned char)v;
 }
 static uint32_t kinagg__rotl(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
-static uint32_t kinagg__rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 
+static const uint32_t kinagg__sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-static void kinagg__md5_block(uint32_t st[4], const unsigned char *blk) {
+#if KINAGG__FAST_CRYPTO
+/* MD5 with its 64 steps written out: constants and rotations in the code,
+ * message words in registers. G is computed as (b & d) + (c & ~d), two
+ * independent terms, so the step waits less on the previous one. */
+#define KINAGG__MD5_F(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define KINAGG__MD5_H(x, y, z) ((x) ^ (y) ^ (z))
+#define KINAGG__MD5_I(x, y, z) ((y) ^ ((x) | ~(z)))
+#define KINAGG__MD5_STEP(f, a, b, c, d, m, k, s) \
+    (a) += f((b), (c), (d)) + (m) + (uint32_t)(k); (a) = kinagg__rotl((a), (s)) + (b)
+#define KINAGG__MD5_STEP_G(a, b, c, d, m, k, s) \
+    (a) += ((c) & ~(d)) + (m) + (uint32_t)(k); (a) += (b) & (d); (a) = kinagg__rotl((a), (s)) + (b)
+
+static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t blocks) {
+    uint32_t a = st[0], b = st[1], c = st[2], d = st[3];
+    for (; blocks; blocks--, p += 64) {
+        uint32_t m0 = kinagg__load32le(p), m1 = kinagg__load32le(p + 4), m2 = kinagg__load32le(p + 8),
+                 m3 = kinagg__load32le(p + 12), m4 = kinagg__load32le(p + 16), m5 = kinagg__load32le(p + 20),
+                 m6 = kinagg__load32le(p + 24), m7 = kinagg__load32le(p + 28), m8 = kinagg__load32le(p + 32),
+                 m9 = kinagg__load32le(p + 36), m10 = kinagg__load32le(p + 40), m11 = kinagg__load32le(p + 44),
+                 m12 = kinagg__load32le(p + 48), m13 = kinagg__load32le(p + 52), m14 = kinagg__load32le(p + 56),
+                 m15 = kinagg__load32le(p + 60);
+        uint32_t a0 = a, b0 = b, c0 = c, d0 = d;
+        KINAGG__MD5_STEP(KINAGG__MD5_F, a, b, c, d, m0, 0xd76aa478, 7);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, d, a, b, c, m1, 0xe8c7b756, 12);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, c, d, a, b, m2, 0x242070db, 17);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, b, c, d, a, m3, 0xc1bdceee, 22);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, a, b, c, d, m4, 0xf57c0faf, 7);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, d, a, b, c, m5, 0x4787c62a, 12);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, c, d, a, b, m6, 0xa8304613, 17);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, b, c, d, a, m7, 0xfd469501, 22);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, a, b, c, d, m8, 0x698098d8, 7);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, d, a, b, c, m9, 0x8b44f7af, 12);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, c, d, a, b, m10, 0xffff5bb1, 17);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, b, c, d, a, m11, 0x895cd7be, 22);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, a, b, c, d, m12, 0x6b901122, 7);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, d, a, b, c, m13, 0xfd987193, 12);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, c, d, a, b, m14, 0xa679438e, 17);
+        KINAGG__MD5_STEP(KINAGG__MD5_F, b, c, d, a, m15, 0x49b40821, 22);
+        KINAGG__MD5_STEP_G(a, b, c, d, m1, 0xf61e2562, 5);
+        KINAGG__MD5_STEP_G(d, a, b, c, m6, 0xc040b340, 9);
+        KINAGG__MD5_STEP_G(c, d, a, b, m11, 0x265e5a51, 14);
+        KINAGG__MD5_STEP_G(b, c, d, a, m0, 0xe9b6c7aa, 20);
+        KINAGG__MD5_STEP_G(a, b, c, d, m5, 0xd62f105d, 5);
+        KINAGG__MD5_STEP_G(d, a, b, c, m10, 0x02441453, 9);
+        KINAGG__MD5_STEP_G(c, d, a, b, m15, 0xd8a1e681, 14);
+        KINAGG__MD5_STEP_G(b, c, d, a, m4, 0xe7d3fbc8, 20);
+        KINAGG__MD5_STEP_G(a, b, c, d, m9, 0x21e1cde6, 5);
+        KINAGG__MD5_STEP_G(d, a, b, c, m14, 0xc33707d6, 9);
+        KINAGG__MD5_STEP_G(c, d, a, b, m3, 0xf4d50d87, 14);
+        KINAGG__MD5_STEP_G(b, c, d, a, m8, 0x455a14ed, 20);
+        KINAGG__MD5_STEP_G(a, b, c, d, m13, 0xa9e3e905, 5);
+        KINAGG__MD5_STEP_G(d, a, b, c, m2, 0xfcefa3f8, 9);
+        KINAGG__MD5_STEP_G(c, d, a, b, m7, 0x676f02d9, 14);
+        KINAGG__MD5_STEP_G(b, c, d, a, m12, 0x8d2a4c8a, 20);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, a, b, c, d, m5, 0xfffa3942, 4);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, d, a, b, c, m8, 0x8771f681, 11);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, c, d, a, b, m11, 0x6d9d6122, 16);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, b, c, d, a, m14, 0xfde5380c, 23);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, a, b, c, d, m1, 0xa4beea44, 4);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, d, a, b, c, m4, 0x4bdecfa9, 11);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, c, d, a, b, m7, 0xf6bb4b60, 16);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, b, c, d, a, m10, 0xbebfbc70, 23);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, a, b, c, d, m13, 0x289b7ec6, 4);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, d, a, b, c, m0, 0xeaa127fa, 11);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, c, d, a, b, m3, 0xd4ef3085, 16);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, b, c, d, a, m6, 0x04881d05, 23);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, a, b, c, d, m9, 0xd9d4d039, 4);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, d, a, b, c, m12, 0xe6db99e5, 11);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, c, d, a, b, m15, 0x1fa27cf8, 16);
+        KINAGG__MD5_STEP(KINAGG__MD5_H, b, c, d, a, m2, 0xc4ac5665, 23);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, a, b, c, d, m0, 0xf4292244, 6);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, d, a, b, c, m7, 0x432aff97, 10);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, c, d, a, b, m14, 0xab9423a7, 15);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, b, c, d, a, m5, 0xfc93a039, 21);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, a, b, c, d, m12, 0x655b59c3, 6);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, d, a, b, c, m3, 0x8f0ccc92, 10);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, c, d, a, b, m10, 0xffeff47d, 15);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, b, c, d, a, m1, 0x85845dd1, 21);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, a, b, c, d, m8, 0x6fa87e4f, 6);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, d, a, b, c, m15, 0xfe2ce6e0, 10);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, c, d, a, b, m6, 0xa3014314, 15);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, b, c, d, a, m13, 0x4e0811a1, 21);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, a, b, c, d, m4, 0xf7537e82, 6);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, d, a, b, c, m11, 0xbd3af235, 10);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, c, d, a, b, m2, 0x2ad7d2bb, 15);
+        KINAGG__MD5_STEP(KINAGG__MD5_I, b, c, d, a, m9, 0xeb86d391, 21);
+        a += a0; b += b0; c += c0; d += d0;
+    }
+    st[0] = a; st[1] = b; st[2] = c; st[3] = d;
+}
+#else
+/* MD5 as one loop over its 64 steps: small code. */
+static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t blocks) {
     static const uint32_t K[64] = {
         0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
         0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
@@ -1160,25 +1339,220 @@ static void kinagg__md5_block(uint32_t st[4], const unsigned char *blk) {
         0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
         0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
     static const unsigned char R[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
-    uint32_t m[16], a = st[0], b = st[1], c = st[2], d = st[3];
-    unsigned i;
-    for (i = 0; i < 16; i++) m[i] = kinagg__load32le(blk + 4 * i);
-    for (i = 0; i < 64; i++) {
-        uint32_t f, t;
-        unsigned g;
-        switch (i >> 4) {
-        case 0: f = (b & c) | (~b & d); g = i; break;
-        case 1: f = (d & b) | (~d & c); g = (5 * i + 1) & 15; break;
-        case 2: f = b ^ c ^ d; g = (3 * i + 5) & 15; break;
-        default: f = c ^ (b | ~d); g = (7 * i) & 15; break;
+    for (; blocks; blocks--, p += 64) {
+        uint32_t a = st[0], b = st[1], c = st[2], d = st[3];
+        unsigned i;
+        for (i = 0; i < 64; i++) {
+            uint32_t f, t;
+            unsigned g;
+            switch (i >> 4) {
+            case 0: f = (b & c) | (~b & d); g = i; break;
+            case 1: f = (d & b) | (~d & c); g = (5 * i + 1) & 15; break;
+            case 2: f = b ^ c ^ d; g = (3 * i + 5) & 15; break;
+            default: f = c ^ (b | ~d); g = (7 * i) & 15; break;
+            }
+            t = d;
+            d = c;
+            c = b;
+            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[((i >> 4) << 2) | (i & 3)]);
+            a = t;
         }
-        t = d;
-        d = c;
-        c = b;
-        b = b + kinagg__rotl(a + f + K[i] + m[g], R[((i >> 4) << 2) | (i & 3)]);
-        a = t;
+        st[0] += a; st[1] += b; st[2] += c; st[3] += d;
     }
-    st[0] += a; st[1] += b; st[2] += c; st[3] += d;
+}
+#endif /* KINAGG__FAST_CRYPTO */
+
+#define KINAGG__SHA_CH(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define KINAGG__SHA_MAJ(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
+#define KINAGG__SHA_S0(x) (kinagg__rotr((x), 2) ^ kinagg__rotr((x), 13) ^ kinagg__rotr((x), 22))
+#define KINAGG__SHA_S1(x) (kinagg__rotr((x), 6) ^ kinagg__rotr((x), 11) ^ kinagg__rotr((x), 25))
+#define KINAGG__SHA_s0(x) (kinagg__rotr((x), 7) ^ kinagg__rotr((x), 18) ^ ((x) >> 3))
+#define KINAGG__SHA_s1(x) (kinagg__rotr((x), 17) ^ kinagg__rotr((x), 19) ^ ((x) >> 10))
+
+#if KINAGG__SHA256_HW == 1
+/* x86 SHA extensions. The state is kept as the instructions want it: ABEF
+ * and CDGH. Each step does four rounds; sha256msg1/2 extend the schedule. */
+#define KINAGG__SHANI_ROUNDS(w, i)                                                              \
+    do {                                                                                        \
+        __m128i m_ = _mm_add_epi32((w), _mm_loadu_si128((const __m128i *)(kinagg__sha256_k + (i)))); \
+        s1 = _mm_sha256rnds2_epu32(s1, s0, m_);                                                 \
+        s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m_, 0x0E));                        \
+    } while (0)
+/* w0..w3 hold schedule words t-16..t-1; w0 becomes t..t+3 */
+#define KINAGG__SHANI_NEXT(w0, w1, w2, w3) \
+    w0 = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8(w3, w2, 4)), w3)
+
+static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t blocks) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)st), 0xB1);       /* CDAB */
+    __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(st + 4)), 0x1B); /* EFGH */
+    __m128i s0 = _mm_alignr_epi8(t, s1, 8);                                           /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xF0);                                                /* CDGH */
+    for (; blocks; blocks--, p += 64) {
+        __m128i save0 = s0, save1 = s1, w0, w1, w2, w3;
+        unsigned i;
+        w0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), bswap);
+        w1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), bswap);
+        w2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), bswap);
+        w3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), bswap);
+        KINAGG__SHANI_ROUNDS(w0, 0);
+        KINAGG__SHANI_ROUNDS(w1, 4);
+        KINAGG__SHANI_ROUNDS(w2, 8);
+        KINAGG__SHANI_ROUNDS(w3, 12);
+        for (i = 16; i < 64; i += 16) {
+            KINAGG__SHANI_NEXT(w0, w1, w2, w3);
+            KINAGG__SHANI_ROUNDS(w0, i);
+            KINAGG__SHANI_NEXT(w1, w2, w3, w0);
+            KINAGG__SHANI_ROUNDS(w1, i + 4);
+            KINAGG__SHANI_NEXT(w2, w3, w0, w1);
+            KINAGG__SHANI_ROUNDS(w2, i + 8);
+            KINAGG__SHANI_NEXT(w3, w0, w1, w2);
+            KINAGG__SHANI_ROUNDS(w3, i + 12);
+        }
+        s0 = _mm_add_epi32(s0, save0);
+        s1 = _mm_add_epi32(s1, save1);
+    }
+    t = _mm_shuffle_epi32(s0, 0x1B);                  /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);                 /* DCHG */
+    _mm_storeu_si128((__m128i *)st, _mm_blend_epi16(t, s1, 0xF0));      /* DCBA */
+    _mm_storeu_si128((__m128i *)(st + 4), _mm_alignr_epi8(s1, t, 8));   /* HGFE */
+}
+#elif KINAGG__SHA256_HW == 2
+/* ARMv8 crypto extensions: sha256h/h2 do four rounds, su0/su1 extend the
+ * schedule. The message is loaded as bytes and byte-swapped per word. */
+#define KINAGG__ARMSHA_ROUNDS(w, i)                                         \
+    do {                                                                    \
+        uint32x4_t m_ = vaddq_u32((w), vld1q_u32(kinagg__sha256_k + (i)));  \
+        uint32x4_t abcd_ = s0;                                              \
+        s0 = vsha256hq_u32(s0, s1, m_);                                     \
+        s1 = vsha256h2q_u32(s1, abcd_, m_);                                 \
+    } while (0)
+#define KINAGG__ARMSHA_NEXT(w0, w1, w2, w3) w0 = vsha256su1q_u32(vsha256su0q_u32(w0, w1), w2, w3)
+#define KINAGG__ARMSHA_LOAD(q) vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(q)))
+
+static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t blocks) {
+    uint32x4_t s0 = vld1q_u32(st), s1 = vld1q_u32(st + 4);
+    for (; blocks; blocks--, p += 64) {
+        uint32x4_t save0 = s0, save1 = s1;
+        uint32x4_t w0 = KINAGG__ARMSHA_LOAD(p), w1 = KINAGG__ARMSHA_LOAD(p + 16), w2 = KINAGG__ARMSHA_LOAD(p + 32),
+                   w3 = KINAGG__ARMSHA_LOAD(p + 48);
+        unsigned i;
+        KINAGG__ARMSHA_ROUNDS(w0, 0);
+        KINAGG__ARMSHA_ROUNDS(w1, 4);
+        KINAGG__ARMSHA_ROUNDS(w2, 8);
+        KINAGG__ARMSHA_ROUNDS(w3, 12);
+        for (i = 16; i < 64; i += 16) {
+            KINAGG__ARMSHA_NEXT(w0, w1, w2, w3);
+            KINAGG__ARMSHA_ROUNDS(w0, i);
+            KINAGG__ARMSHA_NEXT(w1, w2, w3, w0);
+            KINAGG__ARMSHA_ROUNDS(w1, i + 4);
+            KINAGG__ARMSHA_NEXT(w2, w3, w0, w1);
+            KINAGG__ARMSHA_ROUNDS(w2, i + 8);
+            KINAGG__ARMSHA_NEXT(w3, w0, w1, w2);
+            KINAGG__ARMSHA_ROUNDS(w3, i + 12);
+        }
+        s0 = vaddq_u32(s0, save0);
+        s1 = vaddq_u32(s1, save1);
+    }
+    vst1q_u32(st, s0);
+    vst1q_u32(st + 4, s1);
+}
+#elif KINAGG__FAST_CRYPTO
+/* Portable SHA-256, sixteen rounds written out: the eight working variables
+ * rotate by name instead of by assignment, and the message schedule is a
+ * ring of sixteen words extended as the rounds need it. */
+#define KINAGG__SHA_ROUND(a, b, c, d, e, f, g, h, j)                                                \
+    do {                                                                                            \
+        uint32_t t1_ = (h) + KINAGG__SHA_S1(e) + KINAGG__SHA_CH((e), (f), (g)) + k[j] + w[j];     \
+        (d) += t1_;                                                                                 \
+        (h) = t1_ + KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ((a), (b), (c));                            \
+    } while (0)
+/* Rounds 16..63 first extend the schedule word they use. */
+#define KINAGG__SHA_ROUNDX(a, b, c, d, e, f, g, h, j)                                                      \
+    do {                                                                                                   \
+        w[j] += KINAGG__SHA_s1(w[((j) + 14) & 15]) + w[((j) + 9) & 15] + KINAGG__SHA_s0(w[((j) + 1) & 15]); \
+        KINAGG__SHA_ROUND(a, b, c, d, e, f, g, h, j);                                                      \
+    } while (0)
+#define KINAGG__SHA_16ROUNDS(R)              \
+    R(a, b, c, d, e, f, g, h, 0);            \
+    R(h, a, b, c, d, e, f, g, 1);            \
+    R(g, h, a, b, c, d, e, f, 2);            \
+    R(f, g, h, a, b, c, d, e, 3);            \
+    R(e, f, g, h, a, b, c, d, 4);            \
+    R(d, e, f, g, h, a, b, c, 5);            \
+    R(c, d, e, f, g, h, a, b, 6);            \
+    R(b, c, d, e, f, g, h, a, 7);            \
+    R(a, b, c, d, e, f, g, h, 8);            \
+    R(h, a, b, c, d, e, f, g, 9);            \
+    R(g, h, a, b, c, d, e, f, 10);           \
+    R(f, g, h, a, b, c, d, e, 11);           \
+    R(e, f, g, h, a, b, c, d, 12);           \
+    R(d, e, f, g, h, a, b, c, 13);           \
+    R(c, d, e, f, g, h, a, b, 14);           \
+    R(b, c, d, e, f, g, h, a, 15)
+
+static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t blocks) {
+    for (; blocks; blocks--, p += 64) {
+        uint32_t w[16], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+        const uint32_t *k = kinagg__sha256_k;
+        unsigned i;
+        for (i = 0; i < 16; i++) w[i] = kinagg__load32be(p + 4 * i);
+        KINAGG__SHA_16ROUNDS(KINAGG__SHA_ROUND);
+        for (i = 1; i < 4; i++) {
+            k += 16;
+            KINAGG__SHA_16ROUNDS(KINAGG__SHA_ROUNDX);
+        }
+        st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+    }
+}
+#else
+/* SHA-256 as one loop over its 64 rounds: small code. */
+static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t blocks) {
+    for (; blocks; blocks--, p += 64) {
+        uint32_t w[64], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+        unsigned i;
+        for (i = 0; i < 16; i++) w[i] = kinagg__load32be(p + 4 * i);
+        for (i = 16; i < 64; i++)
+            w[i] = w[i - 16] + KINAGG__SHA_s0(w[i - 15]) + w[i - 7] + KINAGG__SHA_s1(w[i - 2]);
+        for (i = 0; i < 64; i++) {
+            uint32_t t1 = h + KINAGG__SHA_S1(e) + KINAGG__SHA_CH(e, f, g) + kinagg__sha256_k[i] + w[i];
+            uint32_t t2 = KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ(a, b, c);
+            h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+        }
+        st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+    }
+}
+#endif /* KINAGG__SHA256_HW, KINAGG__FAST_CRYPTO */
+
+/* Shared by MD5 and SHA-256: both take 64-byte blocks and count bytes. */
+typedef void (*kinagg__blocks_fn)(uint32_t *st, const unsigned char *p, size_t blocks);
+static void kinagg__hash_update(kinagg__blocks_fn fn, uint32_t *st, uint64_t *total, unsigned char block[64],
+                                const void *data, size_t len) {
+    const unsigned char *p = (const unsigned char *)data;
+    size_t used = (size_t)(*total & 63);
+    *total += len;
+    if (used) {
+        size_t take = 64 - used < len ? 64 - used : len;
+        KINAGG_MEMCPY(block + used, p, take);
+        p += take; len -= take; used += take;
+        if (used < 64) return;
+        fn(st, block, 1);
+    }
+    if (len >= 64) fn(st, p, len / 64);
+    p += len & ~(size_t)63;
+    len &= 63;
+    if (len) KINAGG_MEMCPY(block, p, len);
+}
+/* The padding: 0x80, zeros, the bit count (little-endian for MD5). */
+static void kinagg__hash_pad(kinagg__blocks_fn fn, uint32_t *st, uint64_t *total, unsigned char block[64],
+                             int big_endian) {
+    unsigned char pad[72];
+    uint64_t bits = *total * 8;
+    size_t used = (size_t)(*total & 63), padlen = used < 56 ? 56 - used : 120 - used, i;
+    KINAGG_MEMSET(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    for (i = 0; i < 8; i++) pad[padlen + i] = (unsigned char)(bits >> (big_endian ? 56 - 8 * i : 8 * i));
+    kinagg__hash_update(fn, st, total, block, pad, padlen + 8);
 }
 
 KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
@@ -1187,57 +1561,12 @@ KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
     ctx->total = 0;
 }
 KINAGG_API void kinagg_md5_update(kinagg_md5_ctx *ctx, const void *data, size_t len) {
-    const unsigned char *p = (const unsigned char *)data;
-    size_t used = (size_t)(ctx->total & 63);
-    ctx->total += len;
-    if (used) {
-        size_t take = 64 - used < len ? 64 - used : len;
-        KINAGG_MEMCPY(ctx->block + used, p, take);
-        p += take; len -= take; used += take;
-        if (used < 64) return;
-        kinagg__md5_block(ctx->state, ctx->block);
-    }
-    for (; len >= 64; p += 64, len -= 64) kinagg__md5_block(ctx->state, p);
-    if (len) KINAGG_MEMCPY(ctx->block, p, len);
+    kinagg__hash_update(kinagg__md5_blocks, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_md5_final(kinagg_md5_ctx *ctx, unsigned char out[KINAGG_MD5_SIZE]) {
-    unsigned char pad[72];
-    uint64_t bits = ctx->total * 8;
-    size_t used = (size_t)(ctx->total & 63), padlen = used < 56 ? 56 - used : 120 - used, i;
-    KINAGG_MEMSET(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    for (i = 0; i < 8; i++) pad[padlen + i] = (unsigned char)(bits >> (8 * i));
-    kinagg_md5_update(ctx, pad, padlen + 8);
+    size_t i;
+    kinagg__hash_pad(kinagg__md5_blocks, ctx->state, &ctx->total, ctx->block, 0);
     for (i = 0; i < 16; i++) out[i] = (unsigned char)(ctx->state[i / 4] >> (8 * (i % 4)));
-}
-
-static void kinagg__sha256_block(uint32_t st[8], const unsigned char *blk) {
-    static const uint32_t K[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-    uint32_t w[64], a, b, c, d, e, f, g, h;
-    unsigned i;
-    for (i = 0; i < 16; i++) w[i] = kinagg__load32be(blk + 4 * i);
-    for (i = 16; i < 64; i++) {
-        uint32_t s0 = kinagg__rotr(w[i - 15], 7) ^ kinagg__rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = kinagg__rotr(w[i - 2], 17) ^ kinagg__rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    a = st[0]; b = st[1]; c = st[2]; d = st[3]; e = st[4]; f = st[5]; g = st[6]; h = st[7];
-    for (i = 0; i < 64; i++) {
-        uint32_t s1 = kinagg__rotr(e, 6) ^ kinagg__rotr(e, 11) ^ kinagg__rotr(e, 25);
-        uint32_t t1 = h + s1 + ((e & f) ^ (~e & g)) + K[i] + w[i];
-        uint32_t s0 = kinagg__rotr(a, 2) ^ kinagg__rotr(a, 13) ^ kinagg__rotr(a, 22);
-        uint32_t t2 = s0 + ((a & b) ^ (a & c) ^ (b & c));
-        h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-    }
-    st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
 }
 
 KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
@@ -1248,27 +1577,11 @@ KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
     ctx->total = 0;
 }
 KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, size_t len) {
-    const unsigned char *p = (const unsigned char *)data;
-    size_t used = (size_t)(ctx->total & 63);
-    ctx->total += len;
-    if (used) {
-        size_t take = 64 - used < len ? 64 - used : len;
-        KINAGG_MEMCPY(ctx->block + used, p, take);
-        p += take; len -= take; used += take;
-        if (used < 64) return;
-        kinagg__sha256_block(ctx->state, ctx->block);
-    }
-    for (; len >= 64; p += 64, len -= 64) kinagg__sha256_block(ctx->state, p);
-    if (len) KINAGG_MEMCPY(ctx->block, p, len);
+    kinagg__hash_update(kinagg__sha256_blocks, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
-    unsigned char pad[72];
-    uint64_t bits = ctx->total * 8;
-    size_t used = (size_t)(ctx->total & 63), padlen = used < 56 ? 56 - used : 120 - used, i;
-    KINAGG_MEMSET(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    for (i = 0; i < 8; i++) pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
-    kinagg_sha256_update(ctx, pad, padlen + 8);
+    unsigned i;
+    kinagg__hash_pad(kinagg__sha256_blocks, ctx->state, &ctx->total, ctx->block, 1);
     for (i = 0; i < 8; i++) kinagg__store32be(out + 4 * i, ctx->state[i]);
 }
 #endif /* KINAGG_USE_MBEDTLS */
@@ -1474,6 +1787,13 @@ static size_t kinagg__record_body_len(size_t pk_index, int has_ehk, size_t ehk_i
            kinagg__field_len(data_len);
 }
 
+/* Where the records of an empty aggregate start: an eighth of the aggregate
+ * is left before them for the key tables. */
+static size_t kinagg__agg_first_record_at(const kinagg_agg *agg) {
+    size_t usable = agg->cap < agg->max_bytes ? agg->cap : agg->max_bytes;
+    return KINAGG__MAGIC_LEN + usable / 8;
+}
+
 KINAGG_API kinagg_status kinagg_agg_init(kinagg_agg *agg, void *buf, size_t cap, const kinagg_agg_limits *limits) {
     size_t max_record = KINAGG_RECORD_SIZE_DEFAULT, outer = 1;
     if (!agg || !buf) return KINAGG_ERR_INVALID_ARGUMENT;
@@ -1489,16 +1809,9 @@ KINAGG_API kinagg_status kinagg_agg_init(kinagg_agg *agg, void *buf, size_t cap,
     agg->buf = (unsigned char *)buf;
     agg->cap = cap;
     agg->max_bytes = max_record - outer;
+    agg->records_start = kinagg__agg_first_record_at(agg);
     KINAGG_MEMCPY(agg->buf, kinagg__magic, KINAGG__MAGIC_LEN);
     return KINAGG_OK;
-}
-
-KINAGG_API void kinagg_agg_reset(kinagg_agg *agg) {
-    agg->pk_table_len = agg->ehk_table_len = agg->records_len = 0;
-    agg->record_count = agg->pk_count = agg->ehk_count = 0;
-    agg->last_pk_offset = agg->last_pk_index = 0;
-    agg->finished = 0;
-    KINAGG_MEMCPY(agg->buf, kinagg__magic, KINAGG__MAGIC_LEN);
 }
 
 KINAGG_API size_t kinagg_agg_count(const kinagg_agg *agg) { return agg->record_count; }
@@ -1507,8 +1820,9 @@ KINAGG_API size_t kinagg_agg_size(const kinagg_agg *agg) {
     return KINAGG__OVERHEAD + agg->pk_table_len + agg->ehk_table_len + agg->records_len;
 }
 
-/* Index of a key in a table of entries at buf[start, start+len), or the
- * table's count if absent. Entries were written by us: well-formed. */
+/* Index of a key among the entries at buf[start, start+len), counted from
+ * the first of them, or the number of entries if absent. Entries were
+ * written by us: well-formed. */
 static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t len, const char *key,
                                  size_t key_len, size_t *entry_off) {
     size_t pos = start, end = start + len, index = 0;
@@ -1528,9 +1842,147 @@ static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t 
     return index;
 }
 
+/* The key index: open addressing with linear probing over slots of two
+ * words. Word 0 is 0 for an empty slot, else bit 31 the table (1: explicit
+ * hash keys), bits 30..24 seven more bits of the key's hash (most probes of
+ * other keys stop there, without reading the buffer), bits 23..0 the
+ * entry's offset in its table + 1 (aggregates are at most 10 MiB). Word 1
+ * is the key's index in its table. At most 3/4 of the slots are used, so a
+ * probe always reaches an empty slot. Table offsets, unlike buffer offsets,
+ * stay put when a new partition key pushes the hash key table along. */
+#if KINAGG__AGG_INDEX
+static uint32_t kinagg__agg_hash(const char *key, size_t len, int ehk) { /* MurmurHash3, x86_32 */
+    const unsigned char *p = (const unsigned char *)key;
+    uint32_t h = ehk ? 0x9e3779b9u : 0x85ebca6bu, k;
+    size_t n = len;
+    for (; n >= 4; n -= 4, p += 4) {
+        k = ((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24)) * 0xcc9e2d51u;
+        k = ((k << 15) | (k >> 17)) * 0x1b873593u;
+        h ^= k;
+        h = ((h << 13) | (h >> 19)) * 5 + 0xe6546b64u;
+    }
+    k = 0;
+    switch (n) {
+    case 3: k ^= (uint32_t)p[2] << 16; /* fall through */
+    case 2: k ^= (uint32_t)p[1] << 8;  /* fall through */
+    case 1: k ^= p[0]; k *= 0xcc9e2d51u; k = ((k << 15) | (k >> 17)) * 0x1b873593u; h ^= k; break;
+    default: break;
+    }
+    h ^= (uint32_t)len;
+    h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
+    return h;
+}
+static size_t kinagg__agg_slot(const kinagg_agg *agg, uint32_t hash) {
+    return (size_t)(((uint64_t)hash * agg->index_slots) >> 32);
+}
+static uint32_t kinagg__agg_slot_tag(int ehk, uint32_t hash) {
+    return ((uint32_t)(ehk != 0) << 31) | ((hash & 0x7f) << 24);
+}
+
+/* Indexes table entry number table_index at rel bytes into its table, if
+ * all before it are indexed and there is room. */
+static void kinagg__agg_index_add(kinagg_agg *agg, int ehk, uint32_t hash, size_t rel, size_t table_index,
+                                  size_t entry_len) {
+    size_t *indexed = ehk ? &agg->ehk_indexed : &agg->pk_indexed, slot;
+    if (!agg->index || *indexed != table_index || agg->index_keys >= agg->index_slots - (agg->index_slots + 3) / 4)
+        return;
+    slot = kinagg__agg_slot(agg, hash);
+    while (agg->index[2 * slot]) slot = slot + 1 == agg->index_slots ? 0 : slot + 1;
+    agg->index[2 * slot] = kinagg__agg_slot_tag(ehk, hash) | (uint32_t)(rel + 1);
+    agg->index[2 * slot + 1] = (uint32_t)table_index;
+    agg->index_keys++;
+    (*indexed)++;
+    *(ehk ? &agg->ehk_indexed_len : &agg->pk_indexed_len) += entry_len;
+}
+
+/* Empties the index and adds the keys already in the tables. */
+static void kinagg__agg_index_rebuild(kinagg_agg *agg) {
+    int ehk;
+    agg->index_keys = agg->pk_indexed = agg->ehk_indexed = agg->pk_indexed_len = agg->ehk_indexed_len = 0;
+    if (!agg->index) return;
+    KINAGG_MEMSET(agg->index, 0, agg->index_slots * 2 * sizeof *agg->index);
+    for (ehk = 0; ehk < 2; ehk++) {
+        size_t start = KINAGG__MAGIC_LEN + (ehk ? agg->pk_table_len : 0);
+        size_t len = ehk ? agg->ehk_table_len : agg->pk_table_len, pos = 0, index = 0;
+        while (pos < len) {
+            uint64_t n = 0;
+            size_t key = start + pos + 1, entry;
+            (void)kinagg__varint_get(agg->buf, start + len, &key, &n);
+            entry = key - start - pos + (size_t)n;
+            kinagg__agg_index_add(agg, ehk, kinagg__agg_hash((const char *)agg->buf + key, (size_t)n, ehk), pos,
+                                  index++, entry);
+            pos += entry;
+        }
+    }
+}
+#endif /* KINAGG__AGG_INDEX */
+
+KINAGG_API void kinagg_agg_set_index(kinagg_agg *agg, uint32_t *scratch, size_t n) {
+    agg->index = NULL;
+    agg->index_slots = 0;
+#if KINAGG__AGG_INDEX
+    if (scratch && n >= 2) {
+        agg->index = scratch;
+        agg->index_slots = n / 2 < 0x40000000u ? n / 2 : 0x40000000u;
+    }
+    kinagg__agg_index_rebuild(agg);
+#else
+    (void)scratch;
+    (void)n;
+#endif
+}
+
+KINAGG_API void kinagg_agg_reset(kinagg_agg *agg) {
+    agg->pk_table_len = agg->ehk_table_len = agg->records_len = 0;
+    agg->record_count = agg->pk_count = agg->ehk_count = 0;
+    agg->last_pk_offset = agg->last_pk_index = 0;
+    agg->finished = 0;
+    agg->records_start = kinagg__agg_first_record_at(agg);
+#if KINAGG__AGG_INDEX
+    kinagg__agg_index_rebuild(agg);
+#endif
+    KINAGG_MEMCPY(agg->buf, kinagg__magic, KINAGG__MAGIC_LEN);
+}
+
+/* Index of a key in table ehk (0: partition keys), or the table's count if
+ * it is not there. Sets *entry_off to where the key's bytes are, and *hash
+ * for kinagg__agg_index_add when the key is new. */
+static size_t kinagg__agg_find(const kinagg_agg *agg, int ehk, const char *key, size_t len, size_t *entry_off,
+                               uint32_t *hash) {
+    size_t start = KINAGG__MAGIC_LEN + (ehk ? agg->pk_table_len : 0);
+    size_t table_len = ehk ? agg->ehk_table_len : agg->pk_table_len;
+#if KINAGG__AGG_INDEX
+    if (agg->index) {
+        uint32_t h = kinagg__agg_hash(key, len, ehk), tag = kinagg__agg_slot_tag(ehk, h), w;
+        size_t slot = kinagg__agg_slot(agg, h), indexed, indexed_len;
+        *hash = h;
+        while ((w = agg->index[2 * slot]) != 0) {
+            if ((w & 0xff000000u) == tag) {
+                size_t pos = start + (w & 0xffffffu); /* past the entry's tag */
+                uint64_t n = 0;
+                (void)kinagg__varint_get(agg->buf, start + table_len, &pos, &n);
+                if (n == len && KINAGG_MEMCMP(agg->buf + pos, key, len) == 0) {
+                    *entry_off = pos;
+                    return agg->index[2 * slot + 1];
+                }
+            }
+            slot = slot + 1 == agg->index_slots ? 0 : slot + 1;
+        }
+        indexed = ehk ? agg->ehk_indexed : agg->pk_indexed;
+        indexed_len = ehk ? agg->ehk_indexed_len : agg->pk_indexed_len;
+        if (indexed == (ehk ? agg->ehk_count : agg->pk_count)) return indexed; /* all indexed: a new key */
+        return indexed + kinagg__table_find(agg->buf, start + indexed_len, table_len - indexed_len, key, len,
+                                            entry_off);
+    }
+#endif
+    *hash = 0;
+    return kinagg__table_find(agg->buf, start, table_len, key, len, entry_off);
+}
+
 /* Where a record would go: its key indexes, whether they are new, sizes. */
 typedef struct kinagg__agg_plan {
-    size_t pk_index, ehk_index, pk_entry_off;
+    size_t pk_index, ehk_index, pk_entry_off, ehk_entry_off;
+    uint32_t pk_hash, ehk_hash;
     int pk_new, ehk_new, has_ehk;
     size_t add_keys;   /* bytes of new table entries */
     size_t add_record; /* bytes of the record entry */
@@ -1539,21 +1991,19 @@ typedef struct kinagg__agg_plan {
 
 static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                     size_t ehk_len, size_t data_len, kinagg__agg_plan *pl) {
-    size_t ehk_table_off = KINAGG__MAGIC_LEN + agg->pk_table_len;
     KINAGG_MEMSET(pl, 0, sizeof *pl);
     if (agg->last_pk_offset && agg->buf[agg->last_pk_offset - 1] == pk_len /* len < 128 */ &&
         KINAGG_MEMCMP(agg->buf + agg->last_pk_offset, pk, pk_len) == 0) {
         pl->pk_index = agg->last_pk_index;
         pl->pk_entry_off = agg->last_pk_offset;
     } else {
-        pl->pk_index = kinagg__table_find(agg->buf, KINAGG__MAGIC_LEN, agg->pk_table_len, pk, pk_len,
-                                          &pl->pk_entry_off);
+        pl->pk_index = kinagg__agg_find(agg, 0, pk, pk_len, &pl->pk_entry_off, &pl->pk_hash);
     }
     pl->pk_new = pl->pk_index == agg->pk_count;
     if (pl->pk_new) pl->add_keys += kinagg__field_len(pk_len);
     pl->has_ehk = ehk != NULL;
     if (ehk) {
-        pl->ehk_index = kinagg__table_find(agg->buf, ehk_table_off, agg->ehk_table_len, ehk, ehk_len, NULL);
+        pl->ehk_index = kinagg__agg_find(agg, 1, ehk, ehk_len, &pl->ehk_entry_off, &pl->ehk_hash);
         pl->ehk_new = pl->ehk_index == agg->ehk_count;
         if (pl->ehk_new) pl->add_keys += kinagg__field_len(ehk_len);
     }
@@ -1574,18 +2024,42 @@ KINAGG_API size_t kinagg_agg_size_if_added(const kinagg_agg *agg, const char *pa
     return total > agg->max_bytes || total > agg->cap ? (size_t)-1 : total;
 }
 
+#if KINAGG__SMALL
+static int kinagg__agg_ehk_ok(const char *s, size_t len) {
+    kinagg_hash_key ignored;
+    return kinagg_hash_key_parse(s, len, &ignored) == KINAGG_OK;
+}
+#else
+/* What kinagg_hash_key_parse accepts (a decimal below 2^128 without
+ * leading zeros), checked without its arithmetic. */
+static int kinagg__agg_ehk_ok(const char *s, size_t len) {
+    size_t i;
+    if (len == 0 || len > KINAGG_HASH_KEY_DECIMAL_MAX || (s[0] == '0' && len > 1)) return 0;
+    for (i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return len < KINAGG_HASH_KEY_DECIMAL_MAX || KINAGG_MEMCMP(s, "340282366920938463463374607431768211455", len) <= 0;
+}
+#endif
+
+/* Writes a table entry (tag, length, key) at p; returns the key's offset. */
+static size_t kinagg__agg_put_entry(kinagg_agg *agg, unsigned char *p, unsigned tag, const char *key, size_t len) {
+    *p++ = (unsigned char)tag;
+    p += kinagg__varint_put(p, len);
+    KINAGG_MEMCPY(p, key, len);
+    return (size_t)(p - agg->buf);
+}
+
 KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                         size_t ehk_len, const void *data, size_t data_len) {
     kinagg__agg_plan pl;
-    kinagg_hash_key ignored;
     kinagg_status st;
-    size_t total;
+    size_t total, front;
     unsigned char *p;
     if (!agg || (!data && data_len)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (agg->finished) return KINAGG_ERR_STATE;
     st = kinagg_partition_key_check(pk, pk_len);
     if (st != KINAGG_OK) return st;
-    if (ehk && kinagg_hash_key_parse(ehk, ehk_len, &ignored) != KINAGG_OK) return KINAGG_ERR_HASH_KEY;
+    if (ehk && !kinagg__agg_ehk_ok(ehk, ehk_len)) return KINAGG_ERR_HASH_KEY;
     if (data_len > KINAGG_RECORD_SIZE_MAX) return KINAGG_ERR_TOO_LARGE; /* keeps sums far from overflow */
     kinagg__agg_plan_record(agg, pk, pk_len, ehk, ehk_len, data_len, &pl);
     if (pl.alone > agg->max_bytes) return KINAGG_ERR_TOO_LARGE;
@@ -1593,25 +2067,35 @@ KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t 
     total = kinagg_agg_size(agg) + pl.add_keys + pl.add_record;
     if (total > agg->max_bytes || total > agg->cap) return KINAGG_ERR_AGGREGATE_FULL;
 
-    /* From here on nothing can fail. New table entries go at the front; a new
-     * partition key entry pushes the (usually small) hash key table along. */
+    /* From here on nothing can fail. If the tables would run into the
+     * records, or the records off the end of the buffer, the records move to
+     * the middle of the room left (the accounting above leaves at least the
+     * MD5's 16 bytes), so that either side can grow again. */
+    front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len + pl.add_keys;
+    if (front > agg->records_start || agg->records_start + agg->records_len + pl.add_record > agg->cap) {
+        size_t to = front + (agg->cap - front - agg->records_len - pl.add_record) / 2;
+        if (agg->records_len) KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len);
+        agg->records_start = to;
+    }
+    /* A new partition key entry pushes the (usually small) hash key table along. */
     if (pl.pk_new) {
         size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len, n = kinagg__field_len(pk_len);
         if (agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
-        p = agg->buf + at;
-        *p++ = KINAGG__TAG_PK_TABLE;
-        p += kinagg__varint_put(p, pk_len);
-        KINAGG_MEMCPY(p, pk, pk_len);
-        pl.pk_entry_off = (size_t)(p - agg->buf);
+        pl.pk_entry_off = kinagg__agg_put_entry(agg, agg->buf + at, KINAGG__TAG_PK_TABLE, pk, pk_len);
+#if KINAGG__AGG_INDEX
+        kinagg__agg_index_add(agg, 0, pl.pk_hash, agg->pk_table_len, agg->pk_count, n);
+#endif
         agg->pk_table_len += n;
         agg->pk_count++;
     }
     if (pl.has_ehk && pl.ehk_new) {
-        p = agg->buf + KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
-        *p++ = KINAGG__TAG_EHK_TABLE;
-        p += kinagg__varint_put(p, ehk_len);
-        KINAGG_MEMCPY(p, ehk, ehk_len);
-        agg->ehk_table_len += kinagg__field_len(ehk_len);
+        size_t n = kinagg__field_len(ehk_len);
+        (void)kinagg__agg_put_entry(agg, agg->buf + KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len,
+                                    KINAGG__TAG_EHK_TABLE, ehk, ehk_len);
+#if KINAGG__AGG_INDEX
+        kinagg__agg_index_add(agg, 1, pl.ehk_hash, agg->ehk_table_len, agg->ehk_count, n);
+#endif
+        agg->ehk_table_len += n;
         agg->ehk_count++;
     }
     if (pk_len < 128) { /* the cache test reads a one-byte length */
@@ -1620,9 +2104,9 @@ KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t 
     } else {
         agg->last_pk_offset = 0;
     }
-    /* The record entry goes just below the records already at the back. */
+    /* The record entry goes after the records already added. */
+    p = agg->buf + agg->records_start + agg->records_len;
     agg->records_len += pl.add_record;
-    p = agg->buf + agg->cap - agg->records_len;
     *p++ = KINAGG__TAG_RECORD;
     p += kinagg__varint_put(p, kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
     *p++ = KINAGG__TAG_REC_PK_INDEX;
@@ -1638,35 +2122,26 @@ KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t 
     return KINAGG_OK;
 }
 
-static void kinagg__reverse(unsigned char *p, size_t n) {
-    size_t i = 0, j = n;
-    while (i + 1 < j) {
-        unsigned char t = p[i];
-        p[i++] = p[--j];
-        p[j] = t;
-    }
-}
-
 KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char **out, size_t *out_len) {
-    size_t tables = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
+    size_t front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
     if (!agg->record_count) return KINAGG_ERR_STATE;
     if (!agg->finished) {
-        unsigned char *recs = agg->buf + agg->cap - agg->records_len;
-        size_t pos = 0;
-        /* The back holds the records newest first. Reversing each entry, then
-         * the whole run, puts them oldest first without any scratch memory. */
-        while (pos < agg->records_len) {
-            uint64_t body = 0;
-            size_t start = pos;
-            pos++;
-            (void)kinagg__varint_get(recs, agg->records_len, &pos, &body);
-            pos += (size_t)body;
-            kinagg__reverse(recs + start, pos - start);
+        /* The records move down to the tables in pieces, each hashed while
+         * it is still in the cache. Moving down, a piece never overwrites
+         * one not yet moved. */
+        size_t done = 0, piece = 16384;
+        kinagg_md5_ctx md5;
+        kinagg_md5_init(&md5);
+        kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN);
+        while (done < agg->records_len) {
+            size_t n = agg->records_len - done < piece ? agg->records_len - done : piece;
+            if (agg->records_start != front)
+                KINAGG_MEMMOVE(agg->buf + front + done, agg->buf + agg->records_start + done, n);
+            kinagg_md5_update(&md5, agg->buf + front + done, n);
+            done += n;
         }
-        kinagg__reverse(recs, agg->records_len);
-        if (agg->records_len) KINAGG_MEMMOVE(agg->buf + tables, recs, agg->records_len);
-        kinagg_md5(agg->buf + KINAGG__MAGIC_LEN, tables - KINAGG__MAGIC_LEN + agg->records_len,
-                   agg->buf + tables + agg->records_len);
+        agg->records_start = front;
+        kinagg_md5_final(&md5, agg->buf + front + agg->records_len);
         agg->finished = 1;
     }
     if (out) *out = agg->buf;
@@ -2889,13 +3364,30 @@ KINAGG_API kinagg_status kinagg_http_run(kinagg_http_client *c, const kinagg_pla
 
 /* ---- 10. Kinesis -------------------------------------------------------- */
 
+static const char kinagg__b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Three bytes to four characters. */
+#define KINAGG__B64_GROUP(in, out)                                                    \
+    do {                                                                              \
+        uint32_t v_ = ((uint32_t)(in)[0] << 16) | ((uint32_t)(in)[1] << 8) | (in)[2]; \
+        (out)[0] = t[v_ >> 18];                                                       \
+        (out)[1] = t[(v_ >> 12) & 63];                                                \
+        (out)[2] = t[(v_ >> 6) & 63];                                                 \
+        (out)[3] = t[v_ & 63];                                                        \
+    } while (0)
+
 KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char *out) {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i, o = 0;
-    for (i = 0; i + 2 < len; i += 3) {
-        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-        out[o++] = t[v >> 18]; out[o++] = t[(v >> 12) & 63]; out[o++] = t[(v >> 6) & 63]; out[o++] = t[v & 63];
+    const char *t = kinagg__b64_alphabet;
+    size_t i = 0, o = 0;
+#if KINAGG__FAST_CRYPTO
+    for (; len - i >= 12; i += 12, o += 16) { /* four groups a turn */
+        KINAGG__B64_GROUP(in + i, out + o);
+        KINAGG__B64_GROUP(in + i + 3, out + o + 4);
+        KINAGG__B64_GROUP(in + i + 6, out + o + 8);
+        KINAGG__B64_GROUP(in + i + 9, out + o + 12);
     }
+#endif
+    for (; len - i >= 3; i += 3, o += 4) KINAGG__B64_GROUP(in + i, out + o);
     if (i < len) {
         uint32_t v = (uint32_t)in[i] << 16;
         if (i + 1 < len) v |= (uint32_t)in[i + 1] << 8;
@@ -2907,6 +3399,55 @@ KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char
     return o;
 }
 
+#if KINAGG__FAST_CRYPTO
+static const unsigned char kinagg__b64_values[256] = { /* 255: not base64 */
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,  62, 255, 255, 255,  63,
+     52,  53,  54,  55,  56,  57,  58,  59,  60,  61, 255, 255, 255, 255, 255, 255,
+    255,   0,   1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,
+     15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25, 255, 255, 255, 255, 255,
+    255,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+     41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
+
+KINAGG_API size_t kinagg_base64_decode(const char *in, size_t len, unsigned char *out) {
+    const unsigned char *t = kinagg__b64_values;
+    size_t i, o = 0, pad = 0, rest;
+    uint32_t acc;
+    if (len % 4) return (size_t)-1;
+    if (len && in[len - 1] == '=') pad++;
+    if (len > 1 && in[len - 2] == '=') pad++;
+    /* Whole groups by table. Four characters are read before three bytes
+     * are written, so decoding in place (out == in) overwrites nothing unread. */
+    for (i = 0; len - pad - i >= 4; i += 4, o += 3) {
+        unsigned a = t[(unsigned char)in[i]], b = t[(unsigned char)in[i + 1]], c = t[(unsigned char)in[i + 2]],
+                 d = t[(unsigned char)in[i + 3]];
+        if ((a | b | c | d) & 0x80) return (size_t)-1;
+        acc = (a << 18) | (b << 12) | (c << 6) | d;
+        out[o] = (unsigned char)(acc >> 16);
+        out[o + 1] = (unsigned char)(acc >> 8);
+        out[o + 2] = (unsigned char)acc;
+    }
+    rest = len - pad - i; /* the characters before the padding: 0, 2 or 3 */
+    for (acc = 0; i < len - pad; i++) {
+        unsigned v = t[(unsigned char)in[i]];
+        if (v & 0x80) return (size_t)-1;
+        acc = (acc << 6) | v;
+    }
+    if (rest == 3) { out[o++] = (unsigned char)(acc >> 10); out[o++] = (unsigned char)(acc >> 2); }
+    else if (rest == 2) { out[o++] = (unsigned char)(acc >> 4); }
+    return o;
+}
+#else
 static int kinagg__b64val(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -2916,6 +3457,7 @@ static int kinagg__b64val(unsigned char c) {
     return -1;
 }
 
+/* One character at a time: small code. */
 KINAGG_API size_t kinagg_base64_decode(const char *in, size_t len, unsigned char *out) {
     size_t i, o = 0, pad = 0;
     uint32_t acc = 0;
@@ -2940,6 +3482,7 @@ KINAGG_API size_t kinagg_base64_decode(const char *in, size_t len, unsigned char
     else if (n == 1) return (size_t)-1;
     return o;
 }
+#endif
 
 static kinagg_status kinagg__host_copy(kinagg_endpoint *ep, const char *p, size_t n) {
     size_t i;
@@ -3265,11 +3808,20 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
                 n += take;
                 q->offset += take;
             } else {
-                /* base64 from any offset: encode the 3-byte group it falls in */
+                /* base64 from any offset: whole groups straight into out;
+                 * a group cut by the piece's end, or the last, via quad */
                 while (n < cap && q->offset < total) {
                     size_t group = q->offset / 4, skip = q->offset % 4, in = group * 3, k;
+                    size_t whole = (e->data_len - in) / 3, room = (cap - n) / 4;
                     char quad[4];
                     size_t m = e->data_len - in < 3 ? e->data_len - in : 3;
+                    if (KINAGG__FAST_CRYPTO && !skip && whole && room) {
+                        size_t g = whole < room ? whole : room;
+                        kinagg_base64_encode(e->data + in, 3 * g, (char *)out + n);
+                        n += 4 * g;
+                        q->offset += 4 * g;
+                        continue;
+                    }
                     kinagg_base64_encode(e->data + in, m, quad);
                     for (k = skip; k < 4 && n < cap; k++) out[n++] = (unsigned char)quad[k], q->offset++;
                 }

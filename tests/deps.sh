@@ -12,7 +12,7 @@ packages=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   gcc-s390x-linux-gnu libc6-dev-s390x-cross
-  qemu-user qemu-system-arm nodejs npm openssl ca-certificates
+  qemu-user qemu-system-arm nodejs npm openssl ca-certificates libssl-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -42,6 +42,12 @@ step "warnings: gcc, clang, g++, clang++ at -O0/-O2, C99/C11/C++11/C++17, mbedTL
 step "unit: gcc, ASan+UBSan"       sh_all "make -s $B/unit-gcc && ./$B/unit-gcc"
 step "unit: clang, ASan+UBSan"     sh_all "make -s $B/unit-clang && ./$B/unit-clang"
 step "unit: crypto from mbedTLS"   sh_all "make -s $B/unit-mbedtls && ./$B/unit-mbedtls"
+step "unit: KINAGG_SMALL (compact crypto and base64, no key index)" sh_all "make -s $B/unit-small && ./$B/unit-small"
+if grep -qw sha_ni /proc/cpuinfo; then
+  step "unit: SHA-256 on x86 SHA extensions" sh_all "make -s $B/unit-shani && ./$B/unit-shani"
+else
+  echo "== unit: SHA-256 on x86 SHA extensions: skipped, the CPU has none"
+fi
 step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
@@ -167,6 +173,8 @@ for arch in aarch64 arm s390x; do
 done
 step "qemu-arm: producer region sizes on a 32-bit target" sh_all \
   "make -s $B/producer_memory-arm-cross && qemu-arm ./$B/producer_memory-arm-cross"
+step "qemu-aarch64: unit tests, SHA-256 on ARMv8 crypto instructions" sh_all \
+  "make -s $B/unit-armv8-crypto && qemu-aarch64 -cpu max ./$B/unit-armv8-crypto"
 step "qemu-s390x: big-endian kinagg writes, protobuf-c reads" sh_all \
   "make -s $B/kinagg_write-s390x-cross && qemu-s390x ./$B/kinagg_write-s390x-cross $B/corpus-be.txt $SEED 20 && ./$B/pbc_check decode $B/corpus-be.txt"
 step "qemu-s390x: big-endian kinagg reads aws-kinesis-agg" sh_all \

@@ -1,6 +1,7 @@
-/* Unit tests of kinagg.h's core: crypto, hash keys, partition keys, the
- * aggregator and its errors, the deaggregator on good and bad input, and the
- * SigV4 signer against the AWS test suite.
+/* Unit tests of kinagg.h's core: crypto, base64 and the PutRecords body,
+ * hash keys, partition keys, the aggregator, its errors and its key index,
+ * the deaggregator on good and bad input, and the SigV4 signer against the
+ * AWS test suite.
  *
  * usage: unit [SIGV4_VECTOR_DIR]   (default tests/vectors/sigv4/v4)
  * Runs natively and under qemu-user; prints "unit: N passed, N failed". */
@@ -72,6 +73,68 @@ static void test_sha256(void) {
     CHECK(memcmp(d, d2, 32) == 0, "streamed sha256 differs");
 }
 
+/* Every length 0..299 (all the padding cases of one and two blocks), each
+ * message hashed whole and in two pieces; the digests of all of them hashed
+ * together must give what Python's hashlib gives for the same messages. */
+static void test_hash_lengths(void) {
+    static unsigned char million[1000000];
+    const char *two = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr"
+                      "lmnopqrsmnopqrstnopqrstu";
+    unsigned char msg[300], d[32], d2[32];
+    char hex[65];
+    size_t len, i;
+    kinagg_md5_ctx m, macc;
+    kinagg_sha256_ctx s, sacc;
+    for (i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 7 % 251);
+    kinagg_md5_init(&macc);
+    kinagg_sha256_init(&sacc);
+    for (len = 0; len < sizeof msg; len++) {
+        size_t cut = len ? check_below(len) : 0;
+        kinagg_md5(msg, len, d);
+        kinagg_md5_init(&m);
+        kinagg_md5_update(&m, msg, cut);
+        kinagg_md5_update(&m, msg + cut, len - cut);
+        kinagg_md5_final(&m, d2);
+        CHECK(memcmp(d, d2, 16) == 0, "md5 of %u bytes cut at %u differs", (unsigned)len, (unsigned)cut);
+        kinagg_md5_update(&macc, d, 16);
+        kinagg_sha256(msg, len, d);
+        kinagg_sha256_init(&s);
+        kinagg_sha256_update(&s, msg, cut);
+        kinagg_sha256_update(&s, msg + cut, len - cut);
+        kinagg_sha256_final(&s, d2);
+        CHECK(memcmp(d, d2, 32) == 0, "sha256 of %u bytes cut at %u differs", (unsigned)len, (unsigned)cut);
+        kinagg_sha256_update(&sacc, d, 32);
+    }
+    kinagg_md5_final(&macc, d);
+    to_hex(d, 16, hex);
+    CHECK(strcmp(hex, "43fb29f87b9bc2a496f24a282012d469") == 0, "md5 of lengths 0..299: %s", hex);
+    kinagg_sha256_final(&sacc, d);
+    to_hex(d, 32, hex);
+    CHECK(strcmp(hex, "35c6b5439515e743ab02715b54e01009ca52b6e596d342fd26c560cf4719bffd") == 0,
+          "sha256 of lengths 0..299: %s", hex);
+    /* FIPS 180-2's two-block message; a million 'a' for MD5 */
+    kinagg_sha256(two, strlen(two), d);
+    to_hex(d, 32, hex);
+    CHECK(strcmp(hex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1") == 0, "%s", hex);
+    memset(million, 'a', sizeof million);
+    kinagg_md5(million, sizeof million, d);
+    to_hex(d, 16, hex);
+    CHECK(strcmp(hex, "7707d6ae4e027c70eea2a935c2296f21") == 0, "md5 of a million a: %s", hex);
+#ifndef KINAGG_USE_MBEDTLS
+    /* the build uses the SHA-256 code its compiler flags ask for */
+#if !defined(KINAGG_NO_SHA256_HW) && defined(__SHA__) && defined(__SSE4_1__)
+    CHECK(KINAGG__SHA256_HW == 1, "x86 SHA extensions targeted but not used");
+#elif !defined(KINAGG_NO_SHA256_HW) && defined(__ARM_FEATURE_SHA2) && !defined(__ARM_BIG_ENDIAN)
+    CHECK(KINAGG__SHA256_HW == 2, "ARMv8 SHA-256 instructions targeted but not used");
+#else
+    CHECK(KINAGG__SHA256_HW == 0, "SHA-256 hardware path without the target for it");
+#endif
+    printf("unit: SHA-256 %s; MD5 and SHA-256 %s\n",
+           KINAGG__SHA256_HW == 1 ? "x86 SHA extensions" : KINAGG__SHA256_HW == 2 ? "ARMv8 crypto" : "portable",
+           KINAGG__FAST_CRYPTO ? "unrolled" : "compact");
+#endif
+}
+
 static void test_hmac(void) { /* RFC 4231 cases 1, 2, 3, 6, 7 */
     unsigned char key[131], data[152], d[32];
     char hex[65];
@@ -97,6 +160,99 @@ static void test_hmac(void) { /* RFC 4231 cases 1, 2, 3, 6, 7 */
         kinagg_hmac_sha256(key, 131, m, strlen(m), d);
         to_hex(d, 32, hex);
         CHECK(strcmp(hex, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2") == 0, "case 7 %s", hex);
+    }
+}
+
+/* ---- base64 and the PutRecords body ------------------------------------ */
+
+/* Base64 the slow way, one bit at a time, to check the library against. */
+static size_t ref_base64(const unsigned char *in, size_t len, char *out) {
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t bit, o = 0;
+    for (bit = 0; bit < 8 * len; bit += 6) {
+        unsigned v = 0, k;
+        for (k = 0; k < 6; k++) {
+            size_t b = bit + k;
+            v = v << 1 | (b < 8 * len ? (in[b / 8] >> (7 - b % 8)) & 1u : 0u);
+        }
+        out[o++] = t[v];
+    }
+    while (o % 4) out[o++] = '=';
+    return o;
+}
+
+static void test_base64(void) {
+    static const char *const rfc[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+                                         {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    static const char *const bad[] = {"Z", "Zg=", "Zg===", "Z===", "====", "Zm9v!A==", "Zm=v", "=Zm9", "Zg==Zg==",
+                                      "Zm9\x80", "Zm9v\xffmFy", "Zm 9", "Zm9vYmFy\n"};
+    unsigned char bin[300], back[300];
+    char text[404], ref[404];
+    size_t i, len;
+    for (i = 0; i < sizeof rfc / sizeof rfc[0]; i++) { /* RFC 4648 section 10 */
+        size_t n = kinagg_base64_encode((const unsigned char *)rfc[i][0], strlen(rfc[i][0]), text);
+        CHECK(n == strlen(rfc[i][1]) && memcmp(text, rfc[i][1], n) == 0, "base64 of \"%s\"", rfc[i][0]);
+        n = kinagg_base64_decode(rfc[i][1], strlen(rfc[i][1]), back);
+        CHECK(n == strlen(rfc[i][0]) && memcmp(back, rfc[i][0], n) == 0, "decode \"%s\"", rfc[i][1]);
+    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(kinagg_base64_decode(bad[i], strlen(bad[i]), back) == (size_t)-1, "bad base64 \"%s\" accepted", bad[i]);
+    for (len = 0; len < sizeof bin; len++) { /* every length, every byte value */
+        size_t n, r, j;
+        for (j = 0; j < len; j++) bin[j] = (unsigned char)check_rand();
+        n = kinagg_base64_encode(bin, len, text);
+        r = ref_base64(bin, len, ref);
+        CHECK(n == r && memcmp(text, ref, n) == 0, "base64 of %u bytes", (unsigned)len);
+        CHECK(kinagg_base64_decode(text, n, back) == len && memcmp(back, bin, len) == 0, "decode %u", (unsigned)len);
+        CHECK(kinagg_base64_decode(text, n, (unsigned char *)text) == len && memcmp(text, bin, len) == 0,
+              "decode %u in place", (unsigned)len);
+        if (n) { /* one character changed to one outside the alphabet */
+            ref[check_below(n)] = "!-_.~\x7f\x80 "[check_below(8)];
+            CHECK(kinagg_base64_decode(ref, n, back) == (size_t)-1, "bad character in %u accepted", (unsigned)len);
+        }
+    }
+}
+
+/* The JSON PutRecords body streams base64 data from any offset: read in
+ * pieces of every size from 1 byte, it must be the same text, and carry
+ * each entry's data as base64. */
+static void test_put_body(void) {
+    static unsigned char data[8][200], whole[4096], piecewise[4096];
+    kinagg_put_entry e[8];
+    kinagg_put_request q;
+    size_t i, n, piece, total;
+    memset(e, 0, sizeof e);
+    for (i = 0; i < 8; i++) {
+        size_t j;
+        e[i].data = data[i];
+        e[i].data_len = i < 4 ? i : check_below(sizeof data[i]);
+        for (j = 0; j < e[i].data_len; j++) data[i][j] = (unsigned char)check_rand();
+        e[i].partition_key = kinagg_str_c("pk");
+    }
+    memset(&q, 0, sizeof q);
+    q.stream.name = kinagg_str_c("s");
+    q.entries = e;
+    q.count = 8;
+    q.protocol = KINAGG_PROTOCOL_JSON;
+    total = kinagg_put_records_body_size(q.protocol, q.stream, e, 8);
+    CHECK(total < sizeof whole, "body of %u bytes", (unsigned)total);
+    kinagg__put_rewind(&q);
+    n = kinagg__put_read(&q, whole, sizeof whole);
+    CHECK(n == total && kinagg__put_read(&q, whole + n, sizeof whole - n) == 0, "body read at once: %u of %u",
+          (unsigned)n, (unsigned)total);
+    for (i = 0; i < 8; i++) { /* "Data":"<base64>" for each entry, in order */
+        char b64[300];
+        size_t m = ref_base64(e[i].data, e[i].data_len, b64), k, found = 0;
+        for (k = 0; k + m + 10 <= n && !found; k++)
+            found = memcmp(whole + k, "\"Data\":\"", 8) == 0 && memcmp(whole + k + 8, b64, m) == 0 &&
+                    whole[k + 8 + m] == '"';
+        CHECK(found, "entry %u's data is not in the body", (unsigned)i);
+    }
+    for (piece = 1; piece <= 70; piece++) {
+        size_t got = 0, r;
+        kinagg__put_rewind(&q);
+        while ((r = kinagg__put_read(&q, piecewise + got, piece)) > 0) got += r;
+        CHECK(got == total && memcmp(piecewise, whole, total) == 0, "body in pieces of %u differs", (unsigned)piece);
     }
 }
 
@@ -341,6 +497,299 @@ static void test_roundtrip(void) {
         kinagg_deagg_set_index(&it, scratch, sizeof scratch / sizeof scratch[0]);
         compare_yield(&it, n, "indexed lookup");
     }
+}
+
+/* ---- the aggregator's key index and its record moves ----------------- */
+
+static unsigned char twin_buf[KINAGG_RECORD_SIZE_DEFAULT];
+/* an index that never fills for the 60,000-byte aggregates below */
+static uint32_t index_words[KINAGG_AGG_INDEX_WORDS(KINAGG_AGG_KEYS_MAX(62000))];
+
+/* The same record into an aggregate without an index and one with: the
+ * prediction, the status, the size must agree. Returns the status. */
+static kinagg_status twin_add(kinagg_agg *plain, kinagg_agg *indexed, const char *pk, size_t pk_len,
+                              const char *ehk, size_t ehk_len, const void *data, size_t len, const char *what) {
+    size_t pa = kinagg_agg_size_if_added(plain, pk, pk_len, ehk, ehk_len, len);
+    size_t pb = kinagg_agg_size_if_added(indexed, pk, pk_len, ehk, ehk_len, len);
+    kinagg_status sa = kinagg_agg_add(plain, pk, pk_len, ehk, ehk_len, data, len);
+    kinagg_status sb = kinagg_agg_add(indexed, pk, pk_len, ehk, ehk_len, data, len);
+    CHECK(pa == pb, "%s: predictions %u and %u", what, (unsigned)pa, (unsigned)pb);
+    CHECK(sa == sb, "%s: %s without an index, %s with", what, kinagg_strerror(sa), kinagg_strerror(sb));
+    CHECK(kinagg_agg_size(plain) == kinagg_agg_size(indexed) && kinagg_agg_count(plain) == kinagg_agg_count(indexed),
+          "%s: sizes %u and %u", what, (unsigned)kinagg_agg_size(plain), (unsigned)kinagg_agg_size(indexed));
+    return sb;
+}
+
+/* Both finished aggregates must be the same bytes, and decode to kept[0..n). */
+static void twin_finish(kinagg_agg *plain, kinagg_agg *indexed, size_t n, const char *what) {
+    const unsigned char *a, *b;
+    size_t la, lb;
+    kinagg_deagg it;
+    kinagg_agg_finish(plain, &a, &la);
+    kinagg_agg_finish(indexed, &b, &lb);
+    CHECK(la == lb && memcmp(a, b, la) == 0, "%s: aggregates differ (%u, %u bytes)", what, (unsigned)la,
+          (unsigned)lb);
+    kinagg_deagg_init(&it, b, lb);
+    compare_yield(&it, n, what);
+}
+
+/* A record for kept[n]; keys repeat often, from the records before. */
+static void twin_record(size_t n) {
+    test_record *r = &kept[n];
+    r->data = kept_data[n];
+    r->data_cap = sizeof kept_data[n];
+    test_random_record(r, 256);
+    if (n && check_below(3)) { /* an earlier key, and often its hash key too */
+        const test_record *o = &kept[check_below(n)];
+        memcpy(r->pk, o->pk, o->pk_len);
+        r->pk_len = o->pk_len;
+        if (check_below(2)) {
+            r->has_ehk = o->has_ehk;
+            memcpy(r->ehk, o->ehk, o->ehk_len);
+            r->ehk_len = o->ehk_len;
+        }
+    }
+}
+
+/* Random records into twin aggregates, without an index and with one of
+ * every size from none to never full, given at the start or part way. */
+static void test_agg_index_twins(void) {
+    static const size_t sizes[] = {0, 1, 2, 3, 5, 8, 16, 64, 1000, sizeof index_words / sizeof index_words[0]};
+    size_t round;
+    for (round = 0; round < 120; round++) {
+        kinagg_agg plain, indexed;
+        kinagg_agg_limits lim;
+        size_t words = sizes[round % (sizeof sizes / sizeof sizes[0])], n = 0, late = check_below(3) ? 0 : 1 + check_below(50);
+        int again;
+        char what[64];
+        lim.max_record_size = 2000 + check_below(60000);
+        lim.outer_key_len = 1 + check_below(256);
+        sprintf(what, "twins, %u index words", (unsigned)words);
+        CHECK(kinagg_agg_init(&plain, agg_buf, lim.max_record_size, &lim) == KINAGG_OK, "init");
+        CHECK(kinagg_agg_init(&indexed, twin_buf, lim.max_record_size, &lim) == KINAGG_OK, "init");
+        if (!late) kinagg_agg_set_index(&indexed, index_words, words);
+        for (again = 0; again < 2; again++) { /* a second aggregate after reset */
+            for (n = 0; n < MAX_KEEP; n++) {
+                test_record *r = &kept[n];
+                kinagg_status st;
+                if (n == late) kinagg_agg_set_index(&indexed, index_words, words);
+                twin_record(n);
+                st = twin_add(&plain, &indexed, r->pk, r->pk_len, r->has_ehk ? r->ehk : NULL, r->ehk_len, r->data,
+                              r->data_len, what);
+                if (st == KINAGG_ERR_AGGREGATE_FULL) break;
+                CHECK(st == KINAGG_OK, "%s: add %s", what, kinagg_strerror(st));
+            }
+#if KINAGG__AGG_INDEX
+            CHECK(indexed.index_keys <= 3 * words / 8, "%s: %u keys in %u words", what,
+                  (unsigned)indexed.index_keys, (unsigned)words);
+            if (words == sizes[sizeof sizes / sizeof sizes[0] - 1] && indexed.index) /* given before full */
+                CHECK(indexed.index_keys == indexed.pk_count + indexed.ehk_count, "%s: a key left out", what);
+#endif
+            twin_finish(&plain, &indexed, n, what);
+            kinagg_agg_reset(&plain);
+            kinagg_agg_reset(&indexed);
+            late = 0;
+        }
+    }
+}
+
+/* Many keys of both tables in one bucket: each is found by probing past the
+ * others, and none is mistaken for another. */
+static void test_agg_index_collisions(void) {
+#if KINAGG__AGG_INDEX
+    enum { SLOTS = 64, PKS = 40, EHKS = 8 };
+    static char pks[PKS][16], ehks[EHKS][16];
+    size_t npk = 0, nehk = 0, i, n = 0, used = 0;
+    unsigned c;
+    kinagg_agg plain, indexed;
+    const size_t bucket = 61; /* near the end: probes wrap around */
+    for (c = 0; npk < PKS || nehk < EHKS; c++) {
+        char key[16];
+        size_t len = (size_t)sprintf(key, "%u", 1000 + c);
+        if (npk < PKS && (((uint64_t)kinagg__agg_hash(key, len, 0) * SLOTS) >> 32) == bucket)
+            strcpy(pks[npk++], key);
+        if (nehk < EHKS && (((uint64_t)kinagg__agg_hash(key, len, 1) * SLOTS) >> 32) == bucket)
+            strcpy(ehks[nehk++], key);
+    }
+    CHECK(kinagg_agg_init(&plain, agg_buf, 200000, NULL) == KINAGG_OK, "init");
+    CHECK(kinagg_agg_init(&indexed, twin_buf, 200000, NULL) == KINAGG_OK, "init");
+    kinagg_agg_set_index(&indexed, index_words, 2 * SLOTS);
+    CHECK(indexed.index_slots == SLOTS, "%u slots", (unsigned)indexed.index_slots);
+    for (i = 0; i < 3 * PKS; i++) { /* each key once, in order, then at random */
+        test_record *r = &kept[n++];
+        const char *pk = pks[i < PKS ? i : check_below(PKS)];
+        r->pk_len = strlen(pk);
+        memcpy(r->pk, pk, r->pk_len);
+        r->has_ehk = i % 2 == 0;
+        if (r->has_ehk) {
+            const char *ehk = ehks[i / 2 < EHKS ? i / 2 : check_below(EHKS)];
+            r->ehk_len = strlen(ehk);
+            memcpy(r->ehk, ehk, r->ehk_len);
+        }
+        r->data = kept_data[i];
+        r->data_len = 1 + check_below(20);
+        memset(kept_data[i], (int)i, r->data_len);
+        CHECK(twin_add(&plain, &indexed, r->pk, r->pk_len, r->has_ehk ? r->ehk : NULL, r->ehk_len, r->data,
+                       r->data_len, "collisions") == KINAGG_OK, "add");
+    }
+    CHECK(indexed.pk_indexed == PKS && indexed.ehk_indexed == EHKS && indexed.index_keys == PKS + EHKS,
+          "indexed %u partition keys, %u hash keys", (unsigned)indexed.pk_indexed, (unsigned)indexed.ehk_indexed);
+    for (i = 0; i < SLOTS; i++) used += indexed.index[2 * i] != 0;
+    CHECK(used == PKS + EHKS, "%u slots used", (unsigned)used);
+    CHECK(indexed.index[2 * bucket] != 0 && indexed.index[0] != 0, "the bucket and the slots after it wrapped");
+    twin_finish(&plain, &indexed, n, "collisions");
+
+    /* A string that is a partition key and an explicit hash key, at the same
+     * offset of both tables, whose two hashes pick the same slot with the
+     * same check bits: the slot of one table's entry must not answer for
+     * the other's. */
+    {
+        static const char *const seq[][2] = {{"aaaa", "1"}, {NULL, "2"}, {NULL, NULL}, {NULL, NULL}};
+        char both[16];
+        size_t len = 0;
+        for (c = 0;; c++) {
+            uint32_t h0, h1;
+            len = (size_t)sprintf(both, "%u", 100000 + c);
+            h0 = kinagg__agg_hash(both, len, 0);
+            h1 = kinagg__agg_hash(both, len, 1);
+            if ((((uint64_t)h0 * SLOTS) >> 32) == (((uint64_t)h1 * SLOTS) >> 32) && (h0 & 0x7f) == (h1 & 0x7f)) break;
+        }
+        CHECK(kinagg_agg_init(&plain, agg_buf, 200000, NULL) == KINAGG_OK, "init");
+        CHECK(kinagg_agg_init(&indexed, twin_buf, 200000, NULL) == KINAGG_OK, "init");
+        kinagg_agg_set_index(&indexed, index_words, 2 * SLOTS);
+        /* partition keys "aaaa", both; hash keys "1", "2", both: both is at
+         * offset 6 of each table, index 1 of one and 2 of the other */
+        for (n = 0; n < 4; n++) {
+            test_record *r = &kept[n];
+            const char *pk = seq[n][0] ? seq[n][0] : both, *ehk = seq[n][1] ? seq[n][1] : both;
+            r->pk_len = strlen(pk);
+            memcpy(r->pk, pk, r->pk_len);
+            r->has_ehk = 1;
+            r->ehk_len = strlen(ehk);
+            memcpy(r->ehk, ehk, r->ehk_len);
+            r->data = kept_data[n];
+            r->data_len = 0;
+            CHECK(twin_add(&plain, &indexed, r->pk, r->pk_len, r->ehk, r->ehk_len, r->data, 0, "both tables") ==
+                      KINAGG_OK, "add");
+        }
+        CHECK(indexed.pk_count == 2 && indexed.ehk_count == 3, "%u partition keys, %u hash keys",
+              (unsigned)indexed.pk_count, (unsigned)indexed.ehk_count);
+        twin_finish(&plain, &indexed, n, "a key in both tables");
+    }
+#endif
+}
+
+/* A full index: keys beyond its room are found by scanning the rest of
+ * their table, and keys in it still by the index. */
+static void test_agg_index_full(void) {
+    static const size_t words[] = {8, 2 * 3, KINAGG_AGG_INDEX_WORDS(50)};
+    size_t w;
+    for (w = 0; w < sizeof words / sizeof words[0]; w++) {
+        kinagg_agg plain, indexed;
+        size_t i, n = 0, room = words[w] / 2 - (words[w] / 2 + 3) / 4;
+        CHECK(kinagg_agg_init(&plain, agg_buf, 300000, NULL) == KINAGG_OK, "init");
+        CHECK(kinagg_agg_init(&indexed, twin_buf, 300000, NULL) == KINAGG_OK, "init");
+        kinagg_agg_set_index(&indexed, index_words, words[w]);
+        for (i = 0; i < 1500; i++) {
+            test_record *r = &kept[n++];
+            size_t key = i < 200 ? i : check_below(200);
+            r->pk_len = (size_t)sprintf(r->pk, "key-%u", (unsigned)key);
+            r->has_ehk = key % 3 == 0;
+            if (r->has_ehk) r->ehk_len = (size_t)sprintf(r->ehk, "%u", (unsigned)(key * 7919 % 90));
+            r->data = kept_data[i];
+            r->data_len = check_below(8);
+            memset(kept_data[i], 'a' + (int)(i % 26), r->data_len);
+            CHECK(twin_add(&plain, &indexed, r->pk, r->pk_len, r->has_ehk ? r->ehk : NULL, r->ehk_len, r->data,
+                           r->data_len, "full index") == KINAGG_OK, "add");
+#if KINAGG__AGG_INDEX
+            if (i == 49 && words[w] == KINAGG_AGG_INDEX_WORDS(50)) /* 50 partition keys, some hash keys */
+                CHECK(indexed.index_keys == indexed.pk_count + indexed.ehk_count,
+                      "an index for 50 keys: %u of %u keys in it", (unsigned)indexed.index_keys,
+                      (unsigned)(indexed.pk_count + indexed.ehk_count));
+#endif
+        }
+#if KINAGG__AGG_INDEX
+        CHECK(indexed.index_keys == room, "full index of %u words: %u keys, want %u", (unsigned)words[w],
+              (unsigned)indexed.index_keys, (unsigned)room);
+        CHECK(indexed.pk_count == 200 && indexed.pk_indexed + indexed.ehk_indexed == room,
+              "%u of %u partition keys indexed", (unsigned)indexed.pk_indexed, (unsigned)indexed.pk_count);
+#else
+        (void)room;
+#endif
+        twin_finish(&plain, &indexed, n, "full index");
+    }
+}
+
+/* The records move when the key tables outgrow the room before them, and
+ * when they reach the end of the buffer with room left before them. */
+static void test_agg_moves(void) {
+    size_t kind;
+    for (kind = 0; kind < 2; kind++) {
+        kinagg_agg agg;
+        kinagg_deagg it;
+        kinagg_agg_limits lim;
+        const unsigned char *out;
+        size_t n = 0, first, moves = 0, last;
+        kinagg_status st;
+        lim.max_record_size = 40000;
+        lim.outer_key_len = 1;
+        CHECK(kinagg_agg_init(&agg, agg_buf, lim.max_record_size, &lim) == KINAGG_OK, "init");
+        first = last = agg.records_start;
+        for (;;) {
+            test_record *r = &kept[n];
+            size_t i;
+            r->data = kept_data[n];
+            r->has_ehk = 0;
+            if (kind == 0) { /* distinct long keys, little data: the tables grow */
+                r->pk_len = 200;
+                for (i = 0; i < 200; i++) r->pk[i] = (char)('a' + check_below(26));
+                r->data_len = check_below(4);
+            } else { /* one key, records up to the end of the buffer */
+                r->pk_len = 1;
+                r->pk[0] = 'k';
+                r->data_len = 200 + check_below(56);
+            }
+            for (i = 0; i < r->data_len; i++) r->data[i] = (unsigned char)check_rand();
+            st = kinagg_agg_add(&agg, r->pk, r->pk_len, NULL, 0, r->data, r->data_len);
+            if (st == KINAGG_ERR_AGGREGATE_FULL) break;
+            CHECK(st == KINAGG_OK, "moves: %s", kinagg_strerror(st));
+            if (agg.records_start != last) moves++;
+            last = agg.records_start;
+            n++;
+        }
+        CHECK(kind == 0 ? agg.records_start > first : agg.records_start < first,
+              "moves %u: records at %u, first at %u", (unsigned)kind, (unsigned)agg.records_start, (unsigned)first);
+        CHECK(moves >= 1 && moves <= 20, "moves %u: %u moves", (unsigned)kind, (unsigned)moves);
+        CHECK(kinagg_agg_size(&agg) + 1 + 300 > lim.max_record_size, "moves %u: filled to %u", (unsigned)kind,
+              (unsigned)kinagg_agg_size(&agg));
+        kinagg_agg_finish(&agg, &out, NULL);
+        CHECK(out == agg_buf, "the aggregate starts the buffer");
+        kinagg_deagg_init(&it, out, kinagg_agg_size(&agg));
+        compare_yield(&it, n, kind == 0 ? "tables outgrow the gap" : "records reach the end");
+    }
+}
+
+/* The aggregator's quick explicit hash key check agrees with the parser. */
+static void test_agg_ehk_check(void) {
+    static const char *const edge[] = {"0", "00", "01", "9", "340282366920938463463374607431768211455",
+                                       "340282366920938463463374607431768211456",
+                                       "340282366920938463463374607431768211454",
+                                       "339999999999999999999999999999999999999",
+                                       "400000000000000000000000000000000000000",
+                                       "99999999999999999999999999999999999999", "1x", "-1", " 1"};
+    size_t i, bad = 0;
+    kinagg_hash_key k;
+    for (i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        CHECK(kinagg__agg_ehk_ok(edge[i], strlen(edge[i])) == (kinagg_hash_key_parse(edge[i], strlen(edge[i]), &k) == 0),
+              "explicit hash key \"%s\"", edge[i]);
+    for (i = 0; i < 20000; i++) {
+        char s[41];
+        size_t len = 1 + check_below(40), j;
+        for (j = 0; j < len; j++) s[j] = check_below(30) ? (char)('0' + check_below(10)) : "3a4 -"[check_below(5)];
+        if (len == 39 && check_below(2)) memcpy(s, "3402823669209384634633746074317682114", 37);
+        bad += kinagg__agg_ehk_ok(s, len) != (kinagg_hash_key_parse(s, len, &k) == KINAGG_OK);
+    }
+    CHECK(bad == 0, "%u random hash keys judged differently", (unsigned)bad);
 }
 
 /* Hand-made protobuf with a correct MD5, to test structure checks. */
@@ -682,11 +1131,19 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_md5();
     test_sha256();
+    test_hash_lengths();
     test_hmac();
+    test_base64();
+    test_put_body();
     test_hash_keys();
     test_partition_keys();
     test_agg_errors();
     test_roundtrip();
+    test_agg_index_twins();
+    test_agg_index_collisions();
+    test_agg_index_full();
+    test_agg_moves();
+    test_agg_ehk_check();
     test_deagg_bad_input();
     test_sigv4_suite(dir);
     test_sigv4_misc();

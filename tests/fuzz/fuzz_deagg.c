@@ -4,14 +4,15 @@
  * no crash or out-of-bounds read (ASan), every yielded slice lies inside the
  * input, the count is what next() yields, indexed and scanning lookups give
  * the same records, and what a valid aggregate yields re-aggregates to the
- * same records. */
+ * same records (with a key index, small or large, when the first byte's
+ * bit 1 is set). */
 #define KINAGG_IMPLEMENTATION
 #include "../../kinagg.h"
 #include <stdlib.h>
 #include <string.h>
 
 static unsigned char wrapped[1 << 20], rebuilt[1 << 20];
-static uint32_t scratch[1 << 16];
+static uint32_t scratch[1 << 16], agg_index[1 << 12];
 
 static int inside(const void *p, size_t n, const unsigned char *in, size_t len) {
     const unsigned char *c = (const unsigned char *)p;
@@ -39,6 +40,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     kinagg_deagg_set_index(&b, scratch, sizeof scratch / sizeof scratch[0]);
     rebuild_ok = kinagg_deagg_is_aggregated(&a) &&
                  kinagg_agg_init(&agg, rebuilt, sizeof rebuilt, NULL) == KINAGG_OK;
+    if (rebuild_ok && (data[0] & 2))
+        kinagg_agg_set_index(&agg, agg_index, data[0] & 4 ? 16 : sizeof agg_index / sizeof agg_index[0]);
     while (kinagg_deagg_next(&a, &ra)) {
         if (!kinagg_deagg_next(&b, &rb)) abort();
         if (ra.data != rb.data || ra.data_len != rb.data_len || ra.partition_key != rb.partition_key ||

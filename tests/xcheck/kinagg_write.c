@@ -1,7 +1,9 @@
 /* Writes a corpus of aggregates made by kinagg from random user records.
  * usage: kinagg_write OUT SEED COUNT
  * Aggregates vary in size limit (1 MiB default, small ones filled to the
- * last byte) and include records right at the 1 MiB limit. */
+ * last byte) and include records right at the 1 MiB limit. Every other one
+ * is built with a key index: one full at once, a middling one, or one that
+ * never fills. */
 #define KINAGG_IMPLEMENTATION
 #include "../../kinagg.h"
 #include "../check.h"
@@ -10,6 +12,7 @@
 
 static unsigned char buf[KINAGG_RECORD_SIZE_DEFAULT];
 static unsigned char data[KINAGG_RECORD_SIZE_DEFAULT];
+static uint32_t index_words[KINAGG_AGG_INDEX_WORDS(KINAGG_AGG_KEYS_MAX(KINAGG_RECORD_SIZE_DEFAULT))];
 
 int main(int argc, char **argv) {
     FILE *f;
@@ -30,6 +33,9 @@ int main(int argc, char **argv) {
         lim.max_record_size = i % 3 == 1 && !near_limit ? 1000 + check_below(20000) : KINAGG_RECORD_SIZE_DEFAULT;
         lim.outer_key_len = 1;
         kinagg_agg_init(&agg, buf, sizeof buf, &lim);
+        if (i % 2)
+            kinagg_agg_set_index(&agg, index_words,
+                                 i % 6 == 1 ? 6 : i % 6 == 3 ? 256 : sizeof index_words / sizeof index_words[0]);
         fprintf(stderr, "\raggregate %ld/%ld", i + 1, count);
         /* records are added while they fit; their lines follow the aggregate */
         {
