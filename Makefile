@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fuzz clean
+.PHONY: test demo deps warnings size fuzz clean creds-warnings
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -169,3 +169,17 @@ $(B)/game_loop: examples/game_loop.cpp $(CORE) port/kinagg_posix.h | $(B)
 	g++ -std=c++11 $(WARN) $(SAN) $< -o $@
 $(B)/quickstart: examples/quickstart.c $(CORE) | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
+
+# ---- credentials where users run: port/kinagg_aws_credentials.h -------------
+CREDSHDR := port/kinagg_aws_credentials.h port/kinagg_posix.h port/kinagg_mbedtls.h port/kinagg_aws_config.h $(CORE)
+MBED_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+$(B)/creds_test: tests/creds/creds_test.c $(CREDSHDR) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< $(MBED_LIBS) -o $@
+$(B)/pki-creds/done: tests/creds/certs.sh
+	bash $< $(B)/pki-creds
+# the port under each compiler and language the library is built with
+creds-warnings: | $(B)
+	@n=0; set -e; for v in "gcc -std=c99 -O2" "clang -std=c99 -O2" "gcc -std=c11 -O0 -DKINAGG_STATIC" \
+	  "g++ -x c++ -std=c++11 -O2" "clang++ -x c++ -std=c++17 -O0"; do \
+	  $$v $(WARN) tests/creds/creds_impl.c $(MBED_LIBS) -o $(B)/creds_impl; ./$(B)/creds_impl; n=$$((n + 1)); \
+	done; echo "creds-warnings: $$n passed, 0 failed"
