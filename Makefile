@@ -179,7 +179,19 @@ $(B)/pki-creds/done: tests/creds/certs.sh
 	bash $< $(B)/pki-creds
 # the port under each compiler and language the library is built with
 creds-warnings: | $(B)
-	@n=0; set -e; for v in "gcc -std=c99 -O2" "clang -std=c99 -O2" "gcc -std=c11 -O0 -DKINAGG_STATIC" \
-	  "g++ -x c++ -std=c++11 -O2" "clang++ -x c++ -std=c++17 -O0"; do \
+	@n=0; set -e; for v in "gcc -std=c99 -O2" "clang -std=c11 -O2 -DKINAGG_STATIC" "g++ -x c++ -std=c++11 -O2" \
+	  "clang++ -x c++ -std=c++17 -O0"; do \
 	  $$v $(WARN) tests/creds/creds_impl.c $(MBED_LIBS) -o $(B)/creds_impl; ./$(B)/creds_impl; n=$$((n + 1)); \
 	done; echo "creds-warnings: $$n passed, 0 failed"
+$(B)/rotation_test: tests/creds/rotation_test.c $(CREDSHDR) tests/check.h tests/net/net_util.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< $(MBED_LIBS) -o $@
+# libFuzzer: the credential documents (make test runs each for 10 s; make fuzz longer)
+CREDS_FUZZERS := creds_json creds_xml creds_process
+FUZZERS += $(CREDS_FUZZERS)
+fuzz: $(addprefix $(B)/fuzz_,$(CREDS_FUZZERS))
+$(B)/fuzz_creds_json: tests/fuzz/fuzz_creds.c $(CREDSHDR) | $(B)
+	$(FUZZ_CC) $< $(MBED_LIBS) -o $@
+$(B)/fuzz_creds_xml: tests/fuzz/fuzz_creds.c $(CREDSHDR) | $(B)
+	$(FUZZ_CC) -DFUZZ_CREDS_XML $< $(MBED_LIBS) -o $@
+$(B)/fuzz_creds_process: tests/fuzz/fuzz_creds.c $(CREDSHDR) | $(B)
+	$(FUZZ_CC) -DFUZZ_CREDS_PROCESS $< $(MBED_LIBS) -o $@
