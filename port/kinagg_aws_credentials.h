@@ -2043,6 +2043,9 @@ static kinagg_status kinagg__ac_http_step(kinagg_aws_provider *p) {
         if (p->kind == KINAGG_AWS_PROVIDER_IMDS && p->state == KINAGG__AC_IMDS_TOKEN) {
             size_t l = strlen(p->error);
             snprintf(p->error + l, sizeof p->error - l, " after %u attempts (not an EC2 instance?)", p->attempts);
+        } else if (p->kind == KINAGG_AWS_PROVIDER_IOT && st == KINAGG_ERR_TLS) {
+            size_t l = strlen(p->error);
+            snprintf(p->error + l, sizeof p->error - l, " (is the device certificate registered with AWS IoT and active?)");
         }
         return st;
     }
