@@ -177,6 +177,7 @@ $(B)/creds_test: tests/creds/creds_test.c $(CREDSHDR) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< $(MBED_LIBS) -o $@
 $(B)/pki-creds/done: tests/creds/certs.sh
 	bash $< $(B)/pki-creds
+$(B)/kinagg-cat $(B)/kinagg-tail: port/kinagg_aws_credentials.h
 # the port under each compiler and language the library is built with
 creds-warnings: | $(B)
 	@n=0; set -e; for v in "gcc -std=c99 -O2" "clang -std=c11 -O2 -DKINAGG_STATIC" "g++ -x c++ -std=c++11 -O2" \
