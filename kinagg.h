@@ -5416,7 +5416,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             complete = c->map_gen != p->map_gen || kinagg__build(p, c, now);
             if (!c->n) {
                 c->state = KINAGG__C_IDLE;
-                break; /* nothing ready */
+                continue; /* nothing ready for it: a connection still building may go on */
             }
             if (!complete) {
                 c->state = KINAGG__C_BUILD; /* the rest in the next poll */
