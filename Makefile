@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fw-stack fuzz bench clean
+.PHONY: test demo deps warnings size fw-stack fuzz bench clean creds-warnings
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -243,3 +243,30 @@ $(B)/game_loop: examples/game_loop.cpp $(CORE) port/kinagg_posix.h | $(B)
 	g++ -std=c++11 $(WARN) $(SAN) $< -o $@
 $(B)/quickstart: examples/quickstart.c $(CORE) | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
+
+# ---- credentials where users run: port/kinagg_aws_credentials.h -------------
+CREDSHDR := port/kinagg_aws_credentials.h port/kinagg_posix.h port/kinagg_mbedtls.h port/kinagg_aws_config.h $(CORE)
+MBED_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+$(B)/creds_test: tests/creds/creds_test.c $(CREDSHDR) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< $(MBED_LIBS) -o $@
+$(B)/pki-creds/done: tests/creds/certs.sh
+	bash $< $(B)/pki-creds
+$(B)/kinagg-cat $(B)/kinagg-tail: port/kinagg_aws_credentials.h
+# the port under each compiler and language the library is built with
+creds-warnings: | $(B)
+	@n=0; set -e; for v in "gcc -std=c99 -O2" "clang -std=c11 -O2 -DKINAGG_STATIC" "g++ -x c++ -std=c++11 -O2" \
+	  "clang++ -x c++ -std=c++17 -O0"; do \
+	  $$v $(WARN) tests/creds/creds_impl.c $(MBED_LIBS) -o $(B)/creds_impl; ./$(B)/creds_impl; n=$$((n + 1)); \
+	done; echo "creds-warnings: $$n passed, 0 failed"
+$(B)/rotation_test: tests/creds/rotation_test.c $(CREDSHDR) tests/check.h tests/net/net_util.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $< $(MBED_LIBS) -o $@
+# libFuzzer: the credential documents (make test runs each for 10 s; make fuzz longer)
+CREDS_FUZZERS := creds_json creds_xml creds_process
+FUZZERS += $(CREDS_FUZZERS)
+fuzz: $(addprefix $(B)/fuzz_,$(CREDS_FUZZERS))
+$(B)/fuzz_creds_json: tests/fuzz/fuzz_creds.c $(CREDSHDR) | $(B)
+	$(FUZZ_CC) $< $(MBED_LIBS) -o $@
+$(B)/fuzz_creds_xml: tests/fuzz/fuzz_creds.c $(CREDSHDR) | $(B)
+	$(FUZZ_CC) -DFUZZ_CREDS_XML $< $(MBED_LIBS) -o $@
+$(B)/fuzz_creds_process: tests/fuzz/fuzz_creds.c $(CREDSHDR) | $(B)
+	$(FUZZ_CC) -DFUZZ_CREDS_PROCESS $< $(MBED_LIBS) -o $@

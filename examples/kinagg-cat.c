@@ -655,6 +655,7 @@ int main(int argc, char **argv) {
     if (pc.request_buffer_size > pc.collection_max_size) pc.request_buffer_size = pc.collection_max_size;
     if (pc.request_buffer_size < pc.aggregation_max_size) pc.request_buffer_size = pc.aggregation_max_size;
     pc.on_complete = on_complete;
+    pc.credentials_source = tool_credentials_source();
     region_bytes = kinagg_producer_region_size(&pc);
     if (!region_bytes) {
         fprintf(stderr, "kinagg-cat: --buffer-mb %lu cannot hold a record of --max-record-kib %lu\n", opt.buffer_mb,

@@ -1,10 +1,14 @@
 /* What kinagg-cat and kinagg-tail share: the common options, the AWS
- * configuration, and connections (POSIX sockets, TLS with mbedTLS for
- * https endpoints) that tell which descriptor waits for what, so a tool can
- * wait on its input and its connections in one poll(). Included once by
- * each tool, after the implementations. */
+/* What kinagg-cat and kinagg-tail share: the common options, the AWS
+ * configuration, credentials where they run, and connections (POSIX
+ * sockets, TLS with mbedTLS for https endpoints) that tell which descriptor
+ * waits for what, so a tool can wait on its input and its connections in one
+ * poll(). Included once by each tool, after the implementations. */
 #ifndef KINAGG_TOOL_COMMON_H
 #define KINAGG_TOOL_COMMON_H
+
+#define KINAGG_AWS_CREDENTIALS_IMPLEMENTATION
+#include "../port/kinagg_aws_credentials.h"
 
 #include <limits.h>
 #include <poll.h>
@@ -23,12 +27,22 @@
     "                         /etc/ssl/certs/ca-certificates.crt)\n"                                    \
     "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else AWS_PROFILE)\n"      \
     "  --protocol json|cbor   wire protocol (default json)\n"                                           \
+    "  --iot-endpoint HOST    credentials from the AWS IoT credentials provider (the account's\n"      \
+    "                         iot:CredentialProvider endpoint) over mutual TLS, with:\n"              \
+    "  --iot-role-alias NAME  the role alias\n"                                                         \
+    "  --iot-thing-name NAME  the thing name, when the role alias's policy needs it\n"                 \
+    "  --cert FILE            the device certificate\n"                                                 \
+    "  --key FILE             the device's private key\n"                                               \
     "  --help                 this text\n"                                                              \
-    "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the profile.\n"
+    "Credentials, where the AWS SDKs look: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;\n" \
+    "the profile (keys, credential_process, role_arn with web_identity_token_file);\n"                \
+    "AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN; AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI;\n" \
+    "EC2 instance metadata (IMDSv2). Or AWS IoT, with the options above.\n"
 
 typedef struct tool_opts {
     const char *stream, *stream_arn, *region, *endpoint, *ca_file, *profile;
     kinagg_protocol protocol;
+    const char *iot_endpoint, *iot_role_alias, *iot_thing_name, *cert, *key;
 } tool_opts;
 
 /* A connection: a socket, its callbacks wrapped to note what the last call
@@ -115,11 +129,14 @@ static inline int tool_number(const char *s, unsigned long lo, unsigned long hi,
  * -1 if its value is missing or bad. */
 static int tool_common_option(tool_opts *o, int argc, char **argv, int *i) {
     static const char *const names[] = {"--stream", "--stream-arn", "--region", "--endpoint",
-                                        "--ca-file", "--profile",  "--protocol"};
-    const char **slots[6];
+                                        "--ca-file", "--profile",  "--protocol", "--iot-endpoint",
+                                        "--iot-role-alias", "--iot-thing-name", "--cert", "--key"};
+    const char **slots[12];
     size_t k;
     slots[0] = &o->stream; slots[1] = &o->stream_arn; slots[2] = &o->region;
-    slots[3] = &o->endpoint; slots[4] = &o->ca_file; slots[5] = &o->profile;
+    slots[3] = &o->endpoint; slots[4] = &o->ca_file; slots[5] = &o->profile; slots[6] = NULL;
+    slots[7] = &o->iot_endpoint; slots[8] = &o->iot_role_alias; slots[9] = &o->iot_thing_name;
+    slots[10] = &o->cert; slots[11] = &o->key;
     for (k = 0; k < sizeof names / sizeof names[0]; k++) {
         if (strcmp(argv[*i], names[k]) != 0) continue;
         if (*i + 1 >= argc) return -1;
@@ -136,6 +153,49 @@ static int tool_common_option(tool_opts *o, int argc, char **argv, int *i) {
     return 0;
 }
 
+/* The credentials, for the tool's whole run. */
+static kinagg_aws_provider tool_creds;
+static int tool_creds_found;
+
+/* Finds the credentials (AWS IoT when its options are given, else the AWS
+ * SDKs' default chain) once, and fetches them now, so that a problem shows
+ * at once. *cred points into tool_creds. */
+static int tool_credentials(const char *tool, const tool_opts *o, kinagg_credentials *cred) {
+    uint64_t expires;
+    kinagg_status st;
+    if (tool_creds_found) {
+        st = KINAGG_OK; /* a second tool_setup (kinagg-cat --create): the same provider */
+    } else if (o->iot_endpoint || o->iot_role_alias || o->iot_thing_name || o->cert || o->key) {
+        if (!o->iot_endpoint || !o->iot_role_alias || !o->cert || !o->key) {
+            fprintf(stderr, "%s: AWS IoT credentials need --iot-endpoint, --iot-role-alias, --cert and --key\n", tool);
+            return 0;
+        }
+        st = kinagg_aws_provider_iot(&tool_creds, o->iot_endpoint, o->iot_role_alias, o->iot_thing_name, o->cert,
+                                     o->key, o->ca_file);
+    } else {
+        st = kinagg_aws_provider_chain(&tool_creds, o->profile);
+        if (st == KINAGG_OK && o->ca_file) snprintf(tool_creds.ca_file, sizeof tool_creds.ca_file, "%s", o->ca_file);
+    }
+    tool_creds_found = st == KINAGG_OK;
+    if (st == KINAGG_OK) st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &expires);
+    if (st != KINAGG_OK) {
+        fprintf(stderr, "%s: %s\n", tool, tool_creds.error);
+        return 0;
+    }
+    return 1;
+}
+
+/* For the producer (cfg.credentials_source): the provider, when its credentials
+ * can change (static keys cannot: a refusal of them is final). */
+static inline kinagg_credentials_source tool_credentials_source(void) {
+    kinagg_credentials_source none;
+    if (tool_creds.kind != KINAGG_AWS_PROVIDER_STATIC && tool_creds.kind != KINAGG_AWS_PROVIDER_NONE)
+        return kinagg_aws_provider_source(&tool_creds);
+    none.ctx = NULL;
+    none.get = NULL;
+    return none;
+}
+
 /* Resolves everything to connect: credentials, region, endpoint, and n
  * transports (TLS when the endpoint is https). Prints the problem and
  * returns 0 when something is missing. */
@@ -148,11 +208,8 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         fprintf(stderr, "%s: --stream NAME or --stream-arn ARN is required (see --help)\n", tool);
         return 0;
     }
-    if (kinagg_aws_config_load(cfg, o->profile) != KINAGG_OK) {
-        fprintf(stderr, "%s: %s\n", tool, cfg->error);
-        return 0;
-    }
-    *cred = kinagg_aws_config_credentials(cfg);
+    (void)kinagg_aws_config_load(cfg, o->profile); /* the region and endpoint; the keys come from: */
+    if (!tool_credentials(tool, o, cred)) return 0;
     snprintf(region, region_cap, "%s", o->region ? o->region : cfg->region);
     if (!region[0] && o->stream_arn) { /* arn:aws:kinesis:REGION:... */
         const char *r = strchr(o->stream_arn, ':');

@@ -8,6 +8,7 @@
  *   kinagg_posix_socket_init(&sock, &tcp);
  *   kinagg_mbedtls_init(&tls, &tcp, &tls_tp);    // tls_tp goes to kinagg
  *   kinagg_mbedtls_ca_file(&tls, "/etc/ssl/certs/ca-certificates.crt");
+ *   kinagg_mbedtls_client_cert_file(&tls, "device.crt", "device.key"); // mutual TLS, if asked
  *
  * Certificates are always verified against the CAs given (there is no
  * switch to turn that off), and the host name is checked against the
@@ -28,6 +29,7 @@
 #include "../kinagg.h"
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
@@ -49,6 +51,9 @@ typedef struct kinagg_mbedtls {
     int ca_count;
     char server_name[256]; /* "" : the host connected to */
     char error[640];
+    mbedtls_x509_crt own_cert;  /* the client certificate for mutual TLS, if set */
+    mbedtls_pk_context own_key;
+    int own_cert_set;
 } kinagg_mbedtls;
 
 /* Sets up TLS over inner and fills *out with the TLS transport. */
@@ -56,6 +61,15 @@ KINAGG_API kinagg_status kinagg_mbedtls_init(kinagg_mbedtls *t, const kinagg_tra
 /* Trusted CAs, PEM or DER; may be called several times. */
 KINAGG_API kinagg_status kinagg_mbedtls_ca_file(kinagg_mbedtls *t, const char *path);
 KINAGG_API kinagg_status kinagg_mbedtls_ca_pem(kinagg_mbedtls *t, const unsigned char *buf, size_t len);
+/* A client certificate (with its chain, PEM or DER) and its private key
+ * (unencrypted), for servers that ask for one: mutual TLS, as the AWS IoT
+ * credentials provider does. The key must match the certificate. Call
+ * before connecting; a second call replaces the first. The _pem form, like
+ * kinagg_mbedtls_ca_pem, counts the terminating NUL of PEM text in len. */
+KINAGG_API kinagg_status kinagg_mbedtls_client_cert_file(kinagg_mbedtls *t, const char *cert_path,
+                                                         const char *key_path);
+KINAGG_API kinagg_status kinagg_mbedtls_client_cert_pem(kinagg_mbedtls *t, const unsigned char *cert,
+                                                        size_t cert_len, const unsigned char *key, size_t key_len);
 /* The name to verify and send as SNI when it differs from the host
  * connected to (e.g. connecting to an address). */
 KINAGG_API void kinagg_mbedtls_server_name(kinagg_mbedtls *t, const char *name);
@@ -82,7 +96,7 @@ extern "C" {
 static void kinagg__tls_err(kinagg_mbedtls *t, const char *what, int rc) {
     char buf[160];
     mbedtls_strerror(rc, buf, sizeof buf);
-    snprintf(t->error, sizeof t->error, "%s: %s", what, buf);
+    snprintf(t->error, sizeof t->error, "%.400s: %s", what, buf);
 }
 
 /* mbedTLS's I/O callbacks on the inner transport */
@@ -210,6 +224,8 @@ KINAGG_API kinagg_status kinagg_mbedtls_init(kinagg_mbedtls *t, const kinagg_tra
     mbedtls_x509_crt_init(&t->ca);
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
+    mbedtls_x509_crt_init(&t->own_cert);
+    mbedtls_pk_init(&t->own_key);
     rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, (const unsigned char *)pers,
                                sizeof pers - 1);
     if (rc == 0)
@@ -264,6 +280,79 @@ KINAGG_API kinagg_status kinagg_mbedtls_ca_pem(kinagg_mbedtls *t, const unsigned
     return KINAGG_OK;
 }
 
+/* The certificate and key parsed: check they belong together and offer
+ * them. mbedTLS 3 wants a random generator for the key operations. */
+static kinagg_status kinagg__tls_own_cert_done(kinagg_mbedtls *t, int rc_cert, int rc_key, const char *cert_what,
+                                               const char *key_what) {
+    int rc;
+    if (rc_cert < 0) {
+        kinagg__tls_err(t, cert_what, rc_cert);
+        return KINAGG_ERR_TLS;
+    }
+    if (rc_key != 0) {
+        kinagg__tls_err(t, key_what, rc_key);
+        return KINAGG_ERR_TLS;
+    }
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    rc = mbedtls_pk_check_pair(&t->own_cert.pk, &t->own_key, mbedtls_ctr_drbg_random, &t->drbg);
+#else
+    rc = mbedtls_pk_check_pair(&t->own_cert.pk, &t->own_key);
+#endif
+    if (rc != 0) {
+        snprintf(t->error, sizeof t->error, "the private key %.200s does not belong to the certificate %.200s",
+                 key_what, cert_what);
+        return KINAGG_ERR_TLS;
+    }
+    rc = mbedtls_ssl_conf_own_cert(&t->conf, &t->own_cert, &t->own_key);
+    if (rc != 0) {
+        kinagg__tls_err(t, "client certificate", rc);
+        return KINAGG_ERR_TLS;
+    }
+    t->own_cert_set = 1;
+    return KINAGG_OK;
+}
+
+static void kinagg__tls_own_cert_reset(kinagg_mbedtls *t) {
+    mbedtls_x509_crt_free(&t->own_cert);
+    mbedtls_pk_free(&t->own_key);
+    mbedtls_x509_crt_init(&t->own_cert);
+    mbedtls_pk_init(&t->own_key);
+    t->own_cert_set = 0;
+}
+
+KINAGG_API kinagg_status kinagg_mbedtls_client_cert_file(kinagg_mbedtls *t, const char *cert_path,
+                                                         const char *key_path) {
+#if defined(MBEDTLS_FS_IO)
+    int rc_cert, rc_key;
+    kinagg__tls_own_cert_reset(t);
+    rc_cert = mbedtls_x509_crt_parse_file(&t->own_cert, cert_path);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    rc_key = mbedtls_pk_parse_keyfile(&t->own_key, key_path, NULL, mbedtls_ctr_drbg_random, &t->drbg);
+#else
+    rc_key = mbedtls_pk_parse_keyfile(&t->own_key, key_path, NULL);
+#endif
+    return kinagg__tls_own_cert_done(t, rc_cert, rc_key, cert_path, key_path);
+#else
+    (void)cert_path;
+    (void)key_path;
+    snprintf(t->error, sizeof t->error, "mbedTLS built without file access: use kinagg_mbedtls_client_cert_pem");
+    return KINAGG_ERR_TLS;
+#endif
+}
+
+KINAGG_API kinagg_status kinagg_mbedtls_client_cert_pem(kinagg_mbedtls *t, const unsigned char *cert,
+                                                        size_t cert_len, const unsigned char *key, size_t key_len) {
+    int rc_cert, rc_key;
+    kinagg__tls_own_cert_reset(t);
+    rc_cert = mbedtls_x509_crt_parse(&t->own_cert, cert, cert_len);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    rc_key = mbedtls_pk_parse_key(&t->own_key, key, key_len, NULL, 0, mbedtls_ctr_drbg_random, &t->drbg);
+#else
+    rc_key = mbedtls_pk_parse_key(&t->own_key, key, key_len, NULL, 0);
+#endif
+    return kinagg__tls_own_cert_done(t, rc_cert, rc_key, "client certificate", "client private key");
+}
+
 KINAGG_API void kinagg_mbedtls_server_name(kinagg_mbedtls *t, const char *name) {
     snprintf(t->server_name, sizeof t->server_name, "%s", name ? name : "");
 }
@@ -273,6 +362,9 @@ KINAGG_API void kinagg_mbedtls_free(kinagg_mbedtls *t) {
     mbedtls_ssl_free(&t->ssl);
     mbedtls_ssl_config_free(&t->conf);
     mbedtls_x509_crt_free(&t->ca);
+    mbedtls_x509_crt_free(&t->own_cert);
+    mbedtls_pk_free(&t->own_key);
+    t->own_cert_set = 0;
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
     t->ready = t->tcp_up = t->handshake_done = 0;

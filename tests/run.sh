@@ -188,6 +188,37 @@ for f in deagg http json cbor; do
     "make -s $B/fuzz_$f && mkdir -p $B/fuzz-corpus/$f && ./$B/fuzz_$f -max_total_time=$FUZZ_SECONDS -max_len=4096 $B/fuzz-corpus/$f \$( [ -d tests/fuzz/seeds/$f ] && echo tests/fuzz/seeds/$f ) 2>&1 | tail -3"
 done
 
+# credentials where programs run (port/kinagg_aws_credentials.h): the local
+# credential services, every provider and the chain against them, a producer
+# whose credentials rotate under it for 70 s (in the background meanwhile),
+# the tools, and the document parsers fuzzed
+mk $B/rotation_test $B/pki-creds/done >/dev/null 2>&1
+creds_fifo=$B/creds.stdin
+rm -f "$creds_fifo" $B/creds-ports.txt $B/rotation-ports.json; mkfifo "$creds_fifo"
+node tests/creds/servers.js --pki $B/pki --device-pki $B/pki-creds --ports $B/creds-ports.txt <"$creds_fifo" >/dev/null 2>$B/creds-servers.err &
+node tests/creds/rotating_proxy.js --kinesalite $KINESALITE <"$creds_fifo" >$B/rotation-ports.json 2>$B/rotation-proxy.err &
+exec 7>"$creds_fifo"   # both serve until this closes
+for _ in $(seq 100); do [ -s $B/creds-ports.txt ] && [ -s $B/rotation-ports.json ] && break; sleep 0.1; done
+rport() { node -e "process.stdout.write(String(require('./$B/rotation-ports.json')['$1']))"; }
+./$B/rotation_test --proxy "$(rport proxy)" --creds "$(rport creds)" --kinesalite $KINESALITE --stream rotation-$SEED \
+  --manifest $B/manifest-rotation.txt --seconds 70 >$B/rotation.log 2>&1 &
+rotation_pid=$!
+step "creds: the local services refuse what IMDS, containers, STS and AWS IoT refuse" \
+  node tests/creds/servers_check.js $B/creds-ports.txt $B/pki $B/pki-creds
+step "creds: documents, times, every provider and the chain against the local services (ASan+UBSan)" sh_all \
+  "make -s $B/creds_test && ./$B/creds_test $B/creds-ports.txt $B/pki $B/pki-creds $PROXY"
+step "creds: the port under gcc, clang, g++, clang++" mk creds-warnings
+step "creds: kinagg-cat with only a container endpoint, only IMDS, only AWS IoT over mutual TLS" sh_all \
+  "make -s $B/kinagg-cat && bash tests/creds/tools_creds_test.sh $PROXY $KINESALITE $B/creds-ports.txt $B/pki $B/pki-creds $SEED"
+for f in creds_json creds_xml creds_process; do
+  step "fuzz: $f, 10s, ASan+UBSan" sh_all \
+    "make -s $B/fuzz_$f && mkdir -p $B/fuzz-corpus/$f && ./$B/fuzz_$f -max_total_time=10 -max_len=4096 $B/fuzz-corpus/$f tests/fuzz/seeds/$f 2>&1 | tail -3"
+done
+rotation_result() { wait $rotation_pid; local rc=$?; cat $B/rotation.log; return $rc; }
+step "creds: 70 s of records while the credentials rotate every 20 s (expired ones refused)" rotation_result
+step "reader: every record of the rotation delivered once" read_back rotation-$SEED $B/manifest-rotation.txt
+exec 7>&-
+
 echo
 echo "$(( $(date +%s) - start ))s; seed $SEED"
 [ ${#failed_steps[@]} -eq 0 ] || printf 'failed: %s\n' "${failed_steps[@]}"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# kinagg-cat with credentials from where programs run, each time in an
+# environment holding nothing else: only AWS_CONTAINER_CREDENTIALS_FULL_URI,
+# only the IMDS endpoint override, only the AWS IoT options over mutual TLS.
+# The lines shipped are read back by tests/net/reader.js; no credentials at
+# all, or a device certificate of another CA, is a setup error that says why.
+#   tools_creds_test.sh PROXY_PORT KINESALITE_PORT CREDS_PORTS_FILE PKI_DIR DEVICE_PKI_DIR SEED
+# Prints "tools-creds: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PROXY=$1 KINESALITE=$2 PORTS=$3 PKI=$4 DPKI=$5 SEED=$6
+B=build
+pass=0 fail=0
+check() { # DESCRIPTION, then a shell condition
+  local what=$1; shift
+  if eval "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+port() { awk -v n="$1" '$1 == n { print $2 }' "$PORTS"; }
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+# an environment with no credentials in it, the region and the proxy as the endpoint
+bare() { env -i PATH="$PATH" HOME="$home" AWS_REGION=us-east-1 AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$PROXY" "$@"; }
+stream=tools-creds-$SEED
+
+bare AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY \
+  ./$B/kinagg-cat --stream $stream --create 2 </dev/null 2>/dev/null
+check "the stream is made" test $? -eq 0
+
+: > $B/tools-creds-all.tsv
+ship() { # NAME, then the environment and options that give the credentials
+  local name=$1; shift
+  local lines=$B/tools-creds-$name.tsv
+  for i in $(seq 300); do printf 'key-%s-%d\tline %d shipped with %s credentials\n' "$name" $((i % 17)) $i "$name"; done > $lines
+  cat $lines >> $B/tools-creds-all.tsv
+  bare "$@" --stream $stream --tab-key $lines 2> $B/tools-creds-$name.err
+  local rc=$?
+  check "kinagg-cat with $name credentials exits 0 (got $rc: $(tail -1 $B/tools-creds-$name.err))" test $rc -eq 0
+  check "kinagg-cat with $name credentials delivered all 300 lines" "grep -q '300 lines, 300 delivered' $B/tools-creds-$name.err"
+}
+ship container AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$(port container)/creds/good" \
+  AWS_CONTAINER_AUTHORIZATION_TOKEN=kinagg-container-token ./$B/kinagg-cat
+ship imds AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$(port imds)" ./$B/kinagg-cat
+ship iot ./$B/kinagg-cat --iot-endpoint "localhost:$(port iot)" --iot-role-alias kinagg-test-alias \
+  --iot-thing-name kinagg-test-thing --cert $DPKI/device.crt --key $DPKI/device.key --ca-file $PKI/ca.crt
+node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream $stream \
+  --lines $B/tools-creds-all.tsv >&2
+check "the reader finds every line once" test $? -eq 0
+
+# nothing anywhere: a setup error naming every place looked at
+bare AWS_EC2_METADATA_DISABLED=true ./$B/kinagg-cat --stream $stream $B/tools-creds-iot.tsv 2> $B/tools-creds-none.err
+rc=$?
+check "no credentials: exit 2 (got $rc)" test $rc -eq 2
+for place in "no AWS credentials found" "environment variables" "profile \[default\]" "web identity" "container" \
+  "EC2 instance metadata"; do
+  check "no credentials: the error names '$place'" "grep -q '$place' $B/tools-creds-none.err"
+done
+# a device certificate of another CA: the TLS handshake fails, said so
+bare ./$B/kinagg-cat --iot-endpoint "localhost:$(port iot)" --iot-role-alias kinagg-test-alias \
+  --cert $DPKI/rogue.crt --key $DPKI/rogue.key --ca-file $PKI/ca.crt --stream $stream $B/tools-creds-iot.tsv \
+  2> $B/tools-creds-rogue.err
+rc=$?
+check "a rogue device certificate: exit 2 (got $rc)" test $rc -eq 2
+check "a rogue device certificate: the error names AWS IoT" "grep -q 'AWS IoT credentials provider' $B/tools-creds-rogue.err"
+bare ./$B/kinagg-cat --iot-endpoint "localhost:$(port iot)" --stream $stream $B/tools-creds-iot.tsv 2> $B/tools-creds-half.err
+check "--iot-endpoint alone: exit 2 naming what is missing" "[ $? -eq 2 ] && grep -q -- '--iot-role-alias' $B/tools-creds-half.err"
+cat $B/tools-creds-none.err $B/tools-creds-rogue.err >&2
+echo "tools-creds: $pass passed, $fail failed"
+[ $fail -eq 0 ]
