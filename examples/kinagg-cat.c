@@ -47,7 +47,9 @@ static const char usage[] =
     "line number is printed, nothing of it is sent, and the exit status is 1.\n"
     "\n"
     "Stream and connection:\n" TOOL_COMMON_HELP
-    "\n"
+    "\n";
+/* in two parts: C99 compilers need only take string literals of 4095 bytes */
+static const char usage_more[] =
     "Sending:\n"
     "  --no-aggregate         send every record as its own Kinesis record\n"
     "  --max-buffered-ms N    longest a record waits to be sent (default 100)\n"
@@ -570,7 +572,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (!strcmp(a, "--")) { only_files = 1; continue; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); fputs(usage_more, stdout); return 0; }
         r = tool_common_option(&o, argc, argv, &i);
         if (r < 0) return usage_error(a, i + 1 < argc && !strcmp(a, "--protocol") ? argv[i + 1] : NULL,
                                       !strcmp(a, "--protocol") ? "json or cbor" : "see --help");

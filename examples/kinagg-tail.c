@@ -98,6 +98,7 @@ static tshard shards[MAX_SHARDS];
 static size_t nshards;
 static kinagg_shard fresh[MAX_SHARDS];
 static kinagg_kinesis k;
+static kinagg_credentials cred; /* k keeps a pointer to it; refreshed in place */
 static kinagg_platform pf;
 static tool_opts o;
 static unsigned char sbuf[16384];
@@ -457,6 +458,13 @@ static size_t smaller_limit(size_t limit) {
 
 static int is_type(const char *t) { return !strcmp(k.error_type, t); }
 
+/* New temporary credentials for the client's signer (see tool_common.h). */
+static int refresh_credentials(int force) {
+    if (!tool_credentials_refresh("kinagg-tail", &cred, force)) return 0;
+    kinagg_sigv4_init(&k.signer, &cred);
+    return 1;
+}
+
 /* What to do after a failed call; says so on stderr. */
 static int on_error(const char *op, const tshard *s, kinagg_status st) {
     char key[160], msg[900];
@@ -468,6 +476,10 @@ static int on_error(const char *op, const tshard *s, kinagg_status st) {
                  is_type("ThrottlingException") || is_type("LimitExceededException") ||
                  is_type("KMSThrottlingException") || is_type("InternalFailure") || is_type("ServiceUnavailable"))
             act = ACT_RETRY;
+        else if ((is_type("ExpiredTokenException") || is_type("ExpiredToken") ||
+                  is_type("UnrecognizedClientException")) &&
+                 refresh_credentials(1))
+            act = ACT_RETRY; /* temporary credentials ran out: the new ones may do */
         else act = ACT_FATAL; /* ResourceNotFound, AccessDenied, bad credentials, InvalidArgument... */
     } else if (st == KINAGG_ERR_RESPONSE_TOO_LARGE) {
         act = ACT_SMALLER;
@@ -820,7 +832,6 @@ static void sleep_until(uint64_t when) {
 int main(int argc, char **argv) {
     kinagg_aws_config cfg;
     kinagg_endpoint ep;
-    kinagg_credentials cred;
     static tool_conn conn;
     kinagg_transport tp;
     char region[64];
@@ -910,6 +921,7 @@ int main(int argc, char **argv) {
         uint64_t now = pf.now_ms(NULL), wake;
         size_t s;
         int all_caught_up = 1, any_open = 0, relist = 0;
+        (void)refresh_credentials(0); /* a long --follow outlives temporary credentials */
         if (now >= next_list_ms) {
             if (list_shards(!listed)) {
                 listed = 1;

@@ -1,5 +1,4 @@
 /* What kinagg-cat and kinagg-tail share: the common options, the AWS
-/* What kinagg-cat and kinagg-tail share: the common options, the AWS
  * configuration, credentials where they run, and connections (POSIX
  * sockets, TLS with mbedTLS for https endpoints) that tell which descriptor
  * waits for what, so a tool can wait on its input and its connections in one
@@ -15,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TOOL_COMMON_HELP                                                                              \
@@ -156,12 +156,12 @@ static int tool_common_option(tool_opts *o, int argc, char **argv, int *i) {
 /* The credentials, for the tool's whole run. */
 static kinagg_aws_provider tool_creds;
 static int tool_creds_found;
+static uint64_t tool_creds_expires; /* unix ms; 0: never */
 
 /* Finds the credentials (AWS IoT when its options are given, else the AWS
  * SDKs' default chain) once, and fetches them now, so that a problem shows
  * at once. *cred points into tool_creds. */
 static int tool_credentials(const char *tool, const tool_opts *o, kinagg_credentials *cred) {
-    uint64_t expires;
     kinagg_status st;
     if (tool_creds_found) {
         st = KINAGG_OK; /* a second tool_setup (kinagg-cat --create): the same provider */
@@ -177,7 +177,7 @@ static int tool_credentials(const char *tool, const tool_opts *o, kinagg_credent
         if (st == KINAGG_OK && o->ca_file) snprintf(tool_creds.ca_file, sizeof tool_creds.ca_file, "%s", o->ca_file);
     }
     tool_creds_found = st == KINAGG_OK;
-    if (st == KINAGG_OK) st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &expires);
+    if (st == KINAGG_OK) st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &tool_creds_expires);
     if (st != KINAGG_OK) {
         fprintf(stderr, "%s: %s\n", tool, tool_creds.error);
         return 0;
@@ -194,6 +194,35 @@ static inline kinagg_credentials_source tool_credentials_source(void) {
     none.ctx = NULL;
     none.get = NULL;
     return none;
+}
+
+/* For a tool that makes its own calls (kinagg-tail): fresh credentials in
+ * *cred when they expire within 5 minutes, or at once with force (a call was
+ * refused as expired). 1 when *cred changed; 0 when they cannot change or
+ * the fetch failed (the old ones stay; the cause is printed once). */
+static inline int tool_credentials_refresh(const char *tool, kinagg_credentials *cred, int force) {
+    static char last_error[sizeof tool_creds.error];
+    kinagg_credentials fresh;
+    uint64_t expires = 0;
+    kinagg_status st;
+    if (!tool_credentials_source().get) return 0;
+    if (!force && (!tool_creds_expires || (uint64_t)time(NULL) * 1000 + 300000 < tool_creds_expires)) return 0;
+    st = kinagg_aws_provider_get(&tool_creds, 1, &fresh, &expires);
+    while (st == KINAGG_PENDING) {
+        struct timespec nap = {0, 10000000};
+        nanosleep(&nap, NULL);
+        st = kinagg_aws_provider_get(&tool_creds, 0, &fresh, &expires);
+    }
+    if (st != KINAGG_OK) {
+        if (strcmp(last_error, tool_creds.error))
+            fprintf(stderr, "%s: refreshing the credentials: %s\n", tool, tool_creds.error);
+        snprintf(last_error, sizeof last_error, "%s", tool_creds.error);
+        return 0;
+    }
+    last_error[0] = '\0';
+    *cred = fresh;
+    tool_creds_expires = expires;
+    return 1;
 }
 
 /* Resolves everything to connect: credentials, region, endpoint, and n
