@@ -921,6 +921,13 @@ typedef struct kinagg_producer_config {
      * again, not failed. Until the first credentials arrive, records wait. */
     kinagg_credentials_source credentials_source;
     uint32_t credentials_refresh_ms;
+    /* Distinct keys (partition and explicit hash keys) an aggregate's key
+     * index holds, so that adding a record costs the same however many keys
+     * the aggregate has; 16 bytes of region per key. Default 1024. Beyond
+     * it, keys are found by scanning. Ignored (no memory) when aggregation
+     * is off or the header is built without the index (KINAGG_AGG_INDEX 0,
+     * the default under KINAGG_SMALL and -Os). */
+    size_t aggregation_index_keys;
 } kinagg_producer_config;
 
 /* With max_records 0, one record slot (a 64-byte header) per this many
@@ -970,6 +977,9 @@ typedef struct kinagg_producer {
     struct kinagg__prec *recs;
     struct kinagg__pshard *shards, *staging; /* the map, and the next one being listed */
     kinagg_shard *list_tmp;      /* one ListShards page */
+    uint32_t *agg_index;         /* the aggregate key index, shared: one aggregate is
+                                  * built at a time */
+    size_t agg_index_words;
     char *strings;               /* the stream name and ARN, copied */
     char *cred_buf;              /* KINAGG_PRODUCER_CREDENTIALS_MAX bytes */
     kinagg_credentials credentials; /* pointing into cred_buf */
@@ -5193,6 +5203,7 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
     c->recv_buffer_size = 128u * 1024u;
     c->poll_work_bytes = 65536;
     c->credentials_refresh_ms = 300000;
+    c->aggregation_index_keys = 1024;
 }
 
 /* Bounds that keep the region's layout from overflowing size_t (they
@@ -5210,6 +5221,7 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
            cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
            cfg->recv_buffer_size <= KINAGG__PBUF_MAX && cfg->send_buffer_size <= KINAGG__PBUF_MAX &&
            cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u &&
+           cfg->aggregation_index_keys <= 0x100000u &&
            (!cfg->record_buffer_size || cfg->record_buffer_size >= cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX);
 }
 
@@ -5219,7 +5231,8 @@ typedef struct kinagg__playout {
     size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
     size_t conn_parts;
     size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
-    size_t reqcap, strings, cred, list_tmp, shards, staging, recs, nrecs, ring, ring_cap, end;
+    size_t reqcap, strings, cred, list_tmp, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
+        end;
 } kinagg__playout;
 
 static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -5266,6 +5279,10 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
     l->staging = at;
     at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    l->agg_index = at;
+    if (KINAGG__AGG_INDEX && cfg->aggregation != KINAGG_AGGREGATE_NONE && cfg->aggregation_index_keys)
+        l->agg_index_words = KINAGG_AGG_INDEX_WORDS(cfg->aggregation_index_keys);
+    at += kinagg__r16(l->agg_index_words * sizeof(uint32_t));
     l->recs = at;
     /* the records: a header each, and the ring of their bytes, which must
      * hold at least one record of the largest size */
@@ -5403,6 +5420,8 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->list_tmp = (kinagg_shard *)(void *)(base + l.list_tmp);
     p->shards = (kinagg__pshard *)(void *)(base + l.shards);
     p->staging = (kinagg__pshard *)(void *)(base + l.staging);
+    p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
+    p->agg_index_words = l.agg_index_words;
     KINAGG_MEMSET(p->shards, 0, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
     for (i = 0; i <= cfg->max_shards; i++)
         p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
@@ -5755,6 +5774,10 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 lim.outer_key_len = 1;
                 take = 0;
                 if (room >= 64 && kinagg_agg_init(&agg, c->reqbuf + c->used, room, &lim) == KINAGG_OK) {
+                    if (p->agg_index_words) { /* as many words as this aggregate can use: each set clears them */
+                        size_t words = KINAGG_AGG_INDEX_WORDS(KINAGG_AGG_KEYS_MAX(room));
+                        kinagg_agg_set_index(&agg, p->agg_index, words < p->agg_index_words ? words : p->agg_index_words);
+                    }
                     while (i != KINAGG__NONE && take < 100000) {
                         const kinagg__prec *r = &p->recs[i];
                         if (r->next_ms > now || (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0)) break;
