@@ -1516,16 +1516,23 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
     }
 }
 #else
-/* SHA-256 as one loop over its 64 rounds: small code. */
+/* SHA-256 as one loop over its 64 rounds: small code, and a schedule of 16
+ * words kept as a ring (64 bytes of stack, not 256: this runs at the
+ * bottom of the deepest call chain of a firmware). */
 static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t blocks) {
     for (; blocks; blocks--, p += 64) {
-        uint32_t w[64], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+        uint32_t w[16], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
         unsigned i;
         for (i = 0; i < 16; i++) w[i] = kinagg__load32be(p + 4 * i);
-        for (i = 16; i < 64; i++)
-            w[i] = w[i - 16] + KINAGG__SHA_s0(w[i - 15]) + w[i - 7] + KINAGG__SHA_s1(w[i - 2]);
         for (i = 0; i < 64; i++) {
-            uint32_t t1 = h + KINAGG__SHA_S1(e) + KINAGG__SHA_CH(e, f, g) + kinagg__sha256_k[i] + w[i];
+            uint32_t wi, t1;
+            if (i < 16) {
+                wi = w[i];
+            } else {
+                wi = w[i & 15] + KINAGG__SHA_s0(w[(i + 1) & 15]) + w[(i + 9) & 15] + KINAGG__SHA_s1(w[(i + 14) & 15]);
+                w[i & 15] = wi;
+            }
+            t1 = h + KINAGG__SHA_S1(e) + KINAGG__SHA_CH(e, f, g) + kinagg__sha256_k[i] + wi;
             uint32_t t2 = KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ(a, b, c);
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
@@ -1535,8 +1542,14 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
 #endif /* KINAGG__SHA256_HW, KINAGG__FAST_CRYPTO */
 
 /* Shared by MD5 and SHA-256: both take 64-byte blocks and count bytes. */
-typedef void (*kinagg__blocks_fn)(uint32_t *st, const unsigned char *p, size_t blocks);
-static void kinagg__hash_update(kinagg__blocks_fn fn, uint32_t *st, uint64_t *total, unsigned char block[64],
+/* Which compression function a hash runs. A flag, not a function pointer:
+ * a direct call keeps the call graph (and make size's stack bound) exact. */
+typedef enum kinagg__hash_kind { KINAGG__MD5 = 0, KINAGG__SHA256 = 1 } kinagg__hash_kind;
+static void kinagg__hash_blocks(kinagg__hash_kind kind, uint32_t *st, const unsigned char *p, size_t blocks) {
+    if (kind == KINAGG__SHA256) kinagg__sha256_blocks(st, p, blocks);
+    else kinagg__md5_blocks(st, p, blocks);
+}
+static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
                                 const void *data, size_t len) {
     const unsigned char *p = (const unsigned char *)data;
     size_t used = (size_t)(*total & 63);
@@ -1546,23 +1559,29 @@ static void kinagg__hash_update(kinagg__blocks_fn fn, uint32_t *st, uint64_t *to
         KINAGG_MEMCPY(block + used, p, take);
         p += take; len -= take; used += take;
         if (used < 64) return;
-        fn(st, block, 1);
+        kinagg__hash_blocks(kind, st, block, 1);
     }
-    if (len >= 64) fn(st, p, len / 64);
+    if (len >= 64) kinagg__hash_blocks(kind, st, p, len / 64);
     p += len & ~(size_t)63;
     len &= 63;
     if (len) KINAGG_MEMCPY(block, p, len);
 }
 /* The padding: 0x80, zeros, the bit count (little-endian for MD5). */
-static void kinagg__hash_pad(kinagg__blocks_fn fn, uint32_t *st, uint64_t *total, unsigned char block[64],
+static void kinagg__hash_pad(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
                              int big_endian) {
-    unsigned char pad[72];
+    /* in the context's block: no buffer on the stack, at the bottom of the
+     * deepest call chain of a firmware */
     uint64_t bits = *total * 8;
-    size_t used = (size_t)(*total & 63), padlen = used < 56 ? 56 - used : 120 - used, i;
-    KINAGG_MEMSET(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    for (i = 0; i < 8; i++) pad[padlen + i] = (unsigned char)(bits >> (big_endian ? 56 - 8 * i : 8 * i));
-    kinagg__hash_update(fn, st, total, block, pad, padlen + 8);
+    size_t used = (size_t)(*total & 63), i;
+    block[used++] = 0x80;
+    if (used > 56) {
+        KINAGG_MEMSET(block + used, 0, 64 - used);
+        kinagg__hash_blocks(kind, st, block, 1);
+        used = 0;
+    }
+    KINAGG_MEMSET(block + used, 0, 56 - used);
+    for (i = 0; i < 8; i++) block[56 + i] = (unsigned char)(bits >> (big_endian ? 56 - 8 * i : 8 * i));
+    kinagg__hash_blocks(kind, st, block, 1);
 }
 
 KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
@@ -1571,11 +1590,11 @@ KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
     ctx->total = 0;
 }
 KINAGG_API void kinagg_md5_update(kinagg_md5_ctx *ctx, const void *data, size_t len) {
-    kinagg__hash_update(kinagg__md5_blocks, ctx->state, &ctx->total, ctx->block, data, len);
+    kinagg__hash_update(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_md5_final(kinagg_md5_ctx *ctx, unsigned char out[KINAGG_MD5_SIZE]) {
     size_t i;
-    kinagg__hash_pad(kinagg__md5_blocks, ctx->state, &ctx->total, ctx->block, 0);
+    kinagg__hash_pad(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, 0);
     for (i = 0; i < 16; i++) out[i] = (unsigned char)(ctx->state[i / 4] >> (8 * (i % 4)));
 }
 
@@ -1587,11 +1606,11 @@ KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
     ctx->total = 0;
 }
 KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, size_t len) {
-    kinagg__hash_update(kinagg__sha256_blocks, ctx->state, &ctx->total, ctx->block, data, len);
+    kinagg__hash_update(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
     unsigned i;
-    kinagg__hash_pad(kinagg__sha256_blocks, ctx->state, &ctx->total, ctx->block, 1);
+    kinagg__hash_pad(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, 1);
     for (i = 0; i < 8; i++) kinagg__store32be(out + 4 * i, ctx->state[i]);
 }
 #endif /* KINAGG_USE_MBEDTLS */
