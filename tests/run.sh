@@ -209,7 +209,7 @@ step "creds: documents, times, every provider and the chain against the local se
   "make -s $B/creds_test && ./$B/creds_test $B/creds-ports.txt $B/pki $B/pki-creds $PROXY"
 step "creds: the port under gcc, clang, g++, clang++" mk creds-warnings
 step "creds: kinagg-cat with only a container endpoint, only IMDS, only AWS IoT over mutual TLS" sh_all \
-  "make -s $B/kinagg-cat && bash tests/creds/tools_creds_test.sh $PROXY $KINESALITE $B/creds-ports.txt $B/pki $B/pki-creds $SEED"
+  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/creds/tools_creds_test.sh $PROXY $KINESALITE $B/creds-ports.txt $B/pki $B/pki-creds $SEED"
 for f in creds_json creds_xml creds_process; do
   step "fuzz: $f, 10s, ASan+UBSan" sh_all \
     "make -s $B/fuzz_$f && mkdir -p $B/fuzz-corpus/$f && ./$B/fuzz_$f -max_total_time=10 -max_len=4096 $B/fuzz-corpus/$f tests/fuzz/seeds/$f 2>&1 | tail -3"

@@ -2,7 +2,8 @@
 # kinagg-cat with credentials from where programs run, each time in an
 # environment holding nothing else: only AWS_CONTAINER_CREDENTIALS_FULL_URI,
 # only the IMDS endpoint override, only the AWS IoT options over mutual TLS.
-# The lines shipped are read back by tests/net/reader.js; no credentials at
+# The lines shipped are read back by tests/net/reader.js and by kinagg-tail
+# (container credentials); no credentials at
 # all, or a device certificate of another CA, is a setup error that says why.
 #   tools_creds_test.sh PROXY_PORT KINESALITE_PORT CREDS_PORTS_FILE PKI_DIR DEVICE_PKI_DIR SEED
 # Prints "tools-creds: N passed, N failed".
@@ -45,6 +46,14 @@ ship iot ./$B/kinagg-cat --iot-endpoint "localhost:$(port iot)" --iot-role-alias
 node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream $stream \
   --lines $B/tools-creds-all.tsv >&2
 check "the reader finds every line once" test $? -eq 0
+# kinagg-tail reads them back with only the container endpoint
+bare AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$(port container)/creds/good" \
+  AWS_CONTAINER_AUTHORIZATION_TOKEN=kinagg-container-token ./$B/kinagg-tail --stream $stream --with-key \
+  > $B/tools-creds-tail.txt 2> $B/tools-creds-tail.err
+rc=$?
+check "kinagg-tail with container credentials exits 0 (got $rc: $(tail -1 $B/tools-creds-tail.err))" test $rc -eq 0
+check "kinagg-tail with container credentials prints all 900 lines" \
+  "[ \"\$(cut -f2- $B/tools-creds-tail.txt | sort | md5sum)\" = \"\$(sort $B/tools-creds-all.tsv | md5sum)\" ]"
 
 # nothing anywhere: a setup error naming every place looked at
 bare AWS_EC2_METADATA_DISABLED=true ./$B/kinagg-cat --stream $stream $B/tools-creds-iot.tsv 2> $B/tools-creds-none.err
