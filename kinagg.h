@@ -910,7 +910,9 @@ typedef struct kinagg_producer_config {
                                     * (kinagg_producer_region_size counts the least) */
     size_t poll_work_bytes;        /* work one poll may do, in bytes built, hashed or
                                     * sent (a completion counts as 64 bytes more than its
-                                    * record); a larger job goes on in the next poll.
+                                    * record, sorting a buffered record into its shard's
+                                    * queue after a new shard map 64 bytes); a larger job
+                                    * goes on in the next poll.
                                     * Default 65536 (well under 1 ms here); 0: no bound */
     kinagg_completion_fn on_complete;
     void *on_complete_ctx;
@@ -986,7 +988,9 @@ typedef struct kinagg_producer {
     unsigned char *ring;
     size_t ring_cap, ring_head, ring_tail, nrecs, rec_head, rec_tail, rec_count;
     size_t nshards, nstaging, rr, work_left;
-    int map_state, map_wanted, flushing;
+    size_t requeued;             /* records from the ring's tail sorted into the
+                                  * queues of a new map so far, while requeueing */
+    int map_state, map_wanted, flushing, requeueing;
     unsigned map_gen;            /* counts maps loaded */
     uint64_t map_retry_ms, map_backoff_ms;
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
@@ -5125,12 +5129,14 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
  * queue of its records; a record that must be retried goes back to the
  * front of its queue, which keeps the order of a partition key's records.
  * A poll does at most poll_work_bytes of work: a request is built, hashed
- * and sent, and its response handled, across as many polls as that takes. */
+ * and sent, and its response handled, across as many polls as that takes;
+ * so are the queues sorted again when a new shard map arrives. */
 
 #define KINAGG__NONE 0xffffffffu
 #define KINAGG__LIST_PAGE 8
 #define KINAGG__PSHARD_ID 32
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
+#define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
 enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
 enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED };
 /* a connection: idle; building a request; the request on the wire; its
@@ -5598,7 +5604,7 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     if (data_len) KINAGG_MEMCPY(p->ring + off + pk_len + ehk_len, data, data_len);
     if (ehk_len) r->hk = hk;
     else kinagg_hash_key_of_partition_key(pk, pk_len, &r->hk);
-    kinagg__q_push(p, kinagg__q(p, kinagg__route(p, r)), i);
+    if (!p->requeueing) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, r)), i); /* else the requeue reaches it */
     p->stats.records_put++;
     p->stats.buffered_records++;
     p->stats.buffered_bytes += need;
@@ -5614,6 +5620,7 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     while (p->rec_count && p->recs[p->rec_tail].state == KINAGG__R_FREE) {
         p->rec_tail = (p->rec_tail + 1) % p->nrecs;
         p->rec_count--;
+        if (p->requeued) p->requeued--; /* counted from the tail */
     }
     if (p->rec_count) p->ring_tail = p->recs[p->rec_tail].off;
     else p->ring_head = p->ring_tail = 0;
@@ -5681,6 +5688,8 @@ static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t no
     r->next_ms = now + delay;
     r->state = KINAGG__R_QUEUED;
     p->stats.records_retried++;
+    /* a record the requeue has not reached yet waits for it, in put order */
+    if (p->requeueing && (i + p->nrecs - p->rec_tail) % p->nrecs >= p->requeued) return;
     kinagg__q_front(p, kinagg__q(p, kinagg__route(p, r)), i);
 }
 
@@ -5690,12 +5699,32 @@ static void kinagg__splice_all(kinagg_producer *p) {
 }
 
 /* Queues rebuilt from the ring after the shard map changed: every queued
- * record goes to the queue its hash key now selects, in put order. */
+ * record goes to the queue its hash key now selects, in put order. Tens of
+ * thousands of records may be buffered, so the sorting is poll work, done
+ * across polls (kinagg__requeue_step) from the ring's tail: until the walk
+ * reaches a record, put and retry leave it to the walk, so each shard's
+ * queue stays in put order. */
 static void kinagg__requeue_all(kinagg_producer *p) {
-    size_t q, n, i;
+    size_t q;
     for (q = 0; q <= p->cfg.max_shards; q++) kinagg__q_clear(kinagg__q(p, q));
-    for (n = 0, i = p->rec_tail; n < p->rec_count; n++, i = (i + 1) % p->nrecs)
+    p->requeueing = 1;
+    p->requeued = 0;
+}
+
+static void kinagg__requeue_step(kinagg_producer *p) {
+    size_t n;
+    for (n = 0; p->requeueing; n++) {
+        size_t i;
+        if (p->requeued >= p->rec_count) {
+            p->requeueing = 0;
+            break;
+        }
+        if (!p->work_left && n >= 64) break; /* a little in every poll, whatever came before */
+        i = (p->rec_tail + p->requeued) % p->nrecs;
+        p->requeued++;
         if (p->recs[i].state == KINAGG__R_QUEUED) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, &p->recs[i])), (uint32_t)i);
+        p->work_left = p->work_left > KINAGG__REQUEUE_COST ? p->work_left - KINAGG__REQUEUE_COST : 0;
+    }
 }
 
 /* ---- rate limits: token buckets per shard, in thousandths ---- */
@@ -6180,6 +6209,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             kinagg__conn_poll(p, c, now);
         }
     }
+    kinagg__requeue_step(p); /* after a new shard map */
     kinagg__credentials_step(p, now);
     /* 2. records whose time is up */
     for (q = 0; p->cfg.record_ttl_ms && q <= p->cfg.max_shards; q++) {
@@ -6245,6 +6275,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         }
     }
     /* 5. when to come back: now, when work was left over */
+    if (p->requeueing) next = now;
     for (ci = 0; ci < p->cfg.connections; ci++) {
         const kinagg__pconn *c = &p->conns[ci];
         if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
@@ -6326,6 +6357,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         kinagg__q_clear(kinagg__q(p, q));
         p->shards[q].busy = 0;
     }
+    p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
     if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->map_token[0] = '\0';
     /* mark first: a callback may put new records, which stay */
