@@ -887,7 +887,9 @@ typedef struct kinagg_producer_config {
     size_t aggregation_max_size;   /* default 51200 (KPL AggregationMaxSize) */
     size_t collection_max_count;   /* entries per PutRecords; default 500 */
     size_t collection_max_size;    /* bytes per PutRecords; default 5 MiB, up to 10 MiB */
-    uint32_t max_buffered_ms;      /* default 100 (KPL RecordMaxBufferedTime) */
+    uint32_t max_buffered_ms;      /* default 100 (KPL RecordMaxBufferedTime); not
+                                    * waited for after put said KINAGG_ERR_FULL, until
+                                    * a put fits again */
     uint32_t record_ttl_ms;        /* default 30000 (KPL RecordTtl); 0: no limit, a
                                     * record is retried until it is delivered or fails
                                     * for good (or is abandoned) */
@@ -991,6 +993,8 @@ typedef struct kinagg_producer {
     size_t requeued;             /* records from the ring's tail sorted into the
                                   * queues of a new map so far, while requeueing */
     int map_state, map_wanted, flushing, requeueing;
+    int full;                    /* put said FULL: records go without waiting
+                                  * for max_buffered_ms until a put fits again */
     unsigned map_gen;            /* counts maps loaded */
     uint64_t map_retry_ms, map_backoff_ms;
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
@@ -5572,6 +5576,10 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     if (data_len > p->cfg.max_record_size || pk_len > p->cfg.max_record_size - data_len) return KINAGG_ERR_TOO_LARGE;
     need = pk_len + ehk_len + data_len;
     if (need > p->ring_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    /* Full: the ring's space comes back only from its tail, so waiting for
+     * max_buffered_ms would hold the caller up for nothing; what is
+     * buffered goes now (p->full), in requests as large as ever. */
+    p->full = 1;
     if (p->rec_count == p->nrecs) return KINAGG_ERR_FULL;
     /* space in the ring: after the head, or from the start when the end is
      * too short (the end's few bytes then wait for the tail to pass) */
@@ -5585,6 +5593,7 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     } else {
         return KINAGG_ERR_FULL;
     }
+    p->full = 0;
     i = (uint32_t)p->rec_head;
     r = &p->recs[i];
     p->rec_head = (p->rec_head + 1) % p->nrecs;
@@ -5756,7 +5765,7 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
     if (!q->count) return 0;
     h = &p->recs[q->head];
     if (h->next_ms > now) return 0;
-    return p->flushing || now - h->put_ms >= p->cfg.max_buffered_ms || q->bytes >= p->cfg.aggregation_max_size ||
+    return p->flushing || p->full || now - h->put_ms >= p->cfg.max_buffered_ms || q->bytes >= p->cfg.aggregation_max_size ||
            q->count >= p->cfg.collection_max_count;
 }
 
@@ -6287,7 +6296,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         uint64_t t;
         if (!x->count) continue;
         h = &p->recs[x->head];
-        t = p->flushing ? h->next_ms : h->put_ms + p->cfg.max_buffered_ms;
+        t = p->flushing || p->full ? h->next_ms : h->put_ms + p->cfg.max_buffered_ms;
         if (h->next_ms > t) t = h->next_ms;
         if (t <= now) t = p->work_left ? now + 10 : now; /* ready but waiting: a connection or the rate limit */
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
