@@ -2086,18 +2086,28 @@ static size_t kinagg__agg_put_entry(kinagg_agg *agg, unsigned char *p, unsigned 
     return (size_t)(p - agg->buf);
 }
 
+/* kinagg_agg_add after its checks of the record: the producer checked its
+ * records at put, and an add should not check them again. */
+static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
+                                            size_t ehk_len, const void *data, size_t data_len);
+
 KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                         size_t ehk_len, const void *data, size_t data_len) {
-    kinagg__agg_plan pl;
     kinagg_status st;
-    size_t total, front;
-    unsigned char *p;
     if (!agg || (!data && data_len)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (agg->finished) return KINAGG_ERR_STATE;
     st = kinagg_partition_key_check(pk, pk_len);
     if (st != KINAGG_OK) return st;
     if (ehk && !kinagg__agg_ehk_ok(ehk, ehk_len)) return KINAGG_ERR_HASH_KEY;
     if (data_len > KINAGG_RECORD_SIZE_MAX) return KINAGG_ERR_TOO_LARGE; /* keeps sums far from overflow */
+    return kinagg__agg_add_checked(agg, pk, pk_len, ehk, ehk_len, data, data_len);
+}
+
+static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
+                                            size_t ehk_len, const void *data, size_t data_len) {
+    kinagg__agg_plan pl;
+    size_t total, front;
+    unsigned char *p;
     kinagg__agg_plan_record(agg, pk, pk_len, ehk, ehk_len, data_len, &pl);
     if (pl.alone > agg->max_bytes) return KINAGG_ERR_TOO_LARGE;
     if (pl.alone > agg->cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
@@ -5838,8 +5848,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                     while (i != KINAGG__NONE && take < 100000) {
                         const kinagg__prec *r = &p->recs[i];
                         if (r->next_ms > now || (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0)) break;
-                        if (kinagg_agg_add(&agg, kinagg__prec_pk(p, r), r->pk_len, kinagg__prec_ehk(p, r), r->ehk_len,
-                                           kinagg__prec_data(p, r), r->data_len) != KINAGG_OK)
+                        if (kinagg__agg_add_checked(&agg, kinagg__prec_pk(p, r), r->pk_len, kinagg__prec_ehk(p, r), r->ehk_len,
+                                                    kinagg__prec_data(p, r), r->data_len) != KINAGG_OK)
                             break;
                         take++;
                         i = r->next;
