@@ -1630,23 +1630,22 @@ KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KI
 
 /* HMAC key from two parts, so SigV4's "AWS4" + secret needs no buffer. */
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
-    unsigned char key[64], pad[64];
+    unsigned char pad[64]; /* the key, padded, then xored in place: one buffer on the stack */
     unsigned i;
-    KINAGG_MEMSET(key, 0, sizeof key);
-    if (l1 + l2 > 64) {
-        kinagg_sha256_ctx h;
-        kinagg_sha256_init(&h);
-        kinagg_sha256_update(&h, k1, l1);
-        kinagg_sha256_update(&h, k2, l2);
-        kinagg_sha256_final(&h, key);
+    KINAGG_MEMSET(pad, 0, sizeof pad);
+    if (l1 + l2 > 64) { /* a long key is hashed in the outer context, not yet in use */
+        kinagg_sha256_init(&ctx->outer);
+        kinagg_sha256_update(&ctx->outer, k1, l1);
+        kinagg_sha256_update(&ctx->outer, k2, l2);
+        kinagg_sha256_final(&ctx->outer, pad);
     } else {
-        if (l1) KINAGG_MEMCPY(key, k1, l1);
-        if (l2) KINAGG_MEMCPY(key + l1, k2, l2);
+        if (l1) KINAGG_MEMCPY(pad, k1, l1);
+        if (l2) KINAGG_MEMCPY(pad + l1, k2, l2);
     }
-    for (i = 0; i < 64; i++) pad[i] = (unsigned char)(key[i] ^ 0x36);
+    for (i = 0; i < 64; i++) pad[i] ^= 0x36;
     kinagg_sha256_init(&ctx->inner);
     kinagg_sha256_update(&ctx->inner, pad, 64);
-    for (i = 0; i < 64; i++) pad[i] = (unsigned char)(key[i] ^ 0x5c);
+    for (i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c;
     kinagg_sha256_init(&ctx->outer);
     kinagg_sha256_update(&ctx->outer, pad, 64);
 }
@@ -2388,15 +2387,14 @@ KINAGG_API int kinagg_deagg_next(kinagg_deagg *it, kinagg_user_record *rec) {
  * produced (and copied to the trace buffer when one is given). */
 
 typedef struct kinagg__sink {
-    kinagg_sha256_ctx hash;
+    kinagg_sha256_ctx *hash; /* NULL: the text is only wanted in copy */
     char *copy;
     size_t cap, len;
     int overflow;
-    int copy_only; /* no hash: the text is only wanted in copy */
 } kinagg__sink;
 
 static void kinagg__sink_put(kinagg__sink *s, const char *p, size_t n) {
-    if (!s->copy_only) kinagg_sha256_update(&s->hash, p, n);
+    if (s->hash) kinagg_sha256_update(s->hash, p, n);
     if (s->copy) {
         if (s->len < s->cap && n < s->cap - s->len) KINAGG_MEMCPY(s->copy + s->len, p, n);
         else s->overflow = 1;
@@ -2676,7 +2674,8 @@ typedef struct kinagg__out {
     size_t cap, len;
 } kinagg__out;
 static void kinagg__out_put(kinagg__out *o, const char *p, size_t n) {
-    if (o->len < o->cap && n < o->cap - o->len) KINAGG_MEMCPY(o->p + o->len, p, n);
+    /* text already in its place (a request head made in place) stays */
+    if (o->len < o->cap && n < o->cap - o->len && p != o->p + o->len) KINAGG_MEMCPY(o->p + o->len, p, n);
     o->len += n;
 }
 static void kinagg__out_str(kinagg__out *o, kinagg_str s) { kinagg__out_put(o, s.ptr, s.len); }
@@ -2687,29 +2686,35 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
-static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r) {
+/* Derives (or finds cached) the signing key; m is the caller's context,
+ * used here as scratch, so that one context serves the whole signature. */
+static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
     unsigned char tag[KINAGG_SHA256_SIZE], k[KINAGG_SHA256_SIZE];
-    kinagg_sha256_ctx h;
-    kinagg_hmac_sha256_ctx m;
     const kinagg_str *secret = &sg->credentials.secret_access_key;
     /* What the key depends on, hashed: a new secret, date, region or service
      * derives a new key. The zero bytes keep the fields apart. */
-    kinagg_sha256_init(&h);
-    kinagg_sha256_update(&h, secret->ptr, secret->len);
-    kinagg_sha256_update(&h, "", 1);
-    kinagg_sha256_update(&h, r->amz_date.ptr, 8);
-    kinagg_sha256_update(&h, "", 1);
-    kinagg_sha256_update(&h, r->region.ptr, r->region.len);
-    kinagg_sha256_update(&h, "", 1);
-    kinagg_sha256_update(&h, r->service.ptr, r->service.len);
-    kinagg_sha256_final(&h, tag);
+    kinagg_sha256_init(&m->inner);
+    kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
+    kinagg_sha256_update(&m->inner, "", 1);
+    kinagg_sha256_update(&m->inner, r->amz_date.ptr, 8);
+    kinagg_sha256_update(&m->inner, "", 1);
+    kinagg_sha256_update(&m->inner, r->region.ptr, r->region.len);
+    kinagg_sha256_update(&m->inner, "", 1);
+    kinagg_sha256_update(&m->inner, r->service.ptr, r->service.len);
+    kinagg_sha256_final(&m->inner, tag);
     if (sg->key_valid && KINAGG_MEMCMP(tag, sg->key_tag, sizeof tag) == 0) return;
-    kinagg__hmac_init2(&m, "AWS4", 4, secret->ptr, secret->len);
-    kinagg_hmac_sha256_update(&m, r->amz_date.ptr, 8);
-    kinagg_hmac_sha256_final(&m, k);
-    kinagg_hmac_sha256(k, sizeof k, r->region.ptr, r->region.len, k);
-    kinagg_hmac_sha256(k, sizeof k, r->service.ptr, r->service.len, k);
-    kinagg_hmac_sha256(k, sizeof k, "aws4_request", 12, sg->signing_key);
+    kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
+    kinagg_hmac_sha256_update(m, r->amz_date.ptr, 8);
+    kinagg_hmac_sha256_final(m, k);
+    kinagg_hmac_sha256_init(m, k, sizeof k);
+    kinagg_hmac_sha256_update(m, r->region.ptr, r->region.len);
+    kinagg_hmac_sha256_final(m, k);
+    kinagg_hmac_sha256_init(m, k, sizeof k);
+    kinagg_hmac_sha256_update(m, r->service.ptr, r->service.len);
+    kinagg_hmac_sha256_final(m, k);
+    kinagg_hmac_sha256_init(m, k, sizeof k);
+    kinagg_hmac_sha256_update(m, "aws4_request", 12);
+    kinagg_hmac_sha256_final(m, sg->signing_key);
     KINAGG_MEMCPY(sg->key_tag, tag, sizeof tag);
     sg->key_valid = 1;
 }
@@ -2724,12 +2729,15 @@ static int kinagg__amz_date_ok(kinagg_str d) {
 
 KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const kinagg_sigv4_request *r, char *out,
                                            size_t out_cap, size_t *out_len, kinagg_sigv4_trace *trace) {
-    kinagg__sink canon, sts;
+    /* One HMAC context serves throughout: its inner hash takes the canonical
+     * request, its outer one the payload when it is given whole; then it
+     * derives the signing key and takes the string to sign. */
+    kinagg_hmac_sha256_ctx m;
+    kinagg__sink s;
     kinagg__out o;
-    unsigned char digest[KINAGG_SHA256_SIZE], sig[KINAGG_SHA256_SIZE];
+    unsigned char digest[KINAGG_SHA256_SIZE];
     char hex[2 * KINAGG_SHA256_SIZE];
     size_t i, h;
-    kinagg_hmac_sha256_ctx m;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
         return KINAGG_ERR_INVALID_ARGUMENT;
@@ -2740,77 +2748,73 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* Canonical request */
-    KINAGG_MEMSET(&canon, 0, sizeof canon);
-    kinagg_sha256_init(&canon.hash);
-    if (trace) { canon.copy = trace->canonical_request; canon.cap = trace->canonical_request_cap; }
-    kinagg__sink_put(&canon, r->method.ptr, r->method.len);
-    kinagg__sink_byte(&canon, '\n');
-    kinagg__canonical_path(&canon, r->path, r->normalize_path);
-    kinagg__sink_byte(&canon, '\n');
-    kinagg__canonical_query(&canon, r->query);
-    kinagg__sink_byte(&canon, '\n');
+    KINAGG_MEMSET(&s, 0, sizeof s);
+    s.hash = &m.inner;
+    kinagg_sha256_init(&m.inner);
+    if (trace) { s.copy = trace->canonical_request; s.cap = trace->canonical_request_cap; }
+    kinagg__sink_put(&s, r->method.ptr, r->method.len);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__canonical_path(&s, r->path, r->normalize_path);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__canonical_query(&s, r->query);
+    kinagg__sink_byte(&s, '\n');
     for (h = kinagg__next_header(r, NULL); h < r->header_count; h = kinagg__next_header(r, &r->headers[h].name)) {
         int first = 1;
-        for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&canon, kinagg__lower(r->headers[h].name.ptr[i]));
-        kinagg__sink_byte(&canon, ':');
+        for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&s, kinagg__lower(r->headers[h].name.ptr[i]));
+        kinagg__sink_byte(&s, ':');
         for (i = h; i < r->header_count; i++) { /* repeated names: values joined in order */
             if (kinagg__name_compare(r->headers[i].name, r->headers[h].name) != 0) continue;
-            if (!first) kinagg__sink_byte(&canon, ',');
+            if (!first) kinagg__sink_byte(&s, ',');
             first = 0;
-            kinagg__emit_value(&canon, r->headers[i].value);
+            kinagg__emit_value(&s, r->headers[i].value);
         }
-        kinagg__sink_byte(&canon, '\n');
+        kinagg__sink_byte(&s, '\n');
     }
-    kinagg__sink_byte(&canon, '\n');
-    kinagg__signed_headers(&canon, r);
-    kinagg__sink_byte(&canon, '\n');
+    kinagg__sink_byte(&s, '\n');
+    kinagg__signed_headers(&s, r);
+    kinagg__sink_byte(&s, '\n');
     if (r->payload_sha256_hex) {
         for (i = 0; i < 64; i++) hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
     } else {
-        kinagg_sha256(r->payload ? r->payload : "", r->payload_len, digest);
+        kinagg_sha256_init(&m.outer);
+        kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
+        kinagg_sha256_final(&m.outer, digest);
         kinagg_hex(digest, sizeof digest, hex);
     }
-    kinagg__sink_put(&canon, hex, 64);
-    kinagg_sha256_final(&canon.hash, digest);
-    if (canon.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__sink_put(&s, hex, 64);
+    kinagg_sha256_final(&m.inner, digest);
+    if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->canonical_request) {
-        trace->canonical_request[canon.len] = '\0';
-        trace->canonical_request_len = canon.len;
+        trace->canonical_request[s.len] = '\0';
+        trace->canonical_request_len = s.len;
     }
+    /* the string to sign is at most 255 bytes: an absurd region or service is refused */
+    if (17 + 16 + 1 + 8 + 1 + r->region.len + 1 + r->service.len + 14 + 64 >= 256) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
-    kinagg__signing_key(signer, r);
-    KINAGG_MEMSET(&sts, 0, sizeof sts);
-    kinagg_sha256_init(&sts.hash);
-    if (trace) { sts.copy = trace->string_to_sign; sts.cap = trace->string_to_sign_cap; }
+    kinagg__signing_key(signer, r, &m);
+    KINAGG_MEMSET(&s, 0, sizeof s);
+    s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
+    if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
     kinagg_hmac_sha256_init(&m, signer->signing_key, sizeof signer->signing_key);
-    {
-        char line[256];
-        kinagg__out l;
-        l.p = line; l.cap = sizeof line; l.len = 0;
-        kinagg__out_c(&l, "AWS4-HMAC-SHA256\n");
-        kinagg__out_str(&l, r->amz_date);
-        kinagg__out_c(&l, "\n");
-        kinagg__out_put(&l, r->amz_date.ptr, 8);
-        kinagg__out_c(&l, "/");
-        kinagg__out_str(&l, r->region);
-        kinagg__out_c(&l, "/");
-        kinagg__out_str(&l, r->service);
-        kinagg__out_c(&l, "/aws4_request\n");
-        if (l.len >= l.cap) return KINAGG_ERR_INVALID_ARGUMENT; /* absurd region or service */
-        kinagg_hex(digest, sizeof digest, hex);
-        kinagg__out_put(&l, hex, 64);
-        if (l.len >= l.cap) return KINAGG_ERR_INVALID_ARGUMENT;
-        kinagg__sink_put(&sts, line, l.len);
-        kinagg_hmac_sha256_update(&m, line, l.len);
-    }
-    kinagg_hmac_sha256_final(&m, sig);
-    if (sts.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__sink_put(&s, "AWS4-HMAC-SHA256\n", 17);
+    kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__sink_put(&s, r->amz_date.ptr, 8);
+    kinagg__sink_byte(&s, '/');
+    kinagg__sink_put(&s, r->region.ptr, r->region.len);
+    kinagg__sink_byte(&s, '/');
+    kinagg__sink_put(&s, r->service.ptr, r->service.len);
+    kinagg__sink_put(&s, "/aws4_request\n", 14);
+    kinagg_hex(digest, sizeof digest, hex);
+    kinagg__sink_put(&s, hex, 64);
+    kinagg_hmac_sha256_final(&m, digest); /* the signature */
+    if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->string_to_sign) {
-        trace->string_to_sign[sts.len] = '\0';
-        trace->string_to_sign_len = sts.len;
+        trace->string_to_sign[s.len] = '\0';
+        trace->string_to_sign_len = s.len;
     }
-    kinagg_hex(sig, sizeof sig, hex);
+    kinagg_hex(digest, sizeof digest, hex);
     if (trace) {
         KINAGG_MEMCPY(trace->signature_hex, hex, 64);
         trace->signature_hex[64] = '\0';
@@ -2827,16 +2831,12 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__out_c(&o, "/");
     kinagg__out_str(&o, r->service);
     kinagg__out_c(&o, "/aws4_request, SignedHeaders=");
-    {
-        kinagg__sink sh;
-        KINAGG_MEMSET(&sh, 0, sizeof sh);
-        sh.copy_only = 1;
-        sh.copy = o.len < o.cap ? out + o.len : NULL;
-        sh.cap = o.len < o.cap ? o.cap - o.len : 0;
-        kinagg__signed_headers(&sh, r);
-        if (sh.overflow || !sh.copy) o.len = o.cap; /* force the size error below */
-        else o.len += sh.len;
-    }
+    KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
+    s.copy = o.len < o.cap ? out + o.len : NULL;
+    s.cap = o.len < o.cap ? o.cap - o.len : 0;
+    kinagg__signed_headers(&s, r);
+    if (s.overflow || !s.copy) o.len = o.cap; /* force the size error below */
+    else o.len += s.len;
     kinagg__out_c(&o, ", Signature=");
     kinagg__out_put(&o, hex, 64);
     if (o.len >= o.cap) {
@@ -3007,6 +3007,20 @@ static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
     while (n) kinagg__out_put(o, &d[--n], 1);
 }
 
+/* A request head's first line, and a header line. */
+static void kinagg__head_start(kinagg__out *o, kinagg_str method, kinagg_str target) {
+    kinagg__out_str(o, method);
+    kinagg__out_c(o, " ");
+    kinagg__out_str(o, target);
+    kinagg__out_c(o, " HTTP/1.1\r\n");
+}
+static void kinagg__head_line(kinagg__out *o, const kinagg_http_header *h) {
+    kinagg__out_str(o, h->name);
+    kinagg__out_c(o, ": ");
+    kinagg__out_str(o, h->value);
+    kinagg__out_c(o, "\r\n");
+}
+
 KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
                                            kinagg_str method, kinagg_str target, const kinagg_http_header *headers,
                                            size_t header_count, const kinagg_body *body, size_t body_len,
@@ -3027,19 +3041,13 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     o.p = (char *)c->send_buf;
     o.cap = c->send_cap;
     o.len = 0;
-    kinagg__out_str(&o, method);
-    kinagg__out_c(&o, " ");
-    kinagg__out_str(&o, target);
-    kinagg__out_c(&o, " HTTP/1.1\r\n");
+    kinagg__head_start(&o, method, target);
     for (i = 0; i < header_count; i++) {
         if (!kinagg__is_token(headers[i].name)) return KINAGG_ERR_HEADER;
         if (!kinagg__header_safe(headers[i].value)) return KINAGG_ERR_HEADER;
         if (kinagg__ieq(headers[i].name, "host")) has_host = 1;
         if (kinagg__ieq(headers[i].name, "content-length")) return KINAGG_ERR_HEADER; /* ours to set */
-        kinagg__out_str(&o, headers[i].name);
-        kinagg__out_c(&o, ": ");
-        kinagg__out_str(&o, headers[i].value);
-        kinagg__out_c(&o, "\r\n");
+        kinagg__head_line(&o, &headers[i]);
     }
     if (!has_host) { /* the port is named unless it is a default one */
         kinagg__out_c(&o, "Host: ");
@@ -3905,15 +3913,19 @@ static int kinagg__call_hash(kinagg_kinesis *k, size_t budget) {
     return end;
 }
 
-/* Signs the call whose body is hashed and starts sending it. */
+/* Signs the call whose body is hashed and starts sending it. The head is
+ * made in the send buffer where kinagg_http_begin writes it: the Host value
+ * and the Authorization value are written at their places in the head (the
+ * signature straight there), and kinagg_http_begin leaves text found in its
+ * place, so neither needs a buffer on the stack. */
 static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hash_hex[65], date[17], target[64], host[272], auth[512];
+    char hash_hex[65], date[17], target[64];
     const char *ctype = k->protocol == KINAGG_PROTOCOL_CBOR ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    size_t nh = 0;
+    size_t nh = 0, i, at, auth_len = 0;
     uint64_t unix_ms;
     kinagg_status st;
     kinagg__out o;
@@ -3928,10 +3940,12 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
-    o.p = host; o.cap = sizeof host; o.len = 0;
+    o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
+    kinagg__head_start(&o, kinagg_str_c("POST"), kinagg_str_c("/"));
+    kinagg__out_c(&o, "Host: ");
+    at = o.len;
     {
         int v6 = 0;
-        size_t i;
         for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
         if (v6) kinagg__out_c(&o, "[");
         kinagg__out_c(&o, k->endpoint.host);
@@ -3941,8 +3955,8 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
             kinagg__out_u64(&o, k->endpoint.port);
         }
     }
-    host[o.len] = '\0';
-    hdr[nh].name = kinagg_str_c("Host"); hdr[nh++].value = kinagg_str_c(host);
+    hdr[nh].name = kinagg_str_c("Host"); hdr[nh].value.ptr = o.p + at; hdr[nh++].value.len = o.len - at;
+    kinagg__out_c(&o, "\r\n");
     hdr[nh].name = kinagg_str_c("X-Amz-Date"); hdr[nh++].value = kinagg_str_c(date);
     hdr[nh].name = kinagg_str_c("X-Amz-Target"); hdr[nh++].value = kinagg_str_c(target);
     hdr[nh].name = kinagg_str_c("Content-Type"); hdr[nh++].value = kinagg_str_c(ctype);
@@ -3950,6 +3964,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
         hdr[nh].name = kinagg_str_c("X-Amz-Security-Token");
         hdr[nh++].value = k->signer.credentials.session_token;
     }
+    for (i = 1; i < nh; i++) kinagg__head_line(&o, &hdr[i]);
+    kinagg__out_c(&o, "Authorization: ");
+    if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     KINAGG_MEMSET(&r, 0, sizeof r);
     r.method = kinagg_str_c("POST");
     r.path = kinagg_str_c("/");
@@ -3959,9 +3976,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     r.region = kinagg_str_c(k->region);
     r.service = kinagg_str_c("kinesis");
     r.amz_date = kinagg_str_c(date);
-    st = kinagg_sigv4_sign(&k->signer, &r, auth, sizeof auth, NULL, NULL);
+    st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &auth_len, NULL);
     if (st != KINAGG_OK) return st;
-    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh++].value = kinagg_str_c(auth);
+    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh].value.ptr = o.p + o.len; hdr[nh++].value.len = auth_len;
     hdr[nh].name = kinagg_str_c("Accept"); hdr[nh++].value = kinagg_str_c(ctype);
     k->http_status = 0;
     k->error_type[0] = k->error_message[0] = '\0';
