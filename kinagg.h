@@ -674,7 +674,8 @@ typedef struct kinagg_put_result {
 } kinagg_put_result;
 
 /* A PutRecords request being sent. Kept, not copied (they must outlive the
- * call): this struct and the entries with their data and strings. */
+ * call): this struct and the entries with their data and strings. The body
+ * is generated into the send buffer as it is read: no copy of it here. */
 typedef struct kinagg_put_request {
     kinagg_stream_ref stream;
     const kinagg_put_entry *entries;
@@ -683,9 +684,15 @@ typedef struct kinagg_put_request {
     /* generator state */
     kinagg_body body;
     size_t entry, part, offset, pos;
-    unsigned char scratch[2304]; /* the longest text part: a 2048-byte ARN */
-    size_t scratch_len;
 } kinagg_put_request;
+
+/* (internal) A member of a small request body: a string or a number. */
+typedef struct kinagg__field {
+    const char *key;
+    kinagg_str str; /* used when str.ptr is set */
+    uint64_t num;
+    int time_ms;    /* num is a time, ms since the epoch */
+} kinagg__field;
 
 typedef struct kinagg_kinesis {
     kinagg_http_client http;
@@ -700,9 +707,11 @@ typedef struct kinagg_kinesis {
     int http_status;
     char error_type[96];        /* e.g. "ResourceNotFoundException" */
     char error_message[256];
-    unsigned char small_body[3072]; /* bodies of the calls other than PutRecords */
-    size_t small_body_len;
-    struct { unsigned char *p; size_t cap, len; } small_reader; /* its read position */
+    /* the body of a call other than PutRecords: made from its members as it
+     * is read (their strings are the caller's, or in the receive buffer, and
+     * stay until the response arrives) */
+    kinagg__field small_fields[4];
+    size_t small_count, small_pos;
     kinagg_body small_source;
     kinagg_put_request put;         /* for the blocking kinagg_put_records */
     /* Bytes one kinagg_kinesis_poll may hash or send (0, the default: no
@@ -3617,13 +3626,20 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
 
 /* ---- request bodies: a writer for small ones, a generator for PutRecords */
 
+/* Writes a text's window: p gets its bytes from skip on, cap of them (the
+ * text is made again for each piece, so it needs no buffer of its own);
+ * len counts the whole text. */
 typedef struct kinagg__w {
     unsigned char *p; /* NULL: only count */
-    size_t cap, len;
+    size_t cap, len, skip;
 } kinagg__w;
 
 static void kinagg__w_put(kinagg__w *w, const void *s, size_t n) {
-    if (w->p && w->len < w->cap && n <= w->cap - w->len) KINAGG_MEMCPY(w->p + w->len, s, n);
+    if (w->p && w->len + n > w->skip && w->len < w->skip + w->cap) {
+        size_t from = w->len < w->skip ? w->skip - w->len : 0, at = w->len + from - w->skip, take = n - from;
+        if (take > w->cap - at) take = w->cap - at;
+        KINAGG_MEMCPY(w->p + at, (const unsigned char *)s + from, take);
+    }
     w->len += n;
 }
 static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str_c(s); kinagg__w_put(w, t.ptr, t.len); }
@@ -3669,13 +3685,8 @@ static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
     kinagg__w_put(w, s.ptr, s.len);
 }
 
-/* A map of string and number fields, in either protocol. */
-typedef struct kinagg__field {
-    const char *key;
-    kinagg_str str; /* used when str.ptr is set */
-    uint64_t num;
-    int time_ms;    /* num is a time, ms since the epoch */
-} kinagg__field;
+/* A map of string and number fields, in either protocol (kinagg__field is
+ * declared with kinagg_kinesis). */
 
 static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
     if (pr == KINAGG_PROTOCOL_CBOR) {
@@ -3738,8 +3749,9 @@ static int kinagg__stream_ok(kinagg_stream_ref s) {
 /* PutRecords body, in parts. Part 0 of the request is its head; then each
  * entry has parts 1 (text before the data), 2 (the data: base64 or raw) and
  * 3 (text after); part 4 after the last entry is the tail. Text parts are
- * made in scratch when reached; the data part is read in place, from any
- * offset, so the body streams at any piece size. */
+ * made straight into the reader's buffer from any offset (a window of the
+ * part); the data part is read in place, from any offset, so the body
+ * streams at any piece size. */
 static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream, const kinagg_put_entry *entries,
                              size_t count, size_t entry, size_t part, kinagg__w *w) {
     int cbor = protocol == KINAGG_PROTOCOL_CBOR;
@@ -3795,33 +3807,19 @@ static size_t kinagg__put_data_len(kinagg_protocol protocol, const kinagg_put_en
     return protocol == KINAGG_PROTOCOL_CBOR ? e->data_len : (e->data_len + 2) / 3 * 4;
 }
 
-/* Moves the generator to the start of its next part; makes text in scratch. */
-static void kinagg__put_enter(kinagg_put_request *q) {
-    kinagg__w w;
-    q->offset = 0;
-    q->scratch_len = 0;
-    if (q->part == 2) return;
-    w.p = q->scratch;
-    w.cap = sizeof q->scratch;
-    w.len = 0;
-    kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
-    q->scratch_len = w.len <= w.cap ? w.len : 0; /* checked in begin */
-}
-
 static void kinagg__put_rewind(void *ctx) {
     kinagg_put_request *q = (kinagg_put_request *)ctx;
     q->entry = 0;
     q->part = 0;
     q->pos = 0;
-    kinagg__put_enter(q);
+    q->offset = 0;
 }
 
 static void kinagg__put_next_part(kinagg_put_request *q) {
+    q->offset = 0;
     if (q->part == 0) q->part = q->count ? 1 : 4;
     else if (q->part == 3) { q->entry++; q->part = q->entry < q->count ? 1 : 4; }
-    else if (q->part == 4) { q->part = 5; return; }
     else q->part++;
-    kinagg__put_enter(q);
 }
 
 static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
@@ -3829,12 +3827,18 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
     size_t n = 0;
     while (n < cap && q->part <= 4) {
         if (q->part != 2) {
-            size_t take = q->scratch_len - q->offset;
+            kinagg__w w;
+            size_t take;
+            w.p = out + n;
+            w.cap = cap - n;
+            w.len = 0;
+            w.skip = q->offset;
+            kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
+            take = w.len - q->offset;
             if (take > cap - n) take = cap - n;
-            KINAGG_MEMCPY(out + n, q->scratch + q->offset, take);
             n += take;
             q->offset += take;
-            if (q->offset == q->scratch_len) kinagg__put_next_part(q);
+            if (q->offset == w.len) kinagg__put_next_part(q);
         } else {
             const kinagg_put_entry *e = &q->entries[q->entry];
             size_t total = kinagg__put_data_len(q->protocol, e);
@@ -3875,7 +3879,7 @@ KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_
     kinagg__w w; /* counting only: nothing is written */
     size_t i;
     w.p = NULL;
-    w.cap = w.len = 0;
+    w.cap = w.len = w.skip = 0;
     kinagg__put_text(protocol, stream, entries, count, 0, 0, &w);
     for (i = 0; i < count; i++) {
         kinagg__put_text(protocol, stream, entries, count, i, 1, &w);
@@ -3888,12 +3892,19 @@ KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_
 
 /* ---- sending a call ------------------------------------------------------ */
 
-static void kinagg__mem_rewind(void *ctx) { ((kinagg__w *)ctx)->cap = 0; /* cap doubles as read position */ }
-static size_t kinagg__mem_read(void *ctx, unsigned char *out, size_t cap) {
-    kinagg__w *m = (kinagg__w *)ctx;
-    size_t n = m->len - m->cap < cap ? m->len - m->cap : cap;
-    KINAGG_MEMCPY(out, m->p + m->cap, n);
-    m->cap += n;
+/* A small body, made from its members again for each piece read. */
+static void kinagg__small_rewind(void *ctx) { ((kinagg_kinesis *)ctx)->small_pos = 0; }
+static size_t kinagg__small_read(void *ctx, unsigned char *out, size_t cap) {
+    kinagg_kinesis *k = (kinagg_kinesis *)ctx;
+    kinagg__w w;
+    size_t n;
+    w.p = out;
+    w.cap = cap;
+    w.len = 0;
+    w.skip = k->small_pos;
+    kinagg__w_fields(&w, k->protocol, k->small_fields, k->small_count);
+    n = w.len - k->small_pos < cap ? w.len - k->small_pos : cap;
+    k->small_pos += n;
     return n;
 }
 
@@ -4802,20 +4813,16 @@ KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref
 
 /* ---- the other calls ------------------------------------------------------ */
 
-/* Starts a call whose small body is made from fields; the body and its read
- * position live in k until the call ends. */
+/* Starts a call whose small body is made from fields (at most 4): they are
+ * copied into k, their strings are not (they must stay until the response
+ * arrives). */
 static kinagg_status kinagg__small_begin(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
-    kinagg__w *w = (kinagg__w *)(void *)&k->small_reader; /* same members, same order */
-    w->p = k->small_body;
-    w->cap = sizeof k->small_body;
-    w->len = 0;
-    kinagg__w_fields(w, k->protocol, f, n);
-    if (w->len > w->cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    k->small_body_len = w->len;
-    w->cap = 0;
-    k->small_source.ctx = w;
-    k->small_source.rewind = kinagg__mem_rewind;
-    k->small_source.read = kinagg__mem_read;
+    KINAGG_MEMCPY(k->small_fields, f, n * sizeof *f);
+    k->small_count = n;
+    k->small_pos = 0;
+    k->small_source.ctx = k;
+    k->small_source.rewind = kinagg__small_rewind;
+    k->small_source.read = kinagg__small_read;
     return kinagg__call_begin(k, op, &k->small_source);
 }
 
