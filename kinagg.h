@@ -985,7 +985,6 @@ typedef struct kinagg_producer {
     struct kinagg__pconn *conns;
     struct kinagg__prec *recs;
     struct kinagg__pshard *shards, *staging; /* the map, and the next one being listed */
-    kinagg_shard *list_tmp;      /* one ListShards page */
     uint32_t *agg_index;         /* the aggregate key index, shared: one aggregate is
                                   * built at a time */
     size_t agg_index_words;
@@ -4832,36 +4831,40 @@ static kinagg_status kinagg__small_call(kinagg_kinesis *k, const char *op, const
     return st == KINAGG_OK ? kinagg__call_run(k) : st;
 }
 
-static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_token, size_t token_cap,
-                                               kinagg_shard *shards, size_t cap, size_t *count);
+/* Where a ListShards response's shards go: a table of cap structs, stride
+ * bytes apart, with their members at these offsets (the parents' ids:
+ * (size_t)-1 when not kept). Each struct is zeroed, then filled. */
+typedef struct kinagg__shard_table {
+    unsigned char *base;
+    size_t stride, cap, id_cap, id, parent, adjacent, start, end, open;
+} kinagg__shard_table;
 
-/* Reads a shard description into *s. */
-static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
+/* Reads a shard description into the table's entry at. */
+static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsigned char *at) {
     kinagg__iter it, hi;
     kinagg_str key, v;
     int r, have_range = 0;
-    KINAGG_MEMSET(s, 0, sizeof *s);
-    s->open = 1;
+    KINAGG_MEMSET(at, 0, t->stride);
+    *(int *)(void *)(at + t->open) = 1;
     if (!kinagg__doc_begin(d, &it, 1)) return 0;
     while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
         if (kinagg__key_is(key, "ShardId") || kinagg__key_is(key, "ParentShardId") ||
             kinagg__key_is(key, "AdjacentParentShardId")) {
-            char *dst = key.ptr[0] == 'S' ? s->shard_id : key.ptr[0] == 'P' ? s->parent_shard_id
-                                                                              : s->adjacent_parent_shard_id;
-            if (!kinagg__doc_string(d, &v) || v.len >= KINAGG_SHARD_ID_MAX) return 0;
-            kinagg__copy_cstr(dst, KINAGG_SHARD_ID_MAX, v);
+            size_t off = key.ptr[0] == 'S' ? t->id : key.ptr[0] == 'P' ? t->parent : t->adjacent;
+            size_t cap = key.ptr[0] == 'S' ? t->id_cap : KINAGG_SHARD_ID_MAX;
+            if (!kinagg__doc_string(d, &v) || v.len >= cap) return 0;
+            if (off != (size_t)-1) kinagg__copy_cstr((char *)(at + off), cap, v);
         } else if (kinagg__key_is(key, "HashKeyRange") || kinagg__key_is(key, "SequenceNumberRange")) {
             int hash = key.ptr[0] == 'H';
             if (!kinagg__doc_begin(d, &hi, 1)) return 0;
             while ((r = kinagg__doc_next(d, &hi, &key)) == 1) {
                 if (hash && (kinagg__key_is(key, "StartingHashKey") || kinagg__key_is(key, "EndingHashKey"))) {
-                    if (!kinagg__doc_string(d, &v) ||
-                        kinagg_hash_key_parse(v.ptr, v.len, key.ptr[0] == 'S' ? &s->start : &s->end) != KINAGG_OK)
-                        return 0;
+                    kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (key.ptr[0] == 'S' ? t->start : t->end));
+                    if (!kinagg__doc_string(d, &v) || kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
                     have_range |= key.ptr[0] == 'S' ? 1 : 2;
                 } else if (!hash && kinagg__key_is(key, "EndingSequenceNumber")) {
                     if (!kinagg__doc_string(d, &v)) return 0;
-                    s->open = 0; /* a closed shard; null or absent: open */
+                    *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
                 } else if (!kinagg__doc_skip(d)) {
                     return 0;
                 }
@@ -4871,19 +4874,57 @@ static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
             return 0;
         }
     }
-    return r == 0 && s->shard_id[0] && have_range == 3;
+    return r == 0 && at[t->id] && have_range == 3;
 }
 
-KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_stream_ref stream, char *next_token,
-                                                 size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
-                                                 unsigned page_size) {
+/* Reads a ListShards response: its shards straight into the table (those
+ * past its cap are checked and counted, not kept: *count > cap is
+ * KINAGG_ERR_BUFFER_TOO_SMALL), and the next token, which points into the
+ * receive buffer (empty at the end). */
+static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *next_token,
+                                               const kinagg__shard_table *t, size_t *count) {
+    kinagg__doc d;
+    kinagg__iter it, ai;
+    kinagg_str key;
+    int r;
+    size_t n = 0;
+    kinagg__doc_of_response(k, &d);
+    next_token->ptr = "";
+    next_token->len = 0;
+    *count = 0;
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (kinagg__key_is(key, "Shards")) {
+            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+                if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
+                    return kinagg__doc_err(&d);
+                n++;
+            }
+            if (r < 0) return kinagg__doc_err(&d);
+        } else if (kinagg__key_is(key, "NextToken")) {
+            if (!kinagg__doc_string(&d, next_token)) return kinagg__doc_err(&d);
+        } else if (!kinagg__doc_skip(&d)) {
+            return kinagg__doc_err(&d);
+        }
+    }
+    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
+    *count = n;
+    return n > t->cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
+}
+
+/* One page. The token given, if any, is sent; the next one is left in
+ * *token (in the receive buffer, where it stays until the next response
+ * arrives: long enough to be sent with the next page's request). */
+static kinagg_status kinagg__list_page(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str *token,
+                                       kinagg_shard *shards, size_t cap, size_t *count, unsigned page_size) {
     kinagg__field f[2];
+    kinagg__shard_table t;
     kinagg_status st;
-    if (!k || !next_token || !token_cap || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
-    if (next_token[0]) { /* a continued listing names the token only */
+    if (token->len) { /* a continued listing names the token only */
         f[0].key = "NextToken";
-        f[0].str = kinagg_str_c(next_token);
+        f[0].str = *token;
     } else {
         if (!kinagg__stream_ok(stream)) return KINAGG_ERR_INVALID_ARGUMENT;
         kinagg__stream_field(&f[0], stream);
@@ -4892,58 +4933,58 @@ KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_strea
     f[1].num = page_size ? page_size : 1000;
     st = kinagg__small_call(k, "ListShards", f, 2);
     if (st != KINAGG_OK) return st;
-    return kinagg__list_shards_parse(k, next_token, token_cap, shards, cap, count);
+    t.base = (unsigned char *)shards;
+    t.stride = sizeof *shards;
+    t.cap = cap;
+    t.id_cap = KINAGG_SHARD_ID_MAX;
+    t.id = offsetof(kinagg_shard, shard_id);
+    t.parent = offsetof(kinagg_shard, parent_shard_id);
+    t.adjacent = offsetof(kinagg_shard, adjacent_parent_shard_id);
+    t.start = offsetof(kinagg_shard, start);
+    t.end = offsetof(kinagg_shard, end);
+    t.open = offsetof(kinagg_shard, open);
+    return kinagg__list_shards_parse(k, token, &t, count);
 }
 
-/* Reads a ListShards response: shards[0..*count), and the next token. */
-static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_token, size_t token_cap,
-                                               kinagg_shard *shards, size_t cap, size_t *count) {
-    kinagg__doc d;
-    kinagg__iter it, ai;
-    kinagg_str key;
-    int r;
-    size_t n = 0;
-    kinagg__doc_of_response(k, &d);
-    next_token[0] = '\0';
-    *count = 0;
-    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "Shards")) {
-            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
-            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                kinagg_shard tmp;
-                if (!kinagg__read_shard(&d, n < cap ? &shards[n] : &tmp)) return kinagg__doc_err(&d);
-                n++;
-            }
-            if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextToken")) {
-            kinagg_status st = kinagg__doc_copy(&d, next_token, token_cap);
-            if (st != KINAGG_OK) return st;
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
-        }
+KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_stream_ref stream, char *next_token,
+                                                 size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
+                                                 unsigned page_size) {
+    kinagg_str token;
+    kinagg_status st;
+    if (!k || !next_token || !token_cap || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
+    token = kinagg_str_c(next_token);
+    st = kinagg__list_page(k, stream, &token, shards, cap, count, page_size);
+    if (token.ptr == next_token) return st; /* no response read: the token stays */
+    if (st != KINAGG_OK && st != KINAGG_ERR_BUFFER_TOO_SMALL) {
+        next_token[0] = '\0';
+        return st;
     }
-    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
-    *count = n;
-    return n > cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
+    if (token.len >= token_cap) {
+        next_token[0] = '\0';
+        return KINAGG_ERR_BUFFER_TOO_SMALL;
+    }
+    kinagg__copy_cstr(next_token, token_cap, token);
+    return st;
 }
 
+/* All pages: the token between them stays in the receive buffer, so no
+ * buffer for it on the stack or in k. */
 KINAGG_API kinagg_status kinagg_list_shards(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_shard *shards,
                                             size_t cap, size_t *count, unsigned page_size) {
-    char token[1024];
+    kinagg_str token;
     size_t total = 0;
-    token[0] = '\0';
-    if (!count) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (!k || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
+    token.ptr = "";
+    token.len = 0;
     do {
         size_t got = 0;
-        kinagg_status st = kinagg_list_shards_page(k, stream, token, sizeof token, shards + total, cap - total, &got,
-                                                   page_size);
+        kinagg_status st = kinagg__list_page(k, stream, &token, shards + total, cap - total, &got, page_size);
         if (st != KINAGG_OK) {
             *count = total + got;
             return st;
         }
         total += got;
-    } while (token[0]);
+    } while (token.len);
     *count = total;
     return KINAGG_OK;
 }
@@ -5274,7 +5315,7 @@ typedef struct kinagg__playout {
     size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
     size_t conn_parts;
     size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
-    size_t reqcap, strings, cred, list_tmp, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
+    size_t reqcap, strings, cred, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
         end;
 } kinagg__playout;
 
@@ -5316,8 +5357,6 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     at += kinagg__r16(cfg->stream.name.len + 1 + cfg->stream.arn.len + 1);
     l->cred = at;
     at += kinagg__r16(KINAGG_PRODUCER_CREDENTIALS_MAX);
-    l->list_tmp = at;
-    at += kinagg__r16(KINAGG__LIST_PAGE * sizeof(kinagg_shard));
     l->shards = at;
     at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
     l->staging = at;
@@ -5460,7 +5499,6 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     st = kinagg_producer_set_credentials(p, credentials);
     if (st != KINAGG_OK) return st;
     p->cred_backoff_ms = 1000;
-    p->list_tmp = (kinagg_shard *)(void *)(base + l.list_tmp);
     p->shards = (kinagg__pshard *)(void *)(base + l.shards);
     p->staging = (kinagg__pshard *)(void *)(base + l.staging);
     p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
@@ -6084,19 +6122,24 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
 static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
     size_t n = 0, i;
     st = kinagg__call_result(&c->k, st);
-    if (st == KINAGG_OK)
-        st = kinagg__list_shards_parse(&c->k, p->map_token, sizeof p->map_token, p->list_tmp, KINAGG__LIST_PAGE, &n);
-    if (st == KINAGG_OK && p->nstaging + n > p->cfg.max_shards) st = KINAGG_ERR_BUFFER_TOO_SMALL; /* max_shards */
-    for (i = 0; st == KINAGG_OK && i < n; i++) {
-        kinagg__pshard *s = &p->staging[p->nstaging];
-        size_t l = 0;
-        KINAGG_MEMSET(s, 0, sizeof *s);
-        while (p->list_tmp[i].shard_id[l] && l + 1 < sizeof s->id) { s->id[l] = p->list_tmp[i].shard_id[l]; l++; }
-        if (p->list_tmp[i].shard_id[l]) st = KINAGG_ERR_JSON; /* an id longer than we keep */
-        s->start = p->list_tmp[i].start;
-        s->end = p->list_tmp[i].end;
-        s->open = p->list_tmp[i].open;
-        p->nstaging++;
+    if (st == KINAGG_OK) { /* the page's shards straight into the next map; more than max_shards: too small */
+        kinagg__shard_table t;
+        kinagg_str token;
+        t.base = (unsigned char *)&p->staging[p->nstaging];
+        t.stride = sizeof(kinagg__pshard);
+        t.cap = p->cfg.max_shards - p->nstaging;
+        t.id_cap = KINAGG__PSHARD_ID; /* an id longer than we keep is an error */
+        t.id = offsetof(kinagg__pshard, id);
+        t.parent = t.adjacent = (size_t)-1;
+        t.start = offsetof(kinagg__pshard, start);
+        t.end = offsetof(kinagg__pshard, end);
+        t.open = offsetof(kinagg__pshard, open);
+        st = kinagg__list_shards_parse(&c->k, &token, &t, &n);
+        if (st == KINAGG_OK && token.len >= sizeof p->map_token) st = KINAGG_ERR_BUFFER_TOO_SMALL;
+        if (st == KINAGG_OK) {
+            kinagg__copy_cstr(p->map_token, sizeof p->map_token, token);
+            p->nstaging += n;
+        }
     }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
