@@ -882,7 +882,10 @@ typedef struct kinagg_credentials_source {
 
 /* Room the producer keeps for credentials (access key id, secret and
  * session token together); session tokens of STS and the IoT credentials
- * provider fit with room to spare. */
+ * provider fit with room to spare. A producer keeps no more than its
+ * send_buffer_size, though: the session token is sent in each request's
+ * head, which must fit in the send buffer, so longer ones could not be
+ * used anyway. */
 #ifndef KINAGG_PRODUCER_CREDENTIALS_MAX
 #define KINAGG_PRODUCER_CREDENTIALS_MAX 4096
 #endif
@@ -989,7 +992,9 @@ typedef struct kinagg_producer {
                                   * built at a time */
     size_t agg_index_words;
     char *strings;               /* the stream name and ARN, copied */
-    char *cred_buf;              /* KINAGG_PRODUCER_CREDENTIALS_MAX bytes */
+    char *cred_buf;              /* cred_cap bytes: the smaller of KINAGG_PRODUCER_CREDENTIALS_MAX
+                                  * and send_buffer_size */
+    size_t cred_cap;
     kinagg_credentials credentials; /* pointing into cred_buf */
     unsigned char *ring;
     size_t ring_cap, ring_head, ring_tail, nrecs, rec_head, rec_tail, rec_count;
@@ -1032,8 +1037,11 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
                                               const kinagg_platform *platform);
 
 /* Replaces the credentials (copied; the old secret is wiped) for requests
- * signed from now on. KINAGG_ERR_BUFFER_TOO_SMALL when they do not fit
- * KINAGG_PRODUCER_CREDENTIALS_MAX; the old ones stay then. */
+ * signed from now on. KINAGG_ERR_BUFFER_TOO_SMALL when they do not fit the
+ * producer's room for them, the smaller of KINAGG_PRODUCER_CREDENTIALS_MAX
+ * and cfg->send_buffer_size (the three strings together); the old ones stay
+ * then. (kinagg_producer_init returns the same when its credentials do not
+ * fit.) */
 KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *credentials);
 
 /* Copies a user record in. Returns at once: KINAGG_OK (it will complete
@@ -5315,7 +5323,7 @@ typedef struct kinagg__playout {
     size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
     size_t conn_parts;
     size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
-    size_t reqcap, strings, cred, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
+    size_t reqcap, strings, cred, cred_cap, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
         end;
 } kinagg__playout;
 
@@ -5356,7 +5364,10 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     l->strings = at;
     at += kinagg__r16(cfg->stream.name.len + 1 + cfg->stream.arn.len + 1);
     l->cred = at;
-    at += kinagg__r16(KINAGG_PRODUCER_CREDENTIALS_MAX);
+    /* no more than a request head can carry: the send buffer */
+    l->cred_cap = cfg->send_buffer_size < KINAGG_PRODUCER_CREDENTIALS_MAX ? cfg->send_buffer_size
+                                                                         : KINAGG_PRODUCER_CREDENTIALS_MAX;
+    at += kinagg__r16(l->cred_cap);
     l->shards = at;
     at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
     l->staging = at;
@@ -5419,8 +5430,8 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
         (!cr->secret_access_key.ptr && cr->secret_access_key.len) || (!cr->session_token.ptr && cr->session_token.len))
         return KINAGG_ERR_INVALID_ARGUMENT;
     need = cr->access_key_id.len + cr->secret_access_key.len + cr->session_token.len;
-    if (need > KINAGG_PRODUCER_CREDENTIALS_MAX) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    kinagg__wipe(p->cred_buf, KINAGG_PRODUCER_CREDENTIALS_MAX);
+    if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__wipe(p->cred_buf, p->cred_cap);
     b = p->cred_buf;
     if (cr->access_key_id.len) KINAGG_MEMCPY(b, cr->access_key_id.ptr, cr->access_key_id.len);
     p->credentials.access_key_id.ptr = b;
@@ -5496,6 +5507,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->cfg.stream.name.ptr = p->strings;
     p->cfg.stream.arn.ptr = p->strings + cfg->stream.name.len + 1;
     p->cred_buf = (char *)(base + l.cred);
+    p->cred_cap = l.cred_cap;
     st = kinagg_producer_set_credentials(p, credentials);
     if (st != KINAGG_OK) return st;
     p->cred_backoff_ms = 1000;
