@@ -2738,6 +2738,16 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
     sg->key_valid = 1;
 }
 
+/* The credential scope: date/region/service/aws4_request. */
+static void kinagg__scope(kinagg__sink *s, const kinagg_sigv4_request *r) {
+    kinagg__sink_put(s, r->amz_date.ptr, 8);
+    kinagg__sink_byte(s, '/');
+    kinagg__sink_put(s, r->region.ptr, r->region.len);
+    kinagg__sink_byte(s, '/');
+    kinagg__sink_put(s, r->service.ptr, r->service.len);
+    kinagg__sink_put(s, "/aws4_request", 13);
+}
+
 static int kinagg__amz_date_ok(kinagg_str d) {
     size_t i;
     if (d.len != 16 || d.ptr[8] != 'T' || d.ptr[15] != 'Z') return 0;
@@ -2753,7 +2763,6 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
      * derives the signing key and takes the string to sign. */
     kinagg_hmac_sha256_ctx m;
     kinagg__sink s;
-    kinagg__out o;
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hex[2 * KINAGG_SHA256_SIZE];
     size_t i, h;
@@ -2819,12 +2828,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink_put(&s, "AWS4-HMAC-SHA256\n", 17);
     kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
     kinagg__sink_byte(&s, '\n');
-    kinagg__sink_put(&s, r->amz_date.ptr, 8);
-    kinagg__sink_byte(&s, '/');
-    kinagg__sink_put(&s, r->region.ptr, r->region.len);
-    kinagg__sink_byte(&s, '/');
-    kinagg__sink_put(&s, r->service.ptr, r->service.len);
-    kinagg__sink_put(&s, "/aws4_request\n", 14);
+    kinagg__scope(&s, r);
+    kinagg__sink_byte(&s, '\n');
     kinagg_hex(digest, sizeof digest, hex);
     kinagg__sink_put(&s, hex, 64);
     kinagg_hmac_sha256_final(&m, digest); /* the signature */
@@ -2840,30 +2845,23 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     }
 
     /* Authorization value */
-    o.p = out; o.cap = out_cap; o.len = 0;
-    kinagg__out_c(&o, "AWS4-HMAC-SHA256 Credential=");
-    kinagg__out_str(&o, signer->credentials.access_key_id);
-    kinagg__out_c(&o, "/");
-    kinagg__out_put(&o, r->amz_date.ptr, 8);
-    kinagg__out_c(&o, "/");
-    kinagg__out_str(&o, r->region);
-    kinagg__out_c(&o, "/");
-    kinagg__out_str(&o, r->service);
-    kinagg__out_c(&o, "/aws4_request, SignedHeaders=");
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
-    s.copy = o.len < o.cap ? out + o.len : NULL;
-    s.cap = o.len < o.cap ? o.cap - o.len : 0;
+    s.copy = out;
+    s.cap = out_cap;
+    kinagg__sink_put(&s, "AWS4-HMAC-SHA256 Credential=", 28);
+    kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
+    kinagg__sink_byte(&s, '/');
+    kinagg__scope(&s, r);
+    kinagg__sink_put(&s, ", SignedHeaders=", 16);
     kinagg__signed_headers(&s, r);
-    if (s.overflow || !s.copy) o.len = o.cap; /* force the size error below */
-    else o.len += s.len;
-    kinagg__out_c(&o, ", Signature=");
-    kinagg__out_put(&o, hex, 64);
-    if (o.len >= o.cap) {
+    kinagg__sink_put(&s, ", Signature=", 12);
+    kinagg__sink_put(&s, hex, 64);
+    if (s.overflow || s.len >= out_cap) {
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
     }
-    out[o.len] = '\0';
-    if (out_len) *out_len = o.len;
+    out[s.len] = '\0';
+    if (out_len) *out_len = s.len;
     return KINAGG_OK;
 }
 
@@ -2882,14 +2880,19 @@ static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     return r;
 }
 
+/* v as n decimal digits at p (its last n digits). */
+static void kinagg__dec(char *p, uint32_t v, int n) {
+    while (n--) {
+        p[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     /* days to civil date: Howard Hinnant's algorithm, for dates from 1970;
      * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small */
     uint64_t days = t >> 7, z, era, y;
-    uint32_t secs, doe, yoe, doy, mp, d, m;
-    unsigned v[6];
-    int i, w[6] = {4, 2, 2, 2, 2, 2};
-    char *p = out;
+    uint32_t secs, doe, yoe, doy, mp, m;
     secs = kinagg__divmod16(&days, 675) << 7 | (uint32_t)(t & 127);
     z = days + 719468;
     era = z;
@@ -2900,22 +2903,17 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     y = yoe + era * 400;
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
     m = mp < 10 ? mp + 3 : mp - 9;
     if (m <= 2) y++;
-    v[0] = (unsigned)kinagg__divmod16(&y, 10000); v[1] = (unsigned)m; v[2] = (unsigned)d;
-    v[3] = (unsigned)(secs / 3600); v[4] = (unsigned)(secs / 60 % 60); v[5] = (unsigned)(secs % 60);
-    for (i = 0; i < 6; i++) {
-        int k;
-        if (i == 3) *p++ = 'T';
-        for (k = w[i] - 1; k >= 0; k--) {
-            p[k] = (char)('0' + v[i] % 10);
-            v[i] /= 10;
-        }
-        p += w[i];
-    }
-    *p++ = 'Z';
-    *p = '\0';
+    kinagg__dec(out, kinagg__divmod16(&y, 10000), 4);
+    kinagg__dec(out + 4, m, 2);
+    kinagg__dec(out + 6, doy - (153 * mp + 2) / 5 + 1, 2);
+    out[8] = 'T';
+    kinagg__dec(out + 9, secs / 3600, 2);
+    kinagg__dec(out + 11, secs / 60 % 60, 2);
+    kinagg__dec(out + 13, secs % 60, 2);
+    out[15] = 'Z';
+    out[16] = '\0';
 }
 
 
