@@ -1197,7 +1197,8 @@ KINAGG_API kinagg_str kinagg_str_c(const char *s) {
     const char *e = s;
     r.ptr = s ? s : "";
     r.len = 0;
-    if (s) { /* (a loop over an index becomes a call to strlen under gcc -Os: libc's, 220 bytes on the M4) */
+    if (s) { /* a pointer, not an index: gcc -Os turns an index loop into a call to
+              * libc's strlen (220 bytes on the M4) */
         while (*e) e++;
         r.len = (size_t)(e - s);
     }
@@ -2816,8 +2817,10 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         trace->canonical_request[s.len] = '\0';
         trace->canonical_request_len = s.len;
     }
-    /* the string to sign is at most 255 bytes: an absurd region or service is refused */
-    if (17 + 16 + 1 + 8 + 1 + r->region.len + 1 + r->service.len + 14 + 64 >= 256) return KINAGG_ERR_INVALID_ARGUMENT;
+    /* the string to sign (122 bytes and the scope's region and service) is
+     * under 256 bytes: an absurd region or service is refused */
+    if (r->region.len >= 256 || r->service.len >= 256 || 122 + r->region.len + r->service.len >= 256)
+        return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
     kinagg__signing_key(signer, r, &m);
