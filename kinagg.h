@@ -674,7 +674,8 @@ typedef struct kinagg_put_result {
 } kinagg_put_result;
 
 /* A PutRecords request being sent. Kept, not copied (they must outlive the
- * call): this struct and the entries with their data and strings. */
+ * call): this struct and the entries with their data and strings. The body
+ * is generated into the send buffer as it is read: no copy of it here. */
 typedef struct kinagg_put_request {
     kinagg_stream_ref stream;
     const kinagg_put_entry *entries;
@@ -683,9 +684,15 @@ typedef struct kinagg_put_request {
     /* generator state */
     kinagg_body body;
     size_t entry, part, offset, pos;
-    unsigned char scratch[2304]; /* the longest text part: a 2048-byte ARN */
-    size_t scratch_len;
 } kinagg_put_request;
+
+/* (internal) A member of a small request body: a string or a number. */
+typedef struct kinagg__field {
+    const char *key;
+    kinagg_str str; /* used when str.ptr is set */
+    uint64_t num;
+    int time_ms;    /* num is a time, ms since the epoch */
+} kinagg__field;
 
 typedef struct kinagg_kinesis {
     kinagg_http_client http;
@@ -700,9 +707,11 @@ typedef struct kinagg_kinesis {
     int http_status;
     char error_type[96];        /* e.g. "ResourceNotFoundException" */
     char error_message[256];
-    unsigned char small_body[3072]; /* bodies of the calls other than PutRecords */
-    size_t small_body_len;
-    struct { unsigned char *p; size_t cap, len; } small_reader; /* its read position */
+    /* the body of a call other than PutRecords: made from its members as it
+     * is read (their strings are the caller's, or in the receive buffer, and
+     * stay until the response arrives) */
+    kinagg__field small_fields[4];
+    size_t small_count, small_pos;
     kinagg_body small_source;
     kinagg_put_request put;         /* for the blocking kinagg_put_records */
     /* Bytes one kinagg_kinesis_poll may hash or send (0, the default: no
@@ -873,7 +882,10 @@ typedef struct kinagg_credentials_source {
 
 /* Room the producer keeps for credentials (access key id, secret and
  * session token together); session tokens of STS and the IoT credentials
- * provider fit with room to spare. */
+ * provider fit with room to spare. A producer keeps no more than its
+ * send_buffer_size, though: the session token is sent in each request's
+ * head, which must fit in the send buffer, so longer ones could not be
+ * used anyway. */
 #ifndef KINAGG_PRODUCER_CREDENTIALS_MAX
 #define KINAGG_PRODUCER_CREDENTIALS_MAX 4096
 #endif
@@ -980,12 +992,13 @@ typedef struct kinagg_producer {
     struct kinagg__pconn *conns;
     struct kinagg__prec *recs;
     struct kinagg__pshard *shards, *staging; /* the map, and the next one being listed */
-    kinagg_shard *list_tmp;      /* one ListShards page */
     uint32_t *agg_index;         /* the aggregate key index, shared: one aggregate is
                                   * built at a time */
     size_t agg_index_words;
     char *strings;               /* the stream name and ARN, copied */
-    char *cred_buf;              /* KINAGG_PRODUCER_CREDENTIALS_MAX bytes */
+    char *cred_buf;              /* cred_cap bytes: the smaller of KINAGG_PRODUCER_CREDENTIALS_MAX
+                                  * and send_buffer_size */
+    size_t cred_cap;
     kinagg_credentials credentials; /* pointing into cred_buf */
     unsigned char *ring;
     size_t ring_cap, ring_head, ring_tail, nrecs, rec_head, rec_tail, rec_count;
@@ -1032,8 +1045,11 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
                                               const kinagg_platform *platform);
 
 /* Replaces the credentials (copied; the old secret is wiped) for requests
- * signed from now on. KINAGG_ERR_BUFFER_TOO_SMALL when they do not fit
- * KINAGG_PRODUCER_CREDENTIALS_MAX; the old ones stay then. */
+ * signed from now on. KINAGG_ERR_BUFFER_TOO_SMALL when they do not fit the
+ * producer's room for them, the smaller of KINAGG_PRODUCER_CREDENTIALS_MAX
+ * and cfg->send_buffer_size (the three strings together); the old ones stay
+ * then. (kinagg_producer_init returns the same when its credentials do not
+ * fit.) */
 KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *credentials);
 
 /* Copies a user record in. Returns at once: KINAGG_OK (it will complete
@@ -1186,10 +1202,14 @@ KINAGG_API const char *kinagg_strerror(kinagg_status status) {
 
 KINAGG_API kinagg_str kinagg_str_c(const char *s) {
     kinagg_str r;
+    const char *e = s;
     r.ptr = s ? s : "";
     r.len = 0;
-    if (s)
-        while (s[r.len]) r.len++;
+    if (s) { /* a pointer, not an index: gcc -Os turns an index loop into a call to
+              * libc's strlen (220 bytes on the M4) */
+        while (*e) e++;
+        r.len = (size_t)(e - s);
+    }
     return r;
 }
 
@@ -1638,23 +1658,22 @@ KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KI
 
 /* HMAC key from two parts, so SigV4's "AWS4" + secret needs no buffer. */
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
-    unsigned char key[64], pad[64];
+    unsigned char pad[64]; /* the key, padded, then xored in place: one buffer on the stack */
     unsigned i;
-    KINAGG_MEMSET(key, 0, sizeof key);
-    if (l1 + l2 > 64) {
-        kinagg_sha256_ctx h;
-        kinagg_sha256_init(&h);
-        kinagg_sha256_update(&h, k1, l1);
-        kinagg_sha256_update(&h, k2, l2);
-        kinagg_sha256_final(&h, key);
+    KINAGG_MEMSET(pad, 0, sizeof pad);
+    if (l1 + l2 > 64) { /* a long key is hashed in the outer context, not yet in use */
+        kinagg_sha256_init(&ctx->outer);
+        kinagg_sha256_update(&ctx->outer, k1, l1);
+        kinagg_sha256_update(&ctx->outer, k2, l2);
+        kinagg_sha256_final(&ctx->outer, pad);
     } else {
-        if (l1) KINAGG_MEMCPY(key, k1, l1);
-        if (l2) KINAGG_MEMCPY(key + l1, k2, l2);
+        if (l1) KINAGG_MEMCPY(pad, k1, l1);
+        if (l2) KINAGG_MEMCPY(pad + l1, k2, l2);
     }
-    for (i = 0; i < 64; i++) pad[i] = (unsigned char)(key[i] ^ 0x36);
+    for (i = 0; i < 64; i++) pad[i] ^= 0x36;
     kinagg_sha256_init(&ctx->inner);
     kinagg_sha256_update(&ctx->inner, pad, 64);
-    for (i = 0; i < 64; i++) pad[i] = (unsigned char)(key[i] ^ 0x5c);
+    for (i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c;
     kinagg_sha256_init(&ctx->outer);
     kinagg_sha256_update(&ctx->outer, pad, 64);
 }
@@ -2406,15 +2425,14 @@ KINAGG_API int kinagg_deagg_next(kinagg_deagg *it, kinagg_user_record *rec) {
  * produced (and copied to the trace buffer when one is given). */
 
 typedef struct kinagg__sink {
-    kinagg_sha256_ctx hash;
+    kinagg_sha256_ctx *hash; /* NULL: the text is only wanted in copy */
     char *copy;
     size_t cap, len;
     int overflow;
-    int copy_only; /* no hash: the text is only wanted in copy */
 } kinagg__sink;
 
 static void kinagg__sink_put(kinagg__sink *s, const char *p, size_t n) {
-    if (!s->copy_only) kinagg_sha256_update(&s->hash, p, n);
+    if (s->hash) kinagg_sha256_update(s->hash, p, n);
     if (s->copy) {
         if (s->len < s->cap && n < s->cap - s->len) KINAGG_MEMCPY(s->copy + s->len, p, n);
         else s->overflow = 1;
@@ -2694,7 +2712,8 @@ typedef struct kinagg__out {
     size_t cap, len;
 } kinagg__out;
 static void kinagg__out_put(kinagg__out *o, const char *p, size_t n) {
-    if (o->len < o->cap && n < o->cap - o->len) KINAGG_MEMCPY(o->p + o->len, p, n);
+    /* text already in its place (a request head made in place) stays */
+    if (o->len < o->cap && n < o->cap - o->len && p != o->p + o->len) KINAGG_MEMCPY(o->p + o->len, p, n);
     o->len += n;
 }
 static void kinagg__out_str(kinagg__out *o, kinagg_str s) { kinagg__out_put(o, s.ptr, s.len); }
@@ -2705,31 +2724,47 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
-static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r) {
+/* Derives (or finds cached) the signing key; m is the caller's context,
+ * used here as scratch, so that one context serves the whole signature. */
+static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
     unsigned char tag[KINAGG_SHA256_SIZE], k[KINAGG_SHA256_SIZE];
-    kinagg_sha256_ctx h;
-    kinagg_hmac_sha256_ctx m;
     const kinagg_str *secret = &sg->credentials.secret_access_key;
     /* What the key depends on, hashed: a new secret, date, region or service
      * derives a new key. The zero bytes keep the fields apart. */
-    kinagg_sha256_init(&h);
-    kinagg_sha256_update(&h, secret->ptr, secret->len);
-    kinagg_sha256_update(&h, "", 1);
-    kinagg_sha256_update(&h, r->amz_date.ptr, 8);
-    kinagg_sha256_update(&h, "", 1);
-    kinagg_sha256_update(&h, r->region.ptr, r->region.len);
-    kinagg_sha256_update(&h, "", 1);
-    kinagg_sha256_update(&h, r->service.ptr, r->service.len);
-    kinagg_sha256_final(&h, tag);
+    kinagg_sha256_init(&m->inner);
+    kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
+    kinagg_sha256_update(&m->inner, "", 1);
+    kinagg_sha256_update(&m->inner, r->amz_date.ptr, 8);
+    kinagg_sha256_update(&m->inner, "", 1);
+    kinagg_sha256_update(&m->inner, r->region.ptr, r->region.len);
+    kinagg_sha256_update(&m->inner, "", 1);
+    kinagg_sha256_update(&m->inner, r->service.ptr, r->service.len);
+    kinagg_sha256_final(&m->inner, tag);
     if (sg->key_valid && KINAGG_MEMCMP(tag, sg->key_tag, sizeof tag) == 0) return;
-    kinagg__hmac_init2(&m, "AWS4", 4, secret->ptr, secret->len);
-    kinagg_hmac_sha256_update(&m, r->amz_date.ptr, 8);
-    kinagg_hmac_sha256_final(&m, k);
-    kinagg_hmac_sha256(k, sizeof k, r->region.ptr, r->region.len, k);
-    kinagg_hmac_sha256(k, sizeof k, r->service.ptr, r->service.len, k);
-    kinagg_hmac_sha256(k, sizeof k, "aws4_request", 12, sg->signing_key);
+    kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
+    kinagg_hmac_sha256_update(m, r->amz_date.ptr, 8);
+    kinagg_hmac_sha256_final(m, k);
+    kinagg_hmac_sha256_init(m, k, sizeof k);
+    kinagg_hmac_sha256_update(m, r->region.ptr, r->region.len);
+    kinagg_hmac_sha256_final(m, k);
+    kinagg_hmac_sha256_init(m, k, sizeof k);
+    kinagg_hmac_sha256_update(m, r->service.ptr, r->service.len);
+    kinagg_hmac_sha256_final(m, k);
+    kinagg_hmac_sha256_init(m, k, sizeof k);
+    kinagg_hmac_sha256_update(m, "aws4_request", 12);
+    kinagg_hmac_sha256_final(m, sg->signing_key);
     KINAGG_MEMCPY(sg->key_tag, tag, sizeof tag);
     sg->key_valid = 1;
+}
+
+/* The credential scope: date/region/service/aws4_request. */
+static void kinagg__scope(kinagg__sink *s, const kinagg_sigv4_request *r) {
+    kinagg__sink_put(s, r->amz_date.ptr, 8);
+    kinagg__sink_byte(s, '/');
+    kinagg__sink_put(s, r->region.ptr, r->region.len);
+    kinagg__sink_byte(s, '/');
+    kinagg__sink_put(s, r->service.ptr, r->service.len);
+    kinagg__sink_put(s, "/aws4_request", 13);
 }
 
 static int kinagg__amz_date_ok(kinagg_str d) {
@@ -2742,12 +2777,14 @@ static int kinagg__amz_date_ok(kinagg_str d) {
 
 KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const kinagg_sigv4_request *r, char *out,
                                            size_t out_cap, size_t *out_len, kinagg_sigv4_trace *trace) {
-    kinagg__sink canon, sts;
-    kinagg__out o;
-    unsigned char digest[KINAGG_SHA256_SIZE], sig[KINAGG_SHA256_SIZE];
+    /* One HMAC context serves throughout: its inner hash takes the canonical
+     * request, its outer one the payload when it is given whole; then it
+     * derives the signing key and takes the string to sign. */
+    kinagg_hmac_sha256_ctx m;
+    kinagg__sink s;
+    unsigned char digest[KINAGG_SHA256_SIZE];
     char hex[2 * KINAGG_SHA256_SIZE];
     size_t i, h;
-    kinagg_hmac_sha256_ctx m;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
         return KINAGG_ERR_INVALID_ARGUMENT;
@@ -2758,137 +2795,146 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* Canonical request */
-    KINAGG_MEMSET(&canon, 0, sizeof canon);
-    kinagg_sha256_init(&canon.hash);
-    if (trace) { canon.copy = trace->canonical_request; canon.cap = trace->canonical_request_cap; }
-    kinagg__sink_put(&canon, r->method.ptr, r->method.len);
-    kinagg__sink_byte(&canon, '\n');
-    kinagg__canonical_path(&canon, r->path, r->normalize_path);
-    kinagg__sink_byte(&canon, '\n');
-    kinagg__canonical_query(&canon, r->query);
-    kinagg__sink_byte(&canon, '\n');
+    KINAGG_MEMSET(&s, 0, sizeof s);
+    s.hash = &m.inner;
+    kinagg_sha256_init(&m.inner);
+    if (trace) { s.copy = trace->canonical_request; s.cap = trace->canonical_request_cap; }
+    kinagg__sink_put(&s, r->method.ptr, r->method.len);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__canonical_path(&s, r->path, r->normalize_path);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__canonical_query(&s, r->query);
+    kinagg__sink_byte(&s, '\n');
     for (h = kinagg__next_header(r, NULL); h < r->header_count; h = kinagg__next_header(r, &r->headers[h].name)) {
         int first = 1;
-        for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&canon, kinagg__lower(r->headers[h].name.ptr[i]));
-        kinagg__sink_byte(&canon, ':');
+        for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&s, kinagg__lower(r->headers[h].name.ptr[i]));
+        kinagg__sink_byte(&s, ':');
         for (i = h; i < r->header_count; i++) { /* repeated names: values joined in order */
             if (kinagg__name_compare(r->headers[i].name, r->headers[h].name) != 0) continue;
-            if (!first) kinagg__sink_byte(&canon, ',');
+            if (!first) kinagg__sink_byte(&s, ',');
             first = 0;
-            kinagg__emit_value(&canon, r->headers[i].value);
+            kinagg__emit_value(&s, r->headers[i].value);
         }
-        kinagg__sink_byte(&canon, '\n');
+        kinagg__sink_byte(&s, '\n');
     }
-    kinagg__sink_byte(&canon, '\n');
-    kinagg__signed_headers(&canon, r);
-    kinagg__sink_byte(&canon, '\n');
+    kinagg__sink_byte(&s, '\n');
+    kinagg__signed_headers(&s, r);
+    kinagg__sink_byte(&s, '\n');
     if (r->payload_sha256_hex) {
         for (i = 0; i < 64; i++) hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
     } else {
-        kinagg_sha256(r->payload ? r->payload : "", r->payload_len, digest);
+        kinagg_sha256_init(&m.outer);
+        kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
+        kinagg_sha256_final(&m.outer, digest);
         kinagg_hex(digest, sizeof digest, hex);
     }
-    kinagg__sink_put(&canon, hex, 64);
-    kinagg_sha256_final(&canon.hash, digest);
-    if (canon.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__sink_put(&s, hex, 64);
+    kinagg_sha256_final(&m.inner, digest);
+    if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->canonical_request) {
-        trace->canonical_request[canon.len] = '\0';
-        trace->canonical_request_len = canon.len;
+        trace->canonical_request[s.len] = '\0';
+        trace->canonical_request_len = s.len;
     }
+    /* the string to sign (122 bytes and the scope's region and service) is
+     * under 256 bytes: an absurd region or service is refused */
+    if (r->region.len >= 256 || r->service.len >= 256 || 122 + r->region.len + r->service.len >= 256)
+        return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
-    kinagg__signing_key(signer, r);
-    KINAGG_MEMSET(&sts, 0, sizeof sts);
-    kinagg_sha256_init(&sts.hash);
-    if (trace) { sts.copy = trace->string_to_sign; sts.cap = trace->string_to_sign_cap; }
+    kinagg__signing_key(signer, r, &m);
+    KINAGG_MEMSET(&s, 0, sizeof s);
+    s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
+    if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
     kinagg_hmac_sha256_init(&m, signer->signing_key, sizeof signer->signing_key);
-    {
-        char line[256];
-        kinagg__out l;
-        l.p = line; l.cap = sizeof line; l.len = 0;
-        kinagg__out_c(&l, "AWS4-HMAC-SHA256\n");
-        kinagg__out_str(&l, r->amz_date);
-        kinagg__out_c(&l, "\n");
-        kinagg__out_put(&l, r->amz_date.ptr, 8);
-        kinagg__out_c(&l, "/");
-        kinagg__out_str(&l, r->region);
-        kinagg__out_c(&l, "/");
-        kinagg__out_str(&l, r->service);
-        kinagg__out_c(&l, "/aws4_request\n");
-        if (l.len >= l.cap) return KINAGG_ERR_INVALID_ARGUMENT; /* absurd region or service */
-        kinagg_hex(digest, sizeof digest, hex);
-        kinagg__out_put(&l, hex, 64);
-        if (l.len >= l.cap) return KINAGG_ERR_INVALID_ARGUMENT;
-        kinagg__sink_put(&sts, line, l.len);
-        kinagg_hmac_sha256_update(&m, line, l.len);
-    }
-    kinagg_hmac_sha256_final(&m, sig);
-    if (sts.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__sink_put(&s, "AWS4-HMAC-SHA256\n", 17);
+    kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__scope(&s, r);
+    kinagg__sink_byte(&s, '\n');
+    kinagg_hex(digest, sizeof digest, hex);
+    kinagg__sink_put(&s, hex, 64);
+    kinagg_hmac_sha256_final(&m, digest); /* the signature */
+    if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->string_to_sign) {
-        trace->string_to_sign[sts.len] = '\0';
-        trace->string_to_sign_len = sts.len;
+        trace->string_to_sign[s.len] = '\0';
+        trace->string_to_sign_len = s.len;
     }
-    kinagg_hex(sig, sizeof sig, hex);
+    kinagg_hex(digest, sizeof digest, hex);
     if (trace) {
         KINAGG_MEMCPY(trace->signature_hex, hex, 64);
         trace->signature_hex[64] = '\0';
     }
 
     /* Authorization value */
-    o.p = out; o.cap = out_cap; o.len = 0;
-    kinagg__out_c(&o, "AWS4-HMAC-SHA256 Credential=");
-    kinagg__out_str(&o, signer->credentials.access_key_id);
-    kinagg__out_c(&o, "/");
-    kinagg__out_put(&o, r->amz_date.ptr, 8);
-    kinagg__out_c(&o, "/");
-    kinagg__out_str(&o, r->region);
-    kinagg__out_c(&o, "/");
-    kinagg__out_str(&o, r->service);
-    kinagg__out_c(&o, "/aws4_request, SignedHeaders=");
-    {
-        kinagg__sink sh;
-        KINAGG_MEMSET(&sh, 0, sizeof sh);
-        sh.copy_only = 1;
-        sh.copy = o.len < o.cap ? out + o.len : NULL;
-        sh.cap = o.len < o.cap ? o.cap - o.len : 0;
-        kinagg__signed_headers(&sh, r);
-        if (sh.overflow || !sh.copy) o.len = o.cap; /* force the size error below */
-        else o.len += sh.len;
-    }
-    kinagg__out_c(&o, ", Signature=");
-    kinagg__out_put(&o, hex, 64);
-    if (o.len >= o.cap) {
+    KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
+    s.copy = out;
+    s.cap = out_cap;
+    kinagg__sink_put(&s, "AWS4-HMAC-SHA256 Credential=", 28);
+    kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
+    kinagg__sink_byte(&s, '/');
+    kinagg__scope(&s, r);
+    kinagg__sink_put(&s, ", SignedHeaders=", 16);
+    kinagg__signed_headers(&s, r);
+    kinagg__sink_put(&s, ", Signature=", 12);
+    kinagg__sink_put(&s, hex, 64);
+    if (s.overflow || s.len >= out_cap) {
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
     }
-    out[o.len] = '\0';
-    if (out_len) *out_len = o.len;
+    out[s.len] = '\0';
+    if (out_len) *out_len = s.len;
     return KINAGG_OK;
 }
 
-KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
-    /* days to civil date: Howard Hinnant's algorithm, for dates from 1970 */
-    uint64_t days = t / 86400, secs = t % 86400, z = days + 719468, era = z / 146097;
-    uint64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    uint64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    uint64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    unsigned v[6];
-    int i, w[6] = {4, 2, 2, 2, 2, 2};
-    char *p = out;
-    if (m <= 2) y++;
-    v[0] = (unsigned)(y % 10000); v[1] = (unsigned)m; v[2] = (unsigned)d;
-    v[3] = (unsigned)(secs / 3600); v[4] = (unsigned)(secs / 60 % 60); v[5] = (unsigned)(secs % 60);
-    for (i = 0; i < 6; i++) {
-        int k;
-        if (i == 3) *p++ = 'T';
-        for (k = w[i] - 1; k >= 0; k--) {
-            p[k] = (char)('0' + v[i] % 10);
-            v[i] /= 10;
-        }
-        p += w[i];
+/* n /= d, returning n % d, for d below 65536: 16 bits at a time in 32-bit
+ * arithmetic, so a 32-bit target needs no 64-bit division from libgcc. */
+static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
+    uint64_t q = 0;
+    uint32_t r = 0;
+    int i;
+    for (i = 48; i >= 0; i -= 16) {
+        uint32_t cur = r << 16 | (uint32_t)(*n >> i & 0xffff);
+        q = q << 16 | cur / d;
+        r = cur % d;
     }
-    *p++ = 'Z';
-    *p = '\0';
+    *n = q;
+    return r;
+}
+
+/* v as n decimal digits at p (its last n digits). */
+static void kinagg__dec(char *p, uint32_t v, int n) {
+    while (n--) {
+        p[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
+    /* days to civil date: Howard Hinnant's algorithm, for dates from 1970;
+     * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small */
+    uint64_t days = t >> 7, z, era, y;
+    uint32_t secs, doe, yoe, doy, mp, m;
+    secs = kinagg__divmod16(&days, 675) << 7 | (uint32_t)(t & 127);
+    z = days + 719468;
+    era = z;
+    (void)kinagg__divmod16(&era, 27);
+    (void)kinagg__divmod16(&era, 5411);
+    doe = (uint32_t)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    kinagg__dec(out, kinagg__divmod16(&y, 10000), 4);
+    kinagg__dec(out + 4, m, 2);
+    kinagg__dec(out + 6, doy - (153 * mp + 2) / 5 + 1, 2);
+    out[8] = 'T';
+    kinagg__dec(out + 9, secs / 3600, 2);
+    kinagg__dec(out + 11, secs / 60 % 60, 2);
+    kinagg__dec(out + 13, secs % 60, 2);
+    out[15] = 'Z';
+    out[16] = '\0';
 }
 
 
@@ -3025,6 +3071,20 @@ static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
     while (n) kinagg__out_put(o, &d[--n], 1);
 }
 
+/* A request head's first line, and a header line. */
+static void kinagg__head_start(kinagg__out *o, kinagg_str method, kinagg_str target) {
+    kinagg__out_str(o, method);
+    kinagg__out_c(o, " ");
+    kinagg__out_str(o, target);
+    kinagg__out_c(o, " HTTP/1.1\r\n");
+}
+static void kinagg__head_line(kinagg__out *o, const kinagg_http_header *h) {
+    kinagg__out_str(o, h->name);
+    kinagg__out_c(o, ": ");
+    kinagg__out_str(o, h->value);
+    kinagg__out_c(o, "\r\n");
+}
+
 KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
                                            kinagg_str method, kinagg_str target, const kinagg_http_header *headers,
                                            size_t header_count, const kinagg_body *body, size_t body_len,
@@ -3034,7 +3094,7 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     int has_host = 0;
     if (!c || !host || !method.len || !target.len || (header_count && !headers)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (c->state != KINAGG__ST_IDLE && c->state != KINAGG__ST_DONE) return KINAGG_ERR_STATE;
-    while (host[host_len]) host_len++;
+    host_len = kinagg_str_c(host).len;
     if (host_len == 0 || host_len >= sizeof c->host) return KINAGG_ERR_INVALID_ARGUMENT;
     if (!kinagg__is_token(method) || !kinagg__header_safe(target)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (body_len && !body) return KINAGG_ERR_INVALID_ARGUMENT;
@@ -3045,19 +3105,13 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     o.p = (char *)c->send_buf;
     o.cap = c->send_cap;
     o.len = 0;
-    kinagg__out_str(&o, method);
-    kinagg__out_c(&o, " ");
-    kinagg__out_str(&o, target);
-    kinagg__out_c(&o, " HTTP/1.1\r\n");
+    kinagg__head_start(&o, method, target);
     for (i = 0; i < header_count; i++) {
         if (!kinagg__is_token(headers[i].name)) return KINAGG_ERR_HEADER;
         if (!kinagg__header_safe(headers[i].value)) return KINAGG_ERR_HEADER;
         if (kinagg__ieq(headers[i].name, "host")) has_host = 1;
         if (kinagg__ieq(headers[i].name, "content-length")) return KINAGG_ERR_HEADER; /* ours to set */
-        kinagg__out_str(&o, headers[i].name);
-        kinagg__out_c(&o, ": ");
-        kinagg__out_str(&o, headers[i].value);
-        kinagg__out_c(&o, "\r\n");
+        kinagg__head_line(&o, &headers[i]);
     }
     if (!has_host) { /* the port is named unless it is a default one */
         kinagg__out_c(&o, "Host: ");
@@ -3627,13 +3681,20 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
 
 /* ---- request bodies: a writer for small ones, a generator for PutRecords */
 
+/* Writes a text's window: p gets its bytes from skip on, cap of them (the
+ * text is made again for each piece, so it needs no buffer of its own);
+ * len counts the whole text. */
 typedef struct kinagg__w {
     unsigned char *p; /* NULL: only count */
-    size_t cap, len;
+    size_t cap, len, skip;
 } kinagg__w;
 
 static void kinagg__w_put(kinagg__w *w, const void *s, size_t n) {
-    if (w->p && w->len < w->cap && n <= w->cap - w->len) KINAGG_MEMCPY(w->p + w->len, s, n);
+    if (w->p && w->len + n > w->skip && w->len < w->skip + w->cap) {
+        size_t from = w->len < w->skip ? w->skip - w->len : 0, at = w->len + from - w->skip, take = n - from;
+        if (take > w->cap - at) take = w->cap - at;
+        KINAGG_MEMCPY(w->p + at, (const unsigned char *)s + from, take);
+    }
     w->len += n;
 }
 static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str_c(s); kinagg__w_put(w, t.ptr, t.len); }
@@ -3679,13 +3740,8 @@ static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
     kinagg__w_put(w, s.ptr, s.len);
 }
 
-/* A map of string and number fields, in either protocol. */
-typedef struct kinagg__field {
-    const char *key;
-    kinagg_str str; /* used when str.ptr is set */
-    uint64_t num;
-    int time_ms;    /* num is a time, ms since the epoch */
-} kinagg__field;
+/* A map of string and number fields, in either protocol (kinagg__field is
+ * declared with kinagg_kinesis). */
 
 static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
     if (pr == KINAGG_PROTOCOL_CBOR) {
@@ -3748,8 +3804,9 @@ static int kinagg__stream_ok(kinagg_stream_ref s) {
 /* PutRecords body, in parts. Part 0 of the request is its head; then each
  * entry has parts 1 (text before the data), 2 (the data: base64 or raw) and
  * 3 (text after); part 4 after the last entry is the tail. Text parts are
- * made in scratch when reached; the data part is read in place, from any
- * offset, so the body streams at any piece size. */
+ * made straight into the reader's buffer from any offset (a window of the
+ * part); the data part is read in place, from any offset, so the body
+ * streams at any piece size. */
 static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream, const kinagg_put_entry *entries,
                              size_t count, size_t entry, size_t part, kinagg__w *w) {
     int cbor = protocol == KINAGG_PROTOCOL_CBOR;
@@ -3805,33 +3862,19 @@ static size_t kinagg__put_data_len(kinagg_protocol protocol, const kinagg_put_en
     return protocol == KINAGG_PROTOCOL_CBOR ? e->data_len : (e->data_len + 2) / 3 * 4;
 }
 
-/* Moves the generator to the start of its next part; makes text in scratch. */
-static void kinagg__put_enter(kinagg_put_request *q) {
-    kinagg__w w;
-    q->offset = 0;
-    q->scratch_len = 0;
-    if (q->part == 2) return;
-    w.p = q->scratch;
-    w.cap = sizeof q->scratch;
-    w.len = 0;
-    kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
-    q->scratch_len = w.len <= w.cap ? w.len : 0; /* checked in begin */
-}
-
 static void kinagg__put_rewind(void *ctx) {
     kinagg_put_request *q = (kinagg_put_request *)ctx;
     q->entry = 0;
     q->part = 0;
     q->pos = 0;
-    kinagg__put_enter(q);
+    q->offset = 0;
 }
 
 static void kinagg__put_next_part(kinagg_put_request *q) {
+    q->offset = 0;
     if (q->part == 0) q->part = q->count ? 1 : 4;
     else if (q->part == 3) { q->entry++; q->part = q->entry < q->count ? 1 : 4; }
-    else if (q->part == 4) { q->part = 5; return; }
     else q->part++;
-    kinagg__put_enter(q);
 }
 
 static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
@@ -3839,12 +3882,18 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
     size_t n = 0;
     while (n < cap && q->part <= 4) {
         if (q->part != 2) {
-            size_t take = q->scratch_len - q->offset;
+            kinagg__w w;
+            size_t take;
+            w.p = out + n;
+            w.cap = cap - n;
+            w.len = 0;
+            w.skip = q->offset;
+            kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
+            take = w.len - q->offset;
             if (take > cap - n) take = cap - n;
-            KINAGG_MEMCPY(out + n, q->scratch + q->offset, take);
             n += take;
             q->offset += take;
-            if (q->offset == q->scratch_len) kinagg__put_next_part(q);
+            if (q->offset == w.len) kinagg__put_next_part(q);
         } else {
             const kinagg_put_entry *e = &q->entries[q->entry];
             size_t total = kinagg__put_data_len(q->protocol, e);
@@ -3885,7 +3934,7 @@ KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_
     kinagg__w w; /* counting only: nothing is written */
     size_t i;
     w.p = NULL;
-    w.cap = w.len = 0;
+    w.cap = w.len = w.skip = 0;
     kinagg__put_text(protocol, stream, entries, count, 0, 0, &w);
     for (i = 0; i < count; i++) {
         kinagg__put_text(protocol, stream, entries, count, i, 1, &w);
@@ -3898,12 +3947,19 @@ KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_
 
 /* ---- sending a call ------------------------------------------------------ */
 
-static void kinagg__mem_rewind(void *ctx) { ((kinagg__w *)ctx)->cap = 0; /* cap doubles as read position */ }
-static size_t kinagg__mem_read(void *ctx, unsigned char *out, size_t cap) {
-    kinagg__w *m = (kinagg__w *)ctx;
-    size_t n = m->len - m->cap < cap ? m->len - m->cap : cap;
-    KINAGG_MEMCPY(out, m->p + m->cap, n);
-    m->cap += n;
+/* A small body, made from its members again for each piece read. */
+static void kinagg__small_rewind(void *ctx) { ((kinagg_kinesis *)ctx)->small_pos = 0; }
+static size_t kinagg__small_read(void *ctx, unsigned char *out, size_t cap) {
+    kinagg_kinesis *k = (kinagg_kinesis *)ctx;
+    kinagg__w w;
+    size_t n;
+    w.p = out;
+    w.cap = cap;
+    w.len = 0;
+    w.skip = k->small_pos;
+    kinagg__w_fields(&w, k->protocol, k->small_fields, k->small_count);
+    n = w.len - k->small_pos < cap ? w.len - k->small_pos : cap;
+    k->small_pos += n;
     return n;
 }
 
@@ -3923,15 +3979,19 @@ static int kinagg__call_hash(kinagg_kinesis *k, size_t budget) {
     return end;
 }
 
-/* Signs the call whose body is hashed and starts sending it. */
+/* Signs the call whose body is hashed and starts sending it. The head is
+ * made in the send buffer where kinagg_http_begin writes it: the Host value
+ * and the Authorization value are written at their places in the head (the
+ * signature straight there), and kinagg_http_begin leaves text found in its
+ * place, so neither needs a buffer on the stack. */
 static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hash_hex[65], date[17], target[64], host[272], auth[512];
+    char hash_hex[65], date[17], target[64];
     const char *ctype = k->protocol == KINAGG_PROTOCOL_CBOR ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    size_t nh = 0;
+    size_t nh = 0, i, at, auth_len = 0;
     uint64_t unix_ms;
     kinagg_status st;
     kinagg__out o;
@@ -3946,10 +4006,12 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
-    o.p = host; o.cap = sizeof host; o.len = 0;
+    o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
+    kinagg__head_start(&o, kinagg_str_c("POST"), kinagg_str_c("/"));
+    kinagg__out_c(&o, "Host: ");
+    at = o.len;
     {
         int v6 = 0;
-        size_t i;
         for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
         if (v6) kinagg__out_c(&o, "[");
         kinagg__out_c(&o, k->endpoint.host);
@@ -3959,8 +4021,8 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
             kinagg__out_u64(&o, k->endpoint.port);
         }
     }
-    host[o.len] = '\0';
-    hdr[nh].name = kinagg_str_c("Host"); hdr[nh++].value = kinagg_str_c(host);
+    hdr[nh].name = kinagg_str_c("Host"); hdr[nh].value.ptr = o.p + at; hdr[nh++].value.len = o.len - at;
+    kinagg__out_c(&o, "\r\n");
     hdr[nh].name = kinagg_str_c("X-Amz-Date"); hdr[nh++].value = kinagg_str_c(date);
     hdr[nh].name = kinagg_str_c("X-Amz-Target"); hdr[nh++].value = kinagg_str_c(target);
     hdr[nh].name = kinagg_str_c("Content-Type"); hdr[nh++].value = kinagg_str_c(ctype);
@@ -3968,6 +4030,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
         hdr[nh].name = kinagg_str_c("X-Amz-Security-Token");
         hdr[nh++].value = k->signer.credentials.session_token;
     }
+    for (i = 1; i < nh; i++) kinagg__head_line(&o, &hdr[i]);
+    kinagg__out_c(&o, "Authorization: ");
+    if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     KINAGG_MEMSET(&r, 0, sizeof r);
     r.method = kinagg_str_c("POST");
     r.path = kinagg_str_c("/");
@@ -3977,9 +4042,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     r.region = kinagg_str_c(k->region);
     r.service = kinagg_str_c("kinesis");
     r.amz_date = kinagg_str_c(date);
-    st = kinagg_sigv4_sign(&k->signer, &r, auth, sizeof auth, NULL, NULL);
+    st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &auth_len, NULL);
     if (st != KINAGG_OK) return st;
-    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh++].value = kinagg_str_c(auth);
+    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh].value.ptr = o.p + o.len; hdr[nh++].value.len = auth_len;
     hdr[nh].name = kinagg_str_c("Accept"); hdr[nh++].value = kinagg_str_c(ctype);
     k->http_status = 0;
     k->error_type[0] = k->error_message[0] = '\0';
@@ -4803,20 +4868,16 @@ KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref
 
 /* ---- the other calls ------------------------------------------------------ */
 
-/* Starts a call whose small body is made from fields; the body and its read
- * position live in k until the call ends. */
+/* Starts a call whose small body is made from fields (at most 4): they are
+ * copied into k, their strings are not (they must stay until the response
+ * arrives). */
 static kinagg_status kinagg__small_begin(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
-    kinagg__w *w = (kinagg__w *)(void *)&k->small_reader; /* same members, same order */
-    w->p = k->small_body;
-    w->cap = sizeof k->small_body;
-    w->len = 0;
-    kinagg__w_fields(w, k->protocol, f, n);
-    if (w->len > w->cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    k->small_body_len = w->len;
-    w->cap = 0;
-    k->small_source.ctx = w;
-    k->small_source.rewind = kinagg__mem_rewind;
-    k->small_source.read = kinagg__mem_read;
+    KINAGG_MEMCPY(k->small_fields, f, n * sizeof *f);
+    k->small_count = n;
+    k->small_pos = 0;
+    k->small_source.ctx = k;
+    k->small_source.rewind = kinagg__small_rewind;
+    k->small_source.read = kinagg__small_read;
     return kinagg__call_begin(k, op, &k->small_source);
 }
 
@@ -4826,36 +4887,40 @@ static kinagg_status kinagg__small_call(kinagg_kinesis *k, const char *op, const
     return st == KINAGG_OK ? kinagg__call_run(k) : st;
 }
 
-static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_token, size_t token_cap,
-                                               kinagg_shard *shards, size_t cap, size_t *count);
+/* Where a ListShards response's shards go: a table of cap structs, stride
+ * bytes apart, with their members at these offsets (the parents' ids:
+ * (size_t)-1 when not kept). Each struct is zeroed, then filled. */
+typedef struct kinagg__shard_table {
+    unsigned char *base;
+    size_t stride, cap, id_cap, id, parent, adjacent, start, end, open;
+} kinagg__shard_table;
 
-/* Reads a shard description into *s. */
-static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
+/* Reads a shard description into the table's entry at. */
+static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsigned char *at) {
     kinagg__iter it, hi;
     kinagg_str key, v;
     int r, have_range = 0;
-    KINAGG_MEMSET(s, 0, sizeof *s);
-    s->open = 1;
+    KINAGG_MEMSET(at, 0, t->stride);
+    *(int *)(void *)(at + t->open) = 1;
     if (!kinagg__doc_begin(d, &it, 1)) return 0;
     while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
         if (kinagg__key_is(key, "ShardId") || kinagg__key_is(key, "ParentShardId") ||
             kinagg__key_is(key, "AdjacentParentShardId")) {
-            char *dst = key.ptr[0] == 'S' ? s->shard_id : key.ptr[0] == 'P' ? s->parent_shard_id
-                                                                              : s->adjacent_parent_shard_id;
-            if (!kinagg__doc_string(d, &v) || v.len >= KINAGG_SHARD_ID_MAX) return 0;
-            kinagg__copy_cstr(dst, KINAGG_SHARD_ID_MAX, v);
+            size_t off = key.ptr[0] == 'S' ? t->id : key.ptr[0] == 'P' ? t->parent : t->adjacent;
+            size_t cap = key.ptr[0] == 'S' ? t->id_cap : KINAGG_SHARD_ID_MAX;
+            if (!kinagg__doc_string(d, &v) || v.len >= cap) return 0;
+            if (off != (size_t)-1) kinagg__copy_cstr((char *)(at + off), cap, v);
         } else if (kinagg__key_is(key, "HashKeyRange") || kinagg__key_is(key, "SequenceNumberRange")) {
             int hash = key.ptr[0] == 'H';
             if (!kinagg__doc_begin(d, &hi, 1)) return 0;
             while ((r = kinagg__doc_next(d, &hi, &key)) == 1) {
                 if (hash && (kinagg__key_is(key, "StartingHashKey") || kinagg__key_is(key, "EndingHashKey"))) {
-                    if (!kinagg__doc_string(d, &v) ||
-                        kinagg_hash_key_parse(v.ptr, v.len, key.ptr[0] == 'S' ? &s->start : &s->end) != KINAGG_OK)
-                        return 0;
+                    kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (key.ptr[0] == 'S' ? t->start : t->end));
+                    if (!kinagg__doc_string(d, &v) || kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
                     have_range |= key.ptr[0] == 'S' ? 1 : 2;
                 } else if (!hash && kinagg__key_is(key, "EndingSequenceNumber")) {
                     if (!kinagg__doc_string(d, &v)) return 0;
-                    s->open = 0; /* a closed shard; null or absent: open */
+                    *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
                 } else if (!kinagg__doc_skip(d)) {
                     return 0;
                 }
@@ -4865,19 +4930,57 @@ static int kinagg__read_shard(kinagg__doc *d, kinagg_shard *s) {
             return 0;
         }
     }
-    return r == 0 && s->shard_id[0] && have_range == 3;
+    return r == 0 && at[t->id] && have_range == 3;
 }
 
-KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_stream_ref stream, char *next_token,
-                                                 size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
-                                                 unsigned page_size) {
+/* Reads a ListShards response: its shards straight into the table (those
+ * past its cap are checked and counted, not kept: *count > cap is
+ * KINAGG_ERR_BUFFER_TOO_SMALL), and the next token, which points into the
+ * receive buffer (empty at the end). */
+static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *next_token,
+                                               const kinagg__shard_table *t, size_t *count) {
+    kinagg__doc d;
+    kinagg__iter it, ai;
+    kinagg_str key;
+    int r;
+    size_t n = 0;
+    kinagg__doc_of_response(k, &d);
+    next_token->ptr = "";
+    next_token->len = 0;
+    *count = 0;
+    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
+    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
+        if (kinagg__key_is(key, "Shards")) {
+            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+                if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
+                    return kinagg__doc_err(&d);
+                n++;
+            }
+            if (r < 0) return kinagg__doc_err(&d);
+        } else if (kinagg__key_is(key, "NextToken")) {
+            if (!kinagg__doc_string(&d, next_token)) return kinagg__doc_err(&d);
+        } else if (!kinagg__doc_skip(&d)) {
+            return kinagg__doc_err(&d);
+        }
+    }
+    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
+    *count = n;
+    return n > t->cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
+}
+
+/* One page. The token given, if any, is sent; the next one is left in
+ * *token (in the receive buffer, where it stays until the next response
+ * arrives: long enough to be sent with the next page's request). */
+static kinagg_status kinagg__list_page(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str *token,
+                                       kinagg_shard *shards, size_t cap, size_t *count, unsigned page_size) {
     kinagg__field f[2];
+    kinagg__shard_table t;
     kinagg_status st;
-    if (!k || !next_token || !token_cap || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
-    if (next_token[0]) { /* a continued listing names the token only */
+    if (token->len) { /* a continued listing names the token only */
         f[0].key = "NextToken";
-        f[0].str = kinagg_str_c(next_token);
+        f[0].str = *token;
     } else {
         if (!kinagg__stream_ok(stream)) return KINAGG_ERR_INVALID_ARGUMENT;
         kinagg__stream_field(&f[0], stream);
@@ -4886,58 +4989,58 @@ KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_strea
     f[1].num = page_size ? page_size : 1000;
     st = kinagg__small_call(k, "ListShards", f, 2);
     if (st != KINAGG_OK) return st;
-    return kinagg__list_shards_parse(k, next_token, token_cap, shards, cap, count);
+    t.base = (unsigned char *)shards;
+    t.stride = sizeof *shards;
+    t.cap = cap;
+    t.id_cap = KINAGG_SHARD_ID_MAX;
+    t.id = offsetof(kinagg_shard, shard_id);
+    t.parent = offsetof(kinagg_shard, parent_shard_id);
+    t.adjacent = offsetof(kinagg_shard, adjacent_parent_shard_id);
+    t.start = offsetof(kinagg_shard, start);
+    t.end = offsetof(kinagg_shard, end);
+    t.open = offsetof(kinagg_shard, open);
+    return kinagg__list_shards_parse(k, token, &t, count);
 }
 
-/* Reads a ListShards response: shards[0..*count), and the next token. */
-static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, char *next_token, size_t token_cap,
-                                               kinagg_shard *shards, size_t cap, size_t *count) {
-    kinagg__doc d;
-    kinagg__iter it, ai;
-    kinagg_str key;
-    int r;
-    size_t n = 0;
-    kinagg__doc_of_response(k, &d);
-    next_token[0] = '\0';
-    *count = 0;
-    if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "Shards")) {
-            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
-            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                kinagg_shard tmp;
-                if (!kinagg__read_shard(&d, n < cap ? &shards[n] : &tmp)) return kinagg__doc_err(&d);
-                n++;
-            }
-            if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextToken")) {
-            kinagg_status st = kinagg__doc_copy(&d, next_token, token_cap);
-            if (st != KINAGG_OK) return st;
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
-        }
+KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_stream_ref stream, char *next_token,
+                                                 size_t token_cap, kinagg_shard *shards, size_t cap, size_t *count,
+                                                 unsigned page_size) {
+    kinagg_str token;
+    kinagg_status st;
+    if (!k || !next_token || !token_cap || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
+    token = kinagg_str_c(next_token);
+    st = kinagg__list_page(k, stream, &token, shards, cap, count, page_size);
+    if (token.ptr == next_token) return st; /* no response read: the token stays */
+    if (st != KINAGG_OK && st != KINAGG_ERR_BUFFER_TOO_SMALL) {
+        next_token[0] = '\0';
+        return st;
     }
-    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
-    *count = n;
-    return n > cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
+    if (token.len >= token_cap) {
+        next_token[0] = '\0';
+        return KINAGG_ERR_BUFFER_TOO_SMALL;
+    }
+    kinagg__copy_cstr(next_token, token_cap, token);
+    return st;
 }
 
+/* All pages: the token between them stays in the receive buffer, so no
+ * buffer for it on the stack or in k. */
 KINAGG_API kinagg_status kinagg_list_shards(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_shard *shards,
                                             size_t cap, size_t *count, unsigned page_size) {
-    char token[1024];
+    kinagg_str token;
     size_t total = 0;
-    token[0] = '\0';
-    if (!count) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (!k || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
+    token.ptr = "";
+    token.len = 0;
     do {
         size_t got = 0;
-        kinagg_status st = kinagg_list_shards_page(k, stream, token, sizeof token, shards + total, cap - total, &got,
-                                                   page_size);
+        kinagg_status st = kinagg__list_page(k, stream, &token, shards + total, cap - total, &got, page_size);
         if (st != KINAGG_OK) {
             *count = total + got;
             return st;
         }
         total += got;
-    } while (token[0]);
+    } while (token.len);
     *count = total;
     return KINAGG_OK;
 }
@@ -5270,7 +5373,7 @@ typedef struct kinagg__playout {
     size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
     size_t conn_parts;
     size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
-    size_t reqcap, strings, cred, list_tmp, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
+    size_t reqcap, strings, cred, cred_cap, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
         end;
 } kinagg__playout;
 
@@ -5311,9 +5414,10 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     l->strings = at;
     at += kinagg__r16(cfg->stream.name.len + 1 + cfg->stream.arn.len + 1);
     l->cred = at;
-    at += kinagg__r16(KINAGG_PRODUCER_CREDENTIALS_MAX);
-    l->list_tmp = at;
-    at += kinagg__r16(KINAGG__LIST_PAGE * sizeof(kinagg_shard));
+    /* no more than a request head can carry: the send buffer */
+    l->cred_cap = cfg->send_buffer_size < KINAGG_PRODUCER_CREDENTIALS_MAX ? cfg->send_buffer_size
+                                                                         : KINAGG_PRODUCER_CREDENTIALS_MAX;
+    at += kinagg__r16(l->cred_cap);
     l->shards = at;
     at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
     l->staging = at;
@@ -5376,8 +5480,8 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
         (!cr->secret_access_key.ptr && cr->secret_access_key.len) || (!cr->session_token.ptr && cr->session_token.len))
         return KINAGG_ERR_INVALID_ARGUMENT;
     need = cr->access_key_id.len + cr->secret_access_key.len + cr->session_token.len;
-    if (need > KINAGG_PRODUCER_CREDENTIALS_MAX) return KINAGG_ERR_BUFFER_TOO_SMALL;
-    kinagg__wipe(p->cred_buf, KINAGG_PRODUCER_CREDENTIALS_MAX);
+    if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
+    kinagg__wipe(p->cred_buf, p->cred_cap);
     b = p->cred_buf;
     if (cr->access_key_id.len) KINAGG_MEMCPY(b, cr->access_key_id.ptr, cr->access_key_id.len);
     p->credentials.access_key_id.ptr = b;
@@ -5453,10 +5557,10 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->cfg.stream.name.ptr = p->strings;
     p->cfg.stream.arn.ptr = p->strings + cfg->stream.name.len + 1;
     p->cred_buf = (char *)(base + l.cred);
+    p->cred_cap = l.cred_cap;
     st = kinagg_producer_set_credentials(p, credentials);
     if (st != KINAGG_OK) return st;
     p->cred_backoff_ms = 1000;
-    p->list_tmp = (kinagg_shard *)(void *)(base + l.list_tmp);
     p->shards = (kinagg__pshard *)(void *)(base + l.shards);
     p->staging = (kinagg__pshard *)(void *)(base + l.staging);
     p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
@@ -6108,19 +6212,24 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
 static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
     size_t n = 0, i;
     st = kinagg__call_result(&c->k, st);
-    if (st == KINAGG_OK)
-        st = kinagg__list_shards_parse(&c->k, p->map_token, sizeof p->map_token, p->list_tmp, KINAGG__LIST_PAGE, &n);
-    if (st == KINAGG_OK && p->nstaging + n > p->cfg.max_shards) st = KINAGG_ERR_BUFFER_TOO_SMALL; /* max_shards */
-    for (i = 0; st == KINAGG_OK && i < n; i++) {
-        kinagg__pshard *s = &p->staging[p->nstaging];
-        size_t l = 0;
-        KINAGG_MEMSET(s, 0, sizeof *s);
-        while (p->list_tmp[i].shard_id[l] && l + 1 < sizeof s->id) { s->id[l] = p->list_tmp[i].shard_id[l]; l++; }
-        if (p->list_tmp[i].shard_id[l]) st = KINAGG_ERR_JSON; /* an id longer than we keep */
-        s->start = p->list_tmp[i].start;
-        s->end = p->list_tmp[i].end;
-        s->open = p->list_tmp[i].open;
-        p->nstaging++;
+    if (st == KINAGG_OK) { /* the page's shards straight into the next map; more than max_shards: too small */
+        kinagg__shard_table t;
+        kinagg_str token;
+        t.base = (unsigned char *)&p->staging[p->nstaging];
+        t.stride = sizeof(kinagg__pshard);
+        t.cap = p->cfg.max_shards - p->nstaging;
+        t.id_cap = KINAGG__PSHARD_ID; /* an id longer than we keep is an error */
+        t.id = offsetof(kinagg__pshard, id);
+        t.parent = t.adjacent = (size_t)-1;
+        t.start = offsetof(kinagg__pshard, start);
+        t.end = offsetof(kinagg__pshard, end);
+        t.open = offsetof(kinagg__pshard, open);
+        st = kinagg__list_shards_parse(&c->k, &token, &t, &n);
+        if (st == KINAGG_OK && token.len >= sizeof p->map_token) st = KINAGG_ERR_BUFFER_TOO_SMALL;
+        if (st == KINAGG_OK) {
+            kinagg__copy_cstr(p->map_token, sizeof p->map_token, token);
+            p->nstaging += n;
+        }
     }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);

@@ -174,5 +174,39 @@ int main(void) {
         printf("8 MiB region, defaults: %lu events of 60 bytes (keys player-0..999) before FULL\n", n);
         free(mem);
     }
+    { /* the room for credentials: the smaller of KINAGG_PRODUCER_CREDENTIALS_MAX and the send buffer */
+        static char token[4096];
+        kinagg_credentials big;
+        unsigned char *mem;
+        size_t need;
+        kinagg_status st;
+        cfg = base;
+        cfg.max_shards = 4, cfg.collection_max_count = 16, cfg.max_record_size = 1024;
+        cfg.aggregation_max_size = 1024, cfg.collection_max_size = 16384, cfg.send_buffer_size = 1024;
+        cfg.recv_buffer_size = 4096;
+        need = kinagg_producer_region_size(&cfg);
+        mem = (unsigned char *)malloc(need);
+        st = try_init(&cfg, mem, need);
+        CHECK(st == KINAGG_OK, "1 KiB send buffer: %s", kinagg_strerror(st));
+        memset(token, 't', sizeof token);
+        big = cr;
+        big.session_token.ptr = token;
+        big.session_token.len = 1024 - cr.access_key_id.len - cr.secret_access_key.len;
+        st = kinagg_producer_set_credentials(&prod, &big);
+        CHECK(st == KINAGG_OK, "credentials of 1024 bytes with a 1 KiB send buffer: %s", kinagg_strerror(st));
+        big.session_token.len++;
+        st = kinagg_producer_set_credentials(&prod, &big);
+        CHECK(st == KINAGG_ERR_BUFFER_TOO_SMALL, "credentials of 1025 bytes with a 1 KiB send buffer: %s",
+              kinagg_strerror(st));
+        CHECK(prod.credentials.session_token.len == 1024 - cr.access_key_id.len - cr.secret_access_key.len,
+              "refused credentials leave the old ones");
+        st = try_init(&cfg, mem, need);
+        CHECK(st == KINAGG_OK, "init again: %s", kinagg_strerror(st));
+        st = kinagg_producer_init(&prod, mem, need, &cfg, &ep, kinagg_str_c("us-east-1"), &big, KINAGG_PROTOCOL_JSON,
+                                  tps, &pf);
+        CHECK(st == KINAGG_ERR_BUFFER_TOO_SMALL, "init with credentials larger than the send buffer: %s",
+              kinagg_strerror(st));
+        free(mem);
+    }
     return check_summary("producer-memory");
 }

@@ -1088,6 +1088,13 @@ static void test_sigv4_misc(void) {
     CHECK(strcmp(date, "20000229T000000Z") == 0, "leap day %s", date);
     kinagg_sigv4_amz_date(4107628799ull, date);
     CHECK(strcmp(date, "21000301T235959Z") == 0, "2100 %s", date);
+    /* far dates: the date is made in 32-bit arithmetic (no 64-bit division) */
+    kinagg_sigv4_amz_date(253402300799ull, date);
+    CHECK(strcmp(date, "99991231T235959Z") == 0, "9999 %s", date);
+    kinagg_sigv4_amz_date(1000000000000ull, date);
+    CHECK(strcmp(date, "36580927T014640Z") == 0, "10^12 s: year 33658, its last four digits %s", date);
+    kinagg_sigv4_amz_date(18446744073709551615ull, date);
+    CHECK(strcmp(date, "12231109T070015Z") == 0, "2^64 - 1 s %s", date);
     /* the cached key follows the date: signing with a new date must match a
      * fresh signer's result */
     c.access_key_id = kinagg_str_c("AKIDEXAMPLE");

@@ -7,6 +7,10 @@
 #include "fw_config.h"
 
 static size_t region(const kinagg_producer_config *c) { return kinagg_producer_region_size(c); }
+/* the producer's room for credentials: no more than its send buffer */
+static size_t cred_room(const kinagg_producer_config *c, size_t max) {
+    return c->send_buffer_size < max ? c->send_buffer_size : max;
+}
 
 /* The smallest sensible settings for a producer of 1 KiB records. */
 static void small_config(kinagg_producer_config *c) {
@@ -44,7 +48,7 @@ int fw_main(int argc, char **argv) {
               "          %zu B receive, %zu B request buffer; built with KINAGG_PRODUCER_CREDENTIALS_MAX 256: %zu\n"
               "          (its region is %u B: the rest holds records)\n",
               region(&f), f.max_shards, f.collection_max_count, f.max_record_size, f.send_buffer_size,
-              f.recv_buffer_size, f.request_buffer_size, region(&f) - KINAGG_PRODUCER_CREDENTIALS_MAX + 256,
+              f.recv_buffer_size, f.request_buffer_size, region(&f) - cred_room(&f, KINAGG_PRODUCER_CREDENTIALS_MAX) + cred_room(&f, 256),
               (unsigned)FW_REGION_SIZE);
     /* where the 1 KiB configuration's bytes go: one setting changed at a time */
     t = s;
@@ -76,11 +80,11 @@ int fw_main(int argc, char **argv) {
     row("a PutRecords entry's tables, each", per_entry, "");
     row("shard tables: two (the map and the next), of max_shards + 1", per_shard * 5, "");
     row("  per shard, in both", per_shard, "");
-    row("credentials (KINAGG_PRODUCER_CREDENTIALS_MAX)", KINAGG_PRODUCER_CREDENTIALS_MAX, "");
-    row("one ListShards page (8 x sizeof(kinagg_shard))", 8 * sizeof(kinagg_shard), "");
+    row("credentials (KINAGG_PRODUCER_CREDENTIALS_MAX, at most send_buffer_size)",
+        cred_room(&s, KINAGG_PRODUCER_CREDENTIALS_MAX), "");
     row("records: the ring (one 1 KiB record at least) and their headers", records, "");
     fw_printf("%8zu    a record's header, each\n", slot);
-    fixed = rs - per_conn - per_shard * 5 - KINAGG_PRODUCER_CREDENTIALS_MAX - 8 * sizeof(kinagg_shard) - records;
+    fixed = rs - per_conn - per_shard * 5 - cred_room(&s, KINAGG_PRODUCER_CREDENTIALS_MAX) - records;
     row("the rest (stream name, alignment)", fixed, "");
     fw_printf("outside the region: sizeof(kinagg_producer) %zu\n", sizeof(kinagg_producer));
     return 0;
