@@ -90,7 +90,7 @@ async function main() {
     return lo;
   };
 
-  let delivered = 0, requests = 0, retried = 0, put = 0;
+  let delivered = 0, requests = 0, retried = 0, put = 0, failures = 0;
   let batch = [], batchBytes = 0;
   const inFlight = new Set();
 
@@ -101,7 +101,11 @@ async function main() {
         const again = [];
         r.Records.forEach((res, i) => { if (res.ErrorCode) again.push(entries[i]); else delivered += entries[i].users; });
         if (again.length) { retried += again.length; return send(again); }
-      }, () => { retried += entries.length; return send(entries); })
+      }, (e) => {
+        if (++failures > 20) { console.error('node_producer: PutRecords keeps failing:', e.message); process.exit(1); }
+        retried += entries.length;
+        return send(entries);
+      })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   }

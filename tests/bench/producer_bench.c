@@ -13,6 +13,7 @@
  *   producer_bench --port PORT --file FILE [--stream NAME] [--protocol json|cbor]
  *                  [--records N] [--region-kib N] [--connections N]
  *                  [--tls CA_FILE]      (https://localhost:PORT, mbedTLS)
+ *                  [--slow N]           print the N (up to 8) slowest polls
  *
  * Records are read from the file as they are put, through a 64 KiB buffer,
  * so that the process holds only the producer's region and its own code. */
@@ -39,6 +40,16 @@ static unsigned char region_mem[64u << 20]; /* only the --region-kib used is tou
 static unsigned char delivered[MAX_RECORDS / 8];
 static uint32_t hist[HIST_US + 1], hist_cpu[HIST_US + 1];
 static unsigned long ok_count, dup_count, fail_count;
+
+/* The slowest polls (thread CPU time), with what the producer had done by
+ * then, for --slow: which work makes a poll long. */
+typedef struct slow_poll {
+    double cpu_us, wall_us;
+    unsigned long index, put, delivered_before, delivered_after;
+    uint64_t requests, map_loads;
+    size_t buffered;
+} slow_poll;
+static slow_poll slow[8];
 static kinagg_status first_failure;
 
 static double now_s(void) {
@@ -115,7 +126,7 @@ int main(int argc, char **argv) {
     unsigned long records = MAX_RECORDS, put = 0, polls = 0;
     size_t region_kib = 4096, i;
     unsigned conns = 2;
-    int port = 0, a, have = 0, full = 0;
+    int port = 0, a, have = 0, full = 0, show_slow = 0;
     double t0, c0, t1, c1, max_us = 0, max_cpu_us = 0;
     long rss_kb = 0;
     char url[96];
@@ -128,6 +139,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "--region-kib")) region_kib = strtoul(argv[a + 1], NULL, 10);
         else if (!strcmp(argv[a], "--connections")) conns = (unsigned)atoi(argv[a + 1]);
         else if (!strcmp(argv[a], "--tls")) ca = argv[a + 1];
+        else if (!strcmp(argv[a], "--slow")) show_slow = atoi(argv[a + 1]);
         else break;
     }
     if (a < argc || !port || !file || conns < 1 || conns > MAX_CONN || region_kib * 1024 > sizeof region_mem ||
@@ -187,6 +199,8 @@ int main(int argc, char **argv) {
     for (;;) {
         uint64_t next;
         double w0, p0, us, cus;
+        unsigned long before = ok_count;
+        size_t buffered = p.stats.buffered_records;
         while (put < records) { /* put until the producer is full */
             if (!have && !(have = next_record())) {
                 records = put;
@@ -205,6 +219,11 @@ int main(int argc, char **argv) {
             put++;
         }
         if (put >= records && p.stats.buffered_records == 0) break;
+        if (now_s() - t0 > 300) { /* the sink is gone, or stuck: give up */
+            fprintf(stderr, "producer_bench: not done after 300 s (%s)\n", kinagg_producer_last_error(&p));
+            kinagg_producer_abandon(&p);
+            break;
+        }
         p0 = thread_cpu_s();
         w0 = now_s();
         kinagg_producer_poll(&p, &next);
@@ -214,6 +233,19 @@ int main(int argc, char **argv) {
         hist_cpu[cus < HIST_US ? (size_t)cus : HIST_US]++;
         if (us > max_us) max_us = us;
         if (cus > max_cpu_us) max_cpu_us = cus;
+        if (cus > slow[7].cpu_us) { /* keep the 8 slowest, slowest first */
+            size_t j = 7;
+            for (; j > 0 && slow[j - 1].cpu_us < cus; j--) slow[j] = slow[j - 1];
+            slow[j].cpu_us = cus;
+            slow[j].wall_us = us;
+            slow[j].index = polls;
+            slow[j].put = put;
+            slow[j].buffered = buffered;
+            slow[j].delivered_before = before;
+            slow[j].delivered_after = ok_count;
+            slow[j].requests = p.stats.requests;
+            slow[j].map_loads = p.stats.shard_map_loads;
+        }
         polls++;
         if (full || put >= records) kinagg_producer_wait(&p, next, 10); /* nothing to put: let the socket wake us */
         full = 0;
@@ -229,6 +261,12 @@ int main(int argc, char **argv) {
            max_cpu_us, polls, (unsigned long long)s.requests,
            (unsigned long long)s.kinesis_records, (unsigned long long)s.records_retried,
            (unsigned long long)s.errors, (unsigned long long)s.shard_map_loads);
+    for (i = 0; i < (size_t)show_slow && i < 8; i++)
+        fprintf(stderr, "slow poll %lu: cpu %.0f us, wall %.0f us; %lu put, %lu buffered before, %lu completed in it, "
+                        "%llu requests and %llu shard maps by its end\n",
+                slow[i].index, slow[i].cpu_us, slow[i].wall_us, slow[i].put, (unsigned long)slow[i].buffered,
+                slow[i].delivered_after - slow[i].delivered_before, (unsigned long long)slow[i].requests,
+                (unsigned long long)slow[i].map_loads);
     if (s.errors) fprintf(stderr, "producer_bench: last error: %s\n", kinagg_producer_last_error(&p));
     kinagg_producer_close(&p);
     for (i = 0; i < conns; i++) {

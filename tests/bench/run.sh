@@ -233,7 +233,7 @@ prun() {
       out=$(NODE_NO_WARNINGS=1 node tests/bench/node_producer.js --port $port --file $B/rec100x1m --records $PREC \
         --stream $stream "${opt[@]}" 2>$B/last.err) || { cat $B/last.err >&2; echo "$k failed" >&2; exit 1; } ;;
     cat)
-      /usr/bin/time -f "%U %S %M %e" -o $B/cat.time build/kinagg-cat --stream $stream --endpoint http://127.0.0.1:$port \
+      timeout 600 /usr/bin/time -f "%U %S %M %e" -o $B/cat.time build/kinagg-cat --stream $stream --endpoint http://127.0.0.1:$port \
         --protocol $proto --tab-key --rate-limit 1000 --buffer-mb 4 $B/lines 2>$B/last.err \
         || { cat $B/last.err >&2; echo "$k failed" >&2; exit 1; }
       out=$(awk -v n="$PREC" '{ printf "records=%d cpu_s=%.3f rss_kb=%d wall_s=%.3f rate=%.0f", n, $1 + $2, $3, $4, n / ($1 + $2) }' \
