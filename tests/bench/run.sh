@@ -305,7 +305,9 @@ if [ "$PTLS" != 0 ]; then
       "$(med $k:bytes 1 1e6)" "$poll" "$pcpu"
   done
 fi
-if [ "${PATH_PROFILE:-0}" = 1 ]; then
+if [ "${PATH_PROFILE:-0}" = 1 ] && ! command -v perf >/dev/null; then
+  echo; echo "PATH_PROFILE=1: no perf here (Debian: linux-perf), so no profile"
+elif [ "${PATH_PROFILE:-0}" = 1 ]; then
   echo
   echo "Where the time goes: perf record of producer_bench (built -O2 -g), 4 shards, JSON, $PREC records"
   gcc $W -g tests/bench/producer_bench.c -o $B/producer_bench-g
