@@ -46,7 +46,7 @@ static unsigned long ok_count, dup_count, fail_count;
 typedef struct slow_poll {
     double cpu_us, wall_us;
     unsigned long index, put, delivered_before, delivered_after;
-    uint64_t requests, map_loads;
+    uint64_t requests, map_loads, map_loads_before;
     size_t buffered;
 } slow_poll;
 static slow_poll slow[8];
@@ -201,6 +201,7 @@ int main(int argc, char **argv) {
         double w0, p0, us, cus;
         unsigned long before = ok_count;
         size_t buffered = p.stats.buffered_records;
+        uint64_t maps = p.stats.shard_map_loads;
         while (put < records) { /* put until the producer is full */
             if (!have && !(have = next_record())) {
                 records = put;
@@ -245,6 +246,7 @@ int main(int argc, char **argv) {
             slow[j].delivered_after = ok_count;
             slow[j].requests = p.stats.requests;
             slow[j].map_loads = p.stats.shard_map_loads;
+            slow[j].map_loads_before = maps;
         }
         polls++;
         if (full || put >= records) kinagg_producer_wait(&p, next, 10); /* nothing to put: let the socket wake us */
@@ -263,10 +265,10 @@ int main(int argc, char **argv) {
            (unsigned long long)s.errors, (unsigned long long)s.shard_map_loads);
     for (i = 0; i < (size_t)show_slow && i < 8; i++)
         fprintf(stderr, "slow poll %lu: cpu %.0f us, wall %.0f us; %lu put, %lu buffered before, %lu completed in it, "
-                        "%llu requests and %llu shard maps by its end\n",
+                        "%llu requests by its end%s\n",
                 slow[i].index, slow[i].cpu_us, slow[i].wall_us, slow[i].put, (unsigned long)slow[i].buffered,
                 slow[i].delivered_after - slow[i].delivered_before, (unsigned long long)slow[i].requests,
-                (unsigned long long)slow[i].map_loads);
+                slow[i].map_loads > slow[i].map_loads_before ? "; the shard map arrived in it" : "");
     if (s.errors) fprintf(stderr, "producer_bench: last error: %s\n", kinagg_producer_last_error(&p));
     kinagg_producer_close(&p);
     for (i = 0; i < conns; i++) {

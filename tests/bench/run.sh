@@ -311,13 +311,23 @@ if [ "${PATH_PROFILE:-0}" = 1 ] && ! command -v perf >/dev/null; then
   echo; echo "PATH_PROFILE=1: no perf here (Debian: linux-perf), so no profile"
 elif [ "${PATH_PROFILE:-0}" = 1 ]; then
   echo
-  echo "Where the time goes: perf record of producer_bench (built -O2 -g), 4 shards, JSON, $PREC records"
+  echo "Where the time goes: perf record of producer_bench (built -O2 -g), JSON, $PREC records"
   gcc $W -g tests/bench/producer_bench.c -o $B/producer_bench-g
-  ctl $plain_ctl reset >/dev/null
-  perf record -q -o $B/perf.data $B/producer_bench-g --port $plain_port --file $B/rec100x1m --records $PREC \
-    --stream bench-profile.4 >/dev/null 2>$B/perf.err
+  [ ! -x $B/producer_bench-shani ] || gcc $W -g -msha -msse4.1 tests/bench/producer_bench.c -o $B/producer_bench-shani-g
+  for prof in "4 producer_bench-g" "64 producer_bench-g" "4 producer_bench-shani-g"; do
+    set -- $prof
+    [ -x $B/$2 ] || continue
+    echo
+    echo "$1 shards, $2:"
+    perf record -q -o $B/perf.data $B/$2 --port $plain_port --file $B/rec100x1m --records $PREC \
+      --stream bench-profile.$1 >/dev/null 2>$B/perf.err
+    perf report -q -i $B/perf.data --stdio --no-children --sort symbol 2>/dev/null | awk "NF && ++n <= 16"
+  done
   echo
-  perf report -q -i $B/perf.data --stdio --no-children --sort symbol 2>/dev/null | awk "NF && ++n <= 25"
+  echo "The slowest polls (thread CPU time), 64 shards, JSON, 4 MiB and 16 MiB regions:"
+  for kib in 4096 16384; do
+    $B/producer_bench --port $plain_port --file $B/rec100x1m --records $PREC --stream bench-slow.64 --region-kib $kib \
+      --slow 3 2>&1 | sed "s/^records=/region $kib KiB: records=/"
+  done
 fi
 fi
-
