@@ -223,7 +223,8 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 	done
 
 # ---- benchmarks -------------------------------------------------------------
-# kinagg against npm aws-kinesis-agg, OpenSSL and mbedTLS (docs/performance.md).
+# kinagg against npm aws-kinesis-agg, OpenSSL and mbedTLS, and the whole producer
+# path against Node and the AWS SDK (docs/performance.md). BENCH_ONLY=agg|path.
 bench: deps
 	@bash tests/bench/run.sh
 
