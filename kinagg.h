@@ -1003,6 +1003,7 @@ typedef struct kinagg_producer {
     unsigned char *ring;
     size_t ring_cap, ring_head, ring_tail, nrecs, rec_head, rec_tail, rec_count;
     size_t nshards, nstaging, rr, work_left;
+    size_t nopen;                /* the map's open shards, its first ones (by start) */
     size_t requeued;             /* records from the ring's tail sorted into the
                                   * queues of a new map so far, while requeueing */
     int map_state, map_wanted, flushing, requeueing;
@@ -5663,13 +5664,19 @@ static void kinagg__q_clear(kinagg__pqueue *q) {
     q->bytes = 0;
 }
 
-/* The queue a record belongs to: its shard's, or the unmapped one. */
+/* The queue a record belongs to: its shard's, or the unmapped one. The
+ * open shards come first in the map, by starting hash key (kinagg__map_sort),
+ * and do not overlap: the last one starting at or below the key is the only
+ * one that can hold it. Every put routes, so this is a binary search. */
 static size_t kinagg__route(const kinagg_producer *p, const kinagg__prec *r) {
-    size_t i;
-    if (p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards))
-        for (i = 0; i < p->nshards; i++)
-            if (p->shards[i].open && kinagg_hash_key_in_range(&r->hk, &p->shards[i].start, &p->shards[i].end))
-                return i;
+    size_t lo = 0, hi = p->nopen;
+    if (!(p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards))) return p->cfg.max_shards;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (kinagg_hash_key_compare(&p->shards[mid].start, &r->hk) <= 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo && kinagg_hash_key_compare(&r->hk, &p->shards[lo - 1].end) <= 0) return lo - 1;
     return p->cfg.max_shards;
 }
 
@@ -6185,7 +6192,7 @@ static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
     size_t i;
     p->map_retry_ms = now + 60000;
     if (!p->nshards) return;
-    p->nshards = 0;
+    p->nshards = p->nopen = 0;
     p->map_gen++;
     p->map_state = KINAGG__MAP_DENIED;
     for (i = 0; i <= p->cfg.max_shards; i++) p->shards[i].busy = 0;
@@ -6207,6 +6214,43 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
         p->map_retry_ms = now + p->map_backoff_ms;
         p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
     }
+}
+
+/* Sorts a map for kinagg__route: open shards first, by starting hash key
+ * (a heap sort: no recursion, no scratch, n log n swaps however ListShards
+ * ordered the shards). Returns how many are open. */
+static int kinagg__map_before(const kinagg__pshard *a, const kinagg__pshard *b) {
+    if (a->open != b->open) return a->open != 0;
+    return kinagg_hash_key_compare(&a->start, &b->start) < 0;
+}
+static void kinagg__map_swap(kinagg__pshard *a, kinagg__pshard *b) {
+    unsigned char *x = (unsigned char *)a, *y = (unsigned char *)b;
+    size_t k;
+    for (k = 0; k < sizeof *a; k++) {
+        unsigned char t = x[k];
+        x[k] = y[k];
+        y[k] = t;
+    }
+}
+static void kinagg__map_sift(kinagg__pshard *s, size_t i, size_t n) {
+    for (;;) {
+        size_t m = i, l = 2 * i + 1;
+        if (l < n && kinagg__map_before(&s[m], &s[l])) m = l;
+        if (l + 1 < n && kinagg__map_before(&s[m], &s[l + 1])) m = l + 1;
+        if (m == i) return;
+        kinagg__map_swap(&s[i], &s[m]);
+        i = m;
+    }
+}
+static size_t kinagg__map_sort(kinagg__pshard *s, size_t n) {
+    size_t i, open = 0;
+    for (i = n / 2; i-- > 0;) kinagg__map_sift(s, i, n);
+    for (i = n; i-- > 1;) {
+        kinagg__map_swap(&s[0], &s[i]);
+        kinagg__map_sift(s, 0, i);
+    }
+    for (i = 0; i < n; i++) open += s[i].open != 0;
+    return open;
 }
 
 static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
@@ -6244,6 +6288,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
     }
     { /* complete: the new map replaces the old one */
         kinagg__pshard *t = p->shards;
+        p->nopen = kinagg__map_sort(p->staging, p->nstaging);
         p->shards = p->staging;
         p->staging = t;
         p->nshards = p->nstaging;

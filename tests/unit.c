@@ -1134,6 +1134,110 @@ static void test_sigv4_misc(void) {
     CHECK(kinagg_sigv4_sign(&s, &r, auth, sizeof auth, NULL, NULL) == KINAGG_ERR_HEADER, "bad header name");
 }
 
+/* kinagg__route against a linear search, on shard maps made by random
+ * splits and merges (closed parents left in the map) and listed in any
+ * order: kinagg__map_sort puts the open shards first by starting key, and
+ * the binary search must find the one open shard that holds each key, or
+ * none where the open shards leave a gap. */
+static void key_dec(kinagg_hash_key *k) {
+    int i;
+    for (i = 15; i >= 0; i--)
+        if (k->be[i]--) break;
+}
+static size_t route_linear(const kinagg__pshard *s, size_t n, const kinagg_hash_key *k, size_t none) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i].open && kinagg_hash_key_in_range(k, &s[i].start, &s[i].end)) return i;
+    return none;
+}
+static void test_producer_route(void) {
+    enum { MAXS = 64 };
+    static kinagg__pshard map[MAXS + 1];
+    static kinagg_producer p;
+    int round;
+    for (round = 0; round < 300; round++) {
+        size_t n = 1, i, open = 0, tries;
+        kinagg__prec r;
+        memset(map, 0, sizeof map);
+        memset(map[0].end.be, 0xff, 16);
+        map[0].open = 1;
+        for (tries = 0; tries < 200 && n + 2 <= MAXS; tries++) {
+            size_t a = check_below(n), b;
+            if (!map[a].open) continue;
+            if (check_below(4)) { /* split a at a key inside it */
+                kinagg_hash_key cut;
+                int j;
+                for (j = 0; j < 16; j++) cut.be[j] = (unsigned char)check_rand();
+                if (check_below(2)) memcpy(cut.be, map[a].start.be, 1 + check_below(15)); /* near the start */
+                if (kinagg_hash_key_compare(&cut, &map[a].start) <= 0 || kinagg_hash_key_compare(&cut, &map[a].end) > 0) continue;
+                map[a].open = 0;
+                map[n] = map[a];
+                map[n].open = 1;
+                map[n].end = cut;
+                key_dec(&map[n].end);
+                map[n + 1] = map[a];
+                map[n + 1].open = 1;
+                map[n + 1].start = cut;
+                n += 2;
+            } else { /* merge a with the open shard that starts right after it */
+                kinagg_hash_key next = map[a].end;
+                int j, all = 1;
+                for (j = 0; j < 16; j++) all &= map[a].end.be[j] == 0xff;
+                if (all) continue;
+                for (j = 15; j >= 0; j--)
+                    if (++next.be[j]) break;
+                for (b = 0; b < n; b++)
+                    if (map[b].open && kinagg_hash_key_compare(&map[b].start, &next) == 0) break;
+                if (b == n) continue;
+                map[a].open = map[b].open = 0;
+                map[n] = map[a];
+                map[n].end = map[b].end;
+                map[n].open = 1;
+                n++;
+            }
+        }
+        if (round % 3 == 1) { /* a gap: an open shard left out of the listing */
+            for (i = 0; i < n && !map[i].open; i++) {}
+            map[i] = map[n - 1];
+            n--;
+        }
+        for (i = n; i > 1; i--) { /* listed in any order */
+            size_t j = check_below(i);
+            kinagg__pshard t = map[i - 1];
+            map[i - 1] = map[j];
+            map[j] = t;
+        }
+        for (i = 0; i < n; i++) {
+            open += map[i].open != 0;
+            snprintf(map[i].id, sizeof map[i].id, "shard-%u", (unsigned)i);
+        }
+        memset(&p, 0, sizeof p);
+        p.shards = map;
+        p.nshards = n;
+        p.cfg.max_shards = MAXS;
+        p.map_state = KINAGG__MAP_OK;
+        p.nopen = kinagg__map_sort(map, n);
+        CHECK(p.nopen == open, "round %d: %u open shards sorted, %u listed", round, (unsigned)p.nopen, (unsigned)open);
+        for (i = 1; i < n; i++)
+            CHECK(!(map[i].open && !map[i - 1].open) &&
+                      !(map[i].open && kinagg_hash_key_compare(&map[i - 1].start, &map[i].start) > 0),
+                  "round %d: map out of order at %u", round, (unsigned)i);
+        for (i = 0; i < 400; i++) {
+            size_t want, got, j;
+            if (i < 2 * n) { /* every shard's ends, and a key just past */
+                r.hk = i % 2 ? map[i / 2].end : map[i / 2].start;
+                if (i % 4 == 3) key_dec(&r.hk);
+            } else {
+                for (j = 0; j < 16; j++) r.hk.be[j] = (unsigned char)check_rand();
+            }
+            want = route_linear(map, n, &r.hk, MAXS);
+            got = kinagg__route(&p, &r);
+            CHECK(got == want, "round %d, key %u: routed to %u, the shard holding it is %u", round, (unsigned)i,
+                  (unsigned)got, (unsigned)want);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_md5();
@@ -1143,6 +1247,7 @@ int main(int argc, char **argv) {
     test_base64();
     test_put_body();
     test_hash_keys();
+    test_producer_route();
     test_partition_keys();
     test_agg_errors();
     test_roundtrip();
