@@ -14,6 +14,7 @@
  *                  [--records N] [--region-kib N] [--connections N]
  *                  [--tls CA_FILE]      (https://localhost:PORT, mbedTLS)
  *                  [--slow N]           print the N (up to 8) slowest polls
+ *                  [--poll-work BYTES]  poll_work_bytes (default: the producer's)
  *
  * Records are read from the file as they are put, through a 64 KiB buffer,
  * so that the process holds only the producer's region and its own code. */
@@ -130,6 +131,7 @@ int main(int argc, char **argv) {
     double t0, c0, t1, c1, max_us = 0, max_cpu_us = 0;
     long rss_kb = 0;
     char url[96];
+    unsigned long poll_work = (unsigned long)-1; /* the default */
     for (a = 1; a + 1 < argc; a += 2) {
         if (!strcmp(argv[a], "--port")) port = atoi(argv[a + 1]);
         else if (!strcmp(argv[a], "--file")) file = argv[a + 1];
@@ -140,12 +142,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "--connections")) conns = (unsigned)atoi(argv[a + 1]);
         else if (!strcmp(argv[a], "--tls")) ca = argv[a + 1];
         else if (!strcmp(argv[a], "--slow")) show_slow = atoi(argv[a + 1]);
+        else if (!strcmp(argv[a], "--poll-work")) poll_work = strtoul(argv[a + 1], NULL, 10);
         else break;
     }
     if (a < argc || !port || !file || conns < 1 || conns > MAX_CONN || region_kib * 1024 > sizeof region_mem ||
         records > MAX_RECORDS || (strcmp(proto, "json") && strcmp(proto, "cbor"))) {
         fprintf(stderr, "usage: producer_bench --port PORT --file FILE [--stream NAME] [--protocol json|cbor]\n"
-                        "  [--records N] [--region-kib N] [--connections N] [--tls CA_FILE]\n");
+                        "  [--records N] [--region-kib N] [--connections N] [--tls CA_FILE] [--poll-work BYTES]\n");
         return 2;
     }
 #ifndef BENCH_TLS
@@ -190,6 +193,7 @@ int main(int argc, char **argv) {
     cfg.connections = conns;
     cfg.rate_limit_percent = 100000; /* a local sink: no shard limits to keep under */
     cfg.record_ttl_ms = 0;
+    if (poll_work != (unsigned long)-1) cfg.poll_work_bytes = poll_work;
     st = kinagg_producer_init(&p, region_mem, region_kib * 1024, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
                               !strcmp(proto, "cbor") ? KINAGG_PROTOCOL_CBOR : KINAGG_PROTOCOL_JSON, tp, &pf);
     if (st != KINAGG_OK) {
