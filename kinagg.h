@@ -2989,6 +2989,18 @@ static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     return r;
 }
 
+/* Quotients of 64-bit numbers by small divisors in 32-bit arithmetic, so
+ * that 32-bit CPUs link no 64-bit division (about 900 bytes on the M4). */
+static uint64_t kinagg__udiv(uint64_t n, uint32_t d) {
+    (void)kinagg__divmod16(&n, d);
+    return n;
+}
+static int64_t kinagg__sdiv(int64_t n, uint32_t d) { /* rounds toward 0, as / */
+    uint64_t m = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+    (void)kinagg__divmod16(&m, d);
+    return n < 0 ? -(int64_t)m : (int64_t)m;
+}
+
 /* v as n decimal digits at p (its last n digits). */
 static void kinagg__dec(char *p, uint32_t v, int n) {
     while (n--) {
@@ -3155,7 +3167,7 @@ static int kinagg__header_safe(kinagg_str s) {
 static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
     char d[20];
     int n = 0;
-    do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    do { d[n++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
     while (n) kinagg__out_put(o, &d[--n], 1);
 }
 
@@ -3864,10 +3876,10 @@ static void kinagg__w_fields(kinagg__w *w, kinagg_protocol pr, const kinagg__fie
             /* a time: epoch seconds, with the milliseconds as a fraction */
             if (KINAGG__READ && f[i].time_ms) {
                 int fr;
-                for (fr = 0; fr < 3; fr++, v /= 10) d[k++] = (char)('0' + v % 10);
+                for (fr = 0; fr < 3; fr++) d[k++] = (char)('0' + kinagg__divmod16(&v, 10));
                 d[k++] = '.';
             }
-            do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+            do { d[k++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
             while (k) kinagg__w_byte(w, (unsigned char)d[--k]);
         }
     }
@@ -4091,7 +4103,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     hash_hex[64] = '\0';
     unix_ms = k->platform.unix_ms(k->platform.ctx);
     unix_ms = (uint64_t)((int64_t)unix_ms + k->clock_offset_ms);
-    kinagg_sigv4_amz_date(unix_ms / 1000, date);
+    kinagg_sigv4_amz_date(kinagg__udiv(unix_ms, 1000), date);
     o.p = target; o.cap = sizeof target; o.len = 0;
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
@@ -4391,7 +4403,8 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     for (i = 0; i < total; i++) {
         unsigned digit = (unsigned)(d->p[i < ib - ia ? ia + i : fa + (i - (ib - ia))] - '0');
         if ((int64_t)i < point) {
-            if (v > ((uint64_t)-1 - digit) / 10) return 0;
+            /* v * 10 + digit would pass 2^64 - 1 = 18446744073709551615 */
+            if (v > 1844674407370955161u || (v == 1844674407370955161u && digit > 5)) return 0;
             v = v * 10 + digit;
         } else if ((int64_t)i == point) {
             round = digit;
@@ -4400,7 +4413,7 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
         }
     }
     for (i = total; v && (int64_t)i < point; i++) { /* trailing zeros */
-        if (v > (uint64_t)-1 / 10) return 0;
+        if (v > 1844674407370955161u) return 0;
         v *= 10;
     }
     if (neg && (v || round || sticky)) return 0;
@@ -4728,7 +4741,7 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     const char *p = s.ptr;
     unsigned day, year, hh, mm, ss, mon;
-    int64_t y, m, era, yoe, doy, doe, days;
+    uint32_t y, m, era, yoe, doy, doe, days; /* 4-digit years from 1970: 32 bits, unsigned */
     size_t i;
     if (s.len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' || p[19] != ':' ||
         p[22] != ':' || p[25] != ' ')
@@ -4746,11 +4759,11 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
     mm = (unsigned)((p[20] - '0') * 10 + (p[21] - '0'));
     ss = (unsigned)((p[23] - '0') * 10 + (p[24] - '0'));
     if (year < 1970 || !day || day > 31 || hh > 23 || mm > 59 || ss > 60) return 0;
-    y = (int64_t)year - (mon < 2);
-    m = (int64_t)mon + 1;
+    y = year - (mon < 2);
+    m = mon + 1;
     era = y / 400;
     yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + (int64_t)day - 1;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + day - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     days = era * 146097 + doe - 719468;
     *out = (uint64_t)days * 86400 + hh * 3600u + mm * 60u + ss;
@@ -4794,7 +4807,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     date = kinagg_http_header_get(r, "date");
     if (date && kinagg__http_date(*date, &server)) {
         /* against the corrected clock: the offset learns the remainder */
-        int64_t local = ((int64_t)k->platform.unix_ms(k->platform.ctx) + k->clock_offset_ms) / 1000;
+        int64_t local = kinagg__sdiv((int64_t)k->platform.unix_ms(k->platform.ctx) + k->clock_offset_ms, 1000);
         k->last_skew_ms = ((int64_t)server - local) * 1000;
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
@@ -5903,7 +5916,10 @@ static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t no
     /* exponential backoff with jitter: half to all of min * 2^(attempts-1) */
     delay = (uint64_t)p->cfg.min_backoff_ms << (shift ? shift - 1 : 0);
     if (delay > p->cfg.max_backoff_ms) delay = p->cfg.max_backoff_ms;
-    if (p->platform.random) delay = delay / 2 + (delay / 2 ? p->platform.random(p->platform.ctx) % (delay / 2 + 1) : 0);
+    if (p->platform.random) { /* delay <= max_backoff_ms: 32 bits */
+        uint32_t half = (uint32_t)delay / 2;
+        delay = half + (half ? p->platform.random(p->platform.ctx) % (half + 1) : 0);
+    }
     r->next_ms = now + delay;
     r->state = KINAGG__R_QUEUED;
     p->stats.records_retried++;
@@ -6021,7 +6037,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             /* at the limit, wait for a whole aggregate's worth of tokens: slivers
              * sized to the tokens of the moment would spend a record each */
             if (sh && aggregate && q->count > 1 && !kinagg__bucket_full(p, sh) &&
-                sh->byte_tokens / 1000 < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
+                kinagg__sdiv(sh->byte_tokens, 1000) < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
                                                                                          : p->cfg.aggregation_max_size))
                 break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
@@ -6035,8 +6051,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
                 if (room > left - 1) room = left - 1;
-                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)(sh->byte_tokens / 1000) - 1)
-                    room = (size_t)(sh->byte_tokens / 1000) - 1;
+                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1)
+                    room = (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1;
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;
