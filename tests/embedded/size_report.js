@@ -85,7 +85,7 @@ console.log(`  ${last.name}: libc/libgcc members: ${last.members.join(' ')}`);
 const cbor = last.secs.filter((s) => kind(s.file) === 'kinagg' && /cbor/i.test(s.name));
 const softfloat = last.secs.filter((s) => kind(s.file) === 'libgcc' && /df|fix|float/.test(member(s.file)));
 const size = (a) => a.reduce((x, s) => x + s.size, 0);
-console.log(`  ${last.name}: functions for CBOR alone ${fmt(size(cbor))} (${cbor.map((s) => s.name.replace(/^\.text\./, '')).join(', ')}; ` +
+console.log(`  ${last.name}: functions for CBOR alone ${fmt(size(cbor))} (${cbor.length ? `${cbor.map((s) => s.name.replace(/^\.text\./, '')).join(', ')}; ` : ''}` +
             'CBOR branches inside functions shared with JSON are not counted)');
 console.log(`  ${last.name}: double-precision soft float ${fmt(size(softfloat))} (${[...new Set(softfloat.map((s) => member(s.file)))].join(', ')})`);
 if (header) { // by section of the header: where each function is defined
