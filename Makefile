@@ -219,8 +219,8 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kina
 # tests/firmware: start-up, clock and semihosting (board.c), a transport
 # over UART0 (uart_link.c) to a host bridge (bridge.js), the test
 # (producer_fw.c). Long-term keys only: the producer's room for credentials
-# is cut from 4096 to 256 bytes.
-FWOPT  := -DKINAGG_PRODUCER_CREDENTIALS_MAX=256
+# is cut from 4096 to 256 bytes. Built as a producer-only JSON firmware.
+FWOPT  := -DKINAGG_PRODUCER_CREDENTIALS_MAX=256 -DKINAGG_NO_CBOR $(SLIM)
 FWHDR  := $(FW)/board.h $(FW)/fw_config.h $(FW)/uart_link.h $(CORE)
 FWOBJ  := $(FWB)/producer_fw.o $(FWB)/uart_link.o $(FWB)/board.o
 $(FWB):
