@@ -38,17 +38,27 @@ $(B) $(GEN) $(B)/m4:
 # Each line compiles the implementation; -O2 lets gcc find more warnings.
 # The SHA-256 hardware paths: x86 SHA extensions on x86 hosts, ARMv8 crypto
 # with the aarch64 cross compiler.
+# The documented switches, alone and as a producer-only firmware sets them
+# (KINAGG_NO_CBOR with KINAGG_NO_JSON is refused: no protocol would be left).
+SWITCHES := -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH \
+            -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH \
+            -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_-DKINAGG_SMALL_-DKINAGG_STATIC
 X86_SHA  := $(if $(filter x86_64 i686,$(shell uname -m)),"$(STD) -msha -msse4.1")
 warnings: | $(B)
 	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
 	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC" \
-	      "$(STD) -DKINAGG_SMALL" $(X86_SHA); do \
+	      "$(STD) -DKINAGG_SMALL" $(X86_SHA) $(foreach f,$(SWITCHES),"$(STD) $(subst _-D, -D,$(f))"); do \
 	    $$cc $$flags $(WARN) $$o -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	  done; \
 	done; done; \
 	for cxx in g++ clang++; do for s in c++11 c++17; do \
 	  $$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	done; done; \
+	for cxx in g++ clang++; do for f in $(foreach f,$(SWITCHES),"$(subst _-D, -D,$(f))"); do \
+	  $$cxx -x c++ -std=c++11 $(WARN) -O2 $$f -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
+	done; done; \
+	if gcc $(STD) -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -c tests/embedded/impl.c -o $(B)/w.o 2>/dev/null; then \
+	  echo "KINAGG_NO_CBOR with KINAGG_NO_JSON compiled"; exit 1; fi; n=$$((n + 1)); \
 	for cc in gcc clang; do $$cc $(STD) $(WARN) -O2 tests/posix_c99.c -o $(B)/posix_c99; ./$(B)/posix_c99; n=$$((n + 1)); done; \
 	g++ -x c++ -std=c++11 $(WARN) -O2 -c tests/posix_c99.c -o $(B)/w.o; n=$$((n + 1)); \
 	aarch64-linux-gnu-gcc $(STD) $(WARN) -O2 -march=armv8-a+crypto -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
@@ -63,6 +73,15 @@ $(B)/unit-mbedtls: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) -O2 -DKINAGG_USE_MBEDTLS $< -o $@ -lmbedcrypto
 $(B)/unit-small: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) $(SAN) -DKINAGG_SMALL $< -o $@
+# unit tests under the switches: a test of a part left out is skipped
+$(B)/unit-no-cbor: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_NO_CBOR $< -o $@
+$(B)/unit-no-json: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_NO_JSON $< -o $@
+$(B)/unit-no-read: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_NO_READ $< -o $@
+$(B)/unit-simple-path: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) -DKINAGG_SIGV4_SIMPLE_PATH $< -o $@
 $(B)/unit-shani: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) $(SAN) -msha -msse4.1 $< -o $@
 $(B)/unit-armv8-crypto: tests/unit.c $(CORE) $(TESTHDR) | $(B)
@@ -161,13 +180,35 @@ $(B)/m4/layers-%.elf: $(B)/m4/layers-%.o $(B)/m4/kinagg.o
 $(B)/m4/layers-all.elf: $(B)/m4/layers-4.o $(B)/m4/kinagg.o
 	$(M4LINK) -Wl,-e,main $^ -o $@
 
-LAYER_MAPS := "aggregator=$(B)/m4/layers-1.map" "+ SigV4 signer=$(B)/m4/layers-2.map:8192" \
-              "+ HTTP + Kinesis PutRecords (JSON)=$(B)/m4/layers-3.map" "whole producer=$(B)/m4/layers-4.map:20480"
+# The same layers in the builds a producer-only firmware makes with one wire
+# protocol: KINAGG_NO_CBOR (json) or KINAGG_NO_JSON (cbor), without the
+# read-side calls and with the signer for Kinesis's plain POST /.
+SLIM       := -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH
+ONLY_json  := -DKINAGG_NO_CBOR $(SLIM)
+ONLY_cbor  := -DKINAGG_NO_JSON $(SLIM)
+define only_rules
+$(B)/m4/$(1):
+	@mkdir -p $$@
+$(B)/m4/$(1)/kinagg.o: tests/embedded/impl.c $(CORE) | $(B)/m4/$(1)
+	$(M4CC) $(ONLY_$(1)) -c $$< -o $$@
+$(B)/m4/$(1)/layers-%.o: tests/embedded/layers.c $(CORE) | $(B)/m4/$(1)
+	$(M4CC) $(ONLY_$(1)) -DLAYERS=$$* -c $$< -o $$@
+$(B)/m4/$(1)/layers-%.elf: $(B)/m4/$(1)/layers-%.o $(B)/m4/$(1)/kinagg.o
+	$(M4LINK) -Wl,--gc-sections -Wl,-e,main -Wl,-Map,$(B)/m4/$(1)/layers-$$*.map $$^ -o $$@
+endef
+$(foreach v,json cbor,$(eval $(call only_rules,$(v))))
+layer_maps = "aggregator=$(1)/layers-1.map" "+ SigV4 signer=$(1)/layers-2.map:8192" \
+             "+ HTTP + Kinesis PutRecords=$(1)/layers-3.map" "whole producer=$(1)/layers-4.map:$(2)"
 size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o $(B)/m4/sizes.o $(foreach n,1 2 3 4 all,$(B)/m4/layers-$(n).elf) \
-      $(FWB)/region_sizes.elf
+      $(foreach v,json cbor,$(foreach n,1 2 3 4,$(B)/m4/$(v)/layers-$(n).elf)) $(FWB)/region_sizes.elf
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
 	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|; s|$(B)/m4/kinagg-fast.o|kinagg.h -DKINAGG_FAST (unrolled crypto, key index)|'
-	@node tests/embedded/size_report.js --header $(CORE) $(LAYER_MAPS)
+	@node tests/embedded/size_report.js --header $(CORE) --title "both wire protocols (JSON and CBOR), every call" \
+	  $(call layer_maps,$(B)/m4,24576)
+	@node tests/embedded/size_report.js --header $(CORE) --title "JSON only: -DKINAGG_NO_CBOR $(SLIM)" \
+	  $(call layer_maps,$(B)/m4/json,20480)
+	@node tests/embedded/size_report.js --header $(CORE) --title "CBOR only: -DKINAGG_NO_JSON $(SLIM)" \
+	  $(call layer_maps,$(B)/m4/cbor,20480)
 	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
 	  --api $(CORE) --target 2048 --paths
 	@$(QEMU_M4) $(FWB)/region_sizes.elf 2>$(FWB)/qemu.err; rc=$$?; grep -v 'lan9118.0 has no peer' $(FWB)/qemu.err >&2; exit $$rc
@@ -178,8 +219,8 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kina
 # tests/firmware: start-up, clock and semihosting (board.c), a transport
 # over UART0 (uart_link.c) to a host bridge (bridge.js), the test
 # (producer_fw.c). Long-term keys only: the producer's room for credentials
-# is cut from 4096 to 256 bytes.
-FWOPT  := -DKINAGG_PRODUCER_CREDENTIALS_MAX=256
+# is cut from 4096 to 256 bytes. Built as a producer-only JSON firmware.
+FWOPT  := -DKINAGG_PRODUCER_CREDENTIALS_MAX=256 -DKINAGG_NO_CBOR $(SLIM)
 FWHDR  := $(FW)/board.h $(FW)/fw_config.h $(FW)/uart_link.h $(CORE)
 FWOBJ  := $(FWB)/producer_fw.o $(FWB)/uart_link.o $(FWB)/board.o
 $(FWB):

@@ -51,7 +51,36 @@
  *                       otherwise used whenever the compiler targets them:
  *                       x86 SHA extensions with SSE4.1 (-msha -msse4.1,
  *                       -march=native), ARMv8 crypto (-march=armv8-a+crypto).
+ * KINAGG_NO_CBOR        one wire protocol only, JSON: the CBOR request
+ *                       writer and response reader are left out.
+ * KINAGG_NO_JSON        one wire protocol only, CBOR: the JSON writer and
+ *                       reader are left out (JSON numbers inside CBOR
+ *                       strings are still read). Not with KINAGG_NO_CBOR.
+ *                       With either, KINAGG_PROTOCOL_DEFAULT is the protocol
+ *                       left; asking for the other one (kinagg_kinesis_init,
+ *                       kinagg_producer_init) is KINAGG_ERR_INVALID_ARGUMENT,
+ *                       and kinagg_put_records_body_size gives 0 for it. An
+ *                       error response in the other protocol is read by its
+ *                       status and x-amzn-ErrorType header only.
+ * KINAGG_NO_READ        a producer-only build: no GetShardIterator,
+ *                       GetRecords, DescribeStreamSummary or CreateStream
+ *                       (they are not declared), nor the response parsing
+ *                       only they need (record data, times). PutRecords and
+ *                       ListShards stay. The deaggregator stays: it is not a
+ *                       Kinesis call, and unused it links to nothing.
+ * KINAGG_SIGV4_SIMPLE_PATH
+ *                       a signer for paths that need no normalization nor
+ *                       encoding, as Kinesis's POST / with no query: the
+ *                       path must be empty or "/" followed by segments of
+ *                       unreserved characters (A-Z a-z 0-9 - . _ ~), none
+ *                       empty, "." or "..", and the query empty; any other
+ *                       request is KINAGG_ERR_INVALID_ARGUMENT. The query
+ *                       sorting and encoding and the dot-segment removal are
+ *                       left out; signatures are unchanged.
  */
+#if defined(KINAGG_NO_CBOR) && defined(KINAGG_NO_JSON)
+#error "kinagg.h: KINAGG_NO_CBOR and KINAGG_NO_JSON leave no wire protocol"
+#endif
 #include <stddef.h>
 #include <stdint.h>
 
@@ -467,7 +496,8 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
 
 /* Sign: writes the Authorization header value (NUL-terminated) into out and
  * its length into *out_len. trace may be NULL. Errors: INVALID_ARGUMENT
- * (bad date, NULL), HEADER (a header name outside the HTTP token set),
+ * (bad date, NULL; with KINAGG_SIGV4_SIMPLE_PATH, a query or a path that
+ * needs normalizing or encoding), HEADER (a header name outside the HTTP token set),
  * BUFFER_TOO_SMALL (out or a trace buffer). */
 KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const kinagg_sigv4_request *request,
                                            char *out, size_t out_cap, size_t *out_len,
@@ -639,6 +669,12 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
  * (docs/kinesis.md, "Responses"). */
 
 typedef enum kinagg_protocol { KINAGG_PROTOCOL_JSON = 0, KINAGG_PROTOCOL_CBOR = 1 } kinagg_protocol;
+/* The protocol of a build with one (KINAGG_NO_JSON: CBOR), else JSON. */
+#ifdef KINAGG_NO_JSON
+#define KINAGG_PROTOCOL_DEFAULT KINAGG_PROTOCOL_CBOR
+#else
+#define KINAGG_PROTOCOL_DEFAULT KINAGG_PROTOCOL_JSON
+#endif
 
 typedef struct kinagg_endpoint {
     char host[256];
@@ -744,7 +780,8 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
 
 
 
-/* Bytes a PutRecords request body will have (to size limits and buffers). */
+/* Bytes a PutRecords request body will have (to size limits and buffers);
+ * 0 for a protocol left out of the build (KINAGG_NO_CBOR, KINAGG_NO_JSON). */
 KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
                                                const kinagg_put_entry *entries, size_t count);
 
@@ -788,6 +825,7 @@ KINAGG_API kinagg_status kinagg_list_shards_page(kinagg_kinesis *k, kinagg_strea
 KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, const kinagg_hash_key *key,
                                     int open_only);
 
+#ifndef KINAGG_NO_READ
 /* For tools and tests. type: "TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER"
  * or "AFTER_SEQUENCE_NUMBER" (then sequence_number), or "AT_TIMESTAMP" (then
  * sequence_number holds the time instead: milliseconds since the epoch, in
@@ -817,6 +855,7 @@ KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinag
 
 /* CreateStream with a shard count (provisioned mode). */
 KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name, unsigned shard_count);
+#endif /* KINAGG_NO_READ */
 
 /* Base64 (RFC 4648, with padding). encode returns the output length;
  * decode returns it too, or (size_t)-1 on bad input. Output may not overlap
@@ -1148,6 +1187,26 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 #define KINAGG__AGG_INDEX KINAGG_AGG_INDEX
 #else
 #define KINAGG__AGG_INDEX (!KINAGG__SMALL)
+#endif
+/* The wire protocols built: KINAGG__CBOR(x) is whether a document or a
+ * request in x (1: CBOR, 0: JSON) is CBOR, a constant when one protocol
+ * is left out, so the other one's code goes; KINAGG__BUILT(x) is whether
+ * that protocol is built. */
+#if defined(KINAGG_NO_CBOR)
+#define KINAGG__CBOR(x) ((void)(x), 0)
+#define KINAGG__BUILT(x) (!(x))
+#elif defined(KINAGG_NO_JSON)
+#define KINAGG__CBOR(x) ((void)(x), 1)
+#define KINAGG__BUILT(x) (!!(x))
+#else
+#define KINAGG__CBOR(x) (x)
+#define KINAGG__BUILT(x) 1
+#endif
+/* The read-side calls: 0 in a producer-only build. */
+#ifdef KINAGG_NO_READ
+#define KINAGG__READ 0
+#else
+#define KINAGG__READ 1
 #endif
 /* SHA-256 in hardware: 1 x86 SHA extensions, 2 ARMv8 crypto, 0 none. */
 #if defined(KINAGG_USE_MBEDTLS) || defined(KINAGG_NO_SHA256_HW)
@@ -2455,6 +2514,25 @@ static int kinagg__hexval(unsigned char c) {
     return -1;
 }
 
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+/* A path that is its own canonical form, normalized or not: empty, or "/"
+ * and segments of unreserved bytes, none empty (but a last one), "." or "..". */
+static int kinagg__path_simple(kinagg_str p) {
+    size_t i, seg = 0; /* the '/' before the current segment */
+    if (p.len && p.ptr[0] != '/') return 0;
+    for (i = 1; i <= p.len; i++) {
+        if (i == p.len || p.ptr[i] == '/') {
+            size_t n = i - seg - 1;
+            const char *q = p.ptr + seg + 1;
+            if ((n == 0 && i < p.len) || (n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) return 0;
+            seg = i;
+        } else if (!kinagg__unreserved((unsigned char)p.ptr[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#else
 /* Produces, one byte at a time, the canonical URI encoding of a query key or
  * value: percent escapes decoded, then everything but unreserved bytes
  * encoded with uppercase hex. Lets params be compared and emitted without a
@@ -2644,6 +2722,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
     }
     if (kept && trailing) kinagg__sink_byte(s, '/');
 }
+#endif /* KINAGG_SIGV4_SIMPLE_PATH */
 
 static char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
@@ -2791,6 +2870,9 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
         return KINAGG_ERR_INVALID_ARGUMENT;
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+    if (r->query.len || !kinagg__path_simple(r->path)) return KINAGG_ERR_INVALID_ARGUMENT;
+#endif
     for (i = 0; i < r->header_count; i++)
         if (!kinagg__is_token(r->headers[i].name)) return KINAGG_ERR_HEADER;
     if (r->payload_sha256_hex)
@@ -2804,10 +2886,16 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     if (trace) { s.copy = trace->canonical_request; s.cap = trace->canonical_request_cap; }
     kinagg__sink_put(&s, r->method.ptr, r->method.len);
     kinagg__sink_byte(&s, '\n');
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+    if (r->path.len) kinagg__sink_put(&s, r->path.ptr, r->path.len);
+    else kinagg__sink_byte(&s, '/');
+    kinagg__sink_put(&s, "\n\n", 2);
+#else
     kinagg__canonical_path(&s, r->path, r->normalize_path);
     kinagg__sink_byte(&s, '\n');
     kinagg__canonical_query(&s, r->query);
     kinagg__sink_byte(&s, '\n');
+#endif
     for (h = kinagg__next_header(r, NULL); h < r->header_count; h = kinagg__next_header(r, &r->headers[h].name)) {
         int first = 1;
         for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&s, kinagg__lower(r->headers[h].name.ptr[i]));
@@ -2902,6 +2990,18 @@ static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     }
     *n = q;
     return r;
+}
+
+/* Quotients of 64-bit numbers by small divisors in 32-bit arithmetic, so
+ * that 32-bit CPUs link no 64-bit division (about 900 bytes on the M4). */
+static uint64_t kinagg__udiv(uint64_t n, uint32_t d) {
+    (void)kinagg__divmod16(&n, d);
+    return n;
+}
+static int64_t kinagg__sdiv(int64_t n, uint32_t d) { /* rounds toward 0, as / */
+    uint64_t m = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+    (void)kinagg__divmod16(&m, d);
+    return n < 0 ? -(int64_t)m : (int64_t)m;
 }
 
 /* v as n decimal digits at p (its last n digits). */
@@ -3070,7 +3170,7 @@ static int kinagg__header_safe(kinagg_str s) {
 static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
     char d[20];
     int n = 0;
-    do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    do { d[n++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
     while (n) kinagg__out_put(o, &d[--n], 1);
 }
 
@@ -3669,7 +3769,8 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
                                              void *send_buf, size_t send_cap, void *recv_buf, size_t recv_cap) {
     if (!k || !endpoint || !credentials || !transport || !platform || !platform->now_ms || !platform->unix_ms ||
         !send_buf || !recv_buf || region.len == 0 || region.len >= sizeof k->region || send_cap < 1024 ||
-        recv_cap < 1024 || (protocol != KINAGG_PROTOCOL_JSON && protocol != KINAGG_PROTOCOL_CBOR))
+        recv_cap < 1024 || (protocol != KINAGG_PROTOCOL_JSON && protocol != KINAGG_PROTOCOL_CBOR) ||
+        !KINAGG__BUILT(protocol == KINAGG_PROTOCOL_CBOR))
         return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(k, 0, sizeof *k);
     kinagg_http_init(&k->http, transport, send_buf, send_cap, recv_buf, recv_cap);
@@ -3747,7 +3848,7 @@ static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
  * declared with kinagg_kinesis). */
 
 static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
-    if (pr == KINAGG_PROTOCOL_CBOR) {
+    if (KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) {
         kinagg__w_cbor_text(w, kinagg_str_c(key));
     } else {
         if (!first) kinagg__w_byte(w, ',');
@@ -3759,33 +3860,33 @@ static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int
 static void kinagg__w_fields(kinagg__w *w, kinagg_protocol pr, const kinagg__field *f, size_t n) {
     size_t i, present = 0;
     for (i = 0; i < n; i++) present += f[i].key != NULL;
-    if (pr == KINAGG_PROTOCOL_CBOR) kinagg__w_cbor_head(w, 5, present);
+    if (KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) kinagg__w_cbor_head(w, 5, present);
     else kinagg__w_byte(w, '{');
     for (i = 0, present = 0; i < n; i++) {
         if (!f[i].key) continue;
         kinagg__w_key(w, pr, f[i].key, present++ == 0);
         if (f[i].str.ptr) {
-            if (pr == KINAGG_PROTOCOL_CBOR) kinagg__w_cbor_text(w, f[i].str);
+            if (KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) kinagg__w_cbor_text(w, f[i].str);
             else kinagg__w_json_string(w, f[i].str);
-        } else if (pr == KINAGG_PROTOCOL_CBOR) {
+        } else if (KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) {
             /* a time: tag 1 (epoch time) over milliseconds, as the AWS SDKs send it */
-            if (f[i].time_ms) kinagg__w_cbor_head(w, 6, 1);
+            if (KINAGG__READ && f[i].time_ms) kinagg__w_cbor_head(w, 6, 1);
             kinagg__w_cbor_head(w, 0, f[i].num);
         } else {
             char d[24];
             int k = 0;
             uint64_t v = f[i].num;
             /* a time: epoch seconds, with the milliseconds as a fraction */
-            if (f[i].time_ms) {
+            if (KINAGG__READ && f[i].time_ms) {
                 int fr;
-                for (fr = 0; fr < 3; fr++, v /= 10) d[k++] = (char)('0' + v % 10);
+                for (fr = 0; fr < 3; fr++) d[k++] = (char)('0' + kinagg__divmod16(&v, 10));
                 d[k++] = '.';
             }
-            do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+            do { d[k++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
             while (k) kinagg__w_byte(w, (unsigned char)d[--k]);
         }
     }
-    if (pr != KINAGG_PROTOCOL_CBOR) kinagg__w_byte(w, '}');
+    if (!KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) kinagg__w_byte(w, '}');
 }
 
 /* The stream's field: StreamARN if given, else StreamName. */
@@ -3812,7 +3913,7 @@ static int kinagg__stream_ok(kinagg_stream_ref s) {
  * streams at any piece size. */
 static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream, const kinagg_put_entry *entries,
                              size_t count, size_t entry, size_t part, kinagg__w *w) {
-    int cbor = protocol == KINAGG_PROTOCOL_CBOR;
+    int cbor = KINAGG__CBOR(protocol == KINAGG_PROTOCOL_CBOR);
     if (part == 0) {
         kinagg__field f;
         kinagg__stream_field(&f, stream);
@@ -3862,7 +3963,7 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
 }
 
 static size_t kinagg__put_data_len(kinagg_protocol protocol, const kinagg_put_entry *e) {
-    return protocol == KINAGG_PROTOCOL_CBOR ? e->data_len : (e->data_len + 2) / 3 * 4;
+    return KINAGG__CBOR(protocol == KINAGG_PROTOCOL_CBOR) ? e->data_len : (e->data_len + 2) / 3 * 4;
 }
 
 static void kinagg__put_rewind(void *ctx) {
@@ -3900,7 +4001,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
         } else {
             const kinagg_put_entry *e = &q->entries[q->entry];
             size_t total = kinagg__put_data_len(q->protocol, e);
-            if (q->protocol == KINAGG_PROTOCOL_CBOR) {
+            if (KINAGG__CBOR(q->protocol == KINAGG_PROTOCOL_CBOR)) {
                 size_t take = total - q->offset;
                 if (take > cap - n) take = cap - n;
                 if (take) KINAGG_MEMCPY(out + n, e->data + q->offset, take);
@@ -3938,6 +4039,7 @@ KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_
     size_t i;
     w.p = NULL;
     w.cap = w.len = w.skip = 0;
+    if (!KINAGG__BUILT(protocol == KINAGG_PROTOCOL_CBOR)) return 0;
     kinagg__put_text(protocol, stream, entries, count, 0, 0, &w);
     for (i = 0; i < count; i++) {
         kinagg__put_text(protocol, stream, entries, count, i, 1, &w);
@@ -3990,7 +4092,7 @@ static int kinagg__call_hash(kinagg_kinesis *k, size_t budget) {
 static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hash_hex[65], date[17], target[64];
-    const char *ctype = k->protocol == KINAGG_PROTOCOL_CBOR ? "application/x-amz-cbor-1.1"
+    const char *ctype = KINAGG__CBOR(k->protocol == KINAGG_PROTOCOL_CBOR) ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
@@ -4004,7 +4106,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     hash_hex[64] = '\0';
     unix_ms = k->platform.unix_ms(k->platform.ctx);
     unix_ms = (uint64_t)((int64_t)unix_ms + k->clock_offset_ms);
-    kinagg_sigv4_amz_date(unix_ms / 1000, date);
+    kinagg_sigv4_amz_date(kinagg__udiv(unix_ms, 1000), date);
     o.p = target; o.cap = sizeof target; o.len = 0;
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
@@ -4304,7 +4406,8 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     for (i = 0; i < total; i++) {
         unsigned digit = (unsigned)(d->p[i < ib - ia ? ia + i : fa + (i - (ib - ia))] - '0');
         if ((int64_t)i < point) {
-            if (v > ((uint64_t)-1 - digit) / 10) return 0;
+            /* v * 10 + digit would pass 2^64 - 1 = 18446744073709551615 */
+            if (v > 1844674407370955161u || (v == 1844674407370955161u && digit > 5)) return 0;
             v = v * 10 + digit;
         } else if ((int64_t)i == point) {
             round = digit;
@@ -4313,7 +4416,7 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
         }
     }
     for (i = total; v && (int64_t)i < point; i++) { /* trailing zeros */
-        if (v > (uint64_t)-1 / 10) return 0;
+        if (v > 1844674407370955161u) return 0;
         v *= 10;
     }
     if (neg && (v || round || sticky)) return 0;
@@ -4367,7 +4470,7 @@ static int kinagg__binary_scaled(uint64_t mant, int exp, int neg, unsigned scale
  * recursion. */
 static int kinagg__doc_skip(kinagg__doc *d) {
     int depth = 0;
-    if (d->cbor) {
+    if (KINAGG__CBOR(d->cbor)) {
         uint64_t left[KINAGG__DOC_MAX_DEPTH]; /* definite: items left; indefinite: items seen */
         unsigned char indefinite[KINAGG__DOC_MAX_DEPTH]; /* 0, or 4 (array) or 5 (map) */
         left[0] = 1;
@@ -4473,7 +4576,7 @@ static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
     KINAGG_MEMSET(it, 0, sizeof *it);
     it->first = 1;
     it->map = map;
-    if (d->cbor) {
+    if (KINAGG__CBOR(d->cbor)) {
         unsigned major;
         int indef;
         if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &it->left, &indef) || major != (map ? 5u : 4u))
@@ -4489,18 +4592,18 @@ static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
 
 /* A string (JSON string; CBOR text or byte string). */
 static int kinagg__doc_string(kinagg__doc *d, kinagg_str *out) {
-    return d->cbor ? kinagg__cbor_string(d, out) : kinagg__json_string_in_place(d, out);
+    return KINAGG__CBOR(d->cbor) ? kinagg__cbor_string(d, out) : kinagg__json_string_in_place(d, out);
 }
 
 static int kinagg__doc_is_string(kinagg__doc *d) {
-    if (d->cbor) return kinagg__cbor_untag(d) && ((d->p[d->pos] >> 5) == 2 || (d->p[d->pos] >> 5) == 3);
+    if (KINAGG__CBOR(d->cbor)) return kinagg__cbor_untag(d) && ((d->p[d->pos] >> 5) == 2 || (d->p[d->pos] >> 5) == 3);
     kinagg__json_ws(d);
     return d->pos < d->len && d->p[d->pos] == '"';
 }
 
 /* Steps over a null (JSON null; CBOR null or undefined): 1 if there was. */
 static int kinagg__is_null(kinagg__doc *d) {
-    if (d->cbor) {
+    if (KINAGG__CBOR(d->cbor)) {
         if (kinagg__cbor_untag(d) && (d->p[d->pos] == 0xf6 || d->p[d->pos] == 0xf7)) { d->pos++; return 1; }
         return 0;
     }
@@ -4514,7 +4617,7 @@ static int kinagg__is_null(kinagg__doc *d) {
  * absent. A CBOR key that is not a string names no member (key->len 0). */
 static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
     for (;;) {
-        if (d->cbor) {
+        if (KINAGG__CBOR(d->cbor)) {
             if (it->indefinite) {
                 if (d->pos >= d->len) return -1;
                 if (d->p[d->pos] == 0xff) { d->pos++; return 0; }
@@ -4551,7 +4654,7 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
 
 /* After the document's one value only JSON white space may follow. */
 static int kinagg__doc_end(kinagg__doc *d) {
-    if (!d->cbor) kinagg__json_ws(d);
+    if (!KINAGG__CBOR(d->cbor)) kinagg__json_ws(d);
     return d->pos == d->len;
 }
 
@@ -4559,7 +4662,7 @@ static int kinagg__doc_end(kinagg__doc *d) {
  * rounded half up; at scale 0 it must be whole. A string holding a JSON
  * number is a number too (the SDKs read epoch seconds so). */
 static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
-    if (d->cbor) {
+    if (KINAGG__CBOR(d->cbor)) {
         unsigned major, ai;
         uint64_t arg, mant;
         int indef, exp, neg;
@@ -4590,6 +4693,7 @@ static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     }
 }
 
+#ifndef KINAGG_NO_READ
 /* Data: JSON base64 decoded in place; CBOR byte string; and kinesalite's
  * {"type":"Buffer","data":[n, ...]} for records it stored from CBOR. */
 static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *len) {
@@ -4598,13 +4702,13 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
     if (kinagg__doc_is_string(d)) {
         size_t n;
         if (!kinagg__doc_string(d, &s)) return 0;
-        n = d->cbor ? s.len : kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
+        n = KINAGG__CBOR(d->cbor) ? s.len : kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
         if (n == (size_t)-1) return 0;
         *out = (const unsigned char *)s.ptr;
         *len = n;
         return 1;
     }
-    if (!d->cbor) kinagg__json_ws(d);
+    if (!KINAGG__CBOR(d->cbor)) kinagg__json_ws(d);
     at = d->pos;
     { /* the Buffer object: its bytes are written over the start of the object */
         kinagg__iter it, ai;
@@ -4633,13 +4737,14 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
         return 1;
     }
 }
+#endif /* KINAGG_NO_READ */
 
 /* Seconds since 1970 from an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT". */
 static int kinagg__http_date(kinagg_str s, uint64_t *out) {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     const char *p = s.ptr;
     unsigned day, year, hh, mm, ss, mon;
-    int64_t y, m, era, yoe, doy, doe, days;
+    uint32_t y, m, era, yoe, doy, doe, days; /* 4-digit years from 1970: 32 bits, unsigned */
     size_t i;
     if (s.len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' || p[19] != ':' ||
         p[22] != ':' || p[25] != ' ')
@@ -4657,11 +4762,11 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
     mm = (unsigned)((p[20] - '0') * 10 + (p[21] - '0'));
     ss = (unsigned)((p[23] - '0') * 10 + (p[24] - '0'));
     if (year < 1970 || !day || day > 31 || hh > 23 || mm > 59 || ss > 60) return 0;
-    y = (int64_t)year - (mon < 2);
-    m = (int64_t)mon + 1;
+    y = year - (mon < 2);
+    m = mon + 1;
     era = y / 400;
     yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + (int64_t)day - 1;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + day - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     days = era * 146097 + doe - 719468;
     *out = (uint64_t)days * 86400 + hh * 3600u + mm * 60u + ss;
@@ -4705,7 +4810,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     date = kinagg_http_header_get(r, "date");
     if (date && kinagg__http_date(*date, &server)) {
         /* against the corrected clock: the offset learns the remainder */
-        int64_t local = ((int64_t)k->platform.unix_ms(k->platform.ctx) + k->clock_offset_ms) / 1000;
+        int64_t local = kinagg__sdiv((int64_t)k->platform.unix_ms(k->platform.ctx) + k->clock_offset_ms, 1000);
         k->last_skew_ms = ((int64_t)server - local) * 1000;
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
@@ -4722,7 +4827,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     }
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
-    ok = d.len && kinagg__doc_begin(&d, &it, 1);
+    ok = d.len && KINAGG__BUILT(d.cbor) && kinagg__doc_begin(&d, &it, 1);
     while (ok && (n = kinagg__doc_next(&d, &it, &key)) == 1) {
         int which = kinagg__key_is(key, "__type")                                 ? 0
                     : kinagg__key_is(key, "code") || kinagg__key_is(key, "Code") ? 1
@@ -4767,9 +4872,10 @@ static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
 }
 
 static kinagg_status kinagg__doc_err(const kinagg__doc *d) {
-    return d->cbor ? KINAGG_ERR_CBOR : KINAGG_ERR_JSON;
+    return KINAGG__CBOR(d->cbor) ? KINAGG_ERR_CBOR : KINAGG_ERR_JSON;
 }
 
+#ifndef KINAGG_NO_READ
 /* Copies a string value into out, NUL-terminated; too long is an error. */
 static kinagg_status kinagg__doc_copy(kinagg__doc *d, char *out, size_t cap) {
     kinagg_str v;
@@ -4778,6 +4884,7 @@ static kinagg_status kinagg__doc_copy(kinagg__doc *d, char *out, size_t cap) {
     kinagg__copy_cstr(out, cap, v);
     return KINAGG_OK;
 }
+#endif /* KINAGG_NO_READ */
 
 static kinagg_status kinagg__call_run(kinagg_kinesis *k) {
     return kinagg__call_result(k, kinagg_http_run(&k->http, &k->platform));
@@ -5057,6 +5164,7 @@ KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, co
     return (size_t)-1;
 }
 
+#ifndef KINAGG_NO_READ
 /* Reads one string member of a response (a map) that must have it. */
 static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *name, kinagg_str *out) {
     kinagg__doc d;
@@ -5149,7 +5257,7 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                         ok = kinagg__doc_number(&d, 3, &rec->arrival_ms);
                         /* AWS's CBOR sends epoch milliseconds (the SDKs say so), kinesalite
                          * and JSON seconds: past year 5000 as seconds, it was milliseconds */
-                        if (ok && d.cbor && rec->arrival_ms > 100000000000000ull) rec->arrival_ms /= 1000;
+                        if (ok && KINAGG__CBOR(d.cbor) && rec->arrival_ms > 100000000000000ull) rec->arrival_ms /= 1000;
                     } else ok = kinagg__doc_skip(&d);
                     if (!ok) return kinagg__doc_err(&d);
                 }
@@ -5230,10 +5338,11 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
     if (st != KINAGG_OK) return st;
     /* no output: an empty body, or one well-formed value ({}) */
     kinagg__doc_of_response(k, &d);
-    if (!d.cbor) kinagg__json_ws(&d);
+    if (!KINAGG__CBOR(d.cbor)) kinagg__json_ws(&d);
     if (d.pos < d.len && !(kinagg__doc_skip(&d) && kinagg__doc_end(&d))) return kinagg__doc_err(&d);
     return KINAGG_OK;
 }
+#endif /* KINAGG_NO_READ */
 
 
 /* ---- 11. Producer -------------------------------------------------------- */
@@ -5816,7 +5925,10 @@ static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t no
     /* exponential backoff with jitter: half to all of min * 2^(attempts-1) */
     delay = (uint64_t)p->cfg.min_backoff_ms << (shift ? shift - 1 : 0);
     if (delay > p->cfg.max_backoff_ms) delay = p->cfg.max_backoff_ms;
-    if (p->platform.random) delay = delay / 2 + (delay / 2 ? p->platform.random(p->platform.ctx) % (delay / 2 + 1) : 0);
+    if (p->platform.random) { /* delay <= max_backoff_ms: 32 bits */
+        uint32_t half = (uint32_t)delay / 2;
+        delay = half + (half ? p->platform.random(p->platform.ctx) % (half + 1) : 0);
+    }
     r->next_ms = now + delay;
     r->state = KINAGG__R_QUEUED;
     p->stats.records_retried++;
@@ -5934,7 +6046,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             /* at the limit, wait for a whole aggregate's worth of tokens: slivers
              * sized to the tokens of the moment would spend a record each */
             if (sh && aggregate && q->count > 1 && !kinagg__bucket_full(p, sh) &&
-                sh->byte_tokens / 1000 < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
+                kinagg__sdiv(sh->byte_tokens, 1000) < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
                                                                                          : p->cfg.aggregation_max_size))
                 break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
@@ -5948,8 +6060,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
                 if (room > left - 1) room = left - 1;
-                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)(sh->byte_tokens / 1000) - 1)
-                    room = (size_t)(sh->byte_tokens / 1000) - 1;
+                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1)
+                    room = (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1;
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;

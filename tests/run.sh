@@ -38,11 +38,15 @@ sh_all() { bash -o pipefail -c "$1"; }  # a failure anywhere in a pipeline fails
 mk() { make -s --no-print-directory "$@"; }
 
 echo "seed $SEED (rerun with: make test SEED=$SEED)"
-step "warnings: gcc, clang, g++, clang++ at -O0/-O2, C99/C11/C++11/C++17, mbedTLS" mk warnings
+step "warnings: gcc, clang, g++, clang++ at -O0/-O2, C99/C11/C++11/C++17, mbedTLS, the KINAGG_NO_* switches" mk warnings
 step "unit: gcc, ASan+UBSan"       sh_all "make -s $B/unit-gcc && ./$B/unit-gcc"
 step "unit: clang, ASan+UBSan"     sh_all "make -s $B/unit-clang && ./$B/unit-clang"
 step "unit: crypto from mbedTLS"   sh_all "make -s $B/unit-mbedtls && ./$B/unit-mbedtls"
 step "unit: KINAGG_SMALL (compact crypto and base64, no key index)" sh_all "make -s $B/unit-small && ./$B/unit-small"
+step "unit: KINAGG_NO_CBOR (JSON only; CBOR refused)" sh_all "make -s $B/unit-no-cbor && ./$B/unit-no-cbor"
+step "unit: KINAGG_NO_JSON (CBOR only; JSON refused)" sh_all "make -s $B/unit-no-json && ./$B/unit-no-json"
+step "unit: KINAGG_NO_READ (producer-only calls)" sh_all "make -s $B/unit-no-read && ./$B/unit-no-read"
+step "unit: KINAGG_SIGV4_SIMPLE_PATH (paths to normalize refused)" sh_all "make -s $B/unit-simple-path && ./$B/unit-simple-path"
 if grep -qw sha_ni /proc/cpuinfo; then
   step "unit: SHA-256 on x86 SHA extensions" sh_all "make -s $B/unit-shani && ./$B/unit-shani"
 else

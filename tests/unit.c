@@ -12,6 +12,7 @@
 #include "check.h"
 #include "records.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,7 @@ static void test_base64(void) {
 /* The JSON PutRecords body streams base64 data from any offset: read in
  * pieces of every size from 1 byte, it must be the same text, and carry
  * each entry's data as base64. */
+#ifndef KINAGG_NO_JSON
 static void test_put_body(void) {
     static unsigned char data[8][200], whole[4096], piecewise[4096];
     kinagg_put_entry e[8];
@@ -255,6 +257,54 @@ static void test_put_body(void) {
         CHECK(got == total && memcmp(piecewise, whole, total) == 0, "body in pieces of %u differs", (unsigned)piece);
     }
 }
+
+#endif /* KINAGG_NO_JSON */
+
+#if defined(KINAGG_NO_CBOR) || defined(KINAGG_NO_JSON)
+/* One wire protocol built: the other one is refused, the default is the one. */
+static uint64_t zero_ms(void *ctx) { (void)ctx; return 0; }
+static void test_one_protocol(void) {
+    static unsigned char sbuf[1024], rbuf[1024];
+    static kinagg_kinesis k;
+    kinagg_protocol other = KINAGG_PROTOCOL_DEFAULT == KINAGG_PROTOCOL_JSON ? KINAGG_PROTOCOL_CBOR : KINAGG_PROTOCOL_JSON;
+    kinagg_put_entry e;
+    kinagg_stream_ref st;
+    kinagg_endpoint ep;
+    kinagg_credentials cr;
+    kinagg_transport t;
+    kinagg_platform pf;
+#ifdef KINAGG_NO_CBOR
+    CHECK(KINAGG_PROTOCOL_DEFAULT == KINAGG_PROTOCOL_JSON, "default protocol without CBOR");
+#else
+    CHECK(KINAGG_PROTOCOL_DEFAULT == KINAGG_PROTOCOL_CBOR, "default protocol without JSON");
+#endif
+    memset(&e, 0, sizeof e);
+    e.data = (const unsigned char *)"abc";
+    e.data_len = 3;
+    e.partition_key = kinagg_str_c("pk");
+    st.name = kinagg_str_c("s");
+    st.arn = kinagg_str_c(NULL);
+    CHECK(kinagg_put_records_body_size(other, st, &e, 1) == 0, "body size in the protocol left out");
+    /* JSON: {"StreamName":"s","Records":[{"Data":"YWJj","PartitionKey":"pk"}]}; CBOR: the same map, 49 bytes */
+    CHECK(kinagg_put_records_body_size(KINAGG_PROTOCOL_DEFAULT, st, &e, 1) ==
+              (KINAGG_PROTOCOL_DEFAULT == KINAGG_PROTOCOL_JSON ? 66u : 49u),
+          "body size %u", (unsigned)kinagg_put_records_body_size(KINAGG_PROTOCOL_DEFAULT, st, &e, 1));
+    memset(&t, 0, sizeof t);
+    memset(&pf, 0, sizeof pf);
+    pf.now_ms = zero_ms;
+    pf.unix_ms = zero_ms;
+    CHECK(kinagg_endpoint_from_url(&ep, kinagg_str_c("http://127.0.0.1:4567")) == KINAGG_OK, "endpoint");
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("secret");
+    cr.session_token = kinagg_str_c("");
+    CHECK(kinagg_kinesis_init(&k, &ep, kinagg_str_c("us-east-1"), &cr, other, &t, &pf, sbuf, sizeof sbuf, rbuf,
+                              sizeof rbuf) == KINAGG_ERR_INVALID_ARGUMENT,
+          "the protocol left out is refused");
+    CHECK(kinagg_kinesis_init(&k, &ep, kinagg_str_c("us-east-1"), &cr, KINAGG_PROTOCOL_DEFAULT, &t, &pf, sbuf,
+                              sizeof sbuf, rbuf, sizeof rbuf) == KINAGG_OK,
+          "the default protocol");
+}
+#endif
 
 /* ---- hash keys -------------------------------------------------------- */
 
@@ -927,6 +977,29 @@ static int json_get(const char *json, const char *key, char *out, size_t cap) {
     return 1;
 }
 
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+/* What KINAGG_SIGV4_SIMPLE_PATH signs: "" or "/" then unreserved bytes in
+ * segments, none empty (but the last), "." or "..". */
+static size_t sigv4_refused;
+static int simple_path(const char *p, size_t n) {
+    size_t i = 0;
+    if (n == 0) return 1;
+    if (p[0] != '/') return 0;
+    while (i < n) { /* p[i] is a '/' */
+        size_t j = i + 1;
+        while (j < n && p[j] != '/') {
+            if (!isalnum((unsigned char)p[j]) && !strchr("-._~", p[j])) return 0;
+            j++;
+        }
+        if ((j == i + 1 && j < n) || (j - i - 1 == 1 && p[i + 1] == '.') ||
+            (j - i - 1 == 2 && p[i + 1] == '.' && p[i + 2] == '.'))
+            return 0;
+        i = j;
+    }
+    return 1;
+}
+#endif
+
 static void test_sigv4_case(const char *dir, const char *name) {
     char casedir[1024], token[1024], flag[16], akid[64], secret[128], date[17];
     char *ctx, *req, *want_creq, *want_sts, *want_sig, *want_signed;
@@ -1032,6 +1105,13 @@ static void test_sigv4_case(const char *dir, const char *name) {
     tr.string_to_sign = sts;
     tr.string_to_sign_cap = sizeof sts;
     st = kinagg_sigv4_sign(&signer, &r, auth, sizeof auth, &auth_len, &tr);
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+    if (!simple_path(r.path.ptr, r.path.len) || r.query.len) { /* refused, never signed otherwise */
+        CHECK(st == KINAGG_ERR_INVALID_ARGUMENT, "%s: a path or query to normalize: %s", name, kinagg_strerror(st));
+        sigv4_refused++;
+        goto done;
+    }
+#endif
     CHECK(st == KINAGG_OK, "%s: sign: %s", name, kinagg_strerror(st));
     CHECK(strcmp(creq, want_creq) == 0, "%s: canonical request\n--- got\n%s\n--- want\n%s", name, creq, want_creq);
     CHECK(strcmp(sts, want_sts) == 0, "%s: string to sign\n--- got\n%s\n--- want\n%s", name, sts, want_sts);
@@ -1072,6 +1152,11 @@ static void test_sigv4_suite(const char *dir) {
         if (check_failed == before) printf("  sigv4 %-45s ok\n", names[i]);
         free(names[i]);
     }
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+    printf("  sigv4: %u of the cases refused (a path or query to normalize), the rest signed alike\n",
+           (unsigned)sigv4_refused);
+    CHECK(sigv4_refused > 0 && sigv4_refused < n, "%u cases refused", (unsigned)sigv4_refused);
+#endif
 }
 
 static void test_sigv4_misc(void) {
@@ -1245,7 +1330,12 @@ int main(int argc, char **argv) {
     test_hash_lengths();
     test_hmac();
     test_base64();
+#ifndef KINAGG_NO_JSON
     test_put_body();
+#endif
+#if defined(KINAGG_NO_CBOR) || defined(KINAGG_NO_JSON)
+    test_one_protocol();
+#endif
     test_hash_keys();
     test_producer_route();
     test_partition_keys();

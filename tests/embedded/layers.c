@@ -6,7 +6,8 @@
  * never run. LAYERS:
  *   1  the aggregator
  *   2  + the SigV4 signer
- *   3  + the HTTP client and Kinesis PutRecords (JSON), poll-driven
+ *   3  + the HTTP client and Kinesis PutRecords (KINAGG_PROTOCOL_DEFAULT),
+ *      poll-driven
  *   4  the whole producer */
 #include "../../kinagg.h"
 
@@ -53,7 +54,7 @@ int main(void) {
         stream.arn = kinagg_str_c(NULL);
         layers_out = kinagg_endpoint_from_url(ANY(kinagg_endpoint *), stream.name);
         layers_out = kinagg_kinesis_init(k, ANY(const kinagg_endpoint *), stream.name, ANY(const kinagg_credentials *),
-                                         KINAGG_PROTOCOL_JSON, ANY(const kinagg_transport *),
+                                         KINAGG_PROTOCOL_DEFAULT, ANY(const kinagg_transport *),
                                          ANY(const kinagg_platform *), ANY(void *), 1024, ANY(void *), 4096);
         layers_out = kinagg_put_records_begin(k, req, stream, ANY(const kinagg_put_entry *), 16);
         layers_out = kinagg_kinesis_poll(k, &events, &wake);
@@ -71,7 +72,7 @@ int main(void) {
         layers_out = kinagg_endpoint_from_url(ANY(kinagg_endpoint *), kinagg_str_c(ANY(const char *)));
         layers_out = kinagg_producer_init(p, ANY(void *), 65536, cfg, ANY(const kinagg_endpoint *),
                                           kinagg_str_c(ANY(const char *)), ANY(const kinagg_credentials *),
-                                          KINAGG_PROTOCOL_JSON, ANY(const kinagg_transport *),
+                                          KINAGG_PROTOCOL_DEFAULT, ANY(const kinagg_transport *),
                                           ANY(const kinagg_platform *));
         layers_out = kinagg_producer_set_credentials(p, ANY(const kinagg_credentials *));
         layers_out = kinagg_producer_put(p, ANY(const char *), 8, NULL, 0, ANY(const void *), 8, NULL);

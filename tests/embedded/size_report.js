@@ -6,7 +6,7 @@
 // left out.
 // With --header kinagg.h, the last combination is also broken down by the
 // header's implementation sections (Crypto, SigV4, HTTP, ...).
-//   node size_report.js [--header kinagg.h] NAME=MAP[:TARGET] ...
+//   node size_report.js [--header kinagg.h] [--title TEXT] NAME=MAP[:TARGET] ...
 'use strict';
 const fs = require('fs');
 
@@ -42,7 +42,12 @@ const pad = (s, n) => String(s).padStart(n);
 const rows = [];
 let header = null;
 const argv = process.argv.slice(2);
-if (argv[0] === '--header') { header = argv[1]; argv.splice(0, 2); }
+let title = null;
+for (;;) {
+  if (argv[0] === '--header') { header = argv[1]; argv.splice(0, 2); }
+  else if (argv[0] === '--title') { title = argv[1]; argv.splice(0, 2); }
+  else break;
+}
 for (const arg of argv) {
   const [name, spec] = arg.split('=');
   const [map, target] = spec.split(':');
@@ -61,7 +66,7 @@ for (const arg of argv) {
 }
 
 console.log('linked size on the Cortex-M4 (arm-none-eabi-gcc -Os -ffunction-sections -fdata-sections, --gc-sections,');
-console.log('newlib-nano), bytes of flash: kinagg.o plus the libc and libgcc members it pulls in');
+console.log(`newlib-nano), bytes of flash: kinagg.o plus the libc and libgcc members it pulls in${title ? `; ${title}` : ''}`);
 console.log(`  ${'layers'.padEnd(42)}${pad('kinagg', 8)}${pad('libc', 7)}${pad('libgcc', 8)}${pad('total', 8)}  target`);
 for (const r of rows) {
   const total = r.kinagg + r.libc + r.libgcc;
@@ -80,8 +85,8 @@ console.log(`  ${last.name}: libc/libgcc members: ${last.members.join(' ')}`);
 const cbor = last.secs.filter((s) => kind(s.file) === 'kinagg' && /cbor/i.test(s.name));
 const softfloat = last.secs.filter((s) => kind(s.file) === 'libgcc' && /df|fix|float/.test(member(s.file)));
 const size = (a) => a.reduce((x, s) => x + s.size, 0);
-console.log(`  ${last.name}: functions for CBOR alone ${fmt(size(cbor))} (${cbor.map((s) => s.name.replace(/^\.text\./, '')).join(', ')}; ` +
-            'the rest of the CBOR code is in branches of shared functions: the protocol is chosen at run time)');
+console.log(`  ${last.name}: functions for CBOR alone ${fmt(size(cbor))} (${cbor.length ? `${cbor.map((s) => s.name.replace(/^\.text\./, '')).join(', ')}; ` : ''}` +
+            'CBOR branches inside functions shared with JSON are not counted)');
 console.log(`  ${last.name}: double-precision soft float ${fmt(size(softfloat))} (${[...new Set(softfloat.map((s) => member(s.file)))].join(', ')})`);
 if (header) { // by section of the header: where each function is defined
   const lines = fs.readFileSync(header, 'utf8').split('\n');

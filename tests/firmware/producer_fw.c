@@ -273,7 +273,7 @@ static FW_NOINLINE int setup(int argc, char **argv, unsigned long *total) {
     need = kinagg_producer_region_size(&cfg);
     CHECK(need && need <= sizeof fw_region, "region: %zu needed, %zu given", need, sizeof fw_region);
     st = kinagg_producer_init(&prod, fw_region, sizeof fw_region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
-                              KINAGG_PROTOCOL_JSON, &tp, &pf);
+                              KINAGG_PROTOCOL_DEFAULT, &tp, &pf);
     CHECK(st == KINAGG_OK, "init: %s", kinagg_strerror(st));
     if (st != KINAGG_OK) return -1;
     fw_printf("producer: region %zu bytes (kinagg_producer_region_size says %zu at least for this "

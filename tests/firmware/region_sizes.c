@@ -45,11 +45,11 @@ int fw_main(int argc, char **argv) {
     row("1 connection, 4 shards, 16 entries, 1 KiB records, 1 KiB send, 4 KiB receive", rs,
         rs <= 16384 ? " (target 16384: met)" : " (target 16384: over)");
     fw_printf("%8zu  firmware test: 1 connection, %zu shards, %zu entries, %zu B records and aggregates, %zu B send,\n"
-              "          %zu B receive, %zu B request buffer; built with KINAGG_PRODUCER_CREDENTIALS_MAX 256: %zu\n"
-              "          (its region is %u B: the rest holds records)\n",
+              "          %zu B receive, %zu B request buffer; built with KINAGG_PRODUCER_CREDENTIALS_MAX 256: %zu\n",
               region(&f), f.max_shards, f.collection_max_count, f.max_record_size, f.send_buffer_size,
-              f.recv_buffer_size, f.request_buffer_size, region(&f) - cred_room(&f, KINAGG_PRODUCER_CREDENTIALS_MAX) + cred_room(&f, 256),
-              (unsigned)FW_REGION_SIZE);
+              f.recv_buffer_size, f.request_buffer_size, region(&f) - cred_room(&f, KINAGG_PRODUCER_CREDENTIALS_MAX) + cred_room(&f, 256));
+    /* a line of its own: fw_printf writes at most 255 bytes a call */
+    fw_printf("          (its region is %u B: the rest holds records)\n", (unsigned)FW_REGION_SIZE);
     /* where the 1 KiB configuration's bytes go: one setting changed at a time */
     t = s;
     t.connections = 2;
