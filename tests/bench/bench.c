@@ -11,6 +11,10 @@
  *                                           a -kinagg, -mbedtls or -openssl suffix
  *   bench base64 NAME SECONDS               MB/s of input; NAME is encode or
  *                                           decode with -kinagg or -openssl
+ *   bench jitter                            the machine's own spread: the same
+ *                                           work (SHA-256 of 32 KiB) 12,000 times,
+ *                                           each timed in thread CPU time;
+ *                                           prints p50, p99, p99.9 and max in us
  *
  * Records: partition keys drawn from a pool of 1,000, random data. The
  * file is read by this program and by npm_agg.js, so both see the same
@@ -284,6 +288,32 @@ static void bench_base64(const char *name, double seconds) {
     free(bin), free(text), free(back);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A poll's CPU time varies with the machine as well as with its work: this
+ * times one fixed piece of work many times, so that the spread of poll times
+ * can be read against it. */
+static void bench_jitter(void) {
+    enum { N = 12000 };
+    static unsigned char buf[32768];
+    static double t[N];
+    unsigned char out[32];
+    size_t i;
+    for (i = 0; i < N; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+        kinagg_sha256(buf, sizeof buf, out);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+        buf[i % sizeof buf] ^= out[0];
+        t[i] = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+    }
+    qsort(t, N, sizeof t[0], cmp_double);
+    printf("p50=%.0f p99=%.0f p999=%.0f max=%.0f\n", t[N / 2], t[N * 99 / 100], t[N * 999 / 1000], t[N - 1]);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (!strcmp(mode, "gen") && argc == 6)
@@ -297,6 +327,8 @@ int main(int argc, char **argv) {
         bench_hash(argv[2], atof(argv[3]));
     else if (!strcmp(mode, "base64") && argc == 4)
         bench_base64(argv[2], atof(argv[3]));
+    else if (!strcmp(mode, "jitter") && argc == 2)
+        bench_jitter();
     else {
         fprintf(stderr, "usage: see the comment at the top of tests/bench/bench.c\n");
         return 2;

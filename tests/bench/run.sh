@@ -307,6 +307,12 @@ if [ "$PTLS" != 0 ]; then
       "$(med $k:bytes 1 1e6)" "$poll" "$pcpu"
   done
 fi
+# how much the machine itself spreads one fixed piece of work, to read the
+# poll maxima against
+gcc $W tests/bench/bench.c -o $B/bench-jitter -lmbedcrypto -lcrypto
+echo
+echo "The machine's own spread: the same work (SHA-256 of 32 KiB) 12,000 times, thread CPU time in us:" \
+  "$($B/bench-jitter jitter)"
 if [ "${PATH_PROFILE:-0}" = 1 ] && ! command -v perf >/dev/null; then
   echo; echo "PATH_PROFILE=1: no perf here (Debian: linux-perf), so no profile"
 elif [ "${PATH_PROFILE:-0}" = 1 ]; then
