@@ -2170,21 +2170,6 @@ static size_t kinagg__agg_put_entry(kinagg_agg *agg, unsigned char *p, unsigned 
 /* kinagg_agg_add after its checks of the record: the producer checked its
  * records at put, and an add should not check them again. */
 static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
-                                            size_t ehk_len, const void *data, size_t data_len);
-
-KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
-                                        size_t ehk_len, const void *data, size_t data_len) {
-    kinagg_status st;
-    if (!agg || (!data && data_len)) return KINAGG_ERR_INVALID_ARGUMENT;
-    if (agg->finished) return KINAGG_ERR_STATE;
-    st = kinagg_partition_key_check(pk, pk_len);
-    if (st != KINAGG_OK) return st;
-    if (ehk && !kinagg__agg_ehk_ok(ehk, ehk_len)) return KINAGG_ERR_HASH_KEY;
-    if (data_len > KINAGG_RECORD_SIZE_MAX) return KINAGG_ERR_TOO_LARGE; /* keeps sums far from overflow */
-    return kinagg__agg_add_checked(agg, pk, pk_len, ehk, ehk_len, data, data_len);
-}
-
-static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                             size_t ehk_len, const void *data, size_t data_len) {
     kinagg__agg_plan pl;
     size_t total, front;
@@ -2248,6 +2233,18 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     if (data_len) KINAGG_MEMCPY(p, data, data_len);
     agg->record_count++;
     return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_agg_add(kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
+                                        size_t ehk_len, const void *data, size_t data_len) {
+    kinagg_status st;
+    if (!agg || (!data && data_len)) return KINAGG_ERR_INVALID_ARGUMENT;
+    if (agg->finished) return KINAGG_ERR_STATE;
+    st = kinagg_partition_key_check(pk, pk_len);
+    if (st != KINAGG_OK) return st;
+    if (ehk && !kinagg__agg_ehk_ok(ehk, ehk_len)) return KINAGG_ERR_HASH_KEY;
+    if (data_len > KINAGG_RECORD_SIZE_MAX) return KINAGG_ERR_TOO_LARGE; /* keeps sums far from overflow */
+    return kinagg__agg_add_checked(agg, pk, pk_len, ehk, ehk_len, data, data_len);
 }
 
 KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char **out, size_t *out_len) {
