@@ -5369,12 +5369,18 @@ enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED
  * response being handled; a ListShards call */
 enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C_LIST };
 
-/* Codes a record's last failure may have; kept as an index. */
+/* Codes a record's last failure may have, kept as an index (up to
+ * KINAGG__E_CODES), then the other service errors the producer tells
+ * apart: more that are worth retrying (up to KINAGG__E_RETRYABLE), and
+ * refused credentials (to the end). The retryable codes come first. */
 static const char *const kinagg__pcodes[] = {
-    "", "ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException",
-    "WrongShard", "ServiceError", "ConnectionError", "Timeout", "ThrottlingException", "ServiceUnavailable"};
-enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_WRONG_SHARD,
-       KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT, KINAGG__E_THROTTLING, KINAGG__E_UNAVAILABLE };
+    "", "ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException", "ThrottlingException",
+    "ServiceUnavailable", "WrongShard", "ServiceError", "ConnectionError", "Timeout",
+    "LimitExceededException", "SlowDown", "ResourceInUseException", /* being created or updated */
+    "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId"};
+enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
+       KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
+       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 3, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
 
 typedef struct kinagg__pqueue {
     uint32_t head, tail, count;
@@ -5864,22 +5870,25 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     else p->ring_head = p->ring_tail = 0;
 }
 
-static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_status st, kinagg_str shard, kinagg_str seq,
-                             uint64_t sub, int aggregated, kinagg_str code, kinagg_str message, uint64_t now) {
+/* How a record ends: the status, and what goes with it; the record's own
+ * parts (its pointer, attempts, latency) are added by kinagg__complete. */
+static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str code, kinagg_str message) {
+    KINAGG_MEMSET(how, 0, sizeof *how);
+    how->status = st;
+    how->shard_id = how->sequence_number = kinagg_str_c("");
+    how->error_code = code;
+    how->error_message = message;
+}
+
+static void kinagg__complete(kinagg_producer *p, uint32_t i, const kinagg_completion *how, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
     size_t cost = KINAGG__COMPLETION_COST + r->size;
-    kinagg_completion c;
+    kinagg_completion c = *how;
     c.user = r->user;
-    c.status = st;
-    c.shard_id = shard;
-    c.sequence_number = seq;
-    c.subsequence = sub;
-    c.aggregated = aggregated;
     c.attempts = r->attempts;
-    c.error_code = code.len ? code : kinagg_str_c(kinagg__pcodes[r->last_error]);
-    c.error_message = message;
+    if (!c.error_code.len) c.error_code = kinagg_str_c(kinagg__pcodes[r->last_error]);
     c.latency_ms = now - r->put_ms;
-    if (st == KINAGG_OK) {
+    if (c.status == KINAGG_OK) {
         p->stats.records_delivered++;
         p->stats.user_bytes += r->data_len;
         p->stats.latency_ms_total += c.latency_ms;
@@ -5892,11 +5901,11 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_status st, k
     if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
 }
 
-static kinagg_str kinagg__nostr(void) {
-    kinagg_str s;
-    s.ptr = "";
-    s.len = 0;
-    return s;
+/* A record failed with st before it was sent or known to be delivered. */
+static void kinagg__fail(kinagg_producer *p, uint32_t i, kinagg_status st, const char *message, uint64_t now) {
+    kinagg_completion how;
+    kinagg__how(&how, st, kinagg_str_c(""), kinagg_str_c(message));
+    kinagg__complete(p, i, &how, now);
 }
 
 static int kinagg__expired(const kinagg_producer *p, const kinagg__prec *r, uint64_t now) {
@@ -5904,8 +5913,7 @@ static int kinagg__expired(const kinagg_producer *p, const kinagg__prec *r, uint
 }
 
 static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
-    kinagg__complete(p, i, KINAGG_ERR_EXPIRED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
-                     kinagg_str_c("record_ttl_ms passed before it could be delivered"), now);
+    kinagg__fail(p, i, KINAGG_ERR_EXPIRED, "record_ttl_ms passed before it could be delivered", now);
 }
 
 /* Back to its queue's front after a failure, or failed for good when its
@@ -6099,7 +6107,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->partition_key.len = h->pk_len;
                 e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
                 e->explicit_hash_key.len = h->ehk_len;
-                if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg__nostr();
+                if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg_str_c("");
                 cost = (size_t)h->pk_len + h->data_len;
             }
             p->work_left = p->work_left > agg_len + KINAGG__COMPLETION_COST ? p->work_left - agg_len - KINAGG__COMPLETION_COST : 0;
@@ -6127,28 +6135,29 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
 
 /* ---- responses ---- */
 
+/* Where name is among kinagg__pcodes[from..to), or 0. */
+static int kinagg__pcode_find(kinagg_str name, int from, int to) {
+    for (; from < to; from++)
+        if (kinagg__key_is(name, kinagg__pcodes[from])) return from;
+    return 0;
+}
+
 static int kinagg__code_index(kinagg_str code) {
-    int i;
-    for (i = 1; i < (int)(sizeof kinagg__pcodes / sizeof kinagg__pcodes[0]); i++)
-        if (kinagg__key_is(code, kinagg__pcodes[i])) return i;
-    return KINAGG__E_SERVICE;
+    int i = kinagg__pcode_find(code, 1, KINAGG__E_CODES);
+    return i ? i : KINAGG__E_SERVICE;
 }
 
 /* Whether a failed call is worth sending again. */
 static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
-    kinagg_str t;
+    int i;
     switch (st) {
     case KINAGG_ERR_CONNECT: case KINAGG_ERR_TLS: case KINAGG_ERR_TIMEOUT: case KINAGG_ERR_CLOSED:
     case KINAGG_ERR_IO: case KINAGG_ERR_HTTP_PARSE: case KINAGG_ERR_JSON: case KINAGG_ERR_CBOR:
     case KINAGG_ERR_RESPONSE_TOO_LARGE: case KINAGG_ERR_CLOCK_SKEW:
         return 1;
     case KINAGG_ERR_SERVICE:
-        t = kinagg_str_c(k->error_type);
-        return k->http_status >= 500 || kinagg__key_is(t, "ProvisionedThroughputExceededException") ||
-               kinagg__key_is(t, "ThrottlingException") || kinagg__key_is(t, "LimitExceededException") ||
-               kinagg__key_is(t, "KMSThrottlingException") || kinagg__key_is(t, "InternalFailure") ||
-               kinagg__key_is(t, "ServiceUnavailable") || kinagg__key_is(t, "SlowDown") ||
-               kinagg__key_is(t, "ResourceInUseException"); /* being created or updated */
+        i = kinagg__pcode_find(kinagg_str_c(k->error_type), 1, KINAGG__E_RETRYABLE);
+        return k->http_status >= 500 || (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES));
     default:
         return 0;
     }
@@ -6157,10 +6166,8 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
 /* The service refused the credentials as expired or unknown: with a
  * credentials source, new ones will come, and the call is worth retrying. */
 static int kinagg__cred_refused(const kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k) {
-    kinagg_str t = kinagg_str_c(k->error_type);
     return p->cfg.credentials_source.get && st == KINAGG_ERR_SERVICE &&
-           (kinagg__key_is(t, "ExpiredTokenException") || kinagg__key_is(t, "ExpiredToken") ||
-            kinagg__key_is(t, "UnrecognizedClientException") || kinagg__key_is(t, "InvalidClientTokenId"));
+           kinagg__pcode_find(kinagg_str_c(k->error_type), KINAGG__E_RETRYABLE, KINAGG__E_ALL);
 }
 
 static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
@@ -6192,26 +6199,22 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
     kinagg_status st = c->done_st;
     size_t e;
     do {
-        uint32_t i, sub = 0;
+        uint32_t i;
+        int retry = -1; /* the records go back with this error, or complete as how says */
+        kinagg_completion how;
         if (c->done_e >= c->n) break;
         e = c->done_e++;
         i = c->first[e];
+        kinagg__how(&how, st, kinagg_str_c(c->k.error_type), kinagg_str_c(c->k.error_message));
         if (st == KINAGG_OK && c->results[e].error_code.len) {
             kinagg_str code = c->results[e].error_code;
-            int permanent = code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 &&
-                            !kinagg__key_is(code, "KMSThrottlingException");
-            if (kinagg__key_is(code, "ProvisionedThroughputExceededException")) p->stats.entries_throttled++;
+            int index = kinagg__code_index(code);
+            if (index == KINAGG__E_PTE) p->stats.entries_throttled++;
             kinagg__perror(p, "PutRecords entry", code, c->results[e].error_message);
-            while (i != KINAGG__NONE) {
-                uint32_t next = p->recs[i].next;
-                if (permanent)
-                    kinagg__complete(p, i, KINAGG_ERR_SERVICE, kinagg__nostr(), kinagg__nostr(), 0, 0, code,
-                                     c->results[e].error_message, now);
-                else
-                    kinagg__retry(p, i, kinagg__code_index(code), now);
-                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-                i = next;
-            }
+            if (code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 && index != KINAGG__E_KMS_THROTTLE)
+                kinagg__how(&how, KINAGG_ERR_SERVICE, code, c->results[e].error_message); /* permanent */
+            else
+                retry = index;
         } else if (st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
                    !kinagg__key_is(c->results[e].shard_id, c->expect[e])) {
             /* the aggregate went to another shard than the map said: the
@@ -6219,40 +6222,26 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
              * drop the aggregate if any record is outside that shard. Send
              * its records again once the map is new. */
             c->map_stale = 1;
-            while (i != KINAGG__NONE) {
-                uint32_t next = p->recs[i].next;
-                kinagg__retry(p, i, KINAGG__E_WRONG_SHARD, now);
-                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-                i = next;
-            }
+            retry = KINAGG__E_WRONG_SHARD;
         } else if (st == KINAGG_OK) {
             p->stats.kinesis_records++;
             p->stats.wire_bytes += c->entries[e].data_len + c->entries[e].partition_key.len;
-            while (i != KINAGG__NONE) {
-                uint32_t next = p->recs[i].next;
-                kinagg__complete(p, i, KINAGG_OK, c->results[e].shard_id, c->results[e].sequence_number,
-                                 c->aggregated[e] ? sub : 0, c->aggregated[e], kinagg__nostr(), kinagg__nostr(), now);
-                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-                sub++;
-                i = next;
-            }
+            how.error_code = how.error_message = kinagg_str_c("");
+            how.shard_id = c->results[e].shard_id;
+            how.sequence_number = c->results[e].sequence_number;
+            how.aggregated = c->aggregated[e];
         } else if (kinagg__retryable(st, &c->k) || kinagg__cred_refused(p, st, &c->k)) {
-            int err = kinagg__error_of(st, &c->k);
-            while (i != KINAGG__NONE) {
-                uint32_t next = p->recs[i].next;
-                kinagg__retry(p, i, err, now);
-                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-                i = next;
-            }
-        } else { /* the request can never succeed: its records fail now */
-            kinagg_str type = kinagg_str_c(c->k.error_type), msg = kinagg_str_c(c->k.error_message);
-            if (!type.len) type = kinagg_str_c(kinagg_strerror(st));
-            while (i != KINAGG__NONE) {
-                uint32_t next = p->recs[i].next;
-                kinagg__complete(p, i, st, kinagg__nostr(), kinagg__nostr(), 0, 0, type, msg, now);
-                if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-                i = next;
-            }
+            retry = kinagg__error_of(st, &c->k);
+        } else if (!how.error_code.len) { /* the request can never succeed: its records fail now */
+            how.error_code = kinagg_str_c(kinagg_strerror(st));
+        }
+        while (i != KINAGG__NONE) {
+            uint32_t next = p->recs[i].next;
+            if (retry >= 0) kinagg__retry(p, i, retry, now);
+            else kinagg__complete(p, i, &how, now);
+            if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
+            if (how.aggregated) how.subsequence++;
+            i = next;
         }
     } while (p->work_left);
     if (c->done_e < c->n) return; /* the rest in the next poll */
@@ -6651,8 +6640,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         if (p->recs[i].state != KINAGG__R_FREE) p->recs[i].abandon = 1;
     for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs) {
         if (!p->recs[i].abandon) continue;
-        kinagg__complete(p, (uint32_t)i, KINAGG_ERR_ABANDONED, kinagg__nostr(), kinagg__nostr(), 0, 0, kinagg__nostr(),
-                         kinagg_str_c("abandoned before it was known to be delivered"), now);
+        kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED, "abandoned before it was known to be delivered", now);
         abandoned++;
     }
     return abandoned;
