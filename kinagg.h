@@ -5359,7 +5359,6 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
  * so are the queues sorted again when a new shard map arrives. */
 
 #define KINAGG__NONE 0xffffffffu
-#define KINAGG__LIST_PAGE 8
 #define KINAGG__PSHARD_ID 32
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 #define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
@@ -6276,8 +6275,13 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
         kinagg__stream_field(&f[0], p->cfg.stream);
         p->nstaging = 0;
     }
+    /* as many shards as the receive buffer surely holds (a shard takes
+     * at most about 450 bytes of JSON; 2 KiB for the head and the token),
+     * and one more than the table, which then says the stream has too many */
     f[1].key = "MaxResults";
-    f[1].num = KINAGG__LIST_PAGE;
+    f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
+    if (f[1].num > p->cfg.max_shards + 1) f[1].num = p->cfg.max_shards + 1;
+    if (f[1].num > 10000) f[1].num = 10000; /* the most ListShards takes */
     return kinagg__small_begin(&c->k, "ListShards", f, 2);
 }
 

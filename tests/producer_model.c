@@ -1188,6 +1188,8 @@ static int run_seed(unsigned long long seed) {
     cfg.max_shards = chance(200) ? 1 + rnd(8) : 64;
     cfg.send_buffer_size = 2048 + rnd(30000);
     cfg.recv_buffer_size = 128u * 1024u;
+    /* a small receive buffer: ListShards in pages of 4-8 shards */
+    if (cfg.collection_max_count <= 4 && chance(500)) cfg.recv_buffer_size = 4096 + rnd(4096);
     cfg.max_records = chance(300) ? 1 + rnd(200) : 0;
     cfg.record_buffer_size = chance(300) ? cfg.max_record_size + 39 + rnd(200000) : 0;
     cfg.request_buffer_size = chance(300) ? cfg.aggregation_max_size + rnd(100000) : 0;
