@@ -6277,11 +6277,13 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     }
     /* as many shards as the receive buffer surely holds (a shard takes
      * at most about 450 bytes of JSON; 2 KiB for the head and the token),
-     * and one more than the table, which then says the stream has too many */
+     * and one more than the table, which then says the stream has too
+     * many; at most 32, whose answer stays under 16 KiB (kinesalite cuts
+     * CBOR answers there) */
     f[1].key = "MaxResults";
     f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
     if (f[1].num > p->cfg.max_shards + 1) f[1].num = p->cfg.max_shards + 1;
-    if (f[1].num > 10000) f[1].num = 10000; /* the most ListShards takes */
+    if (f[1].num > 32) f[1].num = 32;
     return kinagg__small_begin(&c->k, "ListShards", f, 2);
 }
 

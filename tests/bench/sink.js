@@ -27,6 +27,9 @@ const fs = require('fs');
 const crypto = require('crypto');
 const path = require('path');
 const cbor = require(path.join(__dirname, '..', 'node_modules', 'cbor')); // kinesalite's dependency
+// the whole document: cbor's encode and Encoder.encodeOne return only the
+// first 16 KiB of a larger one
+const cborEncode = (obj) => cbor.encodeOne(obj, { highWaterMark: 1 << 26 });
 
 const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -102,7 +105,7 @@ function socketBytes() {
 }
 
 function send(res, isCbor, status, obj, type) {
-  const body = isCbor ? cbor.encode(obj) : Buffer.from(JSON.stringify(obj));
+  const body = isCbor ? cborEncode(obj) : Buffer.from(JSON.stringify(obj));
   const h = { 'Content-Type': isCbor ? 'application/x-amz-cbor-1.1' : 'application/x-amz-json-1.1',
               'Content-Length': body.length, 'x-amzn-RequestId': 'bench' };
   if (type) h['x-amzn-ErrorType'] = type;

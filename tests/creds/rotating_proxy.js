@@ -20,6 +20,9 @@ const crypto = require('crypto');
 const path = require('path');
 const { verify } = require(path.join(__dirname, '..', 'net', 'sigv4_verify'));
 const cbor = require(path.join(__dirname, '..', 'node_modules', 'cbor'));
+// the whole document: cbor's encode and Encoder.encodeOne return only the
+// first 16 KiB of a larger one
+const cborEncode = (obj) => cbor.encodeOne(obj, { highWaterMark: 1 << 26 });
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -67,7 +70,7 @@ const credsServer = http.createServer((req, res) => {
 
 function reject(res, status, type, message, contentType) {
   const isCbor = /cbor/.test(contentType || '');
-  const body = isCbor ? cbor.encode({ __type: type, message }) : JSON.stringify({ __type: type, message });
+  const body = isCbor ? cborEncode({ __type: type, message }) : JSON.stringify({ __type: type, message });
   res.writeHead(status, { 'Content-Type': contentType || 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type,
                           'Content-Length': Buffer.byteLength(body) });
   res.end(body);

@@ -26,11 +26,14 @@ const CREDENTIALS = {
 const log = args.log ? fs.createWriteStream(args.log, { flags: 'a' }) : null;
 
 const cbor = require(path.join(modules, 'cbor')); // kinesalite's own dependency
+// the whole document: cbor's encode and Encoder.encodeOne return only the
+// first 16 KiB of a larger one
+const cborEncode = (obj) => cbor.encodeOne(obj, { highWaterMark: 1 << 26 });
 
 // An error as AWS sends it: in the protocol of the request.
 function reject(res, status, type, message, contentType) {
   const isCbor = /cbor/.test(contentType || '');
-  const body = isCbor ? cbor.encode({ __type: type, message }) : JSON.stringify({ __type: type, message });
+  const body = isCbor ? cborEncode({ __type: type, message }) : JSON.stringify({ __type: type, message });
   res.writeHead(status, { 'Content-Type': contentType || 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type,
                           'Content-Length': Buffer.byteLength(body) });
   res.end(body);
@@ -125,7 +128,7 @@ function userIds(data) {
   return [id(data)];
 }
 
-function encode(isCbor, obj) { return isCbor ? cbor.encode(obj) : Buffer.from(JSON.stringify(obj)); }
+function encode(isCbor, obj) { return isCbor ? cborEncode(obj) : Buffer.from(JSON.stringify(obj)); }
 
 function faultProxy(kport) {
   let n = 0;

@@ -19,6 +19,9 @@ const path = require('path');
 const crypto = require('crypto');
 const modules = path.join(__dirname, '..', 'node_modules');
 const cbor = require(path.join(modules, 'cbor'));
+// the whole document: cbor's encode and Encoder.encodeOne return only the
+// first 16 KiB of a larger one
+const cborEncode = (obj) => cbor.encodeOne(obj, { highWaterMark: 1 << 26 });
 const { verify, reject } = require('../net/server.js');
 const { client, listShards } = require('./kread');
 
@@ -106,13 +109,13 @@ async function handle(req, res) {
   let results = [];
   if (keep.length) {
     const encoded = Object.assign({}, doc, { Records: keep });
-    const r = await forward(req, isCbor ? cbor.encode(encoded) : Buffer.from(JSON.stringify(encoded)));
+    const r = await forward(req, isCbor ? cborEncode(encoded) : Buffer.from(JSON.stringify(encoded)));
     if (r.status !== 200) return send(r);
     results = (isCbor ? cbor.decodeFirstSync(r.body) : JSON.parse(r.body.toString())).Records;
   }
   const merged = refused.map((x) => x || results.shift());
   const failedCount = merged.filter((x) => x.ErrorCode).length;
-  const out = isCbor ? cbor.encode({ FailedRecordCount: failedCount, Records: merged })
+  const out = isCbor ? cborEncode({ FailedRecordCount: failedCount, Records: merged })
     : Buffer.from(JSON.stringify({ FailedRecordCount: failedCount, Records: merged }));
   res.writeHead(200, { 'Content-Type': isCbor ? 'application/x-amz-cbor-1.1' : 'application/x-amz-json-1.1',
                        'Content-Length': out.length });

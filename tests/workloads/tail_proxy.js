@@ -16,6 +16,9 @@ const http = require('http');
 const fs = require('fs');
 const path = require('path');
 const cbor = require(path.join(__dirname, '..', 'node_modules', 'cbor'));
+// the whole document: cbor's encode and Encoder.encodeOne return only the
+// first 16 KiB of a larger one
+const cborEncode = (obj) => cbor.encodeOne(obj, { highWaterMark: 1 << 26 });
 
 const upstream = +process.argv[2];
 const log = fs.createWriteStream(process.argv[3], { flags: 'a' });
@@ -27,7 +30,7 @@ const sockets = new Set();
 function answer(res, status, type, ctype) {
   const isCbor = /cbor/.test(ctype || '');
   const obj = { __type: type, message: `${type} (injected)` };
-  const body = isCbor ? cbor.encode(obj) : Buffer.from(JSON.stringify(obj));
+  const body = isCbor ? cborEncode(obj) : Buffer.from(JSON.stringify(obj));
   res.writeHead(status, { 'Content-Type': ctype || 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type,
                           'Content-Length': body.length });
   res.end(body);
