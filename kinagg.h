@@ -1055,6 +1055,8 @@ typedef struct kinagg_producer {
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
     uint64_t cred_retry_ms;      /* monotonic: when to ask the source again */
     uint32_t cred_backoff_ms;
+    size_t entries_max;          /* entries a request carries: collection_max_count,
+                                  * halved after an answer that could not be read */
     int have_credentials, cred_forced;
     char map_token[1024];
     char last_error[256];
@@ -5640,6 +5642,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     KINAGG_MEMSET(p, 0, sizeof *p);
     p->cfg = *cfg;
     p->platform = *platform;
+    p->entries_max = cfg->collection_max_count;
     p->conns = (kinagg__pconn *)(void *)(base + l.conns);
     for (i = 0; i < cfg->connections; i++) {
         kinagg__pconn *c = &p->conns[i];
@@ -6030,7 +6033,7 @@ static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__p
 static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
     size_t visited, nq = p->cfg.max_shards + 1;
     int aggregate = p->cfg.aggregation == KINAGG_AGGREGATE_BY_SHARD;
-    for (visited = 0; visited < nq && c->n < p->cfg.collection_max_count; visited++) {
+    for (visited = 0; visited < nq && c->n < p->entries_max; visited++) {
         size_t qi = (p->rr + visited) % nq;
         kinagg__pqueue *q = kinagg__q(p, qi);
         int unmapped = qi == p->cfg.max_shards;
@@ -6039,7 +6042,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
         /* a shard in another request waits; this request may go on with it */
         if (p->shards[qi].busy && !(c->n && c->queue[c->n - 1] == qi)) continue;
         if (sh) kinagg__refill(p, sh, now);
-        while (c->n < p->cfg.collection_max_count && kinagg__queue_ready(p, q, now)) {
+        while (c->n < p->entries_max && kinagg__queue_ready(p, q, now)) {
             const kinagg__prec *h = &p->recs[q->head];
             kinagg_put_entry *e = &c->entries[c->n];
             size_t take = 1, cost, agg_len = 0, left = p->cfg.collection_max_size - c->bytes;
@@ -6185,6 +6188,12 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
         p->stats.requests_failed++;
         kinagg__perror_call(p, "PutRecords", st, &c->k);
         if (kinagg__cred_refused(p, st, &c->k)) p->cred_forced = 1;
+        /* an answer cut short or larger than the receive buffer: its size
+         * may be why (kinesalite cuts CBOR answers at 16 KiB), so later
+         * requests carry half as many entries */
+        if ((st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR || st == KINAGG_ERR_RESPONSE_TOO_LARGE) && c->n > 1 &&
+            c->n / 2 < p->entries_max)
+            p->entries_max = c->n / 2;
     }
     c->done_st = st;
     c->done_e = 0;

@@ -145,6 +145,7 @@ static shard shards[MAXSHARDS * 8];
 static unsigned nshards_all;
 /* the map the peer serves: every shard it lists (open and closed) */
 static unsigned cur_map[MAXSHARDS], cur_map_len, map_gen;
+static size_t put_cut; /* PutRecords answers longer than this are cut here (0: never) */
 /* every map served: its open shards, for the purity check */
 static unsigned *map_hist, map_hist_len; /* [gen start..] lists, ended by ~0u */
 
@@ -754,6 +755,10 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
         sprintf(num, "%6lu", (unsigned long)failed);
         memcpy(x, num, 6);
     }
+    if (put_cut && pe->resp_len > put_cut) { /* as kinesalite cuts CBOR answers, under a Content-Length that matches */
+        TRACE("peer %d: answer of %lu bytes cut at %lu\n", (int)(pe - peers), (unsigned long)pe->resp_len, (unsigned long)put_cut);
+        pe->resp_len = put_cut;
+    }
     answer(pe, 200, "OK", 0);
 }
 
@@ -1188,6 +1193,10 @@ static int run_seed(unsigned long long seed) {
     cfg.max_shards = chance(200) ? 1 + rnd(8) : 64;
     cfg.send_buffer_size = 2048 + rnd(30000);
     cfg.recv_buffer_size = 128u * 1024u;
+    /* answers cut short: the producer must make its requests smaller, or
+     * (with no time to live) their records would wait for ever */
+    put_cut = chance(cfg.aggregation == KINAGG_AGGREGATE_NONE ? 500 : 100) ? 1500 + rnd(6000) : 0;
+    if (put_cut) cfg.record_ttl_ms = 0;
     /* a small receive buffer: ListShards in pages of 4-8 shards */
     if (cfg.collection_max_count <= 4 && chance(500)) cfg.recv_buffer_size = 4096 + rnd(4096);
     cfg.max_records = chance(300) ? 1 + rnd(200) : 0;

@@ -43,6 +43,20 @@ for proto in json cbor; do
     "node -e \"const s=require('./$B/cat-$proto.json'); process.exit(s.user_records===200000 && s.lines===200000 && s.failed===0 && s.kinesis_records>0 && s.kinesis_records<2000 ? 0 : 1)\""
 done
 
+# CBOR without aggregation and without --max-entries: kinesalite cuts the
+# answers to 500-entry requests at 16 KiB; the producer halves its requests
+# until the answers can be read, and every line arrives (some twice: the
+# requests whose answers were cut were stored)
+seq -f 'cut-%g' 1 3000 > $B/cut-lines.txt
+timeout 120 ./$B/kinagg-cat --stream tools-cut-$SEED --create 1 --protocol cbor --no-aggregate \
+  --stats-json $B/cat-cut.json $B/cut-lines.txt 2> $B/cat-cut.err
+check "CBOR, no aggregation, answers cut at 16 KiB: kinagg-cat exits 0" test $? -eq 0
+check "CBOR, answers cut at 16 KiB: --stats-json counts 3000 delivered" \
+  "node -e \"const s=require('./$B/cat-cut.json'); process.exit(s.user_records===3000 && s.failed===0 ? 0 : 1)\""
+./$B/kinagg-tail --stream tools-cut-$SEED 2>/dev/null | sort -u > $B/tail-cut.txt
+check "CBOR, answers cut at 16 KiB: kinagg-tail finds every line" "sort -u $B/cut-lines.txt | cmp -s - $B/tail-cut.txt"
+tail -3 $B/cat-cut.err >&2
+
 # refused credentials and a missing stream: non-zero, with the count named
 printf 'a\nb\nc\n' > $B/three.txt
 AWS_SECRET_ACCESS_KEY=wrong ./$B/kinagg-cat --stream tools-json-$SEED $B/three.txt 2> $B/cat-badcreds.err
