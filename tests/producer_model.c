@@ -1193,8 +1193,9 @@ static int run_seed(unsigned long long seed) {
     cfg.max_shards = chance(200) ? 1 + rnd(8) : 64;
     cfg.send_buffer_size = 2048 + rnd(30000);
     cfg.recv_buffer_size = 128u * 1024u;
-    /* answers cut short: the producer must make its requests smaller, or
-     * (with no time to live) their records would wait for ever */
+    /* answers cut short, as kinesalite cuts CBOR answers: the records go
+     * again (with no time to live, only delivery completes them), in
+     * smaller requests */
     put_cut = chance(cfg.aggregation == KINAGG_AGGREGATE_NONE ? 500 : 100) ? 1500 + rnd(6000) : 0;
     if (put_cut) cfg.record_ttl_ms = 0;
     /* a small receive buffer: ListShards in pages of 4-8 shards */
