@@ -6287,8 +6287,8 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     /* as many shards as the receive buffer surely holds (a shard takes
      * at most about 450 bytes of JSON; 2 KiB for the head and the token),
      * and one more than the table, which then says the stream has too
-     * many; at most 32, whose answer stays under 16 KiB (kinesalite cuts
-     * CBOR answers there) */
+     * many; at most 32, whose answer stays under 16 KiB, where some
+     * servers' CBOR encoders cut answers */
     f[1].key = "MaxResults";
     f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
     if (f[1].num > p->cfg.max_shards + 1) f[1].num = p->cfg.max_shards + 1;
