@@ -3011,28 +3011,24 @@ static void kinagg__dec(char *p, uint32_t v, int n) {
 
 KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     /* days to civil date: Howard Hinnant's algorithm, for dates from 1970;
-     * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small */
-    uint64_t days = t >> 7, z, era, y;
-    uint32_t secs, doe, yoe, doy, mp, m;
-    secs = kinagg__divmod16(&days, 675) << 7 | (uint32_t)(t & 127);
-    z = days + 719468;
-    era = z;
-    (void)kinagg__divmod16(&era, 27);
-    (void)kinagg__divmod16(&era, 5411);
-    doe = (uint32_t)(z - era * 146097);
+     * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small.
+     * Past the days count all is 32-bit: the era (below 2^31 even for
+     * t = 2^64 - 1) matters to the year's last four digits only as era % 25. */
+    uint64_t z = t >> 7;
+    uint32_t secs, doe, era, yoe, doy, mp, m;
+    secs = kinagg__divmod16(&z, 675) << 7 | (uint32_t)(t & 127);
+    z += 719468;
+    doe = kinagg__divmod16(&z, 27);
+    doe += 27 * kinagg__divmod16(&z, 5411);
+    era = (uint32_t)z;
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = yoe + era * 400;
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
     m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) y++;
-    kinagg__dec(out, kinagg__divmod16(&y, 10000), 4);
-    kinagg__dec(out + 4, m, 2);
-    kinagg__dec(out + 6, doy - (153 * mp + 2) / 5 + 1, 2);
+    /* YYYYMMDD and HHMMSS as numbers: kinagg__dec keeps the last digits */
+    kinagg__dec(out, (yoe + era % 25 * 400 + (m <= 2)) * 10000 + m * 100 + doy - (153 * mp + 2) / 5 + 1, 8);
     out[8] = 'T';
-    kinagg__dec(out + 9, secs / 3600, 2);
-    kinagg__dec(out + 11, secs / 60 % 60, 2);
-    kinagg__dec(out + 13, secs % 60, 2);
+    kinagg__dec(out + 9, secs / 3600 * 10000 + secs / 60 % 60 * 100 + secs % 60, 6);
     out[15] = 'Z';
     out[16] = '\0';
 }
