@@ -2748,17 +2748,14 @@ static int kinagg__is_token(kinagg_str n) {
 /* A header value trimmed, with each run of whitespace (line folds too) as
  * one space. */
 static void kinagg__emit_value(kinagg__sink *s, kinagg_str v) {
-    size_t i = 0, end = v.len;
-    int space = 0;
-    while (i < end && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == '\r' || v.ptr[i] == '\n')) i++;
-    while (end > i && (v.ptr[end - 1] == ' ' || v.ptr[end - 1] == '\t' || v.ptr[end - 1] == '\r' ||
-                       v.ptr[end - 1] == '\n'))
-        end--;
-    for (; i < end; i++) {
+    size_t i;
+    int space = 0, started = 0; /* a space is owed only between words */
+    for (i = 0; i < v.len; i++) {
         char c = v.ptr[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { space = 1; continue; }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { space = started; continue; }
         if (space) { kinagg__sink_byte(s, ' '); space = 0; }
         kinagg__sink_byte(s, c);
+        started = 1;
     }
 }
 
@@ -2808,30 +2805,30 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
     unsigned char tag[KINAGG_SHA256_SIZE], k[KINAGG_SHA256_SIZE];
     const kinagg_str *secret = &sg->credentials.secret_access_key;
+    kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
+    int i;
+    part[0].ptr = r->amz_date.ptr;
+    part[0].len = 8;
+    part[1] = r->region;
+    part[2] = r->service;
+    part[3] = kinagg_str_c("aws4_request");
     /* What the key depends on, hashed: a new secret, date, region or service
      * derives a new key. The zero bytes keep the fields apart. */
     kinagg_sha256_init(&m->inner);
     kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
-    kinagg_sha256_update(&m->inner, "", 1);
-    kinagg_sha256_update(&m->inner, r->amz_date.ptr, 8);
-    kinagg_sha256_update(&m->inner, "", 1);
-    kinagg_sha256_update(&m->inner, r->region.ptr, r->region.len);
-    kinagg_sha256_update(&m->inner, "", 1);
-    kinagg_sha256_update(&m->inner, r->service.ptr, r->service.len);
+    for (i = 0; i < 3; i++) {
+        kinagg_sha256_update(&m->inner, "", 1);
+        kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+    }
     kinagg_sha256_final(&m->inner, tag);
     if (sg->key_valid && KINAGG_MEMCMP(tag, sg->key_tag, sizeof tag) == 0) return;
     kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
-    kinagg_hmac_sha256_update(m, r->amz_date.ptr, 8);
-    kinagg_hmac_sha256_final(m, k);
-    kinagg_hmac_sha256_init(m, k, sizeof k);
-    kinagg_hmac_sha256_update(m, r->region.ptr, r->region.len);
-    kinagg_hmac_sha256_final(m, k);
-    kinagg_hmac_sha256_init(m, k, sizeof k);
-    kinagg_hmac_sha256_update(m, r->service.ptr, r->service.len);
-    kinagg_hmac_sha256_final(m, k);
-    kinagg_hmac_sha256_init(m, k, sizeof k);
-    kinagg_hmac_sha256_update(m, "aws4_request", 12);
-    kinagg_hmac_sha256_final(m, sg->signing_key);
+    for (i = 0; i < 4; i++) {
+        if (i) kinagg_hmac_sha256_init(m, k, sizeof k);
+        kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
+        kinagg_hmac_sha256_final(m, k);
+    }
+    KINAGG_MEMCPY(sg->signing_key, k, sizeof k);
     KINAGG_MEMCPY(sg->key_tag, tag, sizeof tag);
     sg->key_valid = 1;
 }
