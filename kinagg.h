@@ -2732,15 +2732,15 @@ static int kinagg__name_compare(kinagg_str a, kinagg_str b) {
     return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
 
+/* RFC 9110 tchar (ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~) as a bitmap of
+ * the 128 ASCII codes: bit c of word c / 32. */
+static const uint32_t kinagg__tchar_bits[4] = {0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
 static int kinagg__is_token(kinagg_str n) {
     size_t i;
     if (n.len == 0) return 0;
     for (i = 0; i < n.len; i++) {
         unsigned char c = (unsigned char)n.ptr[i];
-        if (c <= 32 || c >= 127 || c == ':' || c == '(' || c == ')' || c == ',' || c == '/' || c == ';' ||
-            c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' ||
-            c == '{' || c == '}' || c == '"')
-            return 0;
+        if (c >= 128 || !(kinagg__tchar_bits[c >> 5] >> (c & 31) & 1)) return 0;
     }
     return 1;
 }
@@ -2771,13 +2771,18 @@ static size_t kinagg__next_header(const kinagg_sigv4_request *r, const kinagg_st
     return best;
 }
 
+static void kinagg__sink_lower(kinagg__sink *s, kinagg_str name) {
+    size_t k;
+    for (k = 0; k < name.len; k++) kinagg__sink_byte(s, kinagg__lower(name.ptr[k]));
+}
+
 static void kinagg__signed_headers(kinagg__sink *s, const kinagg_sigv4_request *r) {
-    size_t h = kinagg__next_header(r, NULL), k;
+    size_t h = kinagg__next_header(r, NULL);
     int first = 1;
     while (h < r->header_count) {
         if (!first) kinagg__sink_byte(s, ';');
         first = 0;
-        for (k = 0; k < r->headers[h].name.len; k++) kinagg__sink_byte(s, kinagg__lower(r->headers[h].name.ptr[k]));
+        kinagg__sink_lower(s, r->headers[h].name);
         h = kinagg__next_header(r, &r->headers[h].name);
     }
 }
@@ -2803,7 +2808,7 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
 /* Derives (or finds cached) the signing key; m is the caller's context,
  * used here as scratch, so that one context serves the whole signature. */
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
-    unsigned char tag[KINAGG_SHA256_SIZE], k[KINAGG_SHA256_SIZE];
+    unsigned char tag[KINAGG_SHA256_SIZE], differs = !sg->key_valid;
     const kinagg_str *secret = &sg->credentials.secret_access_key;
     kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
     int i;
@@ -2821,15 +2826,18 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
         kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
     }
     kinagg_sha256_final(&m->inner, tag);
-    if (sg->key_valid && KINAGG_MEMCMP(tag, sg->key_tag, sizeof tag) == 0) return;
+    for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
+        differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
+        sg->key_tag[i] = tag[i];
+    }
+    if (!differs) return;
+    /* each link's key is taken in by its init before the final overwrites it */
     kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
     for (i = 0; i < 4; i++) {
-        if (i) kinagg_hmac_sha256_init(m, k, sizeof k);
+        if (i) kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
         kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
-        kinagg_hmac_sha256_final(m, k);
+        kinagg_hmac_sha256_final(m, sg->signing_key);
     }
-    KINAGG_MEMCPY(sg->signing_key, k, sizeof k);
-    KINAGG_MEMCPY(sg->key_tag, tag, sizeof tag);
     sg->key_valid = 1;
 }
 
@@ -2892,7 +2900,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
 #endif
     for (h = kinagg__next_header(r, NULL); h < r->header_count; h = kinagg__next_header(r, &r->headers[h].name)) {
         int first = 1;
-        for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&s, kinagg__lower(r->headers[h].name.ptr[i]));
+        kinagg__sink_lower(&s, r->headers[h].name);
         kinagg__sink_byte(&s, ':');
         for (i = h; i < r->header_count; i++) { /* repeated names: values joined in order */
             if (kinagg__name_compare(r->headers[i].name, r->headers[h].name) != 0) continue;
@@ -2922,8 +2930,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     }
     /* the string to sign (122 bytes and the scope's region and service) is
      * under 256 bytes: an absurd region or service is refused */
-    if (r->region.len >= 256 || r->service.len >= 256 || 122 + r->region.len + r->service.len >= 256)
-        return KINAGG_ERR_INVALID_ARGUMENT;
+    if (r->region.len > 133 || r->service.len > 133 - r->region.len) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
     kinagg__signing_key(signer, r, &m);
@@ -2946,7 +2953,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     }
     kinagg_hex(digest, sizeof digest, hex);
     if (trace) {
-        KINAGG_MEMCPY(trace->signature_hex, hex, 64);
+        kinagg_hex(digest, sizeof digest, trace->signature_hex);
         trace->signature_hex[64] = '\0';
     }
 
@@ -2962,7 +2969,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__signed_headers(&s, r);
     kinagg__sink_put(&s, ", Signature=", 12);
     kinagg__sink_put(&s, hex, 64);
-    if (s.overflow || s.len >= out_cap) {
+    if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
     }
