@@ -609,7 +609,7 @@ typedef struct kinagg_http_client {
     const kinagg_body *body;
     size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
     int framing, chunk_state, head_done;
-    uint64_t content_length, chunk_size;
+    size_t content_length, chunk_size;
     unsigned chunk_digits;
     unsigned long requests, connections; /* counters */
 } kinagg_http_client;
@@ -3045,8 +3045,11 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND_HEAD, KINAGG__ST_SEND_BODY, KINAGG__ST_RECV,
        KINAGG__ST_DONE };
 enum { KINAGG__FR_NONE, KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
-enum { KINAGG__CH_SIZE, KINAGG__CH_EXT, KINAGG__CH_SIZE_LF, KINAGG__CH_DATA, KINAGG__CH_DATA_CR, KINAGG__CH_DATA_LF,
-       KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE, KINAGG__CH_END_LF, KINAGG__CH_DONE };
+/* chunked decoding: the states that take one byte at a time first (in the
+ * order of kinagg__chunk_next), then DATA, DONE and two pseudo-states */
+enum { KINAGG__CH_SIZE, KINAGG__CH_EXT, KINAGG__CH_SIZE_LF, KINAGG__CH_DATA_CR, KINAGG__CH_DATA_LF,
+       KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE, KINAGG__CH_END_LF, KINAGG__CH_DATA, KINAGG__CH_DONE,
+       KINAGG__CH_AFTER_SIZE /* DATA, or TRAILER after the last chunk */, KINAGG__CH_BAD };
 
 KINAGG_API void kinagg_http_init(kinagg_http_client *c, const kinagg_transport *transport, void *send_buf,
                                  size_t send_cap, void *recv_buf, size_t recv_cap) {
@@ -3270,81 +3273,54 @@ static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     return 1;
 }
 
+/* The next state of a one-byte state on CR, on LF, on any other byte (a
+ * chunk size's hex digits are taken before the table is looked at). */
+static const unsigned char kinagg__chunk_next[KINAGG__CH_DATA][3] = {
+    {KINAGG__CH_SIZE_LF, KINAGG__CH_AFTER_SIZE, KINAGG__CH_EXT},              /* SIZE: ';', SP, HT start ext */
+    {KINAGG__CH_SIZE_LF, KINAGG__CH_AFTER_SIZE, KINAGG__CH_EXT},              /* EXT */
+    {KINAGG__CH_BAD, KINAGG__CH_AFTER_SIZE, KINAGG__CH_BAD},                  /* SIZE_LF */
+    {KINAGG__CH_DATA_LF, KINAGG__CH_SIZE, KINAGG__CH_BAD},                    /* DATA_CR */
+    {KINAGG__CH_BAD, KINAGG__CH_SIZE, KINAGG__CH_BAD},                        /* DATA_LF */
+    {KINAGG__CH_END_LF, KINAGG__CH_DONE, KINAGG__CH_TRAILER_LINE},            /* TRAILER */
+    {KINAGG__CH_TRAILER_LINE, KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE},   /* TRAILER_LINE */
+    {KINAGG__CH_BAD, KINAGG__CH_DONE, KINAGG__CH_BAD},                        /* END_LF */
+};
+
 /* Decodes chunked data in place: raw bytes from raw_pos are consumed and
  * their payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. */
 static int kinagg__http_dechunk(kinagg_http_client *c) {
     unsigned char *b = c->recv_buf;
     while (c->raw_pos < c->raw_end && c->chunk_state != KINAGG__CH_DONE) {
         unsigned char ch = b[c->raw_pos];
-        switch (c->chunk_state) {
-        case KINAGG__CH_SIZE: {
-            int h = kinagg__hexval(ch);
-            if (h >= 0) {
-                if (++c->chunk_digits > 15) return -1; /* no chunk of 2^60 bytes */
-                c->chunk_size = c->chunk_size * 16 + (unsigned)h;
-            } else if (c->chunk_digits == 0) {
-                return -1;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
-                c->chunk_state = KINAGG__CH_EXT;
-            } else if (ch == '\r') {
-                c->chunk_state = KINAGG__CH_SIZE_LF;
-            } else if (ch == '\n') {
-                c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-            } else {
-                return -1;
-            }
-            c->raw_pos++;
-            break;
-        }
-        case KINAGG__CH_EXT:
-            if (ch == '\r') c->chunk_state = KINAGG__CH_SIZE_LF;
-            else if (ch == '\n') c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_SIZE_LF:
-            if (ch != '\n') return -1;
-            c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_DATA: {
-            size_t avail = c->raw_end - c->raw_pos;
-            size_t n = c->chunk_size < avail ? (size_t)c->chunk_size : avail;
+        int st = c->chunk_state, h;
+        if (st == KINAGG__CH_DATA) {
+            size_t n = c->raw_end - c->raw_pos;
+            if (n > c->chunk_size) n = c->chunk_size;
             if (c->dec_end != c->raw_pos) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
             if (c->chunk_size == 0) c->chunk_state = KINAGG__CH_DATA_CR;
-            break;
+            continue;
         }
-        case KINAGG__CH_DATA_CR:
-            if (ch == '\r') c->chunk_state = KINAGG__CH_DATA_LF;
-            else if (ch == '\n') { c->chunk_state = KINAGG__CH_SIZE; c->chunk_digits = 0; }
-            else return -1;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_DATA_LF:
-            if (ch != '\n') return -1;
-            c->chunk_state = KINAGG__CH_SIZE;
-            c->chunk_digits = 0;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_TRAILER:
-            if (ch == '\r') c->chunk_state = KINAGG__CH_END_LF;
-            else if (ch == '\n') c->chunk_state = KINAGG__CH_DONE;
-            else c->chunk_state = KINAGG__CH_TRAILER_LINE;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_TRAILER_LINE:
-            if (ch == '\n') c->chunk_state = KINAGG__CH_TRAILER;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_END_LF:
-            if (ch != '\n') return -1;
-            c->chunk_state = KINAGG__CH_DONE;
-            c->raw_pos++;
-            break;
-        default: return -1;
+        c->raw_pos++;
+        if (st == KINAGG__CH_SIZE) {
+            h = kinagg__hexval(ch);
+            if (h >= 0) {
+                if (++c->chunk_digits > 15) return -1; /* no chunk of 2^60 bytes */
+                /* past what size_t holds (a 32-bit one), the chunk cannot fit
+                 * the receive buffer either way: saturate */
+                c->chunk_size = c->chunk_size > (size_t)-1 >> 4 ? (size_t)-1 : c->chunk_size * 16 + (unsigned)h;
+                continue;
+            }
+            if (c->chunk_digits == 0 || (ch != '\r' && ch != '\n' && ch != ';' && ch != ' ' && ch != '\t'))
+                return -1;
         }
+        st = kinagg__chunk_next[st][ch == '\r' ? 0 : ch == '\n' ? 1 : 2];
+        if (st == KINAGG__CH_BAD) return -1;
+        if (st == KINAGG__CH_AFTER_SIZE) st = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
+        if (st == KINAGG__CH_SIZE) c->chunk_digits = 0; /* chunk_size is 0 again: its data ran out */
+        c->chunk_state = st;
     }
     /* undecoded bytes move down so the buffer's free room is what is left */
     if (c->raw_pos > c->dec_end) {
@@ -3364,6 +3340,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
+        uint64_t cl = 0; /* up to 15 digits: compared exactly, then bounded by the buffer */
         if (n == 0) return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
         if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
@@ -3374,21 +3351,20 @@ static int kinagg__http_process(kinagg_http_client *c) {
         c->head_done = 1;
         c->resp_head_len = n;
         c->raw_pos = c->dec_end = n;
-        c->content_length = 0;
         c->framing = KINAGG__FR_CLOSE;
         for (i = 0; i < r->header_count; i++) {
             if (kinagg__ieq(r->headers[i].name, "content-length")) {
                 kinagg_str v = r->headers[i].value;
-                uint64_t cl = 0;
+                uint64_t x = 0;
                 size_t j;
                 if (v.len == 0 || v.len > 15) return -(int)KINAGG_ERR_HTTP_PARSE;
                 for (j = 0; j < v.len; j++) {
                     if (v.ptr[j] < '0' || v.ptr[j] > '9') return -(int)KINAGG_ERR_HTTP_PARSE;
-                    cl = cl * 10 + (uint64_t)(v.ptr[j] - '0');
+                    x = x * 10 + (uint64_t)(v.ptr[j] - '0');
                 }
-                if (c->framing == KINAGG__FR_LENGTH && cl != c->content_length) return -(int)KINAGG_ERR_HTTP_PARSE;
+                if (c->framing == KINAGG__FR_LENGTH && x != cl) return -(int)KINAGG_ERR_HTTP_PARSE;
                 c->framing = KINAGG__FR_LENGTH;
-                c->content_length = cl;
+                cl = x;
             }
         }
         te = kinagg_http_header_get(r, "transfer-encoding");
@@ -3406,12 +3382,14 @@ static int kinagg__http_process(kinagg_http_client *c) {
             c->chunk_digits = 0;
         }
         if (r->status == 204 || r->status == 304) c->framing = KINAGG__FR_NONE;
+        /* HTTP/1.1 keeps the connection unless told "close"; 1.0 closes it
+         * unless told "keep-alive" */
         conn = kinagg_http_header_get(r, "connection");
-        r->keep_alive = r->version_minor == 1 ? !(conn && kinagg__has_token(*conn, "close"))
-                                              : (conn && kinagg__has_token(*conn, "keep-alive"));
+        r->keep_alive = r->version_minor;
+        if (conn && kinagg__has_token(*conn, r->version_minor ? "close" : "keep-alive")) r->keep_alive ^= 1;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
-        if (c->framing == KINAGG__FR_LENGTH && c->content_length > c->recv_cap - n)
-            return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+        c->content_length = (size_t)cl; /* fits: it was just bounded (used only when framing is LENGTH) */
     }
     switch (c->framing) {
     case KINAGG__FR_NONE:
