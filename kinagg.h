@@ -3292,7 +3292,7 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
     unsigned char *b = c->recv_buf;
     while (c->raw_pos < c->raw_end && c->chunk_state != KINAGG__CH_DONE) {
         unsigned char ch = b[c->raw_pos];
-        int st = c->chunk_state, h;
+        int st = c->chunk_state, h, k = ch == '\r' ? 0 : ch == '\n' ? 1 : 2;
         if (st == KINAGG__CH_DATA) {
             size_t n = c->raw_end - c->raw_pos;
             if (n > c->chunk_size) n = c->chunk_size;
@@ -3313,10 +3313,9 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
                 c->chunk_size = c->chunk_size > (size_t)-1 >> 4 ? (size_t)-1 : c->chunk_size * 16 + (unsigned)h;
                 continue;
             }
-            if (c->chunk_digits == 0 || (ch != '\r' && ch != '\n' && ch != ';' && ch != ' ' && ch != '\t'))
-                return -1;
+            if (c->chunk_digits == 0 || (k == 2 && ch != ';' && ch != ' ' && ch != '\t')) return -1;
         }
-        st = kinagg__chunk_next[st][ch == '\r' ? 0 : ch == '\n' ? 1 : 2];
+        st = kinagg__chunk_next[st][k];
         if (st == KINAGG__CH_BAD) return -1;
         if (st == KINAGG__CH_AFTER_SIZE) st = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
         if (st == KINAGG__CH_SIZE) c->chunk_digits = 0; /* chunk_size is 0 again: its data ran out */
@@ -3427,6 +3426,7 @@ static void kinagg__http_complete(kinagg_http_client *c) {
 KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, unsigned *wait_events,
                                           uint64_t *wake_ms) {
     unsigned ev = 0;
+    uint64_t wake;
     c->sent_in_poll = 0;
     for (;;) {
         kinagg_io io;
@@ -3460,9 +3460,9 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                         continue;
                     }
                     if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
-                        if (wait_events) *wait_events = KINAGG_WAIT_WRITE;
-                        if (wake_ms) *wake_ms = now;
-                        return KINAGG_PENDING;
+                        ev = KINAGG_WAIT_WRITE;
+                        wake = now;
+                        goto pending;
                     }
                     size_t room = c->send_cap - c->head_len;
                     c->chunk_len = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
@@ -3487,9 +3487,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
-            if (kinagg__http_retry_stale(c, now)) continue;
-            return kinagg__http_fail(c, io == KINAGG_IO_CLOSED ? KINAGG_ERR_CLOSED
-                                        : io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_IO);
+            goto io_failed;
         }
         case KINAGG__ST_RECV: {
             int done;
@@ -3513,17 +3511,20 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 kinagg__http_complete(c);
                 return KINAGG_OK;
             }
+        }
+        io_failed: /* sending or receiving failed */
             if (kinagg__http_retry_stale(c, now)) continue;
             return kinagg__http_fail(c, io == KINAGG_IO_CLOSED ? KINAGG_ERR_CLOSED
                                         : io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_IO);
-        }
         case KINAGG__ST_DONE: return KINAGG_OK;
         default: return KINAGG_ERR_STATE;
         }
         /* waiting on the transport */
         if (now >= c->deadline) return kinagg__http_fail(c, KINAGG_ERR_TIMEOUT);
+        wake = c->deadline;
+    pending:
         if (wait_events) *wait_events = ev;
-        if (wake_ms) *wake_ms = c->deadline;
+        if (wake_ms) *wake_ms = wake;
         return KINAGG_PENDING;
     }
 }
