@@ -2771,19 +2771,26 @@ static size_t kinagg__next_header(const kinagg_sigv4_request *r, const kinagg_st
     return best;
 }
 
-static void kinagg__sink_lower(kinagg__sink *s, kinagg_str name) {
-    size_t k;
-    for (k = 0; k < name.len; k++) kinagg__sink_byte(s, kinagg__lower(name.ptr[k]));
-}
-
-static void kinagg__signed_headers(kinagg__sink *s, const kinagg_sigv4_request *r) {
-    size_t h = kinagg__next_header(r, NULL);
-    int first = 1;
-    while (h < r->header_count) {
-        if (!first) kinagg__sink_byte(s, ';');
-        first = 0;
-        kinagg__sink_lower(s, r->headers[h].name);
-        h = kinagg__next_header(r, &r->headers[h].name);
+/* The headers' distinct names, sorted and lowercased: with their values,
+ * "name:v1,v2\n" each (repeated names: values joined in order), for the
+ * canonical headers; or alone, "a;b;c", for the signed headers. */
+static void kinagg__headers(kinagg__sink *s, const kinagg_sigv4_request *r, int with_values) {
+    const kinagg_str *prev = NULL;
+    size_t h, i;
+    while ((h = kinagg__next_header(r, prev)) < r->header_count) {
+        if (prev && !with_values) kinagg__sink_byte(s, ';');
+        prev = &r->headers[h].name;
+        for (i = 0; i < prev->len; i++) kinagg__sink_byte(s, kinagg__lower(prev->ptr[i]));
+        if (with_values) {
+            char sep = ':';
+            for (i = h; i < r->header_count; i++) {
+                if (kinagg__name_compare(r->headers[i].name, *prev) != 0) continue;
+                kinagg__sink_byte(s, sep);
+                sep = ',';
+                kinagg__emit_value(s, r->headers[i].value);
+            }
+            kinagg__sink_byte(s, '\n');
+        }
     }
 }
 
@@ -2868,7 +2875,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink s;
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hex[2 * KINAGG_SHA256_SIZE];
-    size_t i, h;
+    size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
         return KINAGG_ERR_INVALID_ARGUMENT;
@@ -2898,20 +2905,9 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__canonical_query(&s, r->query);
     kinagg__sink_byte(&s, '\n');
 #endif
-    for (h = kinagg__next_header(r, NULL); h < r->header_count; h = kinagg__next_header(r, &r->headers[h].name)) {
-        int first = 1;
-        kinagg__sink_lower(&s, r->headers[h].name);
-        kinagg__sink_byte(&s, ':');
-        for (i = h; i < r->header_count; i++) { /* repeated names: values joined in order */
-            if (kinagg__name_compare(r->headers[i].name, r->headers[h].name) != 0) continue;
-            if (!first) kinagg__sink_byte(&s, ',');
-            first = 0;
-            kinagg__emit_value(&s, r->headers[i].value);
-        }
-        kinagg__sink_byte(&s, '\n');
-    }
+    kinagg__headers(&s, r, 1);
     kinagg__sink_byte(&s, '\n');
-    kinagg__signed_headers(&s, r);
+    kinagg__headers(&s, r, 0);
     kinagg__sink_byte(&s, '\n');
     if (r->payload_sha256_hex) {
         for (i = 0; i < 64; i++) hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
@@ -2966,7 +2962,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink_byte(&s, '/');
     kinagg__scope(&s, r);
     kinagg__sink_put(&s, ", SignedHeaders=", 16);
-    kinagg__signed_headers(&s, r);
+    kinagg__headers(&s, r, 0);
     kinagg__sink_put(&s, ", Signature=", 12);
     kinagg__sink_put(&s, hex, 64);
     if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
