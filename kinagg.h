@@ -2723,13 +2723,16 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
 
 static char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
-static int kinagg__name_compare(kinagg_str a, kinagg_str b) {
-    size_t i, n = a.len < b.len ? a.len : b.len;
-    for (i = 0; i < n; i++) {
-        unsigned char x = (unsigned char)kinagg__lower(a.ptr[i]), y = (unsigned char)kinagg__lower(b.ptr[i]);
-        if (x != y) return x < y ? -1 : 1;
+/* Names in lowercase byte order (a name before any it is a prefix of);
+ * only the sign of the result means anything. */
+static int kinagg__name_compare(const kinagg_str *a, const kinagg_str *b) {
+    size_t i;
+    for (i = 0;; i++) { /* the end of a name compares as -1 */
+        int x = i < a->len ? (unsigned char)kinagg__lower(a->ptr[i]) : -1;
+        int y = i < b->len ? (unsigned char)kinagg__lower(b->ptr[i]) : -1;
+        if (x != y) return x - y;
+        if (x < 0) return 0;
     }
-    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
 
 /* RFC 9110 tchar (ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~) as a bitmap of
@@ -2764,8 +2767,8 @@ static void kinagg__emit_value(kinagg__sink *s, kinagg_str v) {
 static size_t kinagg__next_header(const kinagg_sigv4_request *r, const kinagg_str *prev) {
     size_t i, best = r->header_count;
     for (i = 0; i < r->header_count; i++) {
-        if (prev && kinagg__name_compare(r->headers[i].name, *prev) <= 0) continue;
-        if (best == r->header_count || kinagg__name_compare(r->headers[i].name, r->headers[best].name) < 0)
+        if (prev && kinagg__name_compare(&r->headers[i].name, prev) <= 0) continue;
+        if (best == r->header_count || kinagg__name_compare(&r->headers[i].name, &r->headers[best].name) < 0)
             best = i;
     }
     return best;
@@ -2784,7 +2787,7 @@ static void kinagg__headers(kinagg__sink *s, const kinagg_sigv4_request *r, int 
         if (with_values) {
             char sep = ':';
             for (i = h; i < r->header_count; i++) {
-                if (kinagg__name_compare(r->headers[i].name, *prev) != 0) continue;
+                if (kinagg__name_compare(&r->headers[i].name, prev) != 0) continue;
                 kinagg__sink_byte(s, sep);
                 sep = ',';
                 kinagg__emit_value(s, r->headers[i].value);
