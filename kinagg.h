@@ -3109,25 +3109,24 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
     size_t pos = 0, line_end, i;
     int status = 0;
     /* find the end of the head first: nothing is parsed from a partial head */
-    for (i = 0;; i++) {
+    for (i = 1;; i++) { /* a LF that ends an empty line: after LF, or after LF CR */
         if (i >= len) return 0;
-        if (p[i] == '\n' && ((i + 1 < len && p[i + 1] == '\n') ||
-                             (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')))
-            break;
+        if (p[i] == '\n' && (p[i - 1] == '\n' || (p[i - 1] == '\r' && i >= 2 && p[i - 2] == '\n'))) break;
     }
     r->header_count = 0;
     /* status line: HTTP/1.x SP DDD SP reason */
     for (line_end = 0; p[line_end] != '\n'; line_end++) {}
-    if (line_end < 12 || KINAGG_MEMCMP(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
-        return (size_t)-1;
-    r->version_minor = p[7] - '0';
-    for (i = 9; i < 12; i++) {
-        if (p[i] < '0' || p[i] > '9') return (size_t)-1;
-        status = status * 10 + (p[i] - '0');
+    if (line_end < 12) return (size_t)-1;
+    for (i = 0; i < 12; i++) { /* 'b': 0 or 1, 'd': a digit */
+        unsigned char want = (unsigned char)"HTTP/1.b ddd"[i], d = (unsigned char)(p[i] - '0');
+        if (want == 'd' ? d > 9 : want == 'b' ? d > 1 : p[i] != (char)want) return (size_t)-1;
+        if (want == 'd') status = status * 10 + d;
+        if (i == 8) r->version_minor = p[7] - '0'; /* set once "HTTP/1.x " is read */
     }
-    if (status < 100 || (line_end > 12 && p[12] != ' ' && p[12] != '\r')) return (size_t)-1;
+    /* p[12] is the line's LF if it ends after the code */
+    if (status < 100 || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n')) return (size_t)-1;
     r->status = status;
-    r->reason.ptr = p + (line_end > 12 && p[12] == ' ' ? 13 : 12);
+    r->reason.ptr = p + 12 + (p[12] == ' ');
     r->reason.len = (size_t)(p + line_end - r->reason.ptr);
     if (r->reason.len && r->reason.ptr[r->reason.len - 1] == '\r') r->reason.len--;
     pos = line_end + 1;
@@ -3135,9 +3134,10 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
         size_t colon, vs, ve;
         for (line_end = pos; p[line_end] != '\n'; line_end++) {}
         if (line_end == pos || (line_end == pos + 1 && p[pos] == '\r')) return line_end + 1; /* blank line */
-        if (p[pos] == ' ' || p[pos] == '\t') return (size_t)-1; /* obsolete line folding */
         for (colon = pos; colon < line_end && p[colon] != ':'; colon++) {}
-        if (colon == line_end || colon == pos) return (size_t)-1;
+        /* no colon; else the name must be a token, which also refuses an
+         * empty name and obsolete line folding (a line starting with SP or HT) */
+        if (colon == line_end) return (size_t)-1;
         {
             kinagg_str name;
             name.ptr = p + pos;
