@@ -3004,21 +3004,14 @@ static int64_t kinagg__sdiv(int64_t n, uint32_t d) { /* rounds toward 0, as / */
     return n < 0 ? -(int64_t)m : (int64_t)m;
 }
 
-/* v as n decimal digits at p (its last n digits). */
-static void kinagg__dec(char *p, uint32_t v, int n) {
-    while (n--) {
-        p[n] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
 KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     /* days to civil date: Howard Hinnant's algorithm, for dates from 1970;
      * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small.
      * Past the days count all is 32-bit: the era (below 2^31 even for
      * t = 2^64 - 1) matters to the year's last four digits only as era % 25. */
     uint64_t z = t >> 7;
-    uint32_t secs, doe, era, yoe, doy, mp, m;
+    uint32_t secs, doe, era, yoe, doy, mp, m, v;
+    int i;
     secs = kinagg__divmod16(&z, 675) << 7 | (uint32_t)(t & 127);
     z += 719468;
     doe = kinagg__divmod16(&z, 27);
@@ -3028,10 +3021,18 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
     m = mp < 10 ? mp + 3 : mp - 9;
-    /* YYYYMMDD and HHMMSS as numbers: kinagg__dec keeps the last digits */
-    kinagg__dec(out, (yoe + era % 25 * 400 + (m <= 2)) * 10000 + m * 100 + doy - (153 * mp + 2) / 5 + 1, 8);
-    out[8] = 'T';
-    kinagg__dec(out + 9, secs / 3600 * 10000 + secs / 60 % 60 * 100 + secs % 60, 6);
+    /* HHMMSS, then YYYYMMDD (its last 8 digits), as numbers written from
+     * the right in one loop */
+    v = secs / 3600 * 10000 + secs / 60 % 60 * 100 + secs % 60;
+    for (i = 14; i >= 0; i--) {
+        if (i == 8) {
+            out[8] = 'T';
+            v = (yoe + era % 25 * 400 + (m <= 2)) * 10000 + m * 100 + doy - (153 * mp + 2) / 5 + 1;
+            continue;
+        }
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
     out[15] = 'Z';
     out[16] = '\0';
 }
