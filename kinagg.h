@@ -2727,12 +2727,11 @@ static char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - '
  * only the sign of the result means anything. */
 static int kinagg__name_compare(const kinagg_str *a, const kinagg_str *b) {
     size_t i;
-    for (i = 0;; i++) { /* the end of a name compares as -1 */
-        int x = i < a->len ? (unsigned char)kinagg__lower(a->ptr[i]) : -1;
-        int y = i < b->len ? (unsigned char)kinagg__lower(b->ptr[i]) : -1;
-        if (x != y) return x - y;
-        if (x < 0) return 0;
+    for (i = 0; i < a->len && i < b->len; i++) {
+        int d = (unsigned char)kinagg__lower(a->ptr[i]) - (unsigned char)kinagg__lower(b->ptr[i]);
+        if (d) return d;
     }
+    return (a->len > b->len) - (a->len < b->len);
 }
 
 /* RFC 9110 tchar (ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~) as a bitmap of
@@ -3072,9 +3071,9 @@ KINAGG_API void kinagg_http_close(kinagg_http_client *c) {
 
 static int kinagg__ieq(kinagg_str a, const char *b) {
     size_t i;
-    for (i = 0; i < a.len; i++)
-        if (!b[i] || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
-    return b[a.len] == '\0';
+    for (i = 0; b[i]; i++)
+        if (i == a.len || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
+    return i == a.len;
 }
 
 /* Whether a comma-separated header value holds token t (any case). */
@@ -3091,7 +3090,7 @@ static int kinagg__has_token(kinagg_str v, const char *t) {
             kinagg_str tok;
             tok.ptr = v.ptr + s;
             tok.len = e - s;
-            if (tok.len && kinagg__ieq(tok, t)) return 1;
+            if (kinagg__ieq(tok, t)) return 1; /* an empty one never matches: t is not empty */
         }
     }
     return 0;
