@@ -3251,8 +3251,7 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
 
 static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) {
     if (!c->error_detail && c->transport.error) c->error_detail = c->transport.error(c->transport.ctx);
-    kinagg_http_close(c);
-    c->state = KINAGG__ST_DONE;
+    kinagg_http_close(c); /* polling: the state is not IDLE, and becomes DONE */
     return st;
 }
 
@@ -3331,7 +3330,8 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
 }
 
 /* Works on what has been received. Returns 1 complete, 0 more needed, or
- * a negative status. */
+ * a negative status. More needed with the buffer full is RESPONSE_TOO_LARGE:
+ * the receive step finds it before asking for bytes. */
 static int kinagg__http_process(kinagg_http_client *c) {
     kinagg_http_response *r = &c->response;
     while (!c->head_done) {
@@ -3339,7 +3339,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
         const kinagg_str *te, *conn;
         size_t i;
         uint64_t cl = 0; /* up to 15 digits: compared exactly, then bounded by the buffer */
-        if (n == 0) return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
+        if (n == 0) return 0;
         if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
             KINAGG_MEMMOVE(c->recv_buf, c->recv_buf + n, c->raw_end - n);
@@ -3403,12 +3403,11 @@ static int kinagg__http_process(kinagg_http_client *c) {
         int d = kinagg__http_dechunk(c);
         if (d < 0) return -(int)KINAGG_ERR_HTTP_PARSE;
         if (d && c->raw_end > c->raw_pos) r->keep_alive = 0;
-        if (!d && c->raw_end == c->recv_cap) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
         return d;
     }
     default:
         c->dec_end = c->raw_end;
-        return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
+        return 0;
     }
 }
 
