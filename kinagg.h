@@ -2605,47 +2605,37 @@ static int kinagg__param_compare(const kinagg__param *a, const kinagg__param *b)
     return c ? c : kinagg__enc_compare(a->val, a->val_len, b->val, b->val_len);
 }
 
-/* Canonical query: params sorted by encoded key, then value. Selection by
- * repeated minimum (queries are short); equal params are all emitted, in
- * order, by counting how many of the current value were seen. */
+/* Canonical query: params sorted by encoded key, then value, equal ones in
+ * their order in the query. Selection by repeated minimum (queries are
+ * short): the next param is the least (param, position) after the last one
+ * emitted. */
 static void kinagg__canonical_query(kinagg__sink *s, kinagg_str q) {
     kinagg__param prev, cand, best;
-    size_t pos, emitted_of_prev = 0, total = 0, done = 0;
+    size_t pos, at, prev_at = 0, best_at = 0;
     int have_prev = 0;
     KINAGG_MEMSET(&prev, 0, sizeof prev);
     KINAGG_MEMSET(&best, 0, sizeof best);
-    pos = 0;
-    while (kinagg__param_next(q, &pos, &cand)) total++;
-    while (done < total) {
+    for (;;) {
         int have_best = 0;
-        size_t dup_index = 0, seen_equal = 0;
-        pos = 0;
-        /* first, another copy of prev if there are more of it */
-        if (have_prev) {
-            while (kinagg__param_next(q, &pos, &cand))
-                if (kinagg__param_compare(&cand, &prev) == 0) seen_equal++;
-            if (seen_equal > emitted_of_prev) {
-                best = prev;
+        for (pos = 0; at = pos, kinagg__param_next(q, &pos, &cand);) {
+            if (have_prev) {
+                int c = kinagg__param_compare(&cand, &prev);
+                if (c < 0 || (c == 0 && at <= prev_at)) continue;
+            }
+            if (!have_best || kinagg__param_compare(&cand, &best) < 0) {
+                best = cand;
+                best_at = at;
                 have_best = 1;
-                dup_index = emitted_of_prev + 1;
             }
         }
-        if (!have_best) {
-            pos = 0;
-            while (kinagg__param_next(q, &pos, &cand)) {
-                if (have_prev && kinagg__param_compare(&cand, &prev) <= 0) continue;
-                if (!have_best || kinagg__param_compare(&cand, &best) < 0) { best = cand; have_best = 1; }
-            }
-            dup_index = 1;
-        }
-        if (done) kinagg__sink_byte(s, '&');
+        if (!have_best) return;
+        if (have_prev) kinagg__sink_byte(s, '&');
         kinagg__enc_emit(s, best.key, best.key_len);
         kinagg__sink_byte(s, '=');
         kinagg__enc_emit(s, best.val, best.val_len);
         prev = best;
+        prev_at = best_at;
         have_prev = 1;
-        emitted_of_prev = dup_index;
-        done++;
     }
 }
 
