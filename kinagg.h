@@ -2511,6 +2511,9 @@ static int kinagg__hexval(unsigned char c) {
     return -1;
 }
 
+/* A path segment's dots: 1 for ".", 2 for "..", else 0. */
+static int kinagg__dots(const char *p, size_t n) { return (n == 1 || n == 2) && p[0] == '.' && p[n - 1] == '.' ? (int)n : 0; }
+
 #ifdef KINAGG_SIGV4_SIMPLE_PATH
 /* A path that is its own canonical form, normalized or not: empty, or "/"
  * and segments of unreserved bytes, none empty (but a last one), "." or "..". */
@@ -2521,7 +2524,7 @@ static int kinagg__path_simple(kinagg_str p) {
         if (i == p.len || p.ptr[i] == '/') {
             size_t n = i - seg - 1;
             const char *q = p.ptr + seg + 1;
-            if ((n == 0 && i < p.len) || (n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) return 0;
+            if ((n == 0 && i < p.len) || kinagg__dots(q, n)) return 0;
             seg = i;
         } else if (!kinagg__unreserved((unsigned char)p.ptr[i])) {
             return 0;
@@ -2639,14 +2642,6 @@ static void kinagg__canonical_query(kinagg__sink *s, kinagg_str q) {
     }
 }
 
-/* Path segments: [*pos..) up to the next '/', after skipping one '/'. */
-static int kinagg__seg_is(const char *p, size_t n, const char *what) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (what[i] != p[i]) return 0;
-    return what[n] == '\0';
-}
-
 static void kinagg__emit_path_bytes(kinagg__sink *s, const char *p, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
     size_t i;
@@ -2674,8 +2669,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
     for (start = 0; start <= path.len;) {
         size_t end = start;
         while (end < path.len && path.ptr[end] != '/') end++;
-        if (end > start && !kinagg__seg_is(path.ptr + start, end - start, ".") &&
-            !kinagg__seg_is(path.ptr + start, end - start, "..")) {
+        if (end > start && !kinagg__dots(path.ptr + start, end - start)) {
             /* count the ".." to the right that are not used up by segments
              * between: this segment dies if one reaches it */
             long depth = 0;
@@ -2683,11 +2677,13 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
             int dies = 0;
             while (j < path.len) {
                 size_t js = j + 1, je = js;
+                int dots;
                 while (je < path.len && path.ptr[je] != '/') je++;
-                if (kinagg__seg_is(path.ptr + js, je - js, "..")) {
+                dots = kinagg__dots(path.ptr + js, je - js);
+                if (dots == 2) {
                     if (depth == 0) { dies = 1; break; }
                     depth--;
-                } else if (je > js && !kinagg__seg_is(path.ptr + js, je - js, ".")) {
+                } else if (je > js && !dots) {
                     depth++;
                 }
                 j = je;
@@ -2705,7 +2701,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
     else {
         size_t ls = i;
         while (ls > 0 && path.ptr[ls - 1] != '/') ls--;
-        if (kinagg__seg_is(path.ptr + ls, i - ls, ".") || kinagg__seg_is(path.ptr + ls, i - ls, "..")) trailing = 1;
+        if (kinagg__dots(path.ptr + ls, i - ls)) trailing = 1;
     }
     if (kept && trailing) kinagg__sink_byte(s, '/');
 }
