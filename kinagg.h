@@ -2737,13 +2737,16 @@ static int kinagg__is_token(kinagg_str n) {
  * one space. */
 static void kinagg__emit_value(kinagg__sink *s, kinagg_str v) {
     size_t i;
-    int space = 0, started = 0; /* a space is owed only between words */
+    int state = 0; /* 0 before the first word, 1 in or after a word, 2 a space owed */
     for (i = 0; i < v.len; i++) {
         char c = v.ptr[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { space = started; continue; }
-        if (space) { kinagg__sink_byte(s, ' '); space = 0; }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (state) state = 2;
+            continue;
+        }
+        if (state == 2) kinagg__sink_byte(s, ' ');
         kinagg__sink_byte(s, c);
-        started = 1;
+        state = 1;
     }
 }
 
@@ -3027,8 +3030,8 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 
 /* ---- 9. HTTP/1.1 client ------------------------------------------------- */
 
-enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND_HEAD, KINAGG__ST_SEND_BODY, KINAGG__ST_RECV,
-       KINAGG__ST_DONE };
+/* SEND: the head while head_sent < head_len (a head is never empty), then the body */
+enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND, KINAGG__ST_RECV, KINAGG__ST_DONE };
 enum { KINAGG__FR_NONE, KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
 /* chunked decoding: the states that take one byte at a time first (in the
  * order of kinagg__chunk_next), then DATA, DONE and two pseudo-states */
@@ -3229,7 +3232,7 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     c->error_detail = NULL;
     KINAGG_MEMSET(&c->response, 0, sizeof c->response);
     c->reused = c->connected;
-    c->state = c->connected ? KINAGG__ST_SEND_HEAD : KINAGG__ST_CONNECT;
+    c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
     c->deadline = now_ms + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
     c->requests++;
     return KINAGG_OK;
@@ -3421,18 +3424,18 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
             if (io == KINAGG_IO_OK) {
                 c->connected = 1;
                 c->connections++;
-                c->state = KINAGG__ST_SEND_HEAD;
+                c->state = KINAGG__ST_SEND;
                 c->deadline = now + c->send_timeout_ms;
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
             c->connected = 1; /* let close release what connect took */
             return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
-        case KINAGG__ST_SEND_HEAD:
-        case KINAGG__ST_SEND_BODY: {
+        case KINAGG__ST_SEND: {
             const unsigned char *p;
             size_t left;
-            if (c->state == KINAGG__ST_SEND_HEAD) {
+            int head = c->head_sent < c->head_len;
+            if (head) {
                 p = c->send_buf + c->head_sent;
                 left = c->head_len - c->head_sent;
             } else {
@@ -3457,11 +3460,10 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 p = c->send_buf + c->head_len + c->chunk_sent;
                 left = c->chunk_len - c->chunk_sent;
             }
-            if (left == 0) { c->state = KINAGG__ST_SEND_BODY; continue; }
             io = c->transport.send(c->transport.ctx, p, left, &n);
             if (io == KINAGG_IO_OK) {
                 if (n > left) n = left;
-                if (c->state == KINAGG__ST_SEND_HEAD) {
+                if (head) {
                     c->head_sent += n;
                 } else {
                     c->chunk_sent += n;
