@@ -2506,8 +2506,8 @@ static int kinagg__unreserved(unsigned char c) {
 }
 static int kinagg__hexval(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20; /* 'A'-'F' to 'a'-'f'; no other byte lands there */
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -3421,16 +3421,14 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
         switch (c->state) {
         case KINAGG__ST_CONNECT:
             io = c->transport.connect(c->transport.ctx, c->host, c->port);
-            if (io == KINAGG_IO_OK) {
-                c->connected = 1;
-                c->connections++;
-                c->state = KINAGG__ST_SEND;
-                c->deadline = now + c->send_timeout_ms;
-                continue;
-            }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
-            c->connected = 1; /* let close release what connect took */
-            return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
+            c->connected = 1; /* on failure too: close releases what connect took */
+            if (io != KINAGG_IO_OK)
+                return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
+            c->connections++;
+            c->state = KINAGG__ST_SEND;
+            c->deadline = now + c->send_timeout_ms;
+            continue;
         case KINAGG__ST_SEND: {
             const unsigned char *p;
             size_t left;
