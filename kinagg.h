@@ -3032,7 +3032,8 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 
 /* SEND: the head while head_sent < head_len (a head is never empty), then the body */
 enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND, KINAGG__ST_RECV, KINAGG__ST_DONE };
-enum { KINAGG__FR_NONE, KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
+/* response body framing; no body at all (204, 304) is LENGTH 0 */
+enum { KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
 /* chunked decoding: the states that take one byte at a time first (in the
  * order of kinagg__chunk_next), then DATA, DONE and two pseudo-states */
 enum { KINAGG__CH_SIZE, KINAGG__CH_EXT, KINAGG__CH_SIZE_LF, KINAGG__CH_DATA_CR, KINAGG__CH_DATA_LF,
@@ -3368,7 +3369,10 @@ static int kinagg__http_process(kinagg_http_client *c) {
             c->chunk_size = 0;
             c->chunk_digits = 0;
         }
-        if (r->status == 204 || r->status == 304) c->framing = KINAGG__FR_NONE;
+        if (r->status == 204 || r->status == 304) { /* no body, whatever the headers say */
+            c->framing = KINAGG__FR_LENGTH;
+            cl = 0;
+        }
         /* HTTP/1.1 keeps the connection unless told "close"; 1.0 closes it
          * unless told "keep-alive" */
         conn = kinagg_http_header_get(r, "connection");
@@ -3379,10 +3383,6 @@ static int kinagg__http_process(kinagg_http_client *c) {
         c->content_length = (size_t)cl; /* fits: it was just bounded (used only when framing is LENGTH) */
     }
     switch (c->framing) {
-    case KINAGG__FR_NONE:
-        c->dec_end = c->resp_head_len;
-        if (c->raw_end > c->resp_head_len) r->keep_alive = 0;
-        return 1;
     case KINAGG__FR_LENGTH:
         if (c->raw_end - c->resp_head_len < c->content_length) return 0;
         c->dec_end = c->resp_head_len + (size_t)c->content_length;
