@@ -2876,8 +2876,10 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     for (i = 0; i < r->header_count; i++)
         if (!kinagg__is_token(r->headers[i].name)) return KINAGG_ERR_HEADER;
     if (r->payload_sha256_hex)
-        for (i = 0; i < 64; i++)
+        for (i = 0; i < 64; i++) { /* checked, and kept in lowercase for the canonical request */
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
+            hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
+        }
 
     /* Canonical request */
     KINAGG_MEMSET(&s, 0, sizeof s);
@@ -2900,9 +2902,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink_byte(&s, '\n');
     kinagg__headers(&s, r, 0);
     kinagg__sink_byte(&s, '\n');
-    if (r->payload_sha256_hex) {
-        for (i = 0; i < 64; i++) hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
-    } else {
+    if (!r->payload_sha256_hex) { /* else hex holds it already */
         kinagg_sha256_init(&m.outer);
         kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
         kinagg_sha256_final(&m.outer, digest);
