@@ -603,7 +603,7 @@ typedef struct kinagg_http_client {
     /* internal state */
     char host[256];
     uint16_t port;
-    int state, connected, reused, retried;
+    int state, connected, reused; /* reused: on a kept-alive connection, not yet retried */
     uint64_t deadline;
     size_t head_len, head_sent, body_len, body_sent, chunk_len, chunk_sent;
     const kinagg_body *body;
@@ -3229,7 +3229,6 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     if (body && body->rewind) body->rewind(body->ctx);
     c->raw_end = c->raw_pos = c->dec_end = 0;
     c->head_done = 0;
-    c->retried = 0;
     c->error_detail = NULL;
     KINAGG_MEMSET(&c->response, 0, sizeof c->response);
     c->reused = c->connected;
@@ -3247,12 +3246,11 @@ static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) 
 
 /* A kept-alive connection may have been closed by the server while idle:
  * the first failure on it, before any response byte, reconnects and sends
- * the request again, once. */
+ * the request again, once (the retry clears reused). */
 static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
-    if (!c->reused || c->retried || c->raw_end != 0) return 0;
+    if (!c->reused || c->raw_end != 0) return 0;
     if (c->transport.close) c->transport.close(c->transport.ctx);
     c->connected = 0;
-    c->retried = 1;
     c->reused = 0;
     c->head_sent = c->body_sent = c->chunk_len = c->chunk_sent = 0;
     if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
