@@ -3282,7 +3282,7 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
         if (st == KINAGG__CH_DATA) {
             size_t n = c->raw_end - c->raw_pos;
             if (n > c->chunk_size) n = c->chunk_size;
-            if (c->dec_end != c->raw_pos) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
+            KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
@@ -3310,7 +3310,7 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
     /* undecoded bytes move down so the buffer's free room is what is left */
     if (c->raw_pos > c->dec_end) {
         size_t rest = c->raw_end - c->raw_pos;
-        if (rest) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, rest);
+        KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, rest);
         c->raw_end = c->dec_end + rest;
         c->raw_pos = c->dec_end;
     }
