@@ -603,13 +603,13 @@ typedef struct kinagg_http_client {
     /* internal state */
     char host[256];
     uint16_t port;
-    int state, connected, reused, retried;
+    int state, connected, reused; /* reused: on a kept-alive connection, not yet retried */
     uint64_t deadline;
     size_t head_len, head_sent, body_len, body_sent, chunk_len, chunk_sent;
     const kinagg_body *body;
     size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
     int framing, chunk_state, head_done;
-    uint64_t content_length, chunk_size;
+    size_t content_length, chunk_size;
     unsigned chunk_digits;
     unsigned long requests, connections; /* counters */
 } kinagg_http_client;
@@ -2508,10 +2508,13 @@ static int kinagg__unreserved(unsigned char c) {
 }
 static int kinagg__hexval(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20; /* 'A'-'F' to 'a'-'f'; no other byte lands there */
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
+
+/* A path segment's dots: 1 for ".", 2 for "..", else 0. */
+static int kinagg__dots(const char *p, size_t n) { return (n == 1 || n == 2) && p[0] == '.' && p[n - 1] == '.' ? (int)n : 0; }
 
 #ifdef KINAGG_SIGV4_SIMPLE_PATH
 /* A path that is its own canonical form, normalized or not: empty, or "/"
@@ -2523,7 +2526,7 @@ static int kinagg__path_simple(kinagg_str p) {
         if (i == p.len || p.ptr[i] == '/') {
             size_t n = i - seg - 1;
             const char *q = p.ptr + seg + 1;
-            if ((n == 0 && i < p.len) || (n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) return 0;
+            if ((n == 0 && i < p.len) || kinagg__dots(q, n)) return 0;
             seg = i;
         } else if (!kinagg__unreserved((unsigned char)p.ptr[i])) {
             return 0;
@@ -2607,56 +2610,38 @@ static int kinagg__param_compare(const kinagg__param *a, const kinagg__param *b)
     return c ? c : kinagg__enc_compare(a->val, a->val_len, b->val, b->val_len);
 }
 
-/* Canonical query: params sorted by encoded key, then value. Selection by
- * repeated minimum (queries are short); equal params are all emitted, in
- * order, by counting how many of the current value were seen. */
+/* Canonical query: params sorted by encoded key, then value, equal ones in
+ * their order in the query. Selection by repeated minimum (queries are
+ * short): the next param is the least (param, position) after the last one
+ * emitted. */
 static void kinagg__canonical_query(kinagg__sink *s, kinagg_str q) {
     kinagg__param prev, cand, best;
-    size_t pos, emitted_of_prev = 0, total = 0, done = 0;
+    size_t pos, at, prev_at = 0, best_at = 0;
     int have_prev = 0;
     KINAGG_MEMSET(&prev, 0, sizeof prev);
     KINAGG_MEMSET(&best, 0, sizeof best);
-    pos = 0;
-    while (kinagg__param_next(q, &pos, &cand)) total++;
-    while (done < total) {
+    for (;;) {
         int have_best = 0;
-        size_t dup_index = 0, seen_equal = 0;
-        pos = 0;
-        /* first, another copy of prev if there are more of it */
-        if (have_prev) {
-            while (kinagg__param_next(q, &pos, &cand))
-                if (kinagg__param_compare(&cand, &prev) == 0) seen_equal++;
-            if (seen_equal > emitted_of_prev) {
-                best = prev;
+        for (pos = 0; at = pos, kinagg__param_next(q, &pos, &cand);) {
+            if (have_prev) {
+                int c = kinagg__param_compare(&cand, &prev);
+                if (c < 0 || (c == 0 && at <= prev_at)) continue;
+            }
+            if (!have_best || kinagg__param_compare(&cand, &best) < 0) {
+                best = cand;
+                best_at = at;
                 have_best = 1;
-                dup_index = emitted_of_prev + 1;
             }
         }
-        if (!have_best) {
-            pos = 0;
-            while (kinagg__param_next(q, &pos, &cand)) {
-                if (have_prev && kinagg__param_compare(&cand, &prev) <= 0) continue;
-                if (!have_best || kinagg__param_compare(&cand, &best) < 0) { best = cand; have_best = 1; }
-            }
-            dup_index = 1;
-        }
-        if (done) kinagg__sink_byte(s, '&');
+        if (!have_best) return;
+        if (have_prev) kinagg__sink_byte(s, '&');
         kinagg__enc_emit(s, best.key, best.key_len);
         kinagg__sink_byte(s, '=');
         kinagg__enc_emit(s, best.val, best.val_len);
         prev = best;
+        prev_at = best_at;
         have_prev = 1;
-        emitted_of_prev = dup_index;
-        done++;
     }
-}
-
-/* Path segments: [*pos..) up to the next '/', after skipping one '/'. */
-static int kinagg__seg_is(const char *p, size_t n, const char *what) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (what[i] != p[i]) return 0;
-    return what[n] == '\0';
 }
 
 static void kinagg__emit_path_bytes(kinagg__sink *s, const char *p, size_t n) {
@@ -2686,8 +2671,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
     for (start = 0; start <= path.len;) {
         size_t end = start;
         while (end < path.len && path.ptr[end] != '/') end++;
-        if (end > start && !kinagg__seg_is(path.ptr + start, end - start, ".") &&
-            !kinagg__seg_is(path.ptr + start, end - start, "..")) {
+        if (end > start && !kinagg__dots(path.ptr + start, end - start)) {
             /* count the ".." to the right that are not used up by segments
              * between: this segment dies if one reaches it */
             long depth = 0;
@@ -2695,11 +2679,13 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
             int dies = 0;
             while (j < path.len) {
                 size_t js = j + 1, je = js;
+                int dots;
                 while (je < path.len && path.ptr[je] != '/') je++;
-                if (kinagg__seg_is(path.ptr + js, je - js, "..")) {
+                dots = kinagg__dots(path.ptr + js, je - js);
+                if (dots == 2) {
                     if (depth == 0) { dies = 1; break; }
                     depth--;
-                } else if (je > js && !kinagg__seg_is(path.ptr + js, je - js, ".")) {
+                } else if (je > js && !dots) {
                     depth++;
                 }
                 j = je;
@@ -2717,7 +2703,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
     else {
         size_t ls = i;
         while (ls > 0 && path.ptr[ls - 1] != '/') ls--;
-        if (kinagg__seg_is(path.ptr + ls, i - ls, ".") || kinagg__seg_is(path.ptr + ls, i - ls, "..")) trailing = 1;
+        if (kinagg__dots(path.ptr + ls, i - ls)) trailing = 1;
     }
     if (kept && trailing) kinagg__sink_byte(s, '/');
 }
@@ -2725,24 +2711,26 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
 
 static char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
-static int kinagg__name_compare(kinagg_str a, kinagg_str b) {
-    size_t i, n = a.len < b.len ? a.len : b.len;
-    for (i = 0; i < n; i++) {
-        unsigned char x = (unsigned char)kinagg__lower(a.ptr[i]), y = (unsigned char)kinagg__lower(b.ptr[i]);
-        if (x != y) return x < y ? -1 : 1;
+/* Names in lowercase byte order (a name before any it is a prefix of);
+ * only the sign of the result means anything. */
+static int kinagg__name_compare(const kinagg_str *a, const kinagg_str *b) {
+    size_t i;
+    for (i = 0; i < a->len && i < b->len; i++) {
+        int d = (unsigned char)kinagg__lower(a->ptr[i]) - (unsigned char)kinagg__lower(b->ptr[i]);
+        if (d) return d;
     }
-    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
+    return (a->len > b->len) - (a->len < b->len);
 }
 
+/* RFC 9110 tchar (ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~) as a bitmap of
+ * the 128 ASCII codes: bit c of word c / 32. */
+static const uint32_t kinagg__tchar_bits[4] = {0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
 static int kinagg__is_token(kinagg_str n) {
     size_t i;
     if (n.len == 0) return 0;
     for (i = 0; i < n.len; i++) {
         unsigned char c = (unsigned char)n.ptr[i];
-        if (c <= 32 || c >= 127 || c == ':' || c == '(' || c == ')' || c == ',' || c == '/' || c == ';' ||
-            c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' ||
-            c == '{' || c == '}' || c == '"')
-            return 0;
+        if (c >= 128 || !(kinagg__tchar_bits[c >> 5] >> (c & 31) & 1)) return 0;
     }
     return 1;
 }
@@ -2750,17 +2738,17 @@ static int kinagg__is_token(kinagg_str n) {
 /* A header value trimmed, with each run of whitespace (line folds too) as
  * one space. */
 static void kinagg__emit_value(kinagg__sink *s, kinagg_str v) {
-    size_t i = 0, end = v.len;
-    int space = 0;
-    while (i < end && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == '\r' || v.ptr[i] == '\n')) i++;
-    while (end > i && (v.ptr[end - 1] == ' ' || v.ptr[end - 1] == '\t' || v.ptr[end - 1] == '\r' ||
-                       v.ptr[end - 1] == '\n'))
-        end--;
-    for (; i < end; i++) {
+    size_t i;
+    int state = 0; /* 0 before the first word, 1 in or after a word, 2 a space owed */
+    for (i = 0; i < v.len; i++) {
         char c = v.ptr[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { space = 1; continue; }
-        if (space) { kinagg__sink_byte(s, ' '); space = 0; }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (state) state = 2;
+            continue;
+        }
+        if (state == 2) kinagg__sink_byte(s, ' ');
         kinagg__sink_byte(s, c);
+        state = 1;
     }
 }
 
@@ -2769,21 +2757,33 @@ static void kinagg__emit_value(kinagg__sink *s, kinagg_str v) {
 static size_t kinagg__next_header(const kinagg_sigv4_request *r, const kinagg_str *prev) {
     size_t i, best = r->header_count;
     for (i = 0; i < r->header_count; i++) {
-        if (prev && kinagg__name_compare(r->headers[i].name, *prev) <= 0) continue;
-        if (best == r->header_count || kinagg__name_compare(r->headers[i].name, r->headers[best].name) < 0)
+        if (prev && kinagg__name_compare(&r->headers[i].name, prev) <= 0) continue;
+        if (best == r->header_count || kinagg__name_compare(&r->headers[i].name, &r->headers[best].name) < 0)
             best = i;
     }
     return best;
 }
 
-static void kinagg__signed_headers(kinagg__sink *s, const kinagg_sigv4_request *r) {
-    size_t h = kinagg__next_header(r, NULL), k;
-    int first = 1;
-    while (h < r->header_count) {
-        if (!first) kinagg__sink_byte(s, ';');
-        first = 0;
-        for (k = 0; k < r->headers[h].name.len; k++) kinagg__sink_byte(s, kinagg__lower(r->headers[h].name.ptr[k]));
-        h = kinagg__next_header(r, &r->headers[h].name);
+/* The headers' distinct names, sorted and lowercased: with their values,
+ * "name:v1,v2\n" each (repeated names: values joined in order), for the
+ * canonical headers; or alone, "a;b;c", for the signed headers. */
+static void kinagg__headers(kinagg__sink *s, const kinagg_sigv4_request *r, int with_values) {
+    const kinagg_str *prev = NULL;
+    size_t h, i;
+    while ((h = kinagg__next_header(r, prev)) < r->header_count) {
+        if (prev && !with_values) kinagg__sink_byte(s, ';');
+        prev = &r->headers[h].name;
+        for (i = 0; i < prev->len; i++) kinagg__sink_byte(s, kinagg__lower(prev->ptr[i]));
+        if (with_values) {
+            char sep = ':';
+            for (i = h; i < r->header_count; i++) {
+                if (kinagg__name_compare(&r->headers[i].name, prev) != 0) continue;
+                kinagg__sink_byte(s, sep);
+                sep = ',';
+                kinagg__emit_value(s, r->headers[i].value);
+            }
+            kinagg__sink_byte(s, '\n');
+        }
     }
 }
 
@@ -2808,33 +2808,36 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
 /* Derives (or finds cached) the signing key; m is the caller's context,
  * used here as scratch, so that one context serves the whole signature. */
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
-    unsigned char tag[KINAGG_SHA256_SIZE], k[KINAGG_SHA256_SIZE];
+    unsigned char tag[KINAGG_SHA256_SIZE], differs = !sg->key_valid;
     const kinagg_str *secret = &sg->credentials.secret_access_key;
+    kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
+    int i;
+    part[0].ptr = r->amz_date.ptr;
+    part[0].len = 8;
+    part[1] = r->region;
+    part[2] = r->service;
+    part[3] = kinagg_str_c("aws4_request");
     /* What the key depends on, hashed: a new secret, date, region or service
      * derives a new key. The zero bytes keep the fields apart. */
     kinagg_sha256_init(&m->inner);
     kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
-    kinagg_sha256_update(&m->inner, "", 1);
-    kinagg_sha256_update(&m->inner, r->amz_date.ptr, 8);
-    kinagg_sha256_update(&m->inner, "", 1);
-    kinagg_sha256_update(&m->inner, r->region.ptr, r->region.len);
-    kinagg_sha256_update(&m->inner, "", 1);
-    kinagg_sha256_update(&m->inner, r->service.ptr, r->service.len);
+    for (i = 0; i < 3; i++) {
+        kinagg_sha256_update(&m->inner, "", 1);
+        kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+    }
     kinagg_sha256_final(&m->inner, tag);
-    if (sg->key_valid && KINAGG_MEMCMP(tag, sg->key_tag, sizeof tag) == 0) return;
+    for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
+        differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
+        sg->key_tag[i] = tag[i];
+    }
+    if (!differs) return;
+    /* each link's key is taken in by its init before the final overwrites it */
     kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
-    kinagg_hmac_sha256_update(m, r->amz_date.ptr, 8);
-    kinagg_hmac_sha256_final(m, k);
-    kinagg_hmac_sha256_init(m, k, sizeof k);
-    kinagg_hmac_sha256_update(m, r->region.ptr, r->region.len);
-    kinagg_hmac_sha256_final(m, k);
-    kinagg_hmac_sha256_init(m, k, sizeof k);
-    kinagg_hmac_sha256_update(m, r->service.ptr, r->service.len);
-    kinagg_hmac_sha256_final(m, k);
-    kinagg_hmac_sha256_init(m, k, sizeof k);
-    kinagg_hmac_sha256_update(m, "aws4_request", 12);
-    kinagg_hmac_sha256_final(m, sg->signing_key);
-    KINAGG_MEMCPY(sg->key_tag, tag, sizeof tag);
+    for (i = 0; i < 4; i++) {
+        if (i) kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
+        kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
+        kinagg_hmac_sha256_final(m, sg->signing_key);
+    }
     sg->key_valid = 1;
 }
 
@@ -2865,7 +2868,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink s;
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hex[2 * KINAGG_SHA256_SIZE];
-    size_t i, h;
+    size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
         return KINAGG_ERR_INVALID_ARGUMENT;
@@ -2875,8 +2878,10 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     for (i = 0; i < r->header_count; i++)
         if (!kinagg__is_token(r->headers[i].name)) return KINAGG_ERR_HEADER;
     if (r->payload_sha256_hex)
-        for (i = 0; i < 64; i++)
+        for (i = 0; i < 64; i++) { /* checked, and kept in lowercase for the canonical request */
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
+            hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
+        }
 
     /* Canonical request */
     KINAGG_MEMSET(&s, 0, sizeof s);
@@ -2895,24 +2900,11 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__canonical_query(&s, r->query);
     kinagg__sink_byte(&s, '\n');
 #endif
-    for (h = kinagg__next_header(r, NULL); h < r->header_count; h = kinagg__next_header(r, &r->headers[h].name)) {
-        int first = 1;
-        for (i = 0; i < r->headers[h].name.len; i++) kinagg__sink_byte(&s, kinagg__lower(r->headers[h].name.ptr[i]));
-        kinagg__sink_byte(&s, ':');
-        for (i = h; i < r->header_count; i++) { /* repeated names: values joined in order */
-            if (kinagg__name_compare(r->headers[i].name, r->headers[h].name) != 0) continue;
-            if (!first) kinagg__sink_byte(&s, ',');
-            first = 0;
-            kinagg__emit_value(&s, r->headers[i].value);
-        }
-        kinagg__sink_byte(&s, '\n');
-    }
+    kinagg__headers(&s, r, 1);
     kinagg__sink_byte(&s, '\n');
-    kinagg__signed_headers(&s, r);
+    kinagg__headers(&s, r, 0);
     kinagg__sink_byte(&s, '\n');
-    if (r->payload_sha256_hex) {
-        for (i = 0; i < 64; i++) hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
-    } else {
+    if (!r->payload_sha256_hex) { /* else hex holds it already */
         kinagg_sha256_init(&m.outer);
         kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
         kinagg_sha256_final(&m.outer, digest);
@@ -2927,8 +2919,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     }
     /* the string to sign (122 bytes and the scope's region and service) is
      * under 256 bytes: an absurd region or service is refused */
-    if (r->region.len >= 256 || r->service.len >= 256 || 122 + r->region.len + r->service.len >= 256)
-        return KINAGG_ERR_INVALID_ARGUMENT;
+    if (r->region.len > 133 || r->service.len > 133 - r->region.len) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
     kinagg__signing_key(signer, r, &m);
@@ -2951,7 +2942,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     }
     kinagg_hex(digest, sizeof digest, hex);
     if (trace) {
-        KINAGG_MEMCPY(trace->signature_hex, hex, 64);
+        kinagg_hex(digest, sizeof digest, trace->signature_hex);
         trace->signature_hex[64] = '\0';
     }
 
@@ -2964,10 +2955,10 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink_byte(&s, '/');
     kinagg__scope(&s, r);
     kinagg__sink_put(&s, ", SignedHeaders=", 16);
-    kinagg__signed_headers(&s, r);
+    kinagg__headers(&s, r, 0);
     kinagg__sink_put(&s, ", Signature=", 12);
     kinagg__sink_put(&s, hex, 64);
-    if (s.overflow || s.len >= out_cap) {
+    if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
     }
@@ -3003,38 +2994,35 @@ static int64_t kinagg__sdiv(int64_t n, uint32_t d) { /* rounds toward 0, as / */
     return n < 0 ? -(int64_t)m : (int64_t)m;
 }
 
-/* v as n decimal digits at p (its last n digits). */
-static void kinagg__dec(char *p, uint32_t v, int n) {
-    while (n--) {
-        p[n] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
 KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     /* days to civil date: Howard Hinnant's algorithm, for dates from 1970;
-     * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small */
-    uint64_t days = t >> 7, z, era, y;
-    uint32_t secs, doe, yoe, doy, mp, m;
-    secs = kinagg__divmod16(&days, 675) << 7 | (uint32_t)(t & 127);
-    z = days + 719468;
-    era = z;
-    (void)kinagg__divmod16(&era, 27);
-    (void)kinagg__divmod16(&era, 5411);
-    doe = (uint32_t)(z - era * 146097);
+     * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small.
+     * Past the days count all is 32-bit: the era (below 2^31 even for
+     * t = 2^64 - 1) matters to the year's last four digits only as era % 25. */
+    uint64_t z = t >> 7;
+    uint32_t secs, doe, era, yoe, doy, mp, m, v;
+    int i;
+    secs = kinagg__divmod16(&z, 675) << 7 | (uint32_t)(t & 127);
+    z += 719468;
+    doe = kinagg__divmod16(&z, 27);
+    doe += 27 * kinagg__divmod16(&z, 5411);
+    era = (uint32_t)z;
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = yoe + era * 400;
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
     m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) y++;
-    kinagg__dec(out, kinagg__divmod16(&y, 10000), 4);
-    kinagg__dec(out + 4, m, 2);
-    kinagg__dec(out + 6, doy - (153 * mp + 2) / 5 + 1, 2);
-    out[8] = 'T';
-    kinagg__dec(out + 9, secs / 3600, 2);
-    kinagg__dec(out + 11, secs / 60 % 60, 2);
-    kinagg__dec(out + 13, secs % 60, 2);
+    /* HHMMSS, then YYYYMMDD (its last 8 digits), as numbers written from
+     * the right in one loop */
+    v = secs / 3600 * 10000 + secs / 60 % 60 * 100 + secs % 60;
+    for (i = 14; i >= 0; i--) {
+        if (i == 8) {
+            out[8] = 'T';
+            v = (yoe + era % 25 * 400 + (m <= 2)) * 10000 + m * 100 + doy - (153 * mp + 2) / 5 + 1;
+            continue;
+        }
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
     out[15] = 'Z';
     out[16] = '\0';
 }
@@ -3044,11 +3032,15 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 
 /* ---- 9. HTTP/1.1 client ------------------------------------------------- */
 
-enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND_HEAD, KINAGG__ST_SEND_BODY, KINAGG__ST_RECV,
-       KINAGG__ST_DONE };
-enum { KINAGG__FR_NONE, KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
-enum { KINAGG__CH_SIZE, KINAGG__CH_EXT, KINAGG__CH_SIZE_LF, KINAGG__CH_DATA, KINAGG__CH_DATA_CR, KINAGG__CH_DATA_LF,
-       KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE, KINAGG__CH_END_LF, KINAGG__CH_DONE };
+/* SEND: the head while head_sent < head_len (a head is never empty), then the body */
+enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND, KINAGG__ST_RECV, KINAGG__ST_DONE };
+/* response body framing; no body at all (204, 304) is LENGTH 0 */
+enum { KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
+/* chunked decoding: the states that take one byte at a time first (in the
+ * order of kinagg__chunk_next), then DATA, DONE and two pseudo-states */
+enum { KINAGG__CH_SIZE, KINAGG__CH_EXT, KINAGG__CH_SIZE_LF, KINAGG__CH_DATA_CR, KINAGG__CH_DATA_LF,
+       KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE, KINAGG__CH_END_LF, KINAGG__CH_DATA, KINAGG__CH_DONE,
+       KINAGG__CH_AFTER_SIZE /* DATA, or TRAILER after the last chunk */, KINAGG__CH_BAD };
 
 KINAGG_API void kinagg_http_init(kinagg_http_client *c, const kinagg_transport *transport, void *send_buf,
                                  size_t send_cap, void *recv_buf, size_t recv_cap) {
@@ -3071,9 +3063,9 @@ KINAGG_API void kinagg_http_close(kinagg_http_client *c) {
 
 static int kinagg__ieq(kinagg_str a, const char *b) {
     size_t i;
-    for (i = 0; i < a.len; i++)
-        if (!b[i] || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
-    return b[a.len] == '\0';
+    for (i = 0; b[i]; i++)
+        if (i == a.len || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
+    return i == a.len;
 }
 
 /* Whether a comma-separated header value holds token t (any case). */
@@ -3090,7 +3082,7 @@ static int kinagg__has_token(kinagg_str v, const char *t) {
             kinagg_str tok;
             tok.ptr = v.ptr + s;
             tok.len = e - s;
-            if (tok.len && kinagg__ieq(tok, t)) return 1;
+            if (kinagg__ieq(tok, t)) return 1; /* an empty one never matches: t is not empty */
         }
     }
     return 0;
@@ -3109,25 +3101,24 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
     size_t pos = 0, line_end, i;
     int status = 0;
     /* find the end of the head first: nothing is parsed from a partial head */
-    for (i = 0;; i++) {
+    for (i = 1;; i++) { /* a LF that ends an empty line: after LF, or after LF CR */
         if (i >= len) return 0;
-        if (p[i] == '\n' && ((i + 1 < len && p[i + 1] == '\n') ||
-                             (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')))
-            break;
+        if (p[i] == '\n' && (p[i - 1] == '\n' || (p[i - 1] == '\r' && i >= 2 && p[i - 2] == '\n'))) break;
     }
     r->header_count = 0;
     /* status line: HTTP/1.x SP DDD SP reason */
     for (line_end = 0; p[line_end] != '\n'; line_end++) {}
-    if (line_end < 12 || KINAGG_MEMCMP(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
-        return (size_t)-1;
-    r->version_minor = p[7] - '0';
-    for (i = 9; i < 12; i++) {
-        if (p[i] < '0' || p[i] > '9') return (size_t)-1;
-        status = status * 10 + (p[i] - '0');
+    if (line_end < 12) return (size_t)-1;
+    for (i = 0; i < 12; i++) { /* 'b': 0 or 1, 'd': a digit */
+        unsigned char want = (unsigned char)"HTTP/1.b ddd"[i], d = (unsigned char)(p[i] - '0');
+        if (want == 'd' ? d > 9 : want == 'b' ? d > 1 : p[i] != (char)want) return (size_t)-1;
+        if (want == 'd') status = status * 10 + d;
+        if (i == 8) r->version_minor = p[7] - '0'; /* set once "HTTP/1.x " is read */
     }
-    if (status < 100 || (line_end > 12 && p[12] != ' ' && p[12] != '\r')) return (size_t)-1;
+    /* p[12] is the line's LF if it ends after the code */
+    if (status < 100 || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n')) return (size_t)-1;
     r->status = status;
-    r->reason.ptr = p + (line_end > 12 && p[12] == ' ' ? 13 : 12);
+    r->reason.ptr = p + 12 + (p[12] == ' ');
     r->reason.len = (size_t)(p + line_end - r->reason.ptr);
     if (r->reason.len && r->reason.ptr[r->reason.len - 1] == '\r') r->reason.len--;
     pos = line_end + 1;
@@ -3135,9 +3126,10 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
         size_t colon, vs, ve;
         for (line_end = pos; p[line_end] != '\n'; line_end++) {}
         if (line_end == pos || (line_end == pos + 1 && p[pos] == '\r')) return line_end + 1; /* blank line */
-        if (p[pos] == ' ' || p[pos] == '\t') return (size_t)-1; /* obsolete line folding */
         for (colon = pos; colon < line_end && p[colon] != ':'; colon++) {}
-        if (colon == line_end || colon == pos) return (size_t)-1;
+        /* no colon; else the name must be a token, which also refuses an
+         * empty name and obsolete line folding (a line starting with SP or HT) */
+        if (colon == line_end) return (size_t)-1;
         {
             kinagg_str name;
             name.ptr = p + pos;
@@ -3239,11 +3231,10 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     if (body && body->rewind) body->rewind(body->ctx);
     c->raw_end = c->raw_pos = c->dec_end = 0;
     c->head_done = 0;
-    c->retried = 0;
     c->error_detail = NULL;
     KINAGG_MEMSET(&c->response, 0, sizeof c->response);
     c->reused = c->connected;
-    c->state = c->connected ? KINAGG__ST_SEND_HEAD : KINAGG__ST_CONNECT;
+    c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
     c->deadline = now_ms + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
     c->requests++;
     return KINAGG_OK;
@@ -3251,19 +3242,17 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
 
 static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) {
     if (!c->error_detail && c->transport.error) c->error_detail = c->transport.error(c->transport.ctx);
-    kinagg_http_close(c);
-    c->state = KINAGG__ST_DONE;
+    kinagg_http_close(c); /* polling: the state is not IDLE, and becomes DONE */
     return st;
 }
 
 /* A kept-alive connection may have been closed by the server while idle:
  * the first failure on it, before any response byte, reconnects and sends
- * the request again, once. */
+ * the request again, once (the retry clears reused). */
 static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
-    if (!c->reused || c->retried || c->raw_end != 0) return 0;
+    if (!c->reused || c->raw_end != 0) return 0;
     if (c->transport.close) c->transport.close(c->transport.ctx);
     c->connected = 0;
-    c->retried = 1;
     c->reused = 0;
     c->head_sent = c->body_sent = c->chunk_len = c->chunk_sent = 0;
     if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
@@ -3272,86 +3261,58 @@ static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     return 1;
 }
 
+/* The next state of a one-byte state on CR, on LF, on any other byte (a
+ * chunk size's hex digits are taken before the table is looked at). */
+static const unsigned char kinagg__chunk_next[KINAGG__CH_DATA][3] = {
+    {KINAGG__CH_SIZE_LF, KINAGG__CH_AFTER_SIZE, KINAGG__CH_EXT},              /* SIZE: ';', SP, HT start ext */
+    {KINAGG__CH_SIZE_LF, KINAGG__CH_AFTER_SIZE, KINAGG__CH_EXT},              /* EXT */
+    {KINAGG__CH_BAD, KINAGG__CH_AFTER_SIZE, KINAGG__CH_BAD},                  /* SIZE_LF */
+    {KINAGG__CH_DATA_LF, KINAGG__CH_SIZE, KINAGG__CH_BAD},                    /* DATA_CR */
+    {KINAGG__CH_BAD, KINAGG__CH_SIZE, KINAGG__CH_BAD},                        /* DATA_LF */
+    {KINAGG__CH_END_LF, KINAGG__CH_DONE, KINAGG__CH_TRAILER_LINE},            /* TRAILER */
+    {KINAGG__CH_TRAILER_LINE, KINAGG__CH_TRAILER, KINAGG__CH_TRAILER_LINE},   /* TRAILER_LINE */
+    {KINAGG__CH_BAD, KINAGG__CH_DONE, KINAGG__CH_BAD},                        /* END_LF */
+};
+
 /* Decodes chunked data in place: raw bytes from raw_pos are consumed and
  * their payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. */
 static int kinagg__http_dechunk(kinagg_http_client *c) {
     unsigned char *b = c->recv_buf;
     while (c->raw_pos < c->raw_end && c->chunk_state != KINAGG__CH_DONE) {
         unsigned char ch = b[c->raw_pos];
-        switch (c->chunk_state) {
-        case KINAGG__CH_SIZE: {
-            int h = kinagg__hexval(ch);
-            if (h >= 0) {
-                if (++c->chunk_digits > 15) return -1; /* no chunk of 2^60 bytes */
-                c->chunk_size = c->chunk_size * 16 + (unsigned)h;
-            } else if (c->chunk_digits == 0) {
-                return -1;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
-                c->chunk_state = KINAGG__CH_EXT;
-            } else if (ch == '\r') {
-                c->chunk_state = KINAGG__CH_SIZE_LF;
-            } else if (ch == '\n') {
-                c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-            } else {
-                return -1;
-            }
-            c->raw_pos++;
-            break;
-        }
-        case KINAGG__CH_EXT:
-            if (ch == '\r') c->chunk_state = KINAGG__CH_SIZE_LF;
-            else if (ch == '\n') c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_SIZE_LF:
-            if (ch != '\n') return -1;
-            c->chunk_state = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_DATA: {
-            size_t avail = c->raw_end - c->raw_pos;
-            size_t n = c->chunk_size < avail ? (size_t)c->chunk_size : avail;
-            if (c->dec_end != c->raw_pos) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
+        int st = c->chunk_state, h, k = ch == '\r' ? 0 : ch == '\n' ? 1 : 2;
+        if (st == KINAGG__CH_DATA) {
+            size_t n = c->raw_end - c->raw_pos;
+            if (n > c->chunk_size) n = c->chunk_size;
+            KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
             if (c->chunk_size == 0) c->chunk_state = KINAGG__CH_DATA_CR;
-            break;
+            continue;
         }
-        case KINAGG__CH_DATA_CR:
-            if (ch == '\r') c->chunk_state = KINAGG__CH_DATA_LF;
-            else if (ch == '\n') { c->chunk_state = KINAGG__CH_SIZE; c->chunk_digits = 0; }
-            else return -1;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_DATA_LF:
-            if (ch != '\n') return -1;
-            c->chunk_state = KINAGG__CH_SIZE;
-            c->chunk_digits = 0;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_TRAILER:
-            if (ch == '\r') c->chunk_state = KINAGG__CH_END_LF;
-            else if (ch == '\n') c->chunk_state = KINAGG__CH_DONE;
-            else c->chunk_state = KINAGG__CH_TRAILER_LINE;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_TRAILER_LINE:
-            if (ch == '\n') c->chunk_state = KINAGG__CH_TRAILER;
-            c->raw_pos++;
-            break;
-        case KINAGG__CH_END_LF:
-            if (ch != '\n') return -1;
-            c->chunk_state = KINAGG__CH_DONE;
-            c->raw_pos++;
-            break;
-        default: return -1;
+        c->raw_pos++;
+        if (st == KINAGG__CH_SIZE) {
+            h = kinagg__hexval(ch);
+            if (h >= 0) {
+                if (++c->chunk_digits > 15) return -1; /* no chunk of 2^60 bytes */
+                /* past what size_t holds (a 32-bit one), the chunk cannot fit
+                 * the receive buffer either way: saturate */
+                c->chunk_size = c->chunk_size > (size_t)-1 >> 4 ? (size_t)-1 : c->chunk_size * 16 + (unsigned)h;
+                continue;
+            }
+            if (c->chunk_digits == 0 || (k == 2 && ch != ';' && ch != ' ' && ch != '\t')) return -1;
         }
+        st = kinagg__chunk_next[st][k];
+        if (st == KINAGG__CH_BAD) return -1;
+        if (st == KINAGG__CH_AFTER_SIZE) st = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
+        if (st == KINAGG__CH_SIZE) c->chunk_digits = 0; /* chunk_size is 0 again: its data ran out */
+        c->chunk_state = st;
     }
     /* undecoded bytes move down so the buffer's free room is what is left */
     if (c->raw_pos > c->dec_end) {
         size_t rest = c->raw_end - c->raw_pos;
-        if (rest) KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, rest);
+        KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, rest);
         c->raw_end = c->dec_end + rest;
         c->raw_pos = c->dec_end;
     }
@@ -3359,14 +3320,16 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
 }
 
 /* Works on what has been received. Returns 1 complete, 0 more needed, or
- * a negative status. */
+ * a negative status. More needed with the buffer full is RESPONSE_TOO_LARGE:
+ * the receive step finds it before asking for bytes. */
 static int kinagg__http_process(kinagg_http_client *c) {
     kinagg_http_response *r = &c->response;
     while (!c->head_done) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
-        if (n == 0) return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
+        uint64_t cl = 0; /* up to 15 digits: compared exactly, then bounded by the buffer */
+        if (n == 0) return 0;
         if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
             KINAGG_MEMMOVE(c->recv_buf, c->recv_buf + n, c->raw_end - n);
@@ -3376,21 +3339,20 @@ static int kinagg__http_process(kinagg_http_client *c) {
         c->head_done = 1;
         c->resp_head_len = n;
         c->raw_pos = c->dec_end = n;
-        c->content_length = 0;
         c->framing = KINAGG__FR_CLOSE;
         for (i = 0; i < r->header_count; i++) {
             if (kinagg__ieq(r->headers[i].name, "content-length")) {
                 kinagg_str v = r->headers[i].value;
-                uint64_t cl = 0;
+                uint64_t x = 0;
                 size_t j;
                 if (v.len == 0 || v.len > 15) return -(int)KINAGG_ERR_HTTP_PARSE;
                 for (j = 0; j < v.len; j++) {
                     if (v.ptr[j] < '0' || v.ptr[j] > '9') return -(int)KINAGG_ERR_HTTP_PARSE;
-                    cl = cl * 10 + (uint64_t)(v.ptr[j] - '0');
+                    x = x * 10 + (uint64_t)(v.ptr[j] - '0');
                 }
-                if (c->framing == KINAGG__FR_LENGTH && cl != c->content_length) return -(int)KINAGG_ERR_HTTP_PARSE;
+                if (c->framing == KINAGG__FR_LENGTH && x != cl) return -(int)KINAGG_ERR_HTTP_PARSE;
                 c->framing = KINAGG__FR_LENGTH;
-                c->content_length = cl;
+                cl = x;
             }
         }
         te = kinagg_http_header_get(r, "transfer-encoding");
@@ -3407,19 +3369,20 @@ static int kinagg__http_process(kinagg_http_client *c) {
             c->chunk_size = 0;
             c->chunk_digits = 0;
         }
-        if (r->status == 204 || r->status == 304) c->framing = KINAGG__FR_NONE;
+        if (r->status == 204 || r->status == 304) { /* no body, whatever the headers say */
+            c->framing = KINAGG__FR_LENGTH;
+            cl = 0;
+        }
+        /* HTTP/1.1 keeps the connection unless told "close"; 1.0 closes it
+         * unless told "keep-alive" */
         conn = kinagg_http_header_get(r, "connection");
-        r->keep_alive = r->version_minor == 1 ? !(conn && kinagg__has_token(*conn, "close"))
-                                              : (conn && kinagg__has_token(*conn, "keep-alive"));
+        r->keep_alive = r->version_minor;
+        if (conn && kinagg__has_token(*conn, r->version_minor ? "close" : "keep-alive")) r->keep_alive ^= 1;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
-        if (c->framing == KINAGG__FR_LENGTH && c->content_length > c->recv_cap - n)
-            return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+        c->content_length = (size_t)cl; /* fits: it was just bounded (used only when framing is LENGTH) */
     }
     switch (c->framing) {
-    case KINAGG__FR_NONE:
-        c->dec_end = c->resp_head_len;
-        if (c->raw_end > c->resp_head_len) r->keep_alive = 0;
-        return 1;
     case KINAGG__FR_LENGTH:
         if (c->raw_end - c->resp_head_len < c->content_length) return 0;
         c->dec_end = c->resp_head_len + (size_t)c->content_length;
@@ -3429,12 +3392,11 @@ static int kinagg__http_process(kinagg_http_client *c) {
         int d = kinagg__http_dechunk(c);
         if (d < 0) return -(int)KINAGG_ERR_HTTP_PARSE;
         if (d && c->raw_end > c->raw_pos) r->keep_alive = 0;
-        if (!d && c->raw_end == c->recv_cap) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
         return d;
     }
     default:
         c->dec_end = c->raw_end;
-        return c->raw_end == c->recv_cap ? -(int)KINAGG_ERR_RESPONSE_TOO_LARGE : 0;
+        return 0;
     }
 }
 
@@ -3451,6 +3413,7 @@ static void kinagg__http_complete(kinagg_http_client *c) {
 KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, unsigned *wait_events,
                                           uint64_t *wake_ms) {
     unsigned ev = 0;
+    uint64_t wake;
     c->sent_in_poll = 0;
     for (;;) {
         kinagg_io io;
@@ -3458,21 +3421,19 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
         switch (c->state) {
         case KINAGG__ST_CONNECT:
             io = c->transport.connect(c->transport.ctx, c->host, c->port);
-            if (io == KINAGG_IO_OK) {
-                c->connected = 1;
-                c->connections++;
-                c->state = KINAGG__ST_SEND_HEAD;
-                c->deadline = now + c->send_timeout_ms;
-                continue;
-            }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
-            c->connected = 1; /* let close release what connect took */
-            return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
-        case KINAGG__ST_SEND_HEAD:
-        case KINAGG__ST_SEND_BODY: {
+            c->connected = 1; /* on failure too: close releases what connect took */
+            if (io != KINAGG_IO_OK)
+                return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
+            c->connections++;
+            c->state = KINAGG__ST_SEND;
+            c->deadline = now + c->send_timeout_ms;
+            continue;
+        case KINAGG__ST_SEND: {
             const unsigned char *p;
             size_t left;
-            if (c->state == KINAGG__ST_SEND_HEAD) {
+            int head = c->head_sent < c->head_len;
+            if (head) {
                 p = c->send_buf + c->head_sent;
                 left = c->head_len - c->head_sent;
             } else {
@@ -3484,9 +3445,9 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                         continue;
                     }
                     if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
-                        if (wait_events) *wait_events = KINAGG_WAIT_WRITE;
-                        if (wake_ms) *wake_ms = now;
-                        return KINAGG_PENDING;
+                        ev = KINAGG_WAIT_WRITE;
+                        wake = now;
+                        goto pending;
                     }
                     size_t room = c->send_cap - c->head_len;
                     c->chunk_len = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
@@ -3497,11 +3458,10 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 p = c->send_buf + c->head_len + c->chunk_sent;
                 left = c->chunk_len - c->chunk_sent;
             }
-            if (left == 0) { c->state = KINAGG__ST_SEND_BODY; continue; }
             io = c->transport.send(c->transport.ctx, p, left, &n);
             if (io == KINAGG_IO_OK) {
                 if (n > left) n = left;
-                if (c->state == KINAGG__ST_SEND_HEAD) {
+                if (head) {
                     c->head_sent += n;
                 } else {
                     c->chunk_sent += n;
@@ -3511,9 +3471,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
-            if (kinagg__http_retry_stale(c, now)) continue;
-            return kinagg__http_fail(c, io == KINAGG_IO_CLOSED ? KINAGG_ERR_CLOSED
-                                        : io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_IO);
+            goto io_failed;
         }
         case KINAGG__ST_RECV: {
             int done;
@@ -3537,17 +3495,20 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 kinagg__http_complete(c);
                 return KINAGG_OK;
             }
+        }
+        io_failed: /* sending or receiving failed */
             if (kinagg__http_retry_stale(c, now)) continue;
             return kinagg__http_fail(c, io == KINAGG_IO_CLOSED ? KINAGG_ERR_CLOSED
                                         : io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_IO);
-        }
         case KINAGG__ST_DONE: return KINAGG_OK;
         default: return KINAGG_ERR_STATE;
         }
         /* waiting on the transport */
         if (now >= c->deadline) return kinagg__http_fail(c, KINAGG_ERR_TIMEOUT);
+        wake = c->deadline;
+    pending:
         if (wait_events) *wait_events = ev;
-        if (wake_ms) *wake_ms = c->deadline;
+        if (wake_ms) *wake_ms = wake;
         return KINAGG_PENDING;
     }
 }
