@@ -4087,13 +4087,18 @@ static int kinagg__call_hash(kinagg_kinesis *k, size_t budget) {
  * signature straight there), and kinagg_http_begin leaves text found in its
  * place, so neither needs a buffer on the stack. */
 static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
+    /* the headers in order: those signed, then Authorization and Accept */
+    static const char names[] =
+        "Host\0X-Amz-Date\0X-Amz-Target\0Content-Type\0X-Amz-Security-Token\0Authorization\0Accept";
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hash_hex[65], date[17], target[64];
     const char *ctype = KINAGG__CBOR(k->protocol == KINAGG_PROTOCOL_CBOR) ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
+    const char *nm = names;
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    size_t nh = 0, i, at, auth_len = 0;
+    kinagg_str post = kinagg_str_c("POST"), slash = kinagg_str_c("/");
+    size_t nh, i, at;
     uint64_t unix_ms;
     kinagg_status st;
     kinagg__out o;
@@ -4109,7 +4114,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
     o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
-    kinagg__head_start(&o, kinagg_str_c("POST"), kinagg_str_c("/"));
+    kinagg__head_start(&o, post, slash);
     kinagg__out_c(&o, "Host: ");
     at = o.len;
     {
@@ -4123,35 +4128,42 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
             kinagg__out_u64(&o, k->endpoint.port);
         }
     }
-    hdr[nh].name = kinagg_str_c("Host"); hdr[nh].value.ptr = o.p + at; hdr[nh++].value.len = o.len - at;
+    hdr[0].value.ptr = o.p + at; hdr[0].value.len = o.len - at;
     kinagg__out_c(&o, "\r\n");
-    hdr[nh].name = kinagg_str_c("X-Amz-Date"); hdr[nh++].value = kinagg_str_c(date);
-    hdr[nh].name = kinagg_str_c("X-Amz-Target"); hdr[nh++].value = kinagg_str_c(target);
-    hdr[nh].name = kinagg_str_c("Content-Type"); hdr[nh++].value = kinagg_str_c(ctype);
-    if (k->signer.credentials.session_token.len) {
-        hdr[nh].name = kinagg_str_c("X-Amz-Security-Token");
-        hdr[nh++].value = k->signer.credentials.session_token;
+    hdr[1].value.ptr = date;
+    hdr[2].value.ptr = target;
+    hdr[3].value.ptr = ctype;
+    hdr[4].value = k->signer.credentials.session_token; /* none: left out */
+    hdr[5].value.ptr = ""; /* Authorization's: made by signing */
+    hdr[6].value.ptr = ctype;
+    for (i = nh = 0; i < 7; i++) {
+        kinagg_str name = kinagg_str_c(nm);
+        nm += name.len + 1;
+        if (i == 4 && !hdr[4].value.len) continue;
+        hdr[nh].name = name;
+        if (i != 0 && i != 4) hdr[i].value = kinagg_str_c(hdr[i].value.ptr);
+        hdr[nh++].value = hdr[i].value;
     }
+    nh -= 2; /* signed */
     for (i = 1; i < nh; i++) kinagg__head_line(&o, &hdr[i]);
     kinagg__out_c(&o, "Authorization: ");
     if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     KINAGG_MEMSET(&r, 0, sizeof r);
-    r.method = kinagg_str_c("POST");
-    r.path = kinagg_str_c("/");
+    r.method = post;
+    r.path = slash;
     r.headers = hdr;
     r.header_count = nh;
     r.payload_sha256_hex = hash_hex;
     r.region = kinagg_str_c(k->region);
     r.service = kinagg_str_c("kinesis");
-    r.amz_date = kinagg_str_c(date);
-    st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &auth_len, NULL);
+    r.amz_date = hdr[1].value;
+    hdr[nh].value.ptr = o.p + o.len;
+    st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &hdr[nh].value.len, NULL);
     if (st != KINAGG_OK) return st;
-    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh].value.ptr = o.p + o.len; hdr[nh++].value.len = auth_len;
-    hdr[nh].name = kinagg_str_c("Accept"); hdr[nh++].value = kinagg_str_c(ctype);
     k->http_status = 0;
     k->error_type[0] = k->error_message[0] = '\0';
-    return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, kinagg_str_c("POST"), kinagg_str_c("/"),
-                             hdr, nh, k->prep_body, k->prep_len, k->platform.now_ms(k->platform.ctx));
+    return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, post, slash, hdr, nh + 2, k->prep_body,
+                             k->prep_len, k->platform.now_ms(k->platform.ctx));
 }
 
 /* Starts a call: the body is hashed for the signature (a piece per poll
