@@ -4312,7 +4312,20 @@ static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
     return 1;
 }
 
+/* Four hex digits at p: 1 and *out, or 0. */
+static int kinagg__hex4(const unsigned char *p, uint32_t *out) {
+    int i;
+    *out = 0;
+    for (i = 0; i < 4; i++) {
+        int h = kinagg__hexval(p[i]);
+        if (h < 0) return 0;
+        *out = *out << 4 | (uint32_t)h;
+    }
+    return 1;
+}
+
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
+    static const char esc[] = "\"\\/bfnrt", unesc[] = "\"\\/\b\f\n\r\t";
     size_t w;
     kinagg__json_ws(d);
     if (d->pos >= d->len || d->p[d->pos] != '"') return 0;
@@ -4320,55 +4333,29 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     out->ptr = (const char *)d->p + w;
     while (d->pos < d->len && d->p[d->pos] != '"') {
         unsigned char c = d->p[d->pos++];
+        uint32_t cp, lo;
+        unsigned n, i;
         if (c < 0x20) return 0;
         if (c != '\\') { d->p[w++] = c; continue; }
         if (d->pos >= d->len) return 0;
         c = d->p[d->pos++];
-        switch (c) {
-        case '"': case '\\': case '/': d->p[w++] = c; break;
-        case 'b': d->p[w++] = '\b'; break;
-        case 'f': d->p[w++] = '\f'; break;
-        case 'n': d->p[w++] = '\n'; break;
-        case 'r': d->p[w++] = '\r'; break;
-        case 't': d->p[w++] = '\t'; break;
-        case 'u': {
-            uint32_t cp = 0;
-            int i;
-            for (i = 0; i < 4; i++) {
-                int h = d->pos < d->len ? kinagg__hexval(d->p[d->pos++]) : -1;
-                if (h < 0) return 0;
-                cp = cp << 4 | (uint32_t)h;
+        for (i = 0; esc[i] && esc[i] != c; i++) {}
+        if (esc[i]) { d->p[w++] = (unsigned char)unesc[i]; continue; }
+        if (c != 'u' || d->len - d->pos < 4 || !kinagg__hex4(d->p + d->pos, &cp)) return 0;
+        d->pos += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
+            if (!kinagg__hex4(d->p + d->pos + 2, &lo)) return 0;
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                d->pos += 6;
             }
-            if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
-                uint32_t lo = 0;
-                for (i = 0; i < 4; i++) {
-                    int h = kinagg__hexval(d->p[d->pos + 2 + (size_t)i]);
-                    if (h < 0) return 0;
-                    lo = lo << 4 | (uint32_t)h;
-                }
-                if (lo >= 0xdc00 && lo <= 0xdfff) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    d->pos += 6;
-                }
-            }
-            if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; /* a lone surrogate */
-            /* UTF-8 of cp is never longer than the escape it came from */
-            if (cp < 0x80) d->p[w++] = (unsigned char)cp;
-            else if (cp < 0x800) { d->p[w++] = (unsigned char)(0xc0 | cp >> 6); d->p[w++] = (unsigned char)(0x80 | (cp & 63)); }
-            else if (cp < 0x10000) {
-                d->p[w++] = (unsigned char)(0xe0 | cp >> 12);
-                d->p[w++] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-                d->p[w++] = (unsigned char)(0x80 | (cp & 63));
-            } else {
-                d->p[w++] = (unsigned char)(0xf0 | cp >> 18);
-                d->p[w++] = (unsigned char)(0x80 | ((cp >> 12) & 63));
-                d->p[w++] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-                d->p[w++] = (unsigned char)(0x80 | (cp & 63));
-            }
-            break;
         }
-        default: return 0;
-        }
+        if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; /* a lone surrogate */
+        /* UTF-8 of cp is never longer than the escape it came from */
+        n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        w += n;
+        for (i = 1; i < n; i++, cp >>= 6) d->p[w - i] = (unsigned char)(0x80 | (cp & 63));
+        d->p[w - n] = (unsigned char)(cp | (n > 1 ? 0xf00u >> n : 0)); /* 0xc0, 0xe0, 0xf0 */
     }
     if (d->pos >= d->len) return 0;
     d->pos++;
