@@ -4231,6 +4231,17 @@ static int kinagg__key_is(kinagg_str k, const char *name) {
     return k.len == n.len && KINAGG_MEMCMP(k.ptr, n.ptr, n.len) == 0;
 }
 
+/* The index of key among names (NUL-terminated, one after another, ended
+ * by an empty one), or -1. */
+static int kinagg__key_find(kinagg_str key, const char *names) {
+    int i;
+    for (i = 0; *names; i++) {
+        if (kinagg__key_is(key, names)) return i;
+        while (*names++) {}
+    }
+    return -1;
+}
+
 static void kinagg__copy_cstr(char *dst, size_t cap, kinagg_str s) {
     size_t n = s.len < cap - 1 ? s.len : cap - 1;
     if (n) KINAGG_MEMCPY(dst, s.ptr, n);
@@ -4825,11 +4836,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     k->error_type[0] = '\0';
     ok = d.len && KINAGG__BUILT(d.cbor) && kinagg__doc_begin(&d, &it, 1);
     while (ok && (n = kinagg__doc_next(&d, &it, &key)) == 1) {
-        int which = kinagg__key_is(key, "__type")                                 ? 0
-                    : kinagg__key_is(key, "code") || kinagg__key_is(key, "Code") ? 1
-                    : kinagg__key_is(key, "message")                              ? 2
-                    : kinagg__key_is(key, "Message")                              ? 3
-                                                                                  : -1;
+        int which = kinagg__key_find(key, "__type\0code\0Code\0message\0Message\0");
+        which -= which >= 2; /* code and Code are one */
         ok = which >= 0 && kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[which]) : kinagg__doc_skip(&d);
     }
     if (!ok || n != 0 || !kinagg__doc_end(&d)) KINAGG_MEMSET(found, 0, sizeof found);
@@ -4849,9 +4857,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     }
     {
         kinagg_str t = kinagg_str_c(k->error_type), m = kinagg_str_c(k->error_message);
-        int skewed = kinagg__key_is(t, "RequestExpired") || kinagg__key_is(t, "RequestTimeTooSkewed") ||
-                     (kinagg__key_is(t, "InvalidSignatureException") && m.len >= 17 &&
-                      KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0);
+        int which = kinagg__key_find(t, "RequestExpired\0RequestTimeTooSkewed\0InvalidSignatureException\0");
+        int skewed = which >= 0 && (which < 2 || (m.len >= 17 && KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0));
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
             return KINAGG_ERR_CLOCK_SKEW;
@@ -4936,14 +4943,13 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
                 kinagg_str k2;
                 if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
                 while ((r = kinagg__doc_next(&d, &ri, &k2)) == 1) {
-                    kinagg_str *dst = NULL;
-                    if (res) {
-                        if (kinagg__key_is(k2, "SequenceNumber")) dst = &res->sequence_number;
-                        else if (kinagg__key_is(k2, "ShardId")) dst = &res->shard_id;
-                        else if (kinagg__key_is(k2, "ErrorCode")) dst = &res->error_code;
-                        else if (kinagg__key_is(k2, "ErrorMessage")) dst = &res->error_message;
-                    }
-                    if (dst ? !kinagg__doc_string(&d, dst) : !kinagg__doc_skip(&d)) return kinagg__doc_err(&d);
+                    static const unsigned char member[] = {
+                        offsetof(kinagg_put_result, shard_id), offsetof(kinagg_put_result, sequence_number),
+                        offsetof(kinagg_put_result, error_code), offsetof(kinagg_put_result, error_message)};
+                    int which = res ? kinagg__key_find(k2, "ShardId\0SequenceNumber\0ErrorCode\0ErrorMessage\0") : -1;
+                    if (which >= 0 ? !kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which]))
+                                   : !kinagg__doc_skip(&d))
+                        return kinagg__doc_err(&d);
                 }
                 if (r < 0) return kinagg__doc_err(&d);
                 n++;
@@ -5010,21 +5016,23 @@ static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsi
     *(int *)(void *)(at + t->open) = 1;
     if (!kinagg__doc_begin(d, &it, 1)) return 0;
     while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "ShardId") || kinagg__key_is(key, "ParentShardId") ||
-            kinagg__key_is(key, "AdjacentParentShardId")) {
-            size_t off = key.ptr[0] == 'S' ? t->id : key.ptr[0] == 'P' ? t->parent : t->adjacent;
-            size_t cap = key.ptr[0] == 'S' ? t->id_cap : KINAGG_SHARD_ID_MAX;
+        int which = kinagg__key_find(key, "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0"
+                                          "SequenceNumberRange\0");
+        if (which >= 0 && which < 3) {
+            size_t off = which == 0 ? t->id : which == 1 ? t->parent : t->adjacent;
+            size_t cap = which == 0 ? t->id_cap : KINAGG_SHARD_ID_MAX;
             if (!kinagg__doc_string(d, &v) || v.len >= cap) return 0;
             if (off != (size_t)-1) kinagg__copy_cstr((char *)(at + off), cap, v);
-        } else if (kinagg__key_is(key, "HashKeyRange") || kinagg__key_is(key, "SequenceNumberRange")) {
-            int hash = key.ptr[0] == 'H';
+        } else if (which >= 3) {
+            int hash = which == 3;
             if (!kinagg__doc_begin(d, &hi, 1)) return 0;
             while ((r = kinagg__doc_next(d, &hi, &key)) == 1) {
-                if (hash && (kinagg__key_is(key, "StartingHashKey") || kinagg__key_is(key, "EndingHashKey"))) {
-                    kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (key.ptr[0] == 'S' ? t->start : t->end));
+                which = kinagg__key_find(key, "StartingHashKey\0EndingHashKey\0EndingSequenceNumber\0");
+                if (hash && which >= 0 && which < 2) {
+                    kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (which == 0 ? t->start : t->end));
                     if (!kinagg__doc_string(d, &v) || kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
-                    have_range |= key.ptr[0] == 'S' ? 1 : 2;
-                } else if (!hash && kinagg__key_is(key, "EndingSequenceNumber")) {
+                    have_range |= which + 1;
+                } else if (!hash && which == 2) {
                     if (!kinagg__doc_string(d, &v)) return 0;
                     *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
                 } else if (!kinagg__doc_skip(d)) {
