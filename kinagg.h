@@ -4433,43 +4433,48 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     return 1;
 }
 
-/* An IEEE 754 binary float of ebits exponent and mbits fraction bits as
- * mant * 2^exp; 0 for infinities and NaN. */
-static int kinagg__float_parts(uint64_t bits, unsigned ebits, unsigned mbits, uint64_t *mant, int *exp, int *neg) {
-    uint64_t emax = ((uint64_t)1 << ebits) - 1, e = (bits >> mbits) & emax;
-    *mant = bits & (((uint64_t)1 << mbits) - 1);
-    *neg = (int)((bits >> (ebits + mbits)) & 1);
+/* An IEEE 754 binary float, width bits (16, 32 or 64) with ebits of
+ * exponent, as mant * 2^exp (mant odd or 0); 0 for infinities and NaN.
+ * Shifts by one and by constants only: no 64-bit shifts by a variable. */
+static int kinagg__float_parts(uint64_t bits, unsigned width, unsigned ebits, uint64_t *mant, int *exp, int *neg) {
+    unsigned e = 0, emax = (1u << ebits) - 1, i;
+    uint64_t m;
+    int x;
+    for (i = width; i < 64; i++) bits <<= 1; /* the sign at the top */
+    *neg = (int)(bits >> 63);
+    for (i = 0; i < ebits; i++) {
+        bits <<= 1;
+        e = e << 1 | (unsigned)(bits >> 63);
+    }
     if (e == emax) return 0;
-    if (e) *mant |= (uint64_t)1 << mbits;
-    else e = 1; /* subnormal */
-    *exp = (int)e - (int)(emax >> 1) - (int)mbits;
+    /* the fraction from bit 62 down, under the leading bit of a normal one */
+    m = (bits << 1) >> 1 | (uint64_t)(e != 0) << 63;
+    x = (int)(e ? e : 1) - (int)(emax >> 1) - 63; /* e 0: subnormal */
+    for (; m && !(m & 1); m >>= 1) x++;
+    *mant = m;
+    *exp = x;
     return 1;
 }
 
 /* mant * 2^exp * 10^scale, rounded and checked as kinagg__json_number. */
 static int kinagg__binary_scaled(uint64_t mant, int exp, int neg, unsigned scale, uint64_t *out) {
-    unsigned i, s;
-    uint64_t rest;
+    unsigned i, half = 0, rest = 0; /* the first bit shifted out; any after it */
     for (i = 0; i < scale; i++) {
         if (mant > (uint64_t)-1 / 10) return 0;
         mant *= 10;
     }
     if (mant && neg) return 0;
-    if (!mant || exp == 0) { *out = mant; return 1; }
-    if (exp > 0) {
-        if (exp >= 64 || mant > ((uint64_t)-1 >> exp)) return 0;
-        *out = mant << exp;
-        return 1;
+    for (; exp > 0; exp--) {
+        if (mant >> 63) return 0;
+        mant <<= 1;
     }
-    if (!scale) { /* must be whole */
-        if (exp <= -64 || (mant & (((uint64_t)1 << -exp) - 1))) return 0;
-        *out = mant >> -exp;
-        return 1;
+    for (; exp < 0 && (mant || half); exp++) {
+        rest |= half;
+        half = (unsigned)mant & 1;
+        mant >>= 1;
     }
-    if (exp < -64) { *out = 0; return 1; }
-    s = (unsigned)-exp;
-    rest = s == 64 ? mant : mant & (((uint64_t)1 << s) - 1);
-    *out = (s == 64 ? 0 : mant >> s) + ((rest >> (s - 1)) & 1);
+    if (!scale && (half || rest)) return 0; /* must be whole */
+    *out = mant + half;
     return 1;
 }
 
@@ -4678,9 +4683,9 @@ static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
         if ((d->p[d->pos] >> 5) != 2 && (d->p[d->pos] >> 5) != 3) {
             if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
             if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
+            /* half, single, double: 16, 32, 64 bits with 5, 8, 11 of exponent */
             if (major != 7 || ai < 25 || ai > 27 ||
-                !kinagg__float_parts(arg, ai == 25 ? 5 : ai == 26 ? 8 : 11, ai == 25 ? 10 : ai == 26 ? 23 : 52, &mant,
-                                     &exp, &neg))
+                !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg))
                 return 0;
             return kinagg__binary_scaled(mant, exp, neg, scale, out);
         }
