@@ -4379,8 +4379,8 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
  * at scale 0 it must be whole. Below zero (but -0) or from 2^64 on is an
  * error. Decimal digits are taken as they come: no binary rounding. */
 static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
-    size_t ia, ib, fa, fb, i, total;
-    int64_t exp10 = 0, point;
+    size_t ia, ib, fb, i;
+    long exp10 = 0, left; /* 32 bits are enough: see below */
     int neg = 0, eneg = 0;
     unsigned round = 0, sticky = 0;
     uint64_t v = 0;
@@ -4389,14 +4389,14 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     if (!kinagg__json_digit(d)) return 0;
     if (d->p[d->pos++] != '0')
         while (kinagg__json_digit(d)) d->pos++;
-    ib = fa = fb = d->pos;
+    ib = fb = d->pos;
     if (d->pos < d->len && d->p[d->pos] == '.') {
-        fa = ++d->pos;
+        d->pos++;
+        if (!kinagg__json_digit(d)) return 0;
         while (kinagg__json_digit(d)) d->pos++;
         fb = d->pos;
-        if (fa == fb) return 0;
     }
-    if (d->pos < d->len && (d->p[d->pos] == 'e' || d->p[d->pos] == 'E')) {
+    if (d->pos < d->len && (d->p[d->pos] | 0x20) == 'e') {
         d->pos++;
         if (d->pos < d->len && (d->p[d->pos] == '+' || d->p[d->pos] == '-')) eneg = d->p[d->pos++] == '-';
         if (!kinagg__json_digit(d)) return 0;
@@ -4406,23 +4406,27 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
         }
     }
     if (!out) return 1;
-    /* the digits int.frac, the point moved by the exponent and the scale:
-     * those before it make the integer, the next one rounds */
-    total = (ib - ia) + (fb - fa);
-    point = (int64_t)(ib - ia) + (eneg ? -exp10 : exp10) + (int64_t)scale;
-    for (i = 0; i < total; i++) {
-        unsigned digit = (unsigned)(d->p[i < ib - ia ? ia + i : fa + (i - (ib - ia))] - '0');
-        if ((int64_t)i < point) {
+    /* The digits int.frac, the point moved by the exponent and the scale:
+     * those before it make the integer, the next one rounds. More than
+     * 20,000,000 integer digits (the first not 0) leave 10^20 or more
+     * before the point whatever the exponent (below 10^7): too large. */
+    if (ib - ia > 20000000u) return 0;
+    left = (long)(ib - ia) + (eneg ? -exp10 : exp10) + (long)scale; /* digits still before the point */
+    for (i = ia; i < fb; i++) {
+        unsigned digit = (unsigned)(d->p[i] - '0');
+        if (i == ib) continue; /* the '.' */
+        if (left > 0) {
             /* v * 10 + digit would pass 2^64 - 1 = 18446744073709551615 */
             if (v > 1844674407370955161u || (v == 1844674407370955161u && digit > 5)) return 0;
             v = v * 10 + digit;
-        } else if ((int64_t)i == point) {
+        } else if (left == 0) {
             round = digit;
         } else {
             sticky |= digit;
         }
+        left -= left >= 0;
     }
-    for (i = total; v && (int64_t)i < point; i++) { /* trailing zeros */
+    for (; v && left > 0; left--) { /* trailing zeros */
         if (v > 1844674407370955161u) return 0;
         v *= 10;
     }
