@@ -4668,6 +4668,19 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
     }
 }
 
+/* The next member of a map that is named in names (see kinagg__key_find):
+ * its index, the others skipped; -1 at the map's end, -2 when malformed. */
+static int kinagg__doc_member(kinagg__doc *d, kinagg__iter *it, const char *names) {
+    kinagg_str key;
+    int r;
+    while ((r = kinagg__doc_next(d, it, &key)) == 1) {
+        int which = kinagg__key_find(key, names);
+        if (which >= 0) return which;
+        if (!kinagg__doc_skip(d)) return -2;
+    }
+    return r - 1;
+}
+
 /* After the document's one value only JSON white space may follow. */
 static int kinagg__doc_end(kinagg__doc *d) {
     if (!KINAGG__CBOR(d->cbor)) kinagg__json_ws(d);
@@ -4818,7 +4831,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     const kinagg_str *date, *header_type, *ct;
     kinagg__doc d;
     kinagg__iter it;
-    kinagg_str key, found[4]; /* __type, code, message, Message */
+    kinagg_str found[4]; /* __type, code, message, Message */
     uint64_t server;
     int n = -1, ok, i;
     if (st != KINAGG_OK) return st;
@@ -4844,12 +4857,11 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
     ok = d.len && KINAGG__BUILT(d.cbor) && kinagg__doc_begin(&d, &it, 1);
-    while (ok && (n = kinagg__doc_next(&d, &it, &key)) == 1) {
-        int which = kinagg__key_find(key, "__type\0code\0Code\0message\0Message\0");
-        which -= which >= 2; /* code and Code are one */
-        ok = which >= 0 && kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[which]) : kinagg__doc_skip(&d);
+    while (ok && (n = kinagg__doc_member(&d, &it, "__type\0code\0Code\0message\0Message\0")) >= 0) {
+        n -= n >= 2; /* code and Code are one */
+        ok = kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[n]) : kinagg__doc_skip(&d);
     }
-    if (!ok || n != 0 || !kinagg__doc_end(&d)) KINAGG_MEMSET(found, 0, sizeof found);
+    if (!ok || n != -1 || !kinagg__doc_end(&d)) KINAGG_MEMSET(found, 0, sizeof found);
     header_type = kinagg_http_header_get(r, "x-amzn-errortype");
     if (header_type && !found[0].len && !found[1].len) found[0] = *header_type;
     for (i = 0; i < 2; i++) {
@@ -4932,43 +4944,38 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
                                                    size_t *failed) {
     kinagg__doc d;
     kinagg__iter it, ai, ri;
-    kinagg_str key;
     size_t n = 0;
     uint64_t failed_count = 0;
-    int r, seen_records = 0;
+    int r, which, seen_records = 0;
     kinagg_status st = kinagg__call_result(k, KINAGG_OK);
     if (st != KINAGG_OK) return st;
     kinagg__doc_of_response(k, &d);
     if (results) KINAGG_MEMSET(results, 0, count * sizeof *results);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "FailedRecordCount")) {
+    while ((which = kinagg__doc_member(&d, &it, "FailedRecordCount\0Records\0")) >= 0) {
+        if (which == 0) {
             if (!kinagg__doc_number(&d, 0, &failed_count)) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "Records")) {
-            seen_records = 1;
-            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
-            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                kinagg_put_result *res = n < count && results ? &results[n] : NULL;
-                kinagg_str k2;
-                if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
-                while ((r = kinagg__doc_next(&d, &ri, &k2)) == 1) {
-                    static const unsigned char member[] = {
-                        offsetof(kinagg_put_result, shard_id), offsetof(kinagg_put_result, sequence_number),
-                        offsetof(kinagg_put_result, error_code), offsetof(kinagg_put_result, error_message)};
-                    int which = res ? kinagg__key_find(k2, "ShardId\0SequenceNumber\0ErrorCode\0ErrorMessage\0") : -1;
-                    if (which >= 0 ? !kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which]))
-                                   : !kinagg__doc_skip(&d))
-                        return kinagg__doc_err(&d);
-                }
-                if (r < 0) return kinagg__doc_err(&d);
-                n++;
-            }
-            if (r < 0) return kinagg__doc_err(&d);
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
+            continue;
         }
+        seen_records = 1;
+        if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+        while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+            static const unsigned char member[] = {
+                offsetof(kinagg_put_result, shard_id), offsetof(kinagg_put_result, sequence_number),
+                offsetof(kinagg_put_result, error_code), offsetof(kinagg_put_result, error_message)};
+            kinagg_put_result *res = n < count && results ? &results[n] : NULL;
+            if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
+            /* past the results given: every member skipped */
+            while ((which = kinagg__doc_member(&d, &ri, res ? "ShardId\0SequenceNumber\0ErrorCode\0ErrorMessage\0" : ""))
+                   >= 0)
+                if (!kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which])))
+                    return kinagg__doc_err(&d);
+            if (which < -1) return kinagg__doc_err(&d);
+            n++;
+        }
+        if (r < 0) return kinagg__doc_err(&d);
     }
-    if (r < 0 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
     /* every result must say one thing or the other */
     for (n = 0; n < count && results; n++)
         if (!results[n].error_code.len && (!results[n].sequence_number.len || !results[n].shard_id.len))
@@ -5019,41 +5026,36 @@ typedef struct kinagg__shard_table {
 /* Reads a shard description into the table's entry at. */
 static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsigned char *at) {
     kinagg__iter it, hi;
-    kinagg_str key, v;
-    int r, have_range = 0;
+    kinagg_str v;
+    int which, in, have_range = 0;
     KINAGG_MEMSET(at, 0, t->stride);
     *(int *)(void *)(at + t->open) = 1;
     if (!kinagg__doc_begin(d, &it, 1)) return 0;
-    while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
-        int which = kinagg__key_find(key, "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0"
-                                          "SequenceNumberRange\0");
-        if (which >= 0 && which < 3) {
+    while ((which = kinagg__doc_member(d, &it, "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0"
+                                                "SequenceNumberRange\0")) >= 0) {
+        if (which < 3) {
             size_t off = which == 0 ? t->id : which == 1 ? t->parent : t->adjacent;
             size_t cap = which == 0 ? t->id_cap : KINAGG_SHARD_ID_MAX;
             if (!kinagg__doc_string(d, &v) || v.len >= cap) return 0;
             if (off != (size_t)-1) kinagg__copy_cstr((char *)(at + off), cap, v);
-        } else if (which >= 3) {
-            int hash = which == 3;
-            if (!kinagg__doc_begin(d, &hi, 1)) return 0;
-            while ((r = kinagg__doc_next(d, &hi, &key)) == 1) {
-                which = kinagg__key_find(key, "StartingHashKey\0EndingHashKey\0EndingSequenceNumber\0");
-                if (hash && which >= 0 && which < 2) {
-                    kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (which == 0 ? t->start : t->end));
-                    if (!kinagg__doc_string(d, &v) || kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
-                    have_range |= which + 1;
-                } else if (!hash && which == 2) {
-                    if (!kinagg__doc_string(d, &v)) return 0;
-                    *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
-                } else if (!kinagg__doc_skip(d)) {
-                    return 0;
-                }
-            }
-            if (r < 0) return 0;
-        } else if (!kinagg__doc_skip(d)) {
-            return 0;
+            continue;
         }
+        if (!kinagg__doc_begin(d, &hi, 1)) return 0;
+        /* HashKeyRange: the keys; SequenceNumberRange: its end, if the shard is closed */
+        while ((in = kinagg__doc_member(d, &hi, which == 3 ? "StartingHashKey\0EndingHashKey\0"
+                                                           : "EndingSequenceNumber\0")) >= 0) {
+            if (!kinagg__doc_string(d, &v)) return 0;
+            if (which == 3) {
+                kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (in == 0 ? t->start : t->end));
+                if (kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
+                have_range |= in + 1;
+            } else {
+                *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
+            }
+        }
+        if (in < -1) return 0;
     }
-    return r == 0 && at[t->id] && have_range == 3;
+    return which == -1 && at[t->id] && have_range == 3;
 }
 
 /* Reads a ListShards response: its shards straight into the table (those
@@ -5064,30 +5066,27 @@ static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *ne
                                                const kinagg__shard_table *t, size_t *count) {
     kinagg__doc d;
     kinagg__iter it, ai;
-    kinagg_str key;
-    int r;
+    int r, which;
     size_t n = 0;
     kinagg__doc_of_response(k, &d);
     next_token->ptr = "";
     next_token->len = 0;
     *count = 0;
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "Shards")) {
-            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
-            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
-                    return kinagg__doc_err(&d);
-                n++;
-            }
-            if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextToken")) {
+    while ((which = kinagg__doc_member(&d, &it, "Shards\0NextToken\0")) >= 0) {
+        if (which == 1) {
             if (!kinagg__doc_string(&d, next_token)) return kinagg__doc_err(&d);
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
+            continue;
         }
+        if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+        while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+            if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
+                return kinagg__doc_err(&d);
+            n++;
+        }
+        if (r < 0) return kinagg__doc_err(&d);
     }
-    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
     *count = n;
     return n > t->cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
 }
