@@ -4487,7 +4487,7 @@ static int kinagg__binary_scaled(uint64_t mant, int exp, int neg, unsigned scale
 static int kinagg__doc_skip(kinagg__doc *d) {
     int depth = 0;
     if (KINAGG__CBOR(d->cbor)) {
-        uint64_t left[KINAGG__DOC_MAX_DEPTH]; /* definite: items left; indefinite: items seen */
+        size_t left[KINAGG__DOC_MAX_DEPTH]; /* definite: items left; indefinite: items seen */
         unsigned char indefinite[KINAGG__DOC_MAX_DEPTH]; /* 0, or 4 (array) or 5 (map) */
         left[0] = 1;
         indefinite[0] = 0;
@@ -4523,10 +4523,11 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 }
             } else if (major == 4 || major == 5) {
                 if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
-                if (!indef && arg > d->len - d->pos) return 0; /* cannot hold that many */
+                /* cannot hold that many (a byte an item at least) */
+                if (!indef && arg > (d->len - d->pos) / (major == 5 ? 2 : 1)) return 0;
                 depth++;
                 indefinite[depth] = (unsigned char)(indef ? major : 0);
-                left[depth] = indef ? 0 : major == 5 ? arg * 2 : arg;
+                left[depth] = indef ? 0 : (size_t)arg * (major == 5 ? 2 : 1);
             }
             /* integers, simple values and floats: the head was all */
         }
@@ -4535,6 +4536,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
         for (;;) {
             unsigned char c;
             kinagg_str s;
+            int opened = 0;
             kinagg__json_ws(d); /* a value */
             if (d->pos >= d->len) return 0;
             c = d->p[d->pos];
@@ -4543,19 +4545,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 objects = (objects << 1) | (c == '{');
                 depth++;
                 d->pos++;
-                kinagg__json_ws(d);
-                if (d->pos < d->len && d->p[d->pos] == (c == '{' ? '}' : ']')) {
-                    d->pos++;
-                    objects >>= 1;
-                    depth--;
-                } else {
-                    if (c == '{') {
-                        if (!kinagg__json_string_in_place(d, &s)) return 0;
-                        kinagg__json_ws(d);
-                        if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
-                    }
-                    continue;
-                }
+                opened = 1;
             } else if (c == '"') {
                 if (!kinagg__json_string_in_place(d, &s)) return 0;
             } else if (c == 't' || c == 'f' || c == 'n') {
@@ -4566,23 +4556,30 @@ static int kinagg__doc_skip(kinagg__doc *d) {
             } else if (!kinagg__json_number(d, 0, NULL)) {
                 return 0;
             }
-            for (;;) { /* after a value: a comma, or the ends of containers */
+            /* after a value: a comma, or the ends of containers; after an
+             * opening bracket: its end, or the first member or element */
+            for (;;) {
                 if (depth == 0) return 1;
                 kinagg__json_ws(d);
                 if (d->pos >= d->len) return 0;
-                c = d->p[d->pos++];
+                c = d->p[d->pos];
                 if (c == ((objects & 1) ? '}' : ']')) {
+                    d->pos++;
                     objects >>= 1;
                     depth--;
+                    opened = 0;
                     continue;
                 }
-                if (c != ',') return 0;
-                if (objects & 1) {
-                    if (!kinagg__json_string_in_place(d, &s)) return 0;
-                    kinagg__json_ws(d);
-                    if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
+                if (!opened) {
+                    if (c != ',') return 0;
+                    d->pos++;
                 }
                 break;
+            }
+            if (objects & 1) { /* a member's key */
+                if (!kinagg__json_string_in_place(d, &s)) return 0;
+                kinagg__json_ws(d);
+                if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
             }
         }
     }
