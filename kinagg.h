@@ -3827,13 +3827,10 @@ static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
 
 static void kinagg__w_cbor_head(kinagg__w *w, unsigned major, uint64_t v) {
     unsigned char h[9];
-    size_t n, i;
-    if (v < 24) { h[0] = (unsigned char)(major << 5 | v); n = 1; }
-    else if (v <= 0xff) { h[0] = (unsigned char)(major << 5 | 24); n = 2; }
-    else if (v <= 0xffff) { h[0] = (unsigned char)(major << 5 | 25); n = 3; }
-    else if (v <= 0xffffffffu) { h[0] = (unsigned char)(major << 5 | 26); n = 5; }
-    else { h[0] = (unsigned char)(major << 5 | 27); n = 9; }
-    for (i = 1; i < n; i++) h[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+    unsigned ai = v < 24 ? (unsigned)v : v <= 0xff ? 24 : v <= 0xffff ? 25 : v <= 0xffffffffu ? 26 : 27;
+    size_t n = ai < 24 ? 1 : 1 + ((size_t)1 << (ai - 24)), i;
+    h[0] = (unsigned char)(major << 5 | ai);
+    for (i = n - 1; i; i--, v >>= 8) h[i] = (unsigned char)v; /* big-endian */
     kinagg__w_put(w, h, n);
 }
 static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
