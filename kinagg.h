@@ -4685,35 +4685,29 @@ static int kinagg__doc_end(kinagg__doc *d) {
  * rounded half up; at scale 0 it must be whole. A string holding a JSON
  * number is a number too (the SDKs read epoch seconds so). */
 static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
-    if (KINAGG__CBOR(d->cbor)) {
+    kinagg_str s;
+    kinagg__doc n;
+    if (!kinagg__doc_is_string(d)) {
         unsigned major, ai;
         uint64_t arg, mant;
         int indef, exp, neg;
-        if (!kinagg__cbor_untag(d)) return 0;
-        ai = d->p[d->pos] & 31;
-        if ((d->p[d->pos] >> 5) != 2 && (d->p[d->pos] >> 5) != 3) {
-            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-            if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
-            /* half, single, double: 16, 32, 64 bits with 5, 8, 11 of exponent */
-            if (major != 7 || ai < 25 || ai > 27 ||
-                !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg))
-                return 0;
-            return kinagg__binary_scaled(mant, exp, neg, scale, out);
-        }
-    } else {
-        kinagg__json_ws(d);
-        if (d->pos >= d->len || d->p[d->pos] != '"') return kinagg__json_number(d, scale, out);
+        size_t at = d->pos;
+        if (!KINAGG__CBOR(d->cbor)) return kinagg__json_number(d, scale, out);
+        if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
+        if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
+        ai = d->p[at] & 31;
+        /* half, single, double: 16, 32, 64 bits with 5, 8, 11 of exponent */
+        if (major != 7 || ai < 25 || ai > 27 ||
+            !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg))
+            return 0;
+        return kinagg__binary_scaled(mant, exp, neg, scale, out);
     }
-    {
-        kinagg_str s;
-        kinagg__doc n;
-        if (!kinagg__doc_string(d, &s)) return 0;
-        n.p = (unsigned char *)(uintptr_t)s.ptr;
-        n.len = s.len;
-        n.pos = 0;
-        n.cbor = 0;
-        return kinagg__json_number(&n, scale, out) && n.pos == n.len;
-    }
+    if (!kinagg__doc_string(d, &s)) return 0;
+    n.p = (unsigned char *)(uintptr_t)s.ptr;
+    n.len = s.len;
+    n.pos = 0;
+    n.cbor = 0;
+    return kinagg__json_number(&n, scale, out) && n.pos == n.len;
 }
 
 #ifndef KINAGG_NO_READ
