@@ -3868,16 +3868,20 @@ static void kinagg__w_fields(kinagg__w *w, kinagg_protocol pr, const kinagg__fie
             kinagg__w_cbor_head(w, 0, f[i].num);
         } else {
             char d[24];
-            int k = 0;
+            kinagg__out o;
             uint64_t v = f[i].num;
+            uint32_t ms = 0;
+            o.p = d;
+            o.cap = sizeof d;
+            o.len = 0;
             /* a time: epoch seconds, with the milliseconds as a fraction */
+            if (KINAGG__READ && f[i].time_ms) ms = kinagg__divmod16(&v, 1000);
+            kinagg__out_u64(&o, v);
             if (KINAGG__READ && f[i].time_ms) {
-                int fr;
-                for (fr = 0; fr < 3; fr++) d[k++] = (char)('0' + kinagg__divmod16(&v, 10));
-                d[k++] = '.';
+                kinagg__out_u64(&o, 1000 + ms); /* "1" and three digits ... */
+                d[o.len - 4] = '.';             /* ... the "1" made the point */
             }
-            do { d[k++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
-            while (k) kinagg__w_byte(w, (unsigned char)d[--k]);
+            kinagg__w_put(w, d, o.len);
         }
     }
     if (!KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) kinagg__w_byte(w, '}');
