@@ -3802,24 +3802,18 @@ static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str
 static void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
 
 static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
-    static const char hex[] = "0123456789abcdef";
     size_t i, run = 0;
     kinagg__w_byte(w, '"');
     for (i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
+        char e[6]; /* \" or \\, or \u00 and two hex digits */
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         kinagg__w_put(w, s.ptr + run, i - run);
         run = i + 1;
-        if (c == '"' || c == '\\') {
-            char e[2];
-            e[0] = '\\';
-            e[1] = (char)c;
-            kinagg__w_put(w, e, 2);
-        } else {
-            char e[6];
-            e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15];
-            kinagg__w_put(w, e, 6);
-        }
+        e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0';
+        kinagg_hex(&c, 1, e + 4);
+        if (c == '"' || c == '\\') e[1] = (char)c;
+        kinagg__w_put(w, e, c == '"' || c == '\\' ? 2 : 6);
     }
     kinagg__w_put(w, s.ptr + run, s.len - run);
     kinagg__w_byte(w, '"');
