@@ -4257,19 +4257,21 @@ static int kinagg__json_digit(const kinagg__doc *d) {
  * *indef = 1. Returns 0 on malformed or unsupported. */
 static int kinagg__cbor_head(kinagg__doc *d, unsigned *major, uint64_t *arg, int *indef) {
     unsigned char b;
-    unsigned ai, n, i;
+    unsigned ai, n;
+    uint64_t v = 0;
     if (d->pos >= d->len) return 0;
     b = d->p[d->pos++];
     *major = b >> 5;
     ai = b & 31;
-    *indef = 0;
-    if (ai < 24) { *arg = ai; return 1; }
-    if (ai == 31) { *indef = 1; *arg = 0; return *major >= 2 && *major <= 5; }
+    *indef = ai == 31;
+    *arg = ai < 24 ? ai : 0;
+    if (ai < 24) return 1;
+    if (ai == 31) return *major >= 2 && *major <= 5;
     if (ai > 27) return 0;
     n = 1u << (ai - 24);
     if (d->len - d->pos < n) return 0;
-    *arg = 0;
-    for (i = 0; i < n; i++) *arg = (*arg << 8) | d->p[d->pos++];
+    while (n--) v = (v << 8) | d->p[d->pos++];
+    *arg = v;
     return 1;
 }
 
