@@ -4728,27 +4728,23 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
     if (!KINAGG__CBOR(d->cbor)) kinagg__json_ws(d);
     at = d->pos;
     { /* the Buffer object: its bytes are written over the start of the object */
+        static const char members[] = "data\0";
         kinagg__iter it, ai;
-        kinagg_str key;
-        int r;
+        int r, in;
         size_t w = at;
         int got = 0;
         if (!kinagg__doc_begin(d, &it, 1)) return 0;
-        while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
-            if (kinagg__key_is(key, "data")) {
-                if (!kinagg__doc_begin(d, &ai, 0)) return 0;
-                while ((r = kinagg__doc_next(d, &ai, NULL)) == 1) {
-                    uint64_t v;
-                    if (!kinagg__doc_number(d, 0, &v) || v > 255 || w >= d->pos) return 0;
-                    d->p[w++] = (unsigned char)v;
-                }
-                if (r < 0) return 0;
-                got = 1;
-            } else if (!kinagg__doc_skip(d)) {
-                return 0;
+        while ((r = kinagg__doc_member(d, &it, members)) >= 0) {
+            if (!kinagg__doc_begin(d, &ai, 0)) return 0;
+            while ((in = kinagg__doc_next(d, &ai, NULL)) == 1) {
+                uint64_t v;
+                if (!kinagg__doc_number(d, 0, &v) || v > 255 || w >= d->pos) return 0;
+                d->p[w++] = (unsigned char)v;
             }
+            if (in < 0) return 0;
+            got = 1;
         }
-        if (r < 0 || !got) return 0;
+        if (r < -1 || !got) return 0;
         *out = d->p + at;
         *len = w - at;
         return 1;
@@ -4815,6 +4811,10 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
  * its Message (the SDKs' order). A body that is not a well-formed document
  * gives neither. */
 static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
+    /* (key lists are arrays, not literals with NULs inside: those would all
+     * share one .rodata section, kept whole by --gc-sections) */
+    static const char members[] = "__type\0code\0Code\0message\0Message\0",
+                      skew_types[] = "RequestExpired\0RequestTimeTooSkewed\0InvalidSignatureException\0";
     kinagg_http_response *r = &k->http.response;
     const kinagg_str *date, *header_type, *ct;
     kinagg__doc d;
@@ -4845,7 +4845,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
     ok = d.len && KINAGG__BUILT(d.cbor) && kinagg__doc_begin(&d, &it, 1);
-    while (ok && (n = kinagg__doc_member(&d, &it, "__type\0code\0Code\0message\0Message\0")) >= 0) {
+    while (ok && (n = kinagg__doc_member(&d, &it, members)) >= 0) {
         n -= n >= 2; /* code and Code are one */
         ok = kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[n]) : kinagg__doc_skip(&d);
     }
@@ -4866,7 +4866,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     }
     {
         kinagg_str t = kinagg_str_c(k->error_type), m = kinagg_str_c(k->error_message);
-        int which = kinagg__key_find(t, "RequestExpired\0RequestTimeTooSkewed\0InvalidSignatureException\0");
+        int which = kinagg__key_find(t, skew_types);
         int skewed = which >= 0 && (which < 2 || (m.len >= 17 && KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0));
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
@@ -4930,6 +4930,8 @@ KINAGG_API kinagg_status kinagg_put_records_begin(kinagg_kinesis *k, kinagg_put_
 
 KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put_result *results, size_t count,
                                                    size_t *failed) {
+    static const char members[] = "FailedRecordCount\0Records\0",
+                      result[] = "ShardId\0SequenceNumber\0ErrorCode\0ErrorMessage\0";
     kinagg__doc d;
     kinagg__iter it, ai, ri;
     size_t n = 0;
@@ -4940,7 +4942,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
     kinagg__doc_of_response(k, &d);
     if (results) KINAGG_MEMSET(results, 0, count * sizeof *results);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((which = kinagg__doc_member(&d, &it, "FailedRecordCount\0Records\0")) >= 0) {
+    while ((which = kinagg__doc_member(&d, &it, members)) >= 0) {
         if (which == 0) {
             if (!kinagg__doc_number(&d, 0, &failed_count)) return kinagg__doc_err(&d);
             continue;
@@ -4954,8 +4956,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
             kinagg_put_result *res = n < count && results ? &results[n] : NULL;
             if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
             /* past the results given: every member skipped */
-            while ((which = kinagg__doc_member(&d, &ri, res ? "ShardId\0SequenceNumber\0ErrorCode\0ErrorMessage\0" : ""))
-                   >= 0)
+            while ((which = kinagg__doc_member(&d, &ri, res ? result : "")) >= 0)
                 if (!kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which])))
                     return kinagg__doc_err(&d);
             if (which < -1) return kinagg__doc_err(&d);
@@ -5013,14 +5014,15 @@ typedef struct kinagg__shard_table {
 
 /* Reads a shard description into the table's entry at. */
 static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsigned char *at) {
+    static const char members[] = "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0SequenceNumberRange\0",
+                      hash_range[] = "StartingHashKey\0EndingHashKey\0", sequence_range[] = "EndingSequenceNumber\0";
     kinagg__iter it, hi;
     kinagg_str v;
     int which, in, have_range = 0;
     KINAGG_MEMSET(at, 0, t->stride);
     *(int *)(void *)(at + t->open) = 1;
     if (!kinagg__doc_begin(d, &it, 1)) return 0;
-    while ((which = kinagg__doc_member(d, &it, "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0"
-                                                "SequenceNumberRange\0")) >= 0) {
+    while ((which = kinagg__doc_member(d, &it, members)) >= 0) {
         if (which < 3) {
             size_t off = which == 0 ? t->id : which == 1 ? t->parent : t->adjacent;
             size_t cap = which == 0 ? t->id_cap : KINAGG_SHARD_ID_MAX;
@@ -5030,8 +5032,7 @@ static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsi
         }
         if (!kinagg__doc_begin(d, &hi, 1)) return 0;
         /* HashKeyRange: the keys; SequenceNumberRange: its end, if the shard is closed */
-        while ((in = kinagg__doc_member(d, &hi, which == 3 ? "StartingHashKey\0EndingHashKey\0"
-                                                           : "EndingSequenceNumber\0")) >= 0) {
+        while ((in = kinagg__doc_member(d, &hi, which == 3 ? hash_range : sequence_range)) >= 0) {
             if (!kinagg__doc_string(d, &v)) return 0;
             if (which == 3) {
                 kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (in == 0 ? t->start : t->end));
@@ -5052,6 +5053,7 @@ static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsi
  * receive buffer (empty at the end). */
 static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *next_token,
                                                const kinagg__shard_table *t, size_t *count) {
+    static const char members[] = "Shards\0NextToken\0";
     kinagg__doc d;
     kinagg__iter it, ai;
     int r, which;
@@ -5061,7 +5063,7 @@ static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *ne
     next_token->len = 0;
     *count = 0;
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((which = kinagg__doc_member(&d, &it, "Shards\0NextToken\0")) >= 0) {
+    while ((which = kinagg__doc_member(&d, &it, members)) >= 0) {
         if (which == 1) {
             if (!kinagg__doc_string(&d, next_token)) return kinagg__doc_err(&d);
             continue;
@@ -5165,28 +5167,25 @@ KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, co
 }
 
 #ifndef KINAGG_NO_READ
-/* Reads one string member of a response (a map) that must have it. */
+/* Reads one string member of a response (a map) that must have it; name
+ * as kinagg__key_find takes names. */
 static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *name, kinagg_str *out) {
     kinagg__doc d;
     kinagg__iter it;
-    kinagg_str key;
     int r, found = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, name)) {
-            if (!kinagg__doc_string(&d, out)) return kinagg__doc_err(&d);
-            found = 1;
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
-        }
+    while ((r = kinagg__doc_member(&d, &it, name)) >= 0) {
+        if (!kinagg__doc_string(&d, out)) return kinagg__doc_err(&d);
+        found = 1;
     }
-    return r == 0 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
+    return r == -1 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
 }
 
 KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str shard_id,
                                                    kinagg_str type, kinagg_str sequence_number, char *iterator,
                                                    size_t iterator_cap) {
+    static const char member[] = "ShardIterator\0";
     kinagg__field f[4];
     kinagg_str v;
     kinagg_status st;
@@ -5211,7 +5210,7 @@ KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_str
     }
     st = kinagg__small_call(k, "GetShardIterator", f, 4);
     if (st != KINAGG_OK) return st;
-    st = kinagg__find_string(k, "ShardIterator", &v);
+    st = kinagg__find_string(k, member, &v);
     if (st != KINAGG_OK) return st;
     if (v.len >= iterator_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__copy_cstr(iterator, iterator_cap, v);
@@ -5221,13 +5220,14 @@ KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_str
 KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *iterator, kinagg_record *records,
                                             size_t cap, size_t *count, char *next_iterator, size_t next_cap,
                                             uint64_t *millis_behind) {
+    static const char members[] = "Records\0NextShardIterator\0MillisBehindLatest\0",
+                      record[] = "SequenceNumber\0PartitionKey\0Data\0ApproximateArrivalTimestamp\0";
     kinagg__field f[2];
     kinagg__doc d;
     kinagg__iter it, ai, ri;
-    kinagg_str key;
     kinagg_status st;
     size_t n = 0;
-    int r;
+    int r, which, in;
     if (!k || !iterator || !count || !next_iterator || !next_cap || (cap && !records) || cap == 0)
         return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
@@ -5239,8 +5239,8 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
     if (millis_behind) *millis_behind = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "Records")) {
+    while ((which = kinagg__doc_member(&d, &it, members)) >= 0) {
+        if (which == 0) {
             if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
             while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
                 kinagg_record *rec;
@@ -5248,47 +5248,47 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                 rec = &records[n];
                 KINAGG_MEMSET(rec, 0, sizeof *rec);
                 if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
-                while ((r = kinagg__doc_next(&d, &ri, &key)) == 1) {
-                    int ok = 1;
-                    if (kinagg__key_is(key, "SequenceNumber")) ok = kinagg__doc_string(&d, &rec->sequence_number);
-                    else if (kinagg__key_is(key, "PartitionKey")) ok = kinagg__doc_string(&d, &rec->partition_key);
-                    else if (kinagg__key_is(key, "Data")) ok = kinagg__doc_data(&d, &rec->data, &rec->data_len);
-                    else if (kinagg__key_is(key, "ApproximateArrivalTimestamp")) {
+                while ((in = kinagg__doc_member(&d, &ri, record)) >= 0) {
+                    int ok;
+                    if (in < 2) {
+                        ok = kinagg__doc_string(&d, in ? &rec->partition_key : &rec->sequence_number);
+                    } else if (in == 2) {
+                        ok = kinagg__doc_data(&d, &rec->data, &rec->data_len);
+                    } else {
                         ok = kinagg__doc_number(&d, 3, &rec->arrival_ms);
                         /* AWS's CBOR sends epoch milliseconds (the SDKs say so), kinesalite
                          * and JSON seconds: past year 5000 as seconds, it was milliseconds */
                         if (ok && KINAGG__CBOR(d.cbor) && rec->arrival_ms > 100000000000000ull) rec->arrival_ms /= 1000;
-                    } else ok = kinagg__doc_skip(&d);
+                    }
                     if (!ok) return kinagg__doc_err(&d);
                 }
-                if (r < 0 || !rec->sequence_number.len) return kinagg__doc_err(&d);
+                if (in < -1 || !rec->sequence_number.len) return kinagg__doc_err(&d);
                 n++;
             }
             if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextShardIterator")) { /* null or absent: the shard's end */
+        } else if (which == 1) { /* null or absent: the shard's end */
             st = kinagg__doc_copy(&d, next_iterator, next_cap);
             if (st != KINAGG_OK) return st;
-        } else if (kinagg__key_is(key, "MillisBehindLatest")) {
+        } else {
             uint64_t behind;
             if (!kinagg__doc_number(&d, 0, &behind)) return kinagg__doc_err(&d);
             if (millis_behind) *millis_behind = behind;
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
         }
     }
-    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
     *count = n;
     return KINAGG_OK;
 }
 
 KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinagg_stream_ref stream, char *status,
                                                         size_t status_cap, unsigned *open_shards) {
+    static const char members[] = "StreamDescriptionSummary\0", summary[] = "StreamStatus\0OpenShardCount\0";
     kinagg__field f[1];
     kinagg__doc d;
     kinagg__iter it, si;
-    kinagg_str key, v;
+    kinagg_str v;
     kinagg_status st;
-    int r, found = 0;
+    int r, which, found = 0;
     if (!k || !kinagg__stream_ok(stream) || (status && !status_cap)) return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
     kinagg__stream_field(&f[0], stream);
@@ -5297,28 +5297,22 @@ KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinag
     if (open_shards) *open_shards = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (!kinagg__key_is(key, "StreamDescriptionSummary")) {
-            if (!kinagg__doc_skip(&d)) return kinagg__doc_err(&d);
-            continue;
-        }
+    while ((r = kinagg__doc_member(&d, &it, members)) >= 0) {
         if (!kinagg__doc_begin(&d, &si, 1)) return kinagg__doc_err(&d);
-        while ((r = kinagg__doc_next(&d, &si, &key)) == 1) {
-            if (kinagg__key_is(key, "StreamStatus")) {
+        while ((which = kinagg__doc_member(&d, &si, summary)) >= 0) {
+            if (which == 0) {
                 if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
                 if (status) kinagg__copy_cstr(status, status_cap, v);
                 found = 1;
-            } else if (kinagg__key_is(key, "OpenShardCount")) {
+            } else {
                 uint64_t nshards;
                 if (!kinagg__doc_number(&d, 0, &nshards) || nshards > (unsigned)-1) return kinagg__doc_err(&d);
                 if (open_shards) *open_shards = (unsigned)nshards;
-            } else if (!kinagg__doc_skip(&d)) {
-                return kinagg__doc_err(&d);
             }
         }
-        if (r < 0) return kinagg__doc_err(&d);
+        if (which < -1) return kinagg__doc_err(&d);
     }
-    return r == 0 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
+    return r == -1 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
 }
 
 KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name, unsigned shard_count) {
