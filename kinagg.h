@@ -3832,12 +3832,14 @@ static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
     kinagg__w_put(w, s.ptr, s.len);
 }
 
+static void kinagg__w_cbor_c(kinagg__w *w, const char *s) { kinagg__w_cbor_text(w, kinagg_str_c(s)); }
+
 /* A map of string and number fields, in either protocol (kinagg__field is
  * declared with kinagg_kinesis). */
 
 static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
     if (KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) {
-        kinagg__w_cbor_text(w, kinagg_str_c(key));
+        kinagg__w_cbor_c(w, key);
     } else {
         if (!first) kinagg__w_byte(w, ',');
         kinagg__w_json_string(w, kinagg_str_c(key));
@@ -3911,9 +3913,9 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
         kinagg__stream_field(&f, stream);
         if (cbor) {
             kinagg__w_cbor_head(w, 5, 2);
-            kinagg__w_cbor_text(w, kinagg_str_c(f.key));
+            kinagg__w_cbor_c(w, f.key);
             kinagg__w_cbor_text(w, f.str);
-            kinagg__w_cbor_text(w, kinagg_str_c("Records"));
+            kinagg__w_cbor_c(w, "Records");
             kinagg__w_cbor_head(w, 4, count);
         } else {
             kinagg__w_byte(w, '{');
@@ -3926,7 +3928,7 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
         const kinagg_put_entry *e = &entries[entry];
         if (cbor) {
             kinagg__w_cbor_head(w, 5, e->explicit_hash_key.len ? 3 : 2);
-            kinagg__w_cbor_text(w, kinagg_str_c("Data"));
+            kinagg__w_cbor_c(w, "Data");
             kinagg__w_cbor_head(w, 2, e->data_len);
         } else {
             kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
@@ -3934,10 +3936,10 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
     } else if (part == 3) {
         const kinagg_put_entry *e = &entries[entry];
         if (cbor) {
-            kinagg__w_cbor_text(w, kinagg_str_c("PartitionKey"));
+            kinagg__w_cbor_c(w, "PartitionKey");
             kinagg__w_cbor_text(w, e->partition_key);
             if (e->explicit_hash_key.len) {
-                kinagg__w_cbor_text(w, kinagg_str_c("ExplicitHashKey"));
+                kinagg__w_cbor_c(w, "ExplicitHashKey");
                 kinagg__w_cbor_text(w, e->explicit_hash_key);
             }
         } else {
