@@ -4255,6 +4255,13 @@ static int kinagg__json_digit(const kinagg__doc *d) {
     return d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9';
 }
 
+/* Steps over a run of decimal digits: how many there were. */
+static size_t kinagg__json_digits(kinagg__doc *d) {
+    size_t at = d->pos;
+    while (kinagg__json_digit(d)) d->pos++;
+    return d->pos - at;
+}
+
 /* CBOR head at pos: major type, argument; ai 31 (indefinite) gives
  * *indef = 1. Returns 0 on malformed or unsupported. */
 static int kinagg__cbor_head(kinagg__doc *d, unsigned *major, uint64_t *arg, int *indef) {
@@ -4386,23 +4393,20 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     if (d->pos < d->len && d->p[d->pos] == '-') { neg = 1; d->pos++; }
     ia = d->pos;
     if (!kinagg__json_digit(d)) return 0;
-    if (d->p[d->pos++] != '0')
-        while (kinagg__json_digit(d)) d->pos++;
+    if (d->p[d->pos++] != '0') kinagg__json_digits(d);
     ib = fb = d->pos;
     if (d->pos < d->len && d->p[d->pos] == '.') {
         d->pos++;
-        if (!kinagg__json_digit(d)) return 0;
-        while (kinagg__json_digit(d)) d->pos++;
+        if (!kinagg__json_digits(d)) return 0;
         fb = d->pos;
     }
     if (d->pos < d->len && (d->p[d->pos] | 0x20) == 'e') {
         d->pos++;
         if (d->pos < d->len && (d->p[d->pos] == '+' || d->p[d->pos] == '-')) eneg = d->p[d->pos++] == '-';
-        if (!kinagg__json_digit(d)) return 0;
-        while (kinagg__json_digit(d)) {
-            if (exp10 < 1000000) exp10 = exp10 * 10 + (d->p[d->pos] - '0');
-            d->pos++;
-        }
+        i = d->pos;
+        if (!kinagg__json_digits(d)) return 0;
+        for (; i < d->pos; i++)
+            if (exp10 < 1000000) exp10 = exp10 * 10 + (d->p[i] - '0');
     }
     if (!out) return 1;
     /* The digits int.frac, the point moved by the exponent and the scale:
