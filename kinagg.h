@@ -4251,6 +4251,14 @@ static void kinagg__json_ws(kinagg__doc *d) {
         d->pos++;
 }
 
+/* After white space, the byte c: 1 and stepped over, or 0. */
+static int kinagg__json_expect(kinagg__doc *d, unsigned char c) {
+    kinagg__json_ws(d);
+    if (d->pos >= d->len || d->p[d->pos] != c) return 0;
+    d->pos++;
+    return 1;
+}
+
 static int kinagg__json_digit(const kinagg__doc *d) {
     return d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9';
 }
@@ -4580,9 +4588,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 break;
             }
             if (objects & 1) { /* a member's key */
-                if (!kinagg__json_string_in_place(d, &s)) return 0;
-                kinagg__json_ws(d);
-                if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
+                if (!kinagg__json_string_in_place(d, &s) || !kinagg__json_expect(d, ':')) return 0;
             }
         }
     }
@@ -4600,10 +4606,7 @@ static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
         it->indefinite = indef;
         return 1;
     }
-    kinagg__json_ws(d);
-    if (d->pos >= d->len || d->p[d->pos] != (map ? '{' : '[')) return 0;
-    d->pos++;
-    return 1;
+    return kinagg__json_expect(d, map ? '{' : '[');
 }
 
 /* A string (JSON string; CBOR text or byte string). */
@@ -4659,10 +4662,7 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
             }
             it->first = 0;
             if (!it->map) return 1;
-            if (!kinagg__json_string_in_place(d, key)) return -1;
-            kinagg__json_ws(d);
-            if (d->pos >= d->len || d->p[d->pos] != ':') return -1;
-            d->pos++;
+            if (!kinagg__json_string_in_place(d, key) || !kinagg__json_expect(d, ':')) return -1;
         }
         if (!kinagg__is_null(d)) return 1;
     }
