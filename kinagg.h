@@ -4571,22 +4571,12 @@ static int kinagg__doc_skip(kinagg__doc *d) {
              * opening bracket: its end, or the first member or element */
             for (;;) {
                 if (depth == 0) return 1;
-                kinagg__json_ws(d);
-                if (d->pos >= d->len) return 0;
-                c = d->p[d->pos];
-                if (c == ((objects & 1) ? '}' : ']')) {
-                    d->pos++;
-                    objects >>= 1;
-                    depth--;
-                    opened = 0;
-                    continue;
-                }
-                if (!opened) {
-                    if (c != ',') return 0;
-                    d->pos++;
-                }
-                break;
+                if (!kinagg__json_expect(d, (objects & 1) ? '}' : ']')) break;
+                objects >>= 1;
+                depth--;
+                opened = 0;
             }
+            if (!opened && !kinagg__json_expect(d, ',')) return 0;
             if (objects & 1) { /* a member's key */
                 if (!kinagg__json_string_in_place(d, &s) || !kinagg__json_expect(d, ':')) return 0;
             }
