@@ -4785,18 +4785,16 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
 /* An error code as the SDKs clean one: up to a ',' and a ':', then the
  * name after a '#' ("com.amazonaws.kinesis.v20131202#ResourceNotFound..."). */
 static kinagg_str kinagg__error_code(kinagg_str v) {
-    size_t i;
-    for (i = 0; i < v.len && v.ptr[i] != ','; i++) {}
+    size_t i, from = 0;
+    for (i = 0; i < v.len && v.ptr[i] != ',' && v.ptr[i] != ':'; i++) {}
     v.len = i;
-    for (i = 0; i < v.len && v.ptr[i] != ':'; i++) {}
-    v.len = i;
-    for (i = 0; i < v.len && v.ptr[i] != '#'; i++) {}
-    if (i < v.len) {
-        v.ptr += i + 1;
-        v.len -= i + 1;
-        for (i = 0; i < v.len && v.ptr[i] != '#'; i++) {}
-        v.len = i;
-    }
+    for (i = 0; i < v.len; i++) /* from after the first '#' to the next */
+        if (v.ptr[i] == '#') {
+            if (from) break;
+            from = i + 1;
+        }
+    v.len = i - from;
+    if (from) v.ptr += from; /* (v.ptr may be NULL, when v is empty) */
     return v;
 }
 
