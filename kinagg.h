@@ -4585,7 +4585,8 @@ static int kinagg__doc_skip(kinagg__doc *d) {
 }
 
 static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
-    KINAGG_MEMSET(it, 0, sizeof *it);
+    it->left = 0;
+    it->indefinite = 0;
     it->first = 1;
     it->map = map;
     if (KINAGG__CBOR(d->cbor)) {
