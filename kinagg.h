@@ -3765,24 +3765,18 @@ static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str
 static void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
 
 static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
-    static const char hex[] = "0123456789abcdef";
     size_t i, run = 0;
     kinagg__w_byte(w, '"');
     for (i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
+        char e[6]; /* \" or \\, or \u00 and two hex digits */
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         kinagg__w_put(w, s.ptr + run, i - run);
         run = i + 1;
-        if (c == '"' || c == '\\') {
-            char e[2];
-            e[0] = '\\';
-            e[1] = (char)c;
-            kinagg__w_put(w, e, 2);
-        } else {
-            char e[6];
-            e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15];
-            kinagg__w_put(w, e, 6);
-        }
+        e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0';
+        kinagg_hex(&c, 1, e + 4);
+        if (c == '"' || c == '\\') e[1] = (char)c;
+        kinagg__w_put(w, e, c == '"' || c == '\\' ? 2 : 6);
     }
     kinagg__w_put(w, s.ptr + run, s.len - run);
     kinagg__w_byte(w, '"');
@@ -3790,13 +3784,10 @@ static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
 
 static void kinagg__w_cbor_head(kinagg__w *w, unsigned major, uint64_t v) {
     unsigned char h[9];
-    size_t n, i;
-    if (v < 24) { h[0] = (unsigned char)(major << 5 | v); n = 1; }
-    else if (v <= 0xff) { h[0] = (unsigned char)(major << 5 | 24); n = 2; }
-    else if (v <= 0xffff) { h[0] = (unsigned char)(major << 5 | 25); n = 3; }
-    else if (v <= 0xffffffffu) { h[0] = (unsigned char)(major << 5 | 26); n = 5; }
-    else { h[0] = (unsigned char)(major << 5 | 27); n = 9; }
-    for (i = 1; i < n; i++) h[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+    unsigned ai = v < 24 ? (unsigned)v : v <= 0xff ? 24 : v <= 0xffff ? 25 : v <= 0xffffffffu ? 26 : 27;
+    size_t n = ai < 24 ? 1 : 1 + ((size_t)1 << (ai - 24)), i;
+    h[0] = (unsigned char)(major << 5 | ai);
+    for (i = n - 1; i; i--, v >>= 8) h[i] = (unsigned char)v; /* big-endian */
     kinagg__w_put(w, h, n);
 }
 static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
@@ -3804,12 +3795,14 @@ static void kinagg__w_cbor_text(kinagg__w *w, kinagg_str s) {
     kinagg__w_put(w, s.ptr, s.len);
 }
 
+static void kinagg__w_cbor_c(kinagg__w *w, const char *s) { kinagg__w_cbor_text(w, kinagg_str_c(s)); }
+
 /* A map of string and number fields, in either protocol (kinagg__field is
  * declared with kinagg_kinesis). */
 
 static void kinagg__w_key(kinagg__w *w, kinagg_protocol pr, const char *key, int first) {
     if (KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) {
-        kinagg__w_cbor_text(w, kinagg_str_c(key));
+        kinagg__w_cbor_c(w, key);
     } else {
         if (!first) kinagg__w_byte(w, ',');
         kinagg__w_json_string(w, kinagg_str_c(key));
@@ -3834,16 +3827,20 @@ static void kinagg__w_fields(kinagg__w *w, kinagg_protocol pr, const kinagg__fie
             kinagg__w_cbor_head(w, 0, f[i].num);
         } else {
             char d[24];
-            int k = 0;
+            kinagg__out o;
             uint64_t v = f[i].num;
+            uint32_t ms = 0;
+            o.p = d;
+            o.cap = sizeof d;
+            o.len = 0;
             /* a time: epoch seconds, with the milliseconds as a fraction */
+            if (KINAGG__READ && f[i].time_ms) ms = kinagg__divmod16(&v, 1000);
+            kinagg__out_u64(&o, v);
             if (KINAGG__READ && f[i].time_ms) {
-                int fr;
-                for (fr = 0; fr < 3; fr++) d[k++] = (char)('0' + kinagg__divmod16(&v, 10));
-                d[k++] = '.';
+                kinagg__out_u64(&o, 1000 + ms); /* "1" and three digits ... */
+                d[o.len - 4] = '.';             /* ... the "1" made the point */
             }
-            do { d[k++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
-            while (k) kinagg__w_byte(w, (unsigned char)d[--k]);
+            kinagg__w_put(w, d, o.len);
         }
     }
     if (!KINAGG__CBOR(pr == KINAGG_PROTOCOL_CBOR)) kinagg__w_byte(w, '}');
@@ -3879,9 +3876,9 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
         kinagg__stream_field(&f, stream);
         if (cbor) {
             kinagg__w_cbor_head(w, 5, 2);
-            kinagg__w_cbor_text(w, kinagg_str_c(f.key));
+            kinagg__w_cbor_c(w, f.key);
             kinagg__w_cbor_text(w, f.str);
-            kinagg__w_cbor_text(w, kinagg_str_c("Records"));
+            kinagg__w_cbor_c(w, "Records");
             kinagg__w_cbor_head(w, 4, count);
         } else {
             kinagg__w_byte(w, '{');
@@ -3894,7 +3891,7 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
         const kinagg_put_entry *e = &entries[entry];
         if (cbor) {
             kinagg__w_cbor_head(w, 5, e->explicit_hash_key.len ? 3 : 2);
-            kinagg__w_cbor_text(w, kinagg_str_c("Data"));
+            kinagg__w_cbor_c(w, "Data");
             kinagg__w_cbor_head(w, 2, e->data_len);
         } else {
             kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
@@ -3902,10 +3899,10 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
     } else if (part == 3) {
         const kinagg_put_entry *e = &entries[entry];
         if (cbor) {
-            kinagg__w_cbor_text(w, kinagg_str_c("PartitionKey"));
+            kinagg__w_cbor_c(w, "PartitionKey");
             kinagg__w_cbor_text(w, e->partition_key);
             if (e->explicit_hash_key.len) {
-                kinagg__w_cbor_text(w, kinagg_str_c("ExplicitHashKey"));
+                kinagg__w_cbor_c(w, "ExplicitHashKey");
                 kinagg__w_cbor_text(w, e->explicit_hash_key);
             }
         } else {
@@ -4050,13 +4047,18 @@ static int kinagg__call_hash(kinagg_kinesis *k, size_t budget) {
  * signature straight there), and kinagg_http_begin leaves text found in its
  * place, so neither needs a buffer on the stack. */
 static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
+    /* the headers in order: those signed, then Authorization and Accept */
+    static const char names[] =
+        "Host\0X-Amz-Date\0X-Amz-Target\0Content-Type\0X-Amz-Security-Token\0Authorization\0Accept";
     unsigned char digest[KINAGG_SHA256_SIZE];
     char hash_hex[65], date[17], target[64];
     const char *ctype = KINAGG__CBOR(k->protocol == KINAGG_PROTOCOL_CBOR) ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
+    const char *nm = names;
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    size_t nh = 0, i, at, auth_len = 0;
+    kinagg_str post = kinagg_str_c("POST"), slash = kinagg_str_c("/");
+    size_t nh, i, at;
     uint64_t unix_ms;
     kinagg_status st;
     kinagg__out o;
@@ -4072,7 +4074,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
     o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
-    kinagg__head_start(&o, kinagg_str_c("POST"), kinagg_str_c("/"));
+    kinagg__head_start(&o, post, slash);
     kinagg__out_c(&o, "Host: ");
     at = o.len;
     {
@@ -4086,35 +4088,42 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
             kinagg__out_u64(&o, k->endpoint.port);
         }
     }
-    hdr[nh].name = kinagg_str_c("Host"); hdr[nh].value.ptr = o.p + at; hdr[nh++].value.len = o.len - at;
+    hdr[0].value.ptr = o.p + at; hdr[0].value.len = o.len - at;
     kinagg__out_c(&o, "\r\n");
-    hdr[nh].name = kinagg_str_c("X-Amz-Date"); hdr[nh++].value = kinagg_str_c(date);
-    hdr[nh].name = kinagg_str_c("X-Amz-Target"); hdr[nh++].value = kinagg_str_c(target);
-    hdr[nh].name = kinagg_str_c("Content-Type"); hdr[nh++].value = kinagg_str_c(ctype);
-    if (k->signer.credentials.session_token.len) {
-        hdr[nh].name = kinagg_str_c("X-Amz-Security-Token");
-        hdr[nh++].value = k->signer.credentials.session_token;
+    hdr[1].value.ptr = date;
+    hdr[2].value.ptr = target;
+    hdr[3].value.ptr = ctype;
+    hdr[4].value = k->signer.credentials.session_token; /* none: left out */
+    hdr[5].value.ptr = ""; /* Authorization's: made by signing */
+    hdr[6].value.ptr = ctype;
+    for (i = nh = 0; i < 7; i++) {
+        kinagg_str name = kinagg_str_c(nm);
+        nm += name.len + 1;
+        if (i == 4 && !hdr[4].value.len) continue;
+        hdr[nh].name = name;
+        if (i != 0 && i != 4) hdr[i].value = kinagg_str_c(hdr[i].value.ptr);
+        hdr[nh++].value = hdr[i].value;
     }
+    nh -= 2; /* signed */
     for (i = 1; i < nh; i++) kinagg__head_line(&o, &hdr[i]);
     kinagg__out_c(&o, "Authorization: ");
     if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     KINAGG_MEMSET(&r, 0, sizeof r);
-    r.method = kinagg_str_c("POST");
-    r.path = kinagg_str_c("/");
+    r.method = post;
+    r.path = slash;
     r.headers = hdr;
     r.header_count = nh;
     r.payload_sha256_hex = hash_hex;
     r.region = kinagg_str_c(k->region);
     r.service = kinagg_str_c("kinesis");
-    r.amz_date = kinagg_str_c(date);
-    st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &auth_len, NULL);
+    r.amz_date = hdr[1].value;
+    hdr[nh].value.ptr = o.p + o.len;
+    st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &hdr[nh].value.len, NULL);
     if (st != KINAGG_OK) return st;
-    hdr[nh].name = kinagg_str_c("Authorization"); hdr[nh].value.ptr = o.p + o.len; hdr[nh++].value.len = auth_len;
-    hdr[nh].name = kinagg_str_c("Accept"); hdr[nh++].value = kinagg_str_c(ctype);
     k->http_status = 0;
     k->error_type[0] = k->error_message[0] = '\0';
-    return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, kinagg_str_c("POST"), kinagg_str_c("/"),
-                             hdr, nh, k->prep_body, k->prep_len, k->platform.now_ms(k->platform.ctx));
+    return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, post, slash, hdr, nh + 2, k->prep_body,
+                             k->prep_len, k->platform.now_ms(k->platform.ctx));
 }
 
 /* Starts a call: the body is hashed for the signature (a piece per poll
@@ -4182,6 +4191,17 @@ static int kinagg__key_is(kinagg_str k, const char *name) {
     return k.len == n.len && KINAGG_MEMCMP(k.ptr, n.ptr, n.len) == 0;
 }
 
+/* The index of key among names (NUL-terminated, one after another, ended
+ * by an empty one), or -1. */
+static int kinagg__key_find(kinagg_str key, const char *names) {
+    int i;
+    for (i = 0; *names; i++) {
+        if (kinagg__key_is(key, names)) return i;
+        while (*names++) {}
+    }
+    return -1;
+}
+
 static void kinagg__copy_cstr(char *dst, size_t cap, kinagg_str s) {
     size_t n = s.len < cap - 1 ? s.len : cap - 1;
     if (n) KINAGG_MEMCPY(dst, s.ptr, n);
@@ -4194,27 +4214,44 @@ static void kinagg__json_ws(kinagg__doc *d) {
         d->pos++;
 }
 
+/* After white space, the byte c: 1 and stepped over, or 0. */
+static int kinagg__json_expect(kinagg__doc *d, unsigned char c) {
+    kinagg__json_ws(d);
+    if (d->pos >= d->len || d->p[d->pos] != c) return 0;
+    d->pos++;
+    return 1;
+}
+
 static int kinagg__json_digit(const kinagg__doc *d) {
     return d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9';
+}
+
+/* Steps over a run of decimal digits: how many there were. */
+static size_t kinagg__json_digits(kinagg__doc *d) {
+    size_t at = d->pos;
+    while (kinagg__json_digit(d)) d->pos++;
+    return d->pos - at;
 }
 
 /* CBOR head at pos: major type, argument; ai 31 (indefinite) gives
  * *indef = 1. Returns 0 on malformed or unsupported. */
 static int kinagg__cbor_head(kinagg__doc *d, unsigned *major, uint64_t *arg, int *indef) {
     unsigned char b;
-    unsigned ai, n, i;
+    unsigned ai, n;
+    uint64_t v = 0;
     if (d->pos >= d->len) return 0;
     b = d->p[d->pos++];
     *major = b >> 5;
     ai = b & 31;
-    *indef = 0;
-    if (ai < 24) { *arg = ai; return 1; }
-    if (ai == 31) { *indef = 1; *arg = 0; return *major >= 2 && *major <= 5; }
+    *indef = ai == 31;
+    *arg = ai < 24 ? ai : 0;
+    if (ai < 24) return 1;
+    if (ai == 31) return *major >= 2 && *major <= 5;
     if (ai > 27) return 0;
     n = 1u << (ai - 24);
     if (d->len - d->pos < n) return 0;
-    *arg = 0;
-    for (i = 0; i < n; i++) *arg = (*arg << 8) | d->p[d->pos++];
+    while (n--) v = (v << 8) | d->p[d->pos++];
+    *arg = v;
     return 1;
 }
 
@@ -4263,7 +4300,20 @@ static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
     return 1;
 }
 
+/* Four hex digits at p: 1 and *out, or 0. */
+static int kinagg__hex4(const unsigned char *p, uint32_t *out) {
+    int i;
+    *out = 0;
+    for (i = 0; i < 4; i++) {
+        int h = kinagg__hexval(p[i]);
+        if (h < 0) return 0;
+        *out = *out << 4 | (uint32_t)h;
+    }
+    return 1;
+}
+
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
+    static const char esc[] = "\"\\/bfnrt", unesc[] = "\"\\/\b\f\n\r\t";
     size_t w;
     kinagg__json_ws(d);
     if (d->pos >= d->len || d->p[d->pos] != '"') return 0;
@@ -4271,55 +4321,29 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     out->ptr = (const char *)d->p + w;
     while (d->pos < d->len && d->p[d->pos] != '"') {
         unsigned char c = d->p[d->pos++];
+        uint32_t cp, lo;
+        unsigned n, i;
         if (c < 0x20) return 0;
         if (c != '\\') { d->p[w++] = c; continue; }
         if (d->pos >= d->len) return 0;
         c = d->p[d->pos++];
-        switch (c) {
-        case '"': case '\\': case '/': d->p[w++] = c; break;
-        case 'b': d->p[w++] = '\b'; break;
-        case 'f': d->p[w++] = '\f'; break;
-        case 'n': d->p[w++] = '\n'; break;
-        case 'r': d->p[w++] = '\r'; break;
-        case 't': d->p[w++] = '\t'; break;
-        case 'u': {
-            uint32_t cp = 0;
-            int i;
-            for (i = 0; i < 4; i++) {
-                int h = d->pos < d->len ? kinagg__hexval(d->p[d->pos++]) : -1;
-                if (h < 0) return 0;
-                cp = cp << 4 | (uint32_t)h;
+        for (i = 0; esc[i] && esc[i] != c; i++) {}
+        if (esc[i]) { d->p[w++] = (unsigned char)unesc[i]; continue; }
+        if (c != 'u' || d->len - d->pos < 4 || !kinagg__hex4(d->p + d->pos, &cp)) return 0;
+        d->pos += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
+            if (!kinagg__hex4(d->p + d->pos + 2, &lo)) return 0;
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                d->pos += 6;
             }
-            if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
-                uint32_t lo = 0;
-                for (i = 0; i < 4; i++) {
-                    int h = kinagg__hexval(d->p[d->pos + 2 + (size_t)i]);
-                    if (h < 0) return 0;
-                    lo = lo << 4 | (uint32_t)h;
-                }
-                if (lo >= 0xdc00 && lo <= 0xdfff) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    d->pos += 6;
-                }
-            }
-            if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; /* a lone surrogate */
-            /* UTF-8 of cp is never longer than the escape it came from */
-            if (cp < 0x80) d->p[w++] = (unsigned char)cp;
-            else if (cp < 0x800) { d->p[w++] = (unsigned char)(0xc0 | cp >> 6); d->p[w++] = (unsigned char)(0x80 | (cp & 63)); }
-            else if (cp < 0x10000) {
-                d->p[w++] = (unsigned char)(0xe0 | cp >> 12);
-                d->p[w++] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-                d->p[w++] = (unsigned char)(0x80 | (cp & 63));
-            } else {
-                d->p[w++] = (unsigned char)(0xf0 | cp >> 18);
-                d->p[w++] = (unsigned char)(0x80 | ((cp >> 12) & 63));
-                d->p[w++] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-                d->p[w++] = (unsigned char)(0x80 | (cp & 63));
-            }
-            break;
         }
-        default: return 0;
-        }
+        if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; /* a lone surrogate */
+        /* UTF-8 of cp is never longer than the escape it came from */
+        n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        w += n;
+        for (i = 1; i < n; i++, cp >>= 6) d->p[w - i] = (unsigned char)(0x80 | (cp & 63));
+        d->p[w - n] = (unsigned char)(cp | (n > 1 ? 0xf00u >> n : 0)); /* 0xc0, 0xe0, 0xf0 */
     }
     if (d->pos >= d->len) return 0;
     d->pos++;
@@ -4332,50 +4356,51 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
  * at scale 0 it must be whole. Below zero (but -0) or from 2^64 on is an
  * error. Decimal digits are taken as they come: no binary rounding. */
 static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
-    size_t ia, ib, fa, fb, i, total;
-    int64_t exp10 = 0, point;
+    size_t ia, ib, fb, i;
+    long exp10 = 0, left; /* 32 bits are enough: see below */
     int neg = 0, eneg = 0;
     unsigned round = 0, sticky = 0;
     uint64_t v = 0;
     if (d->pos < d->len && d->p[d->pos] == '-') { neg = 1; d->pos++; }
     ia = d->pos;
     if (!kinagg__json_digit(d)) return 0;
-    if (d->p[d->pos++] != '0')
-        while (kinagg__json_digit(d)) d->pos++;
-    ib = fa = fb = d->pos;
+    if (d->p[d->pos++] != '0') kinagg__json_digits(d);
+    ib = fb = d->pos;
     if (d->pos < d->len && d->p[d->pos] == '.') {
-        fa = ++d->pos;
-        while (kinagg__json_digit(d)) d->pos++;
+        d->pos++;
+        if (!kinagg__json_digits(d)) return 0;
         fb = d->pos;
-        if (fa == fb) return 0;
     }
-    if (d->pos < d->len && (d->p[d->pos] == 'e' || d->p[d->pos] == 'E')) {
+    if (d->pos < d->len && (d->p[d->pos] | 0x20) == 'e') {
         d->pos++;
         if (d->pos < d->len && (d->p[d->pos] == '+' || d->p[d->pos] == '-')) eneg = d->p[d->pos++] == '-';
-        if (!kinagg__json_digit(d)) return 0;
-        while (kinagg__json_digit(d)) {
-            if (exp10 < 1000000) exp10 = exp10 * 10 + (d->p[d->pos] - '0');
-            d->pos++;
-        }
+        i = d->pos;
+        if (!kinagg__json_digits(d)) return 0;
+        for (; i < d->pos; i++)
+            if (exp10 < 1000000) exp10 = exp10 * 10 + (d->p[i] - '0');
     }
     if (!out) return 1;
-    /* the digits int.frac, the point moved by the exponent and the scale:
-     * those before it make the integer, the next one rounds */
-    total = (ib - ia) + (fb - fa);
-    point = (int64_t)(ib - ia) + (eneg ? -exp10 : exp10) + (int64_t)scale;
-    for (i = 0; i < total; i++) {
-        unsigned digit = (unsigned)(d->p[i < ib - ia ? ia + i : fa + (i - (ib - ia))] - '0');
-        if ((int64_t)i < point) {
+    /* The digits int.frac, the point moved by the exponent and the scale:
+     * those before it make the integer, the next one rounds. More than
+     * 20,000,000 integer digits (the first not 0) leave 10^20 or more
+     * before the point whatever the exponent (below 10^7): too large. */
+    if (ib - ia > 20000000u) return 0;
+    left = (long)(ib - ia) + (eneg ? -exp10 : exp10) + (long)scale; /* digits still before the point */
+    for (i = ia; i < fb; i++) {
+        unsigned digit = (unsigned)(d->p[i] - '0');
+        if (i == ib) continue; /* the '.' */
+        if (left > 0) {
             /* v * 10 + digit would pass 2^64 - 1 = 18446744073709551615 */
             if (v > 1844674407370955161u || (v == 1844674407370955161u && digit > 5)) return 0;
             v = v * 10 + digit;
-        } else if ((int64_t)i == point) {
+        } else if (left == 0) {
             round = digit;
         } else {
             sticky |= digit;
         }
+        left -= left >= 0;
     }
-    for (i = total; v && (int64_t)i < point; i++) { /* trailing zeros */
+    for (; v && left > 0; left--) { /* trailing zeros */
         if (v > 1844674407370955161u) return 0;
         v *= 10;
     }
@@ -4386,43 +4411,48 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
     return 1;
 }
 
-/* An IEEE 754 binary float of ebits exponent and mbits fraction bits as
- * mant * 2^exp; 0 for infinities and NaN. */
-static int kinagg__float_parts(uint64_t bits, unsigned ebits, unsigned mbits, uint64_t *mant, int *exp, int *neg) {
-    uint64_t emax = ((uint64_t)1 << ebits) - 1, e = (bits >> mbits) & emax;
-    *mant = bits & (((uint64_t)1 << mbits) - 1);
-    *neg = (int)((bits >> (ebits + mbits)) & 1);
+/* An IEEE 754 binary float, width bits (16, 32 or 64) with ebits of
+ * exponent, as mant * 2^exp (mant odd or 0); 0 for infinities and NaN.
+ * Shifts by one and by constants only: no 64-bit shifts by a variable. */
+static int kinagg__float_parts(uint64_t bits, unsigned width, unsigned ebits, uint64_t *mant, int *exp, int *neg) {
+    unsigned e = 0, emax = (1u << ebits) - 1, i;
+    uint64_t m;
+    int x;
+    for (i = width; i < 64; i++) bits <<= 1; /* the sign at the top */
+    *neg = (int)(bits >> 63);
+    for (i = 0; i < ebits; i++) {
+        bits <<= 1;
+        e = e << 1 | (unsigned)(bits >> 63);
+    }
     if (e == emax) return 0;
-    if (e) *mant |= (uint64_t)1 << mbits;
-    else e = 1; /* subnormal */
-    *exp = (int)e - (int)(emax >> 1) - (int)mbits;
+    /* the fraction from bit 62 down, under the leading bit of a normal one */
+    m = (bits << 1) >> 1 | (uint64_t)(e != 0) << 63;
+    x = (int)(e ? e : 1) - (int)(emax >> 1) - 63; /* e 0: subnormal */
+    for (; m && !(m & 1); m >>= 1) x++;
+    *mant = m;
+    *exp = x;
     return 1;
 }
 
 /* mant * 2^exp * 10^scale, rounded and checked as kinagg__json_number. */
 static int kinagg__binary_scaled(uint64_t mant, int exp, int neg, unsigned scale, uint64_t *out) {
-    unsigned i, s;
-    uint64_t rest;
+    unsigned i, half = 0, rest = 0; /* the first bit shifted out; any after it */
     for (i = 0; i < scale; i++) {
         if (mant > (uint64_t)-1 / 10) return 0;
         mant *= 10;
     }
     if (mant && neg) return 0;
-    if (!mant || exp == 0) { *out = mant; return 1; }
-    if (exp > 0) {
-        if (exp >= 64 || mant > ((uint64_t)-1 >> exp)) return 0;
-        *out = mant << exp;
-        return 1;
+    for (; exp > 0; exp--) {
+        if (mant >> 63) return 0;
+        mant <<= 1;
     }
-    if (!scale) { /* must be whole */
-        if (exp <= -64 || (mant & (((uint64_t)1 << -exp) - 1))) return 0;
-        *out = mant >> -exp;
-        return 1;
+    for (; exp < 0 && (mant || half); exp++) {
+        rest |= half;
+        half = (unsigned)mant & 1;
+        mant >>= 1;
     }
-    if (exp < -64) { *out = 0; return 1; }
-    s = (unsigned)-exp;
-    rest = s == 64 ? mant : mant & (((uint64_t)1 << s) - 1);
-    *out = (s == 64 ? 0 : mant >> s) + ((rest >> (s - 1)) & 1);
+    if (!scale && (half || rest)) return 0; /* must be whole */
+    *out = mant + half;
     return 1;
 }
 
@@ -4431,7 +4461,7 @@ static int kinagg__binary_scaled(uint64_t mant, int exp, int neg, unsigned scale
 static int kinagg__doc_skip(kinagg__doc *d) {
     int depth = 0;
     if (KINAGG__CBOR(d->cbor)) {
-        uint64_t left[KINAGG__DOC_MAX_DEPTH]; /* definite: items left; indefinite: items seen */
+        size_t left[KINAGG__DOC_MAX_DEPTH]; /* definite: items left; indefinite: items seen */
         unsigned char indefinite[KINAGG__DOC_MAX_DEPTH]; /* 0, or 4 (array) or 5 (map) */
         left[0] = 1;
         indefinite[0] = 0;
@@ -4467,10 +4497,11 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 }
             } else if (major == 4 || major == 5) {
                 if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
-                if (!indef && arg > d->len - d->pos) return 0; /* cannot hold that many */
+                /* cannot hold that many (a byte an item at least) */
+                if (!indef && arg > (d->len - d->pos) / (major == 5 ? 2 : 1)) return 0;
                 depth++;
                 indefinite[depth] = (unsigned char)(indef ? major : 0);
-                left[depth] = indef ? 0 : major == 5 ? arg * 2 : arg;
+                left[depth] = indef ? 0 : (size_t)arg * (major == 5 ? 2 : 1);
             }
             /* integers, simple values and floats: the head was all */
         }
@@ -4479,6 +4510,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
         for (;;) {
             unsigned char c;
             kinagg_str s;
+            int opened = 0;
             kinagg__json_ws(d); /* a value */
             if (d->pos >= d->len) return 0;
             c = d->p[d->pos];
@@ -4487,19 +4519,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 objects = (objects << 1) | (c == '{');
                 depth++;
                 d->pos++;
-                kinagg__json_ws(d);
-                if (d->pos < d->len && d->p[d->pos] == (c == '{' ? '}' : ']')) {
-                    d->pos++;
-                    objects >>= 1;
-                    depth--;
-                } else {
-                    if (c == '{') {
-                        if (!kinagg__json_string_in_place(d, &s)) return 0;
-                        kinagg__json_ws(d);
-                        if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
-                    }
-                    continue;
-                }
+                opened = 1;
             } else if (c == '"') {
                 if (!kinagg__json_string_in_place(d, &s)) return 0;
             } else if (c == 't' || c == 'f' || c == 'n') {
@@ -4510,30 +4530,26 @@ static int kinagg__doc_skip(kinagg__doc *d) {
             } else if (!kinagg__json_number(d, 0, NULL)) {
                 return 0;
             }
-            for (;;) { /* after a value: a comma, or the ends of containers */
+            /* after a value: a comma, or the ends of containers; after an
+             * opening bracket: its end, or the first member or element */
+            for (;;) {
                 if (depth == 0) return 1;
-                kinagg__json_ws(d);
-                if (d->pos >= d->len) return 0;
-                c = d->p[d->pos++];
-                if (c == ((objects & 1) ? '}' : ']')) {
-                    objects >>= 1;
-                    depth--;
-                    continue;
-                }
-                if (c != ',') return 0;
-                if (objects & 1) {
-                    if (!kinagg__json_string_in_place(d, &s)) return 0;
-                    kinagg__json_ws(d);
-                    if (d->pos >= d->len || d->p[d->pos++] != ':') return 0;
-                }
-                break;
+                if (!kinagg__json_expect(d, (objects & 1) ? '}' : ']')) break;
+                objects >>= 1;
+                depth--;
+                opened = 0;
+            }
+            if (!opened && !kinagg__json_expect(d, ',')) return 0;
+            if (objects & 1) { /* a member's key */
+                if (!kinagg__json_string_in_place(d, &s) || !kinagg__json_expect(d, ':')) return 0;
             }
         }
     }
 }
 
 static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
-    KINAGG_MEMSET(it, 0, sizeof *it);
+    it->left = 0;
+    it->indefinite = 0;
     it->first = 1;
     it->map = map;
     if (KINAGG__CBOR(d->cbor)) {
@@ -4544,10 +4560,7 @@ static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
         it->indefinite = indef;
         return 1;
     }
-    kinagg__json_ws(d);
-    if (d->pos >= d->len || d->p[d->pos] != (map ? '{' : '[')) return 0;
-    d->pos++;
-    return 1;
+    return kinagg__json_expect(d, map ? '{' : '[');
 }
 
 /* A string (JSON string; CBOR text or byte string). */
@@ -4603,13 +4616,23 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
             }
             it->first = 0;
             if (!it->map) return 1;
-            if (!kinagg__json_string_in_place(d, key)) return -1;
-            kinagg__json_ws(d);
-            if (d->pos >= d->len || d->p[d->pos] != ':') return -1;
-            d->pos++;
+            if (!kinagg__json_string_in_place(d, key) || !kinagg__json_expect(d, ':')) return -1;
         }
         if (!kinagg__is_null(d)) return 1;
     }
+}
+
+/* The next member of a map that is named in names (see kinagg__key_find):
+ * its index, the others skipped; -1 at the map's end, -2 when malformed. */
+static int kinagg__doc_member(kinagg__doc *d, kinagg__iter *it, const char *names) {
+    kinagg_str key;
+    int r;
+    while ((r = kinagg__doc_next(d, it, &key)) == 1) {
+        int which = kinagg__key_find(key, names);
+        if (which >= 0) return which;
+        if (!kinagg__doc_skip(d)) return -2;
+    }
+    return r - 1;
 }
 
 /* After the document's one value only JSON white space may follow. */
@@ -4622,35 +4645,29 @@ static int kinagg__doc_end(kinagg__doc *d) {
  * rounded half up; at scale 0 it must be whole. A string holding a JSON
  * number is a number too (the SDKs read epoch seconds so). */
 static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
-    if (KINAGG__CBOR(d->cbor)) {
+    kinagg_str s;
+    kinagg__doc n;
+    if (!kinagg__doc_is_string(d)) {
         unsigned major, ai;
         uint64_t arg, mant;
         int indef, exp, neg;
-        if (!kinagg__cbor_untag(d)) return 0;
-        ai = d->p[d->pos] & 31;
-        if ((d->p[d->pos] >> 5) != 2 && (d->p[d->pos] >> 5) != 3) {
-            if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-            if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
-            if (major != 7 || ai < 25 || ai > 27 ||
-                !kinagg__float_parts(arg, ai == 25 ? 5 : ai == 26 ? 8 : 11, ai == 25 ? 10 : ai == 26 ? 23 : 52, &mant,
-                                     &exp, &neg))
-                return 0;
-            return kinagg__binary_scaled(mant, exp, neg, scale, out);
-        }
-    } else {
-        kinagg__json_ws(d);
-        if (d->pos >= d->len || d->p[d->pos] != '"') return kinagg__json_number(d, scale, out);
+        size_t at = d->pos;
+        if (!KINAGG__CBOR(d->cbor)) return kinagg__json_number(d, scale, out);
+        if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
+        if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
+        ai = d->p[at] & 31;
+        /* half, single, double: 16, 32, 64 bits with 5, 8, 11 of exponent */
+        if (major != 7 || ai < 25 || ai > 27 ||
+            !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg))
+            return 0;
+        return kinagg__binary_scaled(mant, exp, neg, scale, out);
     }
-    {
-        kinagg_str s;
-        kinagg__doc n;
-        if (!kinagg__doc_string(d, &s)) return 0;
-        n.p = (unsigned char *)(uintptr_t)s.ptr;
-        n.len = s.len;
-        n.pos = 0;
-        n.cbor = 0;
-        return kinagg__json_number(&n, scale, out) && n.pos == n.len;
-    }
+    if (!kinagg__doc_string(d, &s)) return 0;
+    n.p = (unsigned char *)(uintptr_t)s.ptr;
+    n.len = s.len;
+    n.pos = 0;
+    n.cbor = 0;
+    return kinagg__json_number(&n, scale, out) && n.pos == n.len;
 }
 
 #ifndef KINAGG_NO_READ
@@ -4671,27 +4688,23 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
     if (!KINAGG__CBOR(d->cbor)) kinagg__json_ws(d);
     at = d->pos;
     { /* the Buffer object: its bytes are written over the start of the object */
+        static const char members[] = "data\0";
         kinagg__iter it, ai;
-        kinagg_str key;
-        int r;
+        int r, in;
         size_t w = at;
         int got = 0;
         if (!kinagg__doc_begin(d, &it, 1)) return 0;
-        while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
-            if (kinagg__key_is(key, "data")) {
-                if (!kinagg__doc_begin(d, &ai, 0)) return 0;
-                while ((r = kinagg__doc_next(d, &ai, NULL)) == 1) {
-                    uint64_t v;
-                    if (!kinagg__doc_number(d, 0, &v) || v > 255 || w >= d->pos) return 0;
-                    d->p[w++] = (unsigned char)v;
-                }
-                if (r < 0) return 0;
-                got = 1;
-            } else if (!kinagg__doc_skip(d)) {
-                return 0;
+        while ((r = kinagg__doc_member(d, &it, members)) >= 0) {
+            if (!kinagg__doc_begin(d, &ai, 0)) return 0;
+            while ((in = kinagg__doc_next(d, &ai, NULL)) == 1) {
+                uint64_t v;
+                if (!kinagg__doc_number(d, 0, &v) || v > 255 || w >= d->pos) return 0;
+                d->p[w++] = (unsigned char)v;
             }
+            if (in < 0) return 0;
+            got = 1;
         }
-        if (r < 0 || !got) return 0;
+        if (r < -1 || !got) return 0;
         *out = d->p + at;
         *len = w - at;
         return 1;
@@ -4736,18 +4749,16 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
 /* An error code as the SDKs clean one: up to a ',' and a ':', then the
  * name after a '#' ("com.amazonaws.kinesis.v20131202#ResourceNotFound..."). */
 static kinagg_str kinagg__error_code(kinagg_str v) {
-    size_t i;
-    for (i = 0; i < v.len && v.ptr[i] != ','; i++) {}
+    size_t i, from = 0;
+    for (i = 0; i < v.len && v.ptr[i] != ',' && v.ptr[i] != ':'; i++) {}
     v.len = i;
-    for (i = 0; i < v.len && v.ptr[i] != ':'; i++) {}
-    v.len = i;
-    for (i = 0; i < v.len && v.ptr[i] != '#'; i++) {}
-    if (i < v.len) {
-        v.ptr += i + 1;
-        v.len -= i + 1;
-        for (i = 0; i < v.len && v.ptr[i] != '#'; i++) {}
-        v.len = i;
-    }
+    for (i = 0; i < v.len; i++) /* from after the first '#' to the next */
+        if (v.ptr[i] == '#') {
+            if (from) break;
+            from = i + 1;
+        }
+    v.len = i - from;
+    if (from) v.ptr += from; /* (v.ptr may be NULL, when v is empty) */
     return v;
 }
 
@@ -4758,11 +4769,15 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
  * its Message (the SDKs' order). A body that is not a well-formed document
  * gives neither. */
 static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
+    /* (key lists are arrays, not literals with NULs inside: those would all
+     * share one .rodata section, kept whole by --gc-sections) */
+    static const char members[] = "__type\0code\0Code\0message\0Message\0",
+                      skew_types[] = "RequestExpired\0RequestTimeTooSkewed\0InvalidSignatureException\0";
     kinagg_http_response *r = &k->http.response;
     const kinagg_str *date, *header_type, *ct;
     kinagg__doc d;
     kinagg__iter it;
-    kinagg_str key, found[4]; /* __type, code, message, Message */
+    kinagg_str found[4]; /* __type, code, message, Message */
     uint64_t server;
     int n = -1, ok, i;
     if (st != KINAGG_OK) return st;
@@ -4788,15 +4803,11 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
     ok = d.len && KINAGG__BUILT(d.cbor) && kinagg__doc_begin(&d, &it, 1);
-    while (ok && (n = kinagg__doc_next(&d, &it, &key)) == 1) {
-        int which = kinagg__key_is(key, "__type")                                 ? 0
-                    : kinagg__key_is(key, "code") || kinagg__key_is(key, "Code") ? 1
-                    : kinagg__key_is(key, "message")                              ? 2
-                    : kinagg__key_is(key, "Message")                              ? 3
-                                                                                  : -1;
-        ok = which >= 0 && kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[which]) : kinagg__doc_skip(&d);
+    while (ok && (n = kinagg__doc_member(&d, &it, members)) >= 0) {
+        n -= n >= 2; /* code and Code are one */
+        ok = kinagg__doc_is_string(&d) ? kinagg__doc_string(&d, &found[n]) : kinagg__doc_skip(&d);
     }
-    if (!ok || n != 0 || !kinagg__doc_end(&d)) KINAGG_MEMSET(found, 0, sizeof found);
+    if (!ok || n != -1 || !kinagg__doc_end(&d)) KINAGG_MEMSET(found, 0, sizeof found);
     header_type = kinagg_http_header_get(r, "x-amzn-errortype");
     if (header_type && !found[0].len && !found[1].len) found[0] = *header_type;
     for (i = 0; i < 2; i++) {
@@ -4813,9 +4824,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     }
     {
         kinagg_str t = kinagg_str_c(k->error_type), m = kinagg_str_c(k->error_message);
-        int skewed = kinagg__key_is(t, "RequestExpired") || kinagg__key_is(t, "RequestTimeTooSkewed") ||
-                     (kinagg__key_is(t, "InvalidSignatureException") && m.len >= 17 &&
-                      KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0);
+        int which = kinagg__key_find(t, skew_types);
+        int skewed = which >= 0 && (which < 2 || (m.len >= 17 && KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0));
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
             return KINAGG_ERR_CLOCK_SKEW;
@@ -4878,46 +4888,41 @@ KINAGG_API kinagg_status kinagg_put_records_begin(kinagg_kinesis *k, kinagg_put_
 
 KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put_result *results, size_t count,
                                                    size_t *failed) {
+    static const char members[] = "FailedRecordCount\0Records\0",
+                      result[] = "ShardId\0SequenceNumber\0ErrorCode\0ErrorMessage\0";
     kinagg__doc d;
     kinagg__iter it, ai, ri;
-    kinagg_str key;
     size_t n = 0;
     uint64_t failed_count = 0;
-    int r, seen_records = 0;
+    int r, which, seen_records = 0;
     kinagg_status st = kinagg__call_result(k, KINAGG_OK);
     if (st != KINAGG_OK) return st;
     kinagg__doc_of_response(k, &d);
     if (results) KINAGG_MEMSET(results, 0, count * sizeof *results);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "FailedRecordCount")) {
+    while ((which = kinagg__doc_member(&d, &it, members)) >= 0) {
+        if (which == 0) {
             if (!kinagg__doc_number(&d, 0, &failed_count)) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "Records")) {
-            seen_records = 1;
-            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
-            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                kinagg_put_result *res = n < count && results ? &results[n] : NULL;
-                kinagg_str k2;
-                if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
-                while ((r = kinagg__doc_next(&d, &ri, &k2)) == 1) {
-                    kinagg_str *dst = NULL;
-                    if (res) {
-                        if (kinagg__key_is(k2, "SequenceNumber")) dst = &res->sequence_number;
-                        else if (kinagg__key_is(k2, "ShardId")) dst = &res->shard_id;
-                        else if (kinagg__key_is(k2, "ErrorCode")) dst = &res->error_code;
-                        else if (kinagg__key_is(k2, "ErrorMessage")) dst = &res->error_message;
-                    }
-                    if (dst ? !kinagg__doc_string(&d, dst) : !kinagg__doc_skip(&d)) return kinagg__doc_err(&d);
-                }
-                if (r < 0) return kinagg__doc_err(&d);
-                n++;
-            }
-            if (r < 0) return kinagg__doc_err(&d);
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
+            continue;
         }
+        seen_records = 1;
+        if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+        while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+            static const unsigned char member[] = {
+                offsetof(kinagg_put_result, shard_id), offsetof(kinagg_put_result, sequence_number),
+                offsetof(kinagg_put_result, error_code), offsetof(kinagg_put_result, error_message)};
+            kinagg_put_result *res = n < count && results ? &results[n] : NULL;
+            if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
+            /* past the results given: every member skipped */
+            while ((which = kinagg__doc_member(&d, &ri, res ? result : "")) >= 0)
+                if (!kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which])))
+                    return kinagg__doc_err(&d);
+            if (which < -1) return kinagg__doc_err(&d);
+            n++;
+        }
+        if (r < 0) return kinagg__doc_err(&d);
     }
-    if (r < 0 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
     /* every result must say one thing or the other */
     for (n = 0; n < count && results; n++)
         if (!results[n].error_code.len && (!results[n].sequence_number.len || !results[n].shard_id.len))
@@ -4967,40 +4972,37 @@ typedef struct kinagg__shard_table {
 
 /* Reads a shard description into the table's entry at. */
 static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsigned char *at) {
+    static const char members[] = "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0SequenceNumberRange\0",
+                      hash_range[] = "StartingHashKey\0EndingHashKey\0", sequence_range[] = "EndingSequenceNumber\0";
     kinagg__iter it, hi;
-    kinagg_str key, v;
-    int r, have_range = 0;
+    kinagg_str v;
+    int which, in, have_range = 0;
     KINAGG_MEMSET(at, 0, t->stride);
     *(int *)(void *)(at + t->open) = 1;
     if (!kinagg__doc_begin(d, &it, 1)) return 0;
-    while ((r = kinagg__doc_next(d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "ShardId") || kinagg__key_is(key, "ParentShardId") ||
-            kinagg__key_is(key, "AdjacentParentShardId")) {
-            size_t off = key.ptr[0] == 'S' ? t->id : key.ptr[0] == 'P' ? t->parent : t->adjacent;
-            size_t cap = key.ptr[0] == 'S' ? t->id_cap : KINAGG_SHARD_ID_MAX;
+    while ((which = kinagg__doc_member(d, &it, members)) >= 0) {
+        if (which < 3) {
+            size_t off = which == 0 ? t->id : which == 1 ? t->parent : t->adjacent;
+            size_t cap = which == 0 ? t->id_cap : KINAGG_SHARD_ID_MAX;
             if (!kinagg__doc_string(d, &v) || v.len >= cap) return 0;
             if (off != (size_t)-1) kinagg__copy_cstr((char *)(at + off), cap, v);
-        } else if (kinagg__key_is(key, "HashKeyRange") || kinagg__key_is(key, "SequenceNumberRange")) {
-            int hash = key.ptr[0] == 'H';
-            if (!kinagg__doc_begin(d, &hi, 1)) return 0;
-            while ((r = kinagg__doc_next(d, &hi, &key)) == 1) {
-                if (hash && (kinagg__key_is(key, "StartingHashKey") || kinagg__key_is(key, "EndingHashKey"))) {
-                    kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (key.ptr[0] == 'S' ? t->start : t->end));
-                    if (!kinagg__doc_string(d, &v) || kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
-                    have_range |= key.ptr[0] == 'S' ? 1 : 2;
-                } else if (!hash && kinagg__key_is(key, "EndingSequenceNumber")) {
-                    if (!kinagg__doc_string(d, &v)) return 0;
-                    *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
-                } else if (!kinagg__doc_skip(d)) {
-                    return 0;
-                }
-            }
-            if (r < 0) return 0;
-        } else if (!kinagg__doc_skip(d)) {
-            return 0;
+            continue;
         }
+        if (!kinagg__doc_begin(d, &hi, 1)) return 0;
+        /* HashKeyRange: the keys; SequenceNumberRange: its end, if the shard is closed */
+        while ((in = kinagg__doc_member(d, &hi, which == 3 ? hash_range : sequence_range)) >= 0) {
+            if (!kinagg__doc_string(d, &v)) return 0;
+            if (which == 3) {
+                kinagg_hash_key *hk = (kinagg_hash_key *)(void *)(at + (in == 0 ? t->start : t->end));
+                if (kinagg_hash_key_parse(v.ptr, v.len, hk) != KINAGG_OK) return 0;
+                have_range |= in + 1;
+            } else {
+                *(int *)(void *)(at + t->open) = 0; /* a closed shard; null or absent: open */
+            }
+        }
+        if (in < -1) return 0;
     }
-    return r == 0 && at[t->id] && have_range == 3;
+    return which == -1 && at[t->id] && have_range == 3;
 }
 
 /* Reads a ListShards response: its shards straight into the table (those
@@ -5009,32 +5011,30 @@ static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsi
  * receive buffer (empty at the end). */
 static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *next_token,
                                                const kinagg__shard_table *t, size_t *count) {
+    static const char members[] = "Shards\0NextToken\0";
     kinagg__doc d;
     kinagg__iter it, ai;
-    kinagg_str key;
-    int r;
+    int r, which;
     size_t n = 0;
     kinagg__doc_of_response(k, &d);
     next_token->ptr = "";
     next_token->len = 0;
     *count = 0;
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "Shards")) {
-            if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
-            while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-                if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
-                    return kinagg__doc_err(&d);
-                n++;
-            }
-            if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextToken")) {
+    while ((which = kinagg__doc_member(&d, &it, members)) >= 0) {
+        if (which == 1) {
             if (!kinagg__doc_string(&d, next_token)) return kinagg__doc_err(&d);
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
+            continue;
         }
+        if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
+        while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
+            if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
+                return kinagg__doc_err(&d);
+            n++;
+        }
+        if (r < 0) return kinagg__doc_err(&d);
     }
-    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
     *count = n;
     return n > t->cap ? KINAGG_ERR_BUFFER_TOO_SMALL : KINAGG_OK;
 }
@@ -5125,28 +5125,25 @@ KINAGG_API size_t kinagg_shard_find(const kinagg_shard *shards, size_t count, co
 }
 
 #ifndef KINAGG_NO_READ
-/* Reads one string member of a response (a map) that must have it. */
+/* Reads one string member of a response (a map) that must have it; name
+ * as kinagg__key_find takes names. */
 static kinagg_status kinagg__find_string(kinagg_kinesis *k, const char *name, kinagg_str *out) {
     kinagg__doc d;
     kinagg__iter it;
-    kinagg_str key;
     int r, found = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, name)) {
-            if (!kinagg__doc_string(&d, out)) return kinagg__doc_err(&d);
-            found = 1;
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
-        }
+    while ((r = kinagg__doc_member(&d, &it, name)) >= 0) {
+        if (!kinagg__doc_string(&d, out)) return kinagg__doc_err(&d);
+        found = 1;
     }
-    return r == 0 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
+    return r == -1 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
 }
 
 KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_str shard_id,
                                                    kinagg_str type, kinagg_str sequence_number, char *iterator,
                                                    size_t iterator_cap) {
+    static const char member[] = "ShardIterator\0";
     kinagg__field f[4];
     kinagg_str v;
     kinagg_status st;
@@ -5171,7 +5168,7 @@ KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_str
     }
     st = kinagg__small_call(k, "GetShardIterator", f, 4);
     if (st != KINAGG_OK) return st;
-    st = kinagg__find_string(k, "ShardIterator", &v);
+    st = kinagg__find_string(k, member, &v);
     if (st != KINAGG_OK) return st;
     if (v.len >= iterator_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__copy_cstr(iterator, iterator_cap, v);
@@ -5181,13 +5178,14 @@ KINAGG_API kinagg_status kinagg_get_shard_iterator(kinagg_kinesis *k, kinagg_str
 KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *iterator, kinagg_record *records,
                                             size_t cap, size_t *count, char *next_iterator, size_t next_cap,
                                             uint64_t *millis_behind) {
+    static const char members[] = "Records\0NextShardIterator\0MillisBehindLatest\0",
+                      record[] = "SequenceNumber\0PartitionKey\0Data\0ApproximateArrivalTimestamp\0";
     kinagg__field f[2];
     kinagg__doc d;
     kinagg__iter it, ai, ri;
-    kinagg_str key;
     kinagg_status st;
     size_t n = 0;
-    int r;
+    int r, which, in;
     if (!k || !iterator || !count || !next_iterator || !next_cap || (cap && !records) || cap == 0)
         return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
@@ -5199,8 +5197,8 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
     if (millis_behind) *millis_behind = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (kinagg__key_is(key, "Records")) {
+    while ((which = kinagg__doc_member(&d, &it, members)) >= 0) {
+        if (which == 0) {
             if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
             while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
                 kinagg_record *rec;
@@ -5208,47 +5206,47 @@ KINAGG_API kinagg_status kinagg_get_records(kinagg_kinesis *k, const char *itera
                 rec = &records[n];
                 KINAGG_MEMSET(rec, 0, sizeof *rec);
                 if (!kinagg__doc_begin(&d, &ri, 1)) return kinagg__doc_err(&d);
-                while ((r = kinagg__doc_next(&d, &ri, &key)) == 1) {
-                    int ok = 1;
-                    if (kinagg__key_is(key, "SequenceNumber")) ok = kinagg__doc_string(&d, &rec->sequence_number);
-                    else if (kinagg__key_is(key, "PartitionKey")) ok = kinagg__doc_string(&d, &rec->partition_key);
-                    else if (kinagg__key_is(key, "Data")) ok = kinagg__doc_data(&d, &rec->data, &rec->data_len);
-                    else if (kinagg__key_is(key, "ApproximateArrivalTimestamp")) {
+                while ((in = kinagg__doc_member(&d, &ri, record)) >= 0) {
+                    int ok;
+                    if (in < 2) {
+                        ok = kinagg__doc_string(&d, in ? &rec->partition_key : &rec->sequence_number);
+                    } else if (in == 2) {
+                        ok = kinagg__doc_data(&d, &rec->data, &rec->data_len);
+                    } else {
                         ok = kinagg__doc_number(&d, 3, &rec->arrival_ms);
                         /* AWS's CBOR sends epoch milliseconds (the SDKs say so), kinesalite
                          * and JSON seconds: past year 5000 as seconds, it was milliseconds */
                         if (ok && KINAGG__CBOR(d.cbor) && rec->arrival_ms > 100000000000000ull) rec->arrival_ms /= 1000;
-                    } else ok = kinagg__doc_skip(&d);
+                    }
                     if (!ok) return kinagg__doc_err(&d);
                 }
-                if (r < 0 || !rec->sequence_number.len) return kinagg__doc_err(&d);
+                if (in < -1 || !rec->sequence_number.len) return kinagg__doc_err(&d);
                 n++;
             }
             if (r < 0) return kinagg__doc_err(&d);
-        } else if (kinagg__key_is(key, "NextShardIterator")) { /* null or absent: the shard's end */
+        } else if (which == 1) { /* null or absent: the shard's end */
             st = kinagg__doc_copy(&d, next_iterator, next_cap);
             if (st != KINAGG_OK) return st;
-        } else if (kinagg__key_is(key, "MillisBehindLatest")) {
+        } else {
             uint64_t behind;
             if (!kinagg__doc_number(&d, 0, &behind)) return kinagg__doc_err(&d);
             if (millis_behind) *millis_behind = behind;
-        } else if (!kinagg__doc_skip(&d)) {
-            return kinagg__doc_err(&d);
         }
     }
-    if (r < 0 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d)) return kinagg__doc_err(&d);
     *count = n;
     return KINAGG_OK;
 }
 
 KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinagg_stream_ref stream, char *status,
                                                         size_t status_cap, unsigned *open_shards) {
+    static const char members[] = "StreamDescriptionSummary\0", summary[] = "StreamStatus\0OpenShardCount\0";
     kinagg__field f[1];
     kinagg__doc d;
     kinagg__iter it, si;
-    kinagg_str key, v;
+    kinagg_str v;
     kinagg_status st;
-    int r, found = 0;
+    int r, which, found = 0;
     if (!k || !kinagg__stream_ok(stream) || (status && !status_cap)) return KINAGG_ERR_INVALID_ARGUMENT;
     KINAGG_MEMSET(f, 0, sizeof f);
     kinagg__stream_field(&f[0], stream);
@@ -5257,28 +5255,22 @@ KINAGG_API kinagg_status kinagg_describe_stream_summary(kinagg_kinesis *k, kinag
     if (open_shards) *open_shards = 0;
     kinagg__doc_of_response(k, &d);
     if (!kinagg__doc_begin(&d, &it, 1)) return kinagg__doc_err(&d);
-    while ((r = kinagg__doc_next(&d, &it, &key)) == 1) {
-        if (!kinagg__key_is(key, "StreamDescriptionSummary")) {
-            if (!kinagg__doc_skip(&d)) return kinagg__doc_err(&d);
-            continue;
-        }
+    while ((r = kinagg__doc_member(&d, &it, members)) >= 0) {
         if (!kinagg__doc_begin(&d, &si, 1)) return kinagg__doc_err(&d);
-        while ((r = kinagg__doc_next(&d, &si, &key)) == 1) {
-            if (kinagg__key_is(key, "StreamStatus")) {
+        while ((which = kinagg__doc_member(&d, &si, summary)) >= 0) {
+            if (which == 0) {
                 if (!kinagg__doc_string(&d, &v)) return kinagg__doc_err(&d);
                 if (status) kinagg__copy_cstr(status, status_cap, v);
                 found = 1;
-            } else if (kinagg__key_is(key, "OpenShardCount")) {
+            } else {
                 uint64_t nshards;
                 if (!kinagg__doc_number(&d, 0, &nshards) || nshards > (unsigned)-1) return kinagg__doc_err(&d);
                 if (open_shards) *open_shards = (unsigned)nshards;
-            } else if (!kinagg__doc_skip(&d)) {
-                return kinagg__doc_err(&d);
             }
         }
-        if (r < 0) return kinagg__doc_err(&d);
+        if (which < -1) return kinagg__doc_err(&d);
     }
-    return r == 0 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
+    return r == -1 && kinagg__doc_end(&d) && found ? KINAGG_OK : kinagg__doc_err(&d);
 }
 
 KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name, unsigned shard_count) {
