@@ -1322,10 +1322,6 @@ static uint32_t kinagg__load32be(const unsigned char *p) {
 }
 static uint32_t kinagg__rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 #endif
-static void kinagg__store32be(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);  p[3] = (unsigned char)v;
-}
 static uint32_t kinagg__rotl(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
 
 static const uint32_t kinagg__sha256_k[64] = {
@@ -1658,13 +1654,16 @@ static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *
     len &= 63;
     if (len) KINAGG_MEMCPY(block, p, len);
 }
-/* The padding: 0x80, zeros, the bit count (little-endian for MD5). */
-static void kinagg__hash_pad(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
-                             int big_endian) {
+/* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
+ * the digest, n bytes of the state, each word little-endian for MD5 and
+ * big-endian for SHA-256. */
+static void kinagg__hash_final(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
+                               unsigned char *out, unsigned n) {
     /* in the context's block: no buffer on the stack, at the bottom of the
      * deepest call chain of a firmware */
-    uint64_t bits = *total * 8;
-    size_t used = (size_t)(*total & 63), i;
+    uint64_t bits = *total << 3;
+    size_t used = (size_t)(*total & 63);
+    unsigned i, x = kind == KINAGG__SHA256 ? 3 : 0;
     block[used++] = 0x80;
     if (used > 56) {
         KINAGG_MEMSET(block + used, 0, 64 - used);
@@ -1672,8 +1671,9 @@ static void kinagg__hash_pad(kinagg__hash_kind kind, uint32_t *st, uint64_t *tot
         used = 0;
     }
     KINAGG_MEMSET(block + used, 0, 56 - used);
-    for (i = 0; i < 8; i++) block[56 + i] = (unsigned char)(bits >> (big_endian ? 56 - 8 * i : 8 * i));
+    for (i = 0; i < 8; i++, bits >>= 8) block[x ? 63 - i : 56 + i] = (unsigned char)bits;
     kinagg__hash_blocks(kind, st, block, 1);
+    for (i = 0; i < n; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
 }
 
 KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
@@ -1685,9 +1685,7 @@ KINAGG_API void kinagg_md5_update(kinagg_md5_ctx *ctx, const void *data, size_t 
     kinagg__hash_update(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_md5_final(kinagg_md5_ctx *ctx, unsigned char out[KINAGG_MD5_SIZE]) {
-    size_t i;
-    kinagg__hash_pad(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, 0);
-    for (i = 0; i < 16; i++) out[i] = (unsigned char)(ctx->state[i / 4] >> (8 * (i % 4)));
+    kinagg__hash_final(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, out, KINAGG_MD5_SIZE);
 }
 
 KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
@@ -1701,9 +1699,7 @@ KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, s
     kinagg__hash_update(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
-    unsigned i;
-    kinagg__hash_pad(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, 1);
-    for (i = 0; i < 8; i++) kinagg__store32be(out + 4 * i, ctx->state[i]);
+    kinagg__hash_final(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, out, KINAGG_SHA256_SIZE);
 }
 #endif /* KINAGG_USE_MBEDTLS */
 
