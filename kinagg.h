@@ -1611,11 +1611,10 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
     for (; blocks; blocks--, p += 64) {
         uint32_t w[16], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
         unsigned i;
-        for (i = 0; i < 16; i++) w[i] = kinagg__load32be(p + 4 * i);
         for (i = 0; i < 64; i++) {
             uint32_t wi, t1;
             if (i < 16) {
-                wi = w[i];
+                wi = w[i] = kinagg__load32be(p + 4 * i);
             } else {
                 wi = w[i & 15] + KINAGG__SHA_s0(w[(i + 1) & 15]) + w[(i + 9) & 15] + KINAGG__SHA_s1(w[(i + 14) & 15]);
                 w[i & 15] = wi;
@@ -1874,11 +1873,12 @@ static size_t kinagg__varint_len(uint64_t v) {
     while (v >= 0x80) { v >>= 7; n++; }
     return n;
 }
-static size_t kinagg__varint_put(unsigned char *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) { p[n++] = (unsigned char)(v | 0x80); v >>= 7; }
-    p[n++] = (unsigned char)v;
-    return n;
+/* Writes a tag and a varint at p; returns the end. */
+static unsigned char *kinagg__put_tagged(unsigned char *p, unsigned tag, size_t v) {
+    *p++ = (unsigned char)tag;
+    while (v >= 0x80) { *p++ = (unsigned char)(v | 0x80); v >>= 7; }
+    *p++ = (unsigned char)v;
+    return p;
 }
 /* Reads a varint at p[*pos..end); 0 on truncation or over 10 bytes / 64 bits. */
 static int kinagg__varint_get(const unsigned char *p, size_t end, size_t *pos, uint64_t *out) {
@@ -2107,6 +2107,7 @@ typedef struct kinagg__agg_plan {
 
 static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                     size_t ehk_len, size_t data_len, kinagg__agg_plan *pl) {
+    size_t pk_entry, ehk_entry = 0; /* bytes of the keys' table entries */
     KINAGG_MEMSET(pl, 0, sizeof *pl);
     if (agg->last_pk_offset && agg->buf[agg->last_pk_offset - 1] == pk_len /* len < 128 */ &&
         KINAGG_MEMCMP(agg->buf + agg->last_pk_offset, pk, pk_len) == 0) {
@@ -2115,16 +2116,18 @@ static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_
     } else {
         pl->pk_index = kinagg__agg_find(agg, 0, pk, pk_len, &pl->pk_entry_off, &pl->pk_hash);
     }
+    pk_entry = kinagg__field_len(pk_len);
     pl->pk_new = pl->pk_index == agg->pk_count;
-    if (pl->pk_new) pl->add_keys += kinagg__field_len(pk_len);
+    if (pl->pk_new) pl->add_keys = pk_entry;
     pl->has_ehk = ehk != NULL;
     if (ehk) {
+        ehk_entry = kinagg__field_len(ehk_len);
         pl->ehk_index = kinagg__agg_find(agg, 1, ehk, ehk_len, &pl->ehk_entry_off, &pl->ehk_hash);
         pl->ehk_new = pl->ehk_index == agg->ehk_count;
-        if (pl->ehk_new) pl->add_keys += kinagg__field_len(ehk_len);
+        if (pl->ehk_new) pl->add_keys += ehk_entry;
     }
     pl->add_record = kinagg__field_len(kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_len));
-    pl->alone = KINAGG__OVERHEAD + kinagg__field_len(pk_len) + (ehk ? kinagg__field_len(ehk_len) : 0) +
+    pl->alone = KINAGG__OVERHEAD + pk_entry + ehk_entry +
                 kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_len));
 }
 
@@ -2157,11 +2160,24 @@ static int kinagg__agg_ehk_ok(const char *s, size_t len) {
 }
 #endif
 
-/* Writes a table entry (tag, length, key) at p; returns the key's offset. */
-static size_t kinagg__agg_put_entry(kinagg_agg *agg, unsigned char *p, unsigned tag, const char *key, size_t len) {
-    *p++ = (unsigned char)tag;
-    p += kinagg__varint_put(p, len);
+/* Adds a key at the end of table ehk (0: partition keys); returns the key's
+ * offset. A new partition key entry pushes the (usually small) hash key
+ * table along. */
+static size_t kinagg__agg_table_add(kinagg_agg *agg, int ehk, const char *key, size_t len, uint32_t hash) {
+    size_t *table_len = ehk ? &agg->ehk_table_len : &agg->pk_table_len;
+    size_t *count = ehk ? &agg->ehk_count : &agg->pk_count;
+    size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len + (ehk ? agg->ehk_table_len : 0), n = kinagg__field_len(len);
+    unsigned char *p;
+    if (!ehk && agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
+    p = kinagg__put_tagged(agg->buf + at, ehk ? KINAGG__TAG_EHK_TABLE : KINAGG__TAG_PK_TABLE, len);
     KINAGG_MEMCPY(p, key, len);
+#if KINAGG__AGG_INDEX
+    kinagg__agg_index_add(agg, ehk, hash, *table_len, *count, n);
+#else
+    (void)hash;
+#endif
+    *table_len += n;
+    (*count)++;
     return (size_t)(p - agg->buf);
 }
 
@@ -2188,27 +2204,8 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
         if (agg->records_len) KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len);
         agg->records_start = to;
     }
-    /* A new partition key entry pushes the (usually small) hash key table along. */
-    if (pl.pk_new) {
-        size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len, n = kinagg__field_len(pk_len);
-        if (agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
-        pl.pk_entry_off = kinagg__agg_put_entry(agg, agg->buf + at, KINAGG__TAG_PK_TABLE, pk, pk_len);
-#if KINAGG__AGG_INDEX
-        kinagg__agg_index_add(agg, 0, pl.pk_hash, agg->pk_table_len, agg->pk_count, n);
-#endif
-        agg->pk_table_len += n;
-        agg->pk_count++;
-    }
-    if (pl.has_ehk && pl.ehk_new) {
-        size_t n = kinagg__field_len(ehk_len);
-        (void)kinagg__agg_put_entry(agg, agg->buf + KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len,
-                                    KINAGG__TAG_EHK_TABLE, ehk, ehk_len);
-#if KINAGG__AGG_INDEX
-        kinagg__agg_index_add(agg, 1, pl.ehk_hash, agg->ehk_table_len, agg->ehk_count, n);
-#endif
-        agg->ehk_table_len += n;
-        agg->ehk_count++;
-    }
+    if (pl.pk_new) pl.pk_entry_off = kinagg__agg_table_add(agg, 0, pk, pk_len, pl.pk_hash);
+    if (pl.has_ehk && pl.ehk_new) (void)kinagg__agg_table_add(agg, 1, ehk, ehk_len, pl.ehk_hash);
     if (pk_len < 128) { /* the cache test reads a one-byte length */
         agg->last_pk_index = pl.pk_index;
         agg->last_pk_offset = pl.pk_entry_off;
@@ -2218,16 +2215,11 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     /* The record entry goes after the records already added. */
     p = agg->buf + agg->records_start + agg->records_len;
     agg->records_len += pl.add_record;
-    *p++ = KINAGG__TAG_RECORD;
-    p += kinagg__varint_put(p, kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
-    *p++ = KINAGG__TAG_REC_PK_INDEX;
-    p += kinagg__varint_put(p, pl.pk_index);
-    if (pl.has_ehk) {
-        *p++ = KINAGG__TAG_REC_EHK_INDEX;
-        p += kinagg__varint_put(p, pl.ehk_index);
-    }
-    *p++ = KINAGG__TAG_REC_DATA;
-    p += kinagg__varint_put(p, data_len);
+    p = kinagg__put_tagged(p, KINAGG__TAG_RECORD,
+                           kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
+    p = kinagg__put_tagged(p, KINAGG__TAG_REC_PK_INDEX, pl.pk_index);
+    if (pl.has_ehk) p = kinagg__put_tagged(p, KINAGG__TAG_REC_EHK_INDEX, pl.ehk_index);
+    p = kinagg__put_tagged(p, KINAGG__TAG_REC_DATA, data_len);
     if (data_len) KINAGG_MEMCPY(p, data, data_len);
     agg->record_count++;
     return KINAGG_OK;
