@@ -1831,23 +1831,23 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
     /* A key over 1024 bytes has over 256 characters if it is valid at all;
      * checking the encoding first keeps the more useful error for garbage. */
     while (i < len) {
-        unsigned c = p[i], n, k;
-        uint32_t cp;
-        if (c < 0x80) { i++; units++; continue; }
-        if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-        else return KINAGG_ERR_KEY_ENCODING;
-        if (len - i <= n) return KINAGG_ERR_KEY_ENCODING;
-        for (k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) return KINAGG_ERR_KEY_ENCODING;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
+        uint32_t cp = p[i++];
+        unsigned n = 0, k; /* n: continuation bytes */
+        if (cp >= 0x80) {
+            if (cp < 0xc2 || cp > 0xf4) return KINAGG_ERR_KEY_ENCODING;
+            n = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
+            if (len - i < n) return KINAGG_ERR_KEY_ENCODING;
+            cp &= 0x3fu >> n;
+            for (k = 0; k < n; k++) {
+                if ((p[i] & 0xc0) != 0x80) return KINAGG_ERR_KEY_ENCODING;
+                cp = (cp << 6) | (p[i++] & 0x3f);
+            }
+            /* overlong (below 2^11 in three bytes, 2^16 in four; a lead byte
+             * from 0xc2 on keeps two bytes at 2^7 or more), out of range,
+             * surrogate */
+            if (cp < (1u << (5 * n + 1)) || cp > 0x10ffff || cp - 0xd800 < 0x800) return KINAGG_ERR_KEY_ENCODING;
         }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return KINAGG_ERR_KEY_ENCODING; /* overlong, out of range, surrogate */
-        units += n == 3 ? 2 : 1;
-        i += n + 1;
+        units += 1 + (n == 3);
     }
     return units > KINAGG_PARTITION_KEY_MAX_CHARS ? KINAGG_ERR_KEY_TOO_LONG : KINAGG_OK;
 }
