@@ -1718,6 +1718,7 @@ KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KI
 /* HMAC key from two parts, so SigV4's "AWS4" + secret needs no buffer. */
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
     unsigned char pad[64]; /* the key, padded, then xored in place: one buffer on the stack */
+    kinagg_sha256_ctx *h;
     unsigned i;
     KINAGG_MEMSET(pad, 0, sizeof pad);
     if (l1 + l2 > 64) { /* a long key is hashed in the outer context, not yet in use */
@@ -1729,12 +1730,12 @@ static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size
         if (l1) KINAGG_MEMCPY(pad, k1, l1);
         if (l2) KINAGG_MEMCPY(pad + l1, k2, l2);
     }
-    for (i = 0; i < 64; i++) pad[i] ^= 0x36;
-    kinagg_sha256_init(&ctx->inner);
-    kinagg_sha256_update(&ctx->inner, pad, 64);
-    for (i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c;
-    kinagg_sha256_init(&ctx->outer);
-    kinagg_sha256_update(&ctx->outer, pad, 64);
+    for (h = &ctx->inner;; h = &ctx->outer) { /* the inner pad, then the outer */
+        for (i = 0; i < 64; i++) pad[i] ^= h == &ctx->inner ? 0x36 : 0x36 ^ 0x5c;
+        kinagg_sha256_init(h);
+        kinagg_sha256_update(h, pad, 64);
+        if (h == &ctx->outer) break;
+    }
 }
 KINAGG_API void kinagg_hmac_sha256_init(kinagg_hmac_sha256_ctx *ctx, const void *key, size_t key_len) {
     kinagg__hmac_init2(ctx, key, key_len, "", 0);
