@@ -2247,7 +2247,8 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
         /* The records move down to the tables, then all is hashed at once
          * (small code; a microcontroller has no data cache to keep pieces
          * in). */
-        if (agg->records_start != front) KINAGG_MEMMOVE(agg->buf + front, agg->buf + agg->records_start, agg->records_len);
+        if (agg->records_start != front)
+            KINAGG_MEMMOVE(agg->buf + front, agg->buf + agg->records_start, agg->records_len);
         kinagg_md5_init(&md5);
         kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN + agg->records_len);
 #else
