@@ -1623,7 +1623,11 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
             uint32_t t2 = KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ(a, b, c);
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
-        st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+        {
+            uint32_t v[8];
+            v[0] = a; v[1] = b; v[2] = c; v[3] = d; v[4] = e; v[5] = f; v[6] = g; v[7] = h;
+            for (i = 0; i < 8; i++) st[i] += v[i];
+        }
     }
 }
 #endif /* KINAGG__SHA256_HW, KINAGG__FAST_CRYPTO */
