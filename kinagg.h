@@ -1873,7 +1873,7 @@ static const unsigned char kinagg__magic[KINAGG__MAGIC_LEN] = {0xF3, 0x89, 0x9A,
 #define KINAGG__TAG_REC_DATA 0x1A
 #define KINAGG__OVERHEAD (KINAGG__MAGIC_LEN + KINAGG_MD5_SIZE)
 
-static size_t kinagg__varint_len(uint64_t v) {
+static size_t kinagg__varint_len(size_t v) {
     size_t n = 1;
     while (v >= 0x80) { v >>= 7; n++; }
     return n;
