@@ -1948,11 +1948,14 @@ static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t 
                                  size_t key_len, size_t *entry_off) {
     size_t pos = start, end = start + len, index = 0;
     while (pos < end) {
-        uint64_t n = 0;
-        size_t body;
+        size_t body = 0;
+        unsigned shift = 0, b;
         pos++; /* tag */
-        (void)kinagg__varint_get(buf, end, &pos, &n);
-        body = (size_t)n;
+        do { /* the length: a varint we wrote */
+            b = buf[pos++];
+            body |= (size_t)(b & 0x7f) << shift;
+            shift += 7;
+        } while (b & 0x80);
         if (body == key_len && KINAGG_MEMCMP(buf + pos, key, key_len) == 0) {
             if (entry_off) *entry_off = pos;
             return index;
