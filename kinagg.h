@@ -1799,23 +1799,28 @@ KINAGG_API kinagg_status kinagg_hash_key_parse(const char *dec, size_t len, kina
 }
 
 KINAGG_API size_t kinagg_hash_key_format(const kinagg_hash_key *key, char out[KINAGG_HASH_KEY_DECIMAL_MAX + 1]) {
-    kinagg_hash_key v = *key;
-    char rev[KINAGG_HASH_KEY_DECIMAL_MAX];
+    unsigned char v[16];
+    const unsigned char *from = key->be; /* the number, then v */
     size_t n = 0, i;
     int nonzero;
-    do { /* v, digit = v / 10, v % 10 */
+    do { /* v, digit = number / 10, number % 10; the digits come last first */
         unsigned rem = 0;
         nonzero = 0;
         for (i = 0; i < 16; i++) {
-            unsigned cur = (rem << 8) | v.be[i];
-            v.be[i] = (unsigned char)(cur / 10);
+            unsigned cur = (rem << 8) | from[i];
+            v[i] = (unsigned char)(cur / 10);
             rem = cur % 10;
-            nonzero |= v.be[i];
+            nonzero |= v[i];
         }
-        rev[n++] = (char)('0' + rem);
+        from = v;
+        out[n++] = (char)('0' + rem);
     } while (nonzero);
-    for (i = 0; i < n; i++) out[i] = rev[n - 1 - i];
     out[n] = '\0';
+    for (i = 0; i < n / 2; i++) { /* first digit first */
+        char c = out[i];
+        out[i] = out[n - 1 - i];
+        out[n - 1 - i] = c;
+    }
     return n;
 }
 
