@@ -1231,37 +1231,42 @@ extern "C" {
 /* ---- 2. Basics --------------------------------------------------------- */
 
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
-    switch (status) {
-    case KINAGG_OK: return "ok";
-    case KINAGG_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case KINAGG_ERR_KEY_EMPTY: return "partition key is empty";
-    case KINAGG_ERR_KEY_TOO_LONG: return "partition key is longer than 256 characters";
-    case KINAGG_ERR_KEY_ENCODING: return "partition key is not valid UTF-8";
-    case KINAGG_ERR_HASH_KEY: return "explicit hash key is not a decimal number below 2^128";
-    case KINAGG_ERR_TOO_LARGE: return "record is larger than the record size limit";
-    case KINAGG_ERR_AGGREGATE_FULL: return "aggregate is full: finish it and start another";
-    case KINAGG_ERR_BUFFER_TOO_SMALL: return "buffer too small";
-    case KINAGG_ERR_STATE: return "call not valid in this state";
-    case KINAGG_ERR_HEADER: return "header name or value cannot be signed";
-    case KINAGG_PENDING: return "in progress";
-    case KINAGG_ERR_CONNECT: return "cannot connect";
-    case KINAGG_ERR_TLS: return "TLS failed";
-    case KINAGG_ERR_TIMEOUT: return "timed out";
-    case KINAGG_ERR_CLOSED: return "connection closed by the peer";
-    case KINAGG_ERR_IO: return "connection failed";
-    case KINAGG_ERR_HTTP_PARSE: return "malformed HTTP response";
-    case KINAGG_ERR_RESPONSE_TOO_LARGE: return "response larger than the receive buffer";
-    case KINAGG_ERR_JSON: return "malformed JSON response";
-    case KINAGG_ERR_CBOR: return "malformed CBOR response";
-    case KINAGG_ERR_SERVICE: return "the service returned an error";
-    case KINAGG_ERR_CLOCK_SKEW: return "request time rejected as skewed; clock corrected";
-    case KINAGG_ERR_ENDPOINT: return "bad endpoint";
-    case KINAGG_ERR_FULL: return "producer buffer full: poll and retry";
-    case KINAGG_ERR_EXPIRED: return "record expired before it could be delivered";
-    case KINAGG_ERR_ABANDONED: return "record abandoned before it was known to be delivered";
-    case KINAGG_STATUS_COUNT_: break;
-    }
-    return "unknown status";
+    /* The messages in the order of kinagg_status, each ended by a NUL, then
+     * the one for other values: one string, no table of pointers. */
+    static const char all[] =
+        "ok\0" /* KINAGG_OK */
+        "invalid argument\0" /* KINAGG_ERR_INVALID_ARGUMENT */
+        "partition key is empty\0" /* KINAGG_ERR_KEY_EMPTY */
+        "partition key is longer than 256 characters\0" /* KINAGG_ERR_KEY_TOO_LONG */
+        "partition key is not valid UTF-8\0" /* KINAGG_ERR_KEY_ENCODING */
+        "explicit hash key is not a decimal number below 2^128\0" /* KINAGG_ERR_HASH_KEY */
+        "record is larger than the record size limit\0" /* KINAGG_ERR_TOO_LARGE */
+        "aggregate is full: finish it and start another\0" /* KINAGG_ERR_AGGREGATE_FULL */
+        "buffer too small\0" /* KINAGG_ERR_BUFFER_TOO_SMALL */
+        "call not valid in this state\0" /* KINAGG_ERR_STATE */
+        "header name or value cannot be signed\0" /* KINAGG_ERR_HEADER */
+        "in progress\0" /* KINAGG_PENDING */
+        "cannot connect\0" /* KINAGG_ERR_CONNECT */
+        "TLS failed\0" /* KINAGG_ERR_TLS */
+        "timed out\0" /* KINAGG_ERR_TIMEOUT */
+        "connection closed by the peer\0" /* KINAGG_ERR_CLOSED */
+        "connection failed\0" /* KINAGG_ERR_IO */
+        "malformed HTTP response\0" /* KINAGG_ERR_HTTP_PARSE */
+        "response larger than the receive buffer\0" /* KINAGG_ERR_RESPONSE_TOO_LARGE */
+        "malformed JSON response\0" /* KINAGG_ERR_JSON */
+        "malformed CBOR response\0" /* KINAGG_ERR_CBOR */
+        "the service returned an error\0" /* KINAGG_ERR_SERVICE */
+        "request time rejected as skewed; clock corrected\0" /* KINAGG_ERR_CLOCK_SKEW */
+        "bad endpoint\0" /* KINAGG_ERR_ENDPOINT */
+        "producer buffer full: poll and retry\0" /* KINAGG_ERR_FULL */
+        "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
+        "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
+        "unknown status";
+    const char *s = all;
+    unsigned n = (unsigned)status < KINAGG_STATUS_COUNT_ ? (unsigned)status : (unsigned)KINAGG_STATUS_COUNT_;
+    while (n--)
+        while (*s++) {}
+    return s;
 }
 
 KINAGG_API kinagg_str kinagg_str_c(const char *s) {
