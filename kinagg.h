@@ -1231,37 +1231,42 @@ extern "C" {
 /* ---- 2. Basics --------------------------------------------------------- */
 
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
-    switch (status) {
-    case KINAGG_OK: return "ok";
-    case KINAGG_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case KINAGG_ERR_KEY_EMPTY: return "partition key is empty";
-    case KINAGG_ERR_KEY_TOO_LONG: return "partition key is longer than 256 characters";
-    case KINAGG_ERR_KEY_ENCODING: return "partition key is not valid UTF-8";
-    case KINAGG_ERR_HASH_KEY: return "explicit hash key is not a decimal number below 2^128";
-    case KINAGG_ERR_TOO_LARGE: return "record is larger than the record size limit";
-    case KINAGG_ERR_AGGREGATE_FULL: return "aggregate is full: finish it and start another";
-    case KINAGG_ERR_BUFFER_TOO_SMALL: return "buffer too small";
-    case KINAGG_ERR_STATE: return "call not valid in this state";
-    case KINAGG_ERR_HEADER: return "header name or value cannot be signed";
-    case KINAGG_PENDING: return "in progress";
-    case KINAGG_ERR_CONNECT: return "cannot connect";
-    case KINAGG_ERR_TLS: return "TLS failed";
-    case KINAGG_ERR_TIMEOUT: return "timed out";
-    case KINAGG_ERR_CLOSED: return "connection closed by the peer";
-    case KINAGG_ERR_IO: return "connection failed";
-    case KINAGG_ERR_HTTP_PARSE: return "malformed HTTP response";
-    case KINAGG_ERR_RESPONSE_TOO_LARGE: return "response larger than the receive buffer";
-    case KINAGG_ERR_JSON: return "malformed JSON response";
-    case KINAGG_ERR_CBOR: return "malformed CBOR response";
-    case KINAGG_ERR_SERVICE: return "the service returned an error";
-    case KINAGG_ERR_CLOCK_SKEW: return "request time rejected as skewed; clock corrected";
-    case KINAGG_ERR_ENDPOINT: return "bad endpoint";
-    case KINAGG_ERR_FULL: return "producer buffer full: poll and retry";
-    case KINAGG_ERR_EXPIRED: return "record expired before it could be delivered";
-    case KINAGG_ERR_ABANDONED: return "record abandoned before it was known to be delivered";
-    case KINAGG_STATUS_COUNT_: break;
-    }
-    return "unknown status";
+    /* The messages in the order of kinagg_status, each ended by a NUL, then
+     * the one for other values: one string, no table of pointers. */
+    static const char all[] =
+        "ok\0" /* KINAGG_OK */
+        "invalid argument\0" /* KINAGG_ERR_INVALID_ARGUMENT */
+        "partition key is empty\0" /* KINAGG_ERR_KEY_EMPTY */
+        "partition key is longer than 256 characters\0" /* KINAGG_ERR_KEY_TOO_LONG */
+        "partition key is not valid UTF-8\0" /* KINAGG_ERR_KEY_ENCODING */
+        "explicit hash key is not a decimal number below 2^128\0" /* KINAGG_ERR_HASH_KEY */
+        "record is larger than the record size limit\0" /* KINAGG_ERR_TOO_LARGE */
+        "aggregate is full: finish it and start another\0" /* KINAGG_ERR_AGGREGATE_FULL */
+        "buffer too small\0" /* KINAGG_ERR_BUFFER_TOO_SMALL */
+        "call not valid in this state\0" /* KINAGG_ERR_STATE */
+        "header name or value cannot be signed\0" /* KINAGG_ERR_HEADER */
+        "in progress\0" /* KINAGG_PENDING */
+        "cannot connect\0" /* KINAGG_ERR_CONNECT */
+        "TLS failed\0" /* KINAGG_ERR_TLS */
+        "timed out\0" /* KINAGG_ERR_TIMEOUT */
+        "connection closed by the peer\0" /* KINAGG_ERR_CLOSED */
+        "connection failed\0" /* KINAGG_ERR_IO */
+        "malformed HTTP response\0" /* KINAGG_ERR_HTTP_PARSE */
+        "response larger than the receive buffer\0" /* KINAGG_ERR_RESPONSE_TOO_LARGE */
+        "malformed JSON response\0" /* KINAGG_ERR_JSON */
+        "malformed CBOR response\0" /* KINAGG_ERR_CBOR */
+        "the service returned an error\0" /* KINAGG_ERR_SERVICE */
+        "request time rejected as skewed; clock corrected\0" /* KINAGG_ERR_CLOCK_SKEW */
+        "bad endpoint\0" /* KINAGG_ERR_ENDPOINT */
+        "producer buffer full: poll and retry\0" /* KINAGG_ERR_FULL */
+        "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
+        "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
+        "unknown status";
+    const char *s = all;
+    unsigned n = (unsigned)status < KINAGG_STATUS_COUNT_ ? (unsigned)status : (unsigned)KINAGG_STATUS_COUNT_;
+    while (n--)
+        while (*s++) {}
+    return s;
 }
 
 KINAGG_API kinagg_str kinagg_str_c(const char *s) {
@@ -1322,10 +1327,6 @@ static uint32_t kinagg__load32be(const unsigned char *p) {
 }
 static uint32_t kinagg__rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 #endif
-static void kinagg__store32be(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);  p[3] = (unsigned char)v;
-}
 static uint32_t kinagg__rotl(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
 
 static const uint32_t kinagg__sha256_k[64] = {
@@ -1615,11 +1616,10 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
     for (; blocks; blocks--, p += 64) {
         uint32_t w[16], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
         unsigned i;
-        for (i = 0; i < 16; i++) w[i] = kinagg__load32be(p + 4 * i);
         for (i = 0; i < 64; i++) {
             uint32_t wi, t1;
             if (i < 16) {
-                wi = w[i];
+                wi = w[i] = kinagg__load32be(p + 4 * i);
             } else {
                 wi = w[i & 15] + KINAGG__SHA_s0(w[(i + 1) & 15]) + w[(i + 9) & 15] + KINAGG__SHA_s1(w[(i + 14) & 15]);
                 w[i & 15] = wi;
@@ -1628,7 +1628,11 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
             uint32_t t2 = KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ(a, b, c);
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
-        st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+        {
+            uint32_t v[8];
+            v[0] = a; v[1] = b; v[2] = c; v[3] = d; v[4] = e; v[5] = f; v[6] = g; v[7] = h;
+            for (i = 0; i < 8; i++) st[i] += v[i];
+        }
     }
 }
 #endif /* KINAGG__SHA256_HW, KINAGG__FAST_CRYPTO */
@@ -1658,13 +1662,16 @@ static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *
     len &= 63;
     if (len) KINAGG_MEMCPY(block, p, len);
 }
-/* The padding: 0x80, zeros, the bit count (little-endian for MD5). */
-static void kinagg__hash_pad(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
-                             int big_endian) {
+/* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
+ * the digest, n bytes of the state, each word little-endian for MD5 and
+ * big-endian for SHA-256. */
+static void kinagg__hash_final(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
+                               unsigned char *out, unsigned n) {
     /* in the context's block: no buffer on the stack, at the bottom of the
      * deepest call chain of a firmware */
-    uint64_t bits = *total * 8;
-    size_t used = (size_t)(*total & 63), i;
+    uint64_t bits = *total << 3;
+    size_t used = (size_t)(*total & 63);
+    unsigned i, x = kind == KINAGG__SHA256 ? 3 : 0;
     block[used++] = 0x80;
     if (used > 56) {
         KINAGG_MEMSET(block + used, 0, 64 - used);
@@ -1672,8 +1679,9 @@ static void kinagg__hash_pad(kinagg__hash_kind kind, uint32_t *st, uint64_t *tot
         used = 0;
     }
     KINAGG_MEMSET(block + used, 0, 56 - used);
-    for (i = 0; i < 8; i++) block[56 + i] = (unsigned char)(bits >> (big_endian ? 56 - 8 * i : 8 * i));
+    for (i = 0; i < 8; i++, bits >>= 8) block[x ? 63 - i : 56 + i] = (unsigned char)bits;
     kinagg__hash_blocks(kind, st, block, 1);
+    for (i = 0; i < n; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
 }
 
 KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
@@ -1685,9 +1693,7 @@ KINAGG_API void kinagg_md5_update(kinagg_md5_ctx *ctx, const void *data, size_t 
     kinagg__hash_update(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_md5_final(kinagg_md5_ctx *ctx, unsigned char out[KINAGG_MD5_SIZE]) {
-    size_t i;
-    kinagg__hash_pad(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, 0);
-    for (i = 0; i < 16; i++) out[i] = (unsigned char)(ctx->state[i / 4] >> (8 * (i % 4)));
+    kinagg__hash_final(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, out, KINAGG_MD5_SIZE);
 }
 
 KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
@@ -1701,9 +1707,7 @@ KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, s
     kinagg__hash_update(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, data, len);
 }
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
-    unsigned i;
-    kinagg__hash_pad(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, 1);
-    for (i = 0; i < 8; i++) kinagg__store32be(out + 4 * i, ctx->state[i]);
+    kinagg__hash_final(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, out, KINAGG_SHA256_SIZE);
 }
 #endif /* KINAGG_USE_MBEDTLS */
 
@@ -1723,6 +1727,7 @@ KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KI
 /* HMAC key from two parts, so SigV4's "AWS4" + secret needs no buffer. */
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
     unsigned char pad[64]; /* the key, padded, then xored in place: one buffer on the stack */
+    kinagg_sha256_ctx *h;
     unsigned i;
     KINAGG_MEMSET(pad, 0, sizeof pad);
     if (l1 + l2 > 64) { /* a long key is hashed in the outer context, not yet in use */
@@ -1734,12 +1739,12 @@ static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size
         if (l1) KINAGG_MEMCPY(pad, k1, l1);
         if (l2) KINAGG_MEMCPY(pad + l1, k2, l2);
     }
-    for (i = 0; i < 64; i++) pad[i] ^= 0x36;
-    kinagg_sha256_init(&ctx->inner);
-    kinagg_sha256_update(&ctx->inner, pad, 64);
-    for (i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c;
-    kinagg_sha256_init(&ctx->outer);
-    kinagg_sha256_update(&ctx->outer, pad, 64);
+    for (h = &ctx->inner;; h = &ctx->outer) { /* the inner pad, then the outer */
+        for (i = 0; i < 64; i++) pad[i] ^= h == &ctx->inner ? 0x36 : 0x36 ^ 0x5c;
+        kinagg_sha256_init(h);
+        kinagg_sha256_update(h, pad, 64);
+        if (h == &ctx->outer) break;
+    }
 }
 KINAGG_API void kinagg_hmac_sha256_init(kinagg_hmac_sha256_ctx *ctx, const void *key, size_t key_len) {
     kinagg__hmac_init2(ctx, key, key_len, "", 0);
@@ -1799,23 +1804,28 @@ KINAGG_API kinagg_status kinagg_hash_key_parse(const char *dec, size_t len, kina
 }
 
 KINAGG_API size_t kinagg_hash_key_format(const kinagg_hash_key *key, char out[KINAGG_HASH_KEY_DECIMAL_MAX + 1]) {
-    kinagg_hash_key v = *key;
-    char rev[KINAGG_HASH_KEY_DECIMAL_MAX];
+    unsigned char v[16];
+    const unsigned char *from = key->be; /* the number, then v */
     size_t n = 0, i;
     int nonzero;
-    do { /* v, digit = v / 10, v % 10 */
+    do { /* v, digit = number / 10, number % 10; the digits come last first */
         unsigned rem = 0;
         nonzero = 0;
         for (i = 0; i < 16; i++) {
-            unsigned cur = (rem << 8) | v.be[i];
-            v.be[i] = (unsigned char)(cur / 10);
+            unsigned cur = (rem << 8) | from[i];
+            v[i] = (unsigned char)(cur / 10);
             rem = cur % 10;
-            nonzero |= v.be[i];
+            nonzero |= v[i];
         }
-        rev[n++] = (char)('0' + rem);
+        from = v;
+        out[n++] = (char)('0' + rem);
     } while (nonzero);
-    for (i = 0; i < n; i++) out[i] = rev[n - 1 - i];
     out[n] = '\0';
+    for (i = 0; i < n / 2; i++) { /* first digit first */
+        char c = out[i];
+        out[i] = out[n - 1 - i];
+        out[n - 1 - i] = c;
+    }
     return n;
 }
 
@@ -1836,23 +1846,23 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
     /* A key over 1024 bytes has over 256 characters if it is valid at all;
      * checking the encoding first keeps the more useful error for garbage. */
     while (i < len) {
-        unsigned c = p[i], n, k;
-        uint32_t cp;
-        if (c < 0x80) { i++; units++; continue; }
-        if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-        else return KINAGG_ERR_KEY_ENCODING;
-        if (len - i <= n) return KINAGG_ERR_KEY_ENCODING;
-        for (k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) return KINAGG_ERR_KEY_ENCODING;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
+        uint32_t cp = p[i++];
+        unsigned n = 0, k; /* n: continuation bytes */
+        if (cp >= 0x80) {
+            if (cp < 0xc2 || cp > 0xf4) return KINAGG_ERR_KEY_ENCODING;
+            n = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
+            if (len - i < n) return KINAGG_ERR_KEY_ENCODING;
+            cp &= 0x3fu >> n;
+            for (k = 0; k < n; k++) {
+                if ((p[i] & 0xc0) != 0x80) return KINAGG_ERR_KEY_ENCODING;
+                cp = (cp << 6) | (p[i++] & 0x3f);
+            }
+            /* overlong (below 2^11 in three bytes, 2^16 in four; a lead byte
+             * from 0xc2 on keeps two bytes at 2^7 or more), out of range,
+             * surrogate */
+            if (cp < (1u << (5 * n + 1)) || cp > 0x10ffff || cp - 0xd800 < 0x800) return KINAGG_ERR_KEY_ENCODING;
         }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return KINAGG_ERR_KEY_ENCODING; /* overlong, out of range, surrogate */
-        units += n == 3 ? 2 : 1;
-        i += n + 1;
+        units += 1 + (n == 3);
     }
     return units > KINAGG_PARTITION_KEY_MAX_CHARS ? KINAGG_ERR_KEY_TOO_LONG : KINAGG_OK;
 }
@@ -1873,16 +1883,17 @@ static const unsigned char kinagg__magic[KINAGG__MAGIC_LEN] = {0xF3, 0x89, 0x9A,
 #define KINAGG__TAG_REC_DATA 0x1A
 #define KINAGG__OVERHEAD (KINAGG__MAGIC_LEN + KINAGG_MD5_SIZE)
 
-static size_t kinagg__varint_len(uint64_t v) {
+static size_t kinagg__varint_len(size_t v) {
     size_t n = 1;
     while (v >= 0x80) { v >>= 7; n++; }
     return n;
 }
-static size_t kinagg__varint_put(unsigned char *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) { p[n++] = (unsigned char)(v | 0x80); v >>= 7; }
-    p[n++] = (unsigned char)v;
-    return n;
+/* Writes a tag and a varint at p; returns the end. */
+static unsigned char *kinagg__put_tagged(unsigned char *p, unsigned tag, size_t v) {
+    *p++ = (unsigned char)tag;
+    while (v >= 0x80) { *p++ = (unsigned char)(v | 0x80); v >>= 7; }
+    *p++ = (unsigned char)v;
+    return p;
 }
 /* Reads a varint at p[*pos..end); 0 on truncation or over 10 bytes / 64 bits. */
 static int kinagg__varint_get(const unsigned char *p, size_t end, size_t *pos, uint64_t *out) {
@@ -1947,11 +1958,14 @@ static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t 
                                  size_t key_len, size_t *entry_off) {
     size_t pos = start, end = start + len, index = 0;
     while (pos < end) {
-        uint64_t n = 0;
-        size_t body;
+        size_t body = 0;
+        unsigned shift = 0, b;
         pos++; /* tag */
-        (void)kinagg__varint_get(buf, end, &pos, &n);
-        body = (size_t)n;
+        do { /* the length: a varint we wrote */
+            b = buf[pos++];
+            body |= (size_t)(b & 0x7f) << shift;
+            shift += 7;
+        } while (b & 0x80);
         if (body == key_len && KINAGG_MEMCMP(buf + pos, key, key_len) == 0) {
             if (entry_off) *entry_off = pos;
             return index;
@@ -2111,6 +2125,7 @@ typedef struct kinagg__agg_plan {
 
 static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                     size_t ehk_len, size_t data_len, kinagg__agg_plan *pl) {
+    size_t pk_entry, ehk_entry = 0; /* bytes of the keys' table entries */
     KINAGG_MEMSET(pl, 0, sizeof *pl);
     if (agg->last_pk_offset && agg->buf[agg->last_pk_offset - 1] == pk_len /* len < 128 */ &&
         KINAGG_MEMCMP(agg->buf + agg->last_pk_offset, pk, pk_len) == 0) {
@@ -2119,16 +2134,18 @@ static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_
     } else {
         pl->pk_index = kinagg__agg_find(agg, 0, pk, pk_len, &pl->pk_entry_off, &pl->pk_hash);
     }
+    pk_entry = kinagg__field_len(pk_len);
     pl->pk_new = pl->pk_index == agg->pk_count;
-    if (pl->pk_new) pl->add_keys += kinagg__field_len(pk_len);
+    if (pl->pk_new) pl->add_keys = pk_entry;
     pl->has_ehk = ehk != NULL;
     if (ehk) {
+        ehk_entry = kinagg__field_len(ehk_len);
         pl->ehk_index = kinagg__agg_find(agg, 1, ehk, ehk_len, &pl->ehk_entry_off, &pl->ehk_hash);
         pl->ehk_new = pl->ehk_index == agg->ehk_count;
-        if (pl->ehk_new) pl->add_keys += kinagg__field_len(ehk_len);
+        if (pl->ehk_new) pl->add_keys += ehk_entry;
     }
     pl->add_record = kinagg__field_len(kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_len));
-    pl->alone = KINAGG__OVERHEAD + kinagg__field_len(pk_len) + (ehk ? kinagg__field_len(ehk_len) : 0) +
+    pl->alone = KINAGG__OVERHEAD + pk_entry + ehk_entry +
                 kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_len));
 }
 
@@ -2161,11 +2178,24 @@ static int kinagg__agg_ehk_ok(const char *s, size_t len) {
 }
 #endif
 
-/* Writes a table entry (tag, length, key) at p; returns the key's offset. */
-static size_t kinagg__agg_put_entry(kinagg_agg *agg, unsigned char *p, unsigned tag, const char *key, size_t len) {
-    *p++ = (unsigned char)tag;
-    p += kinagg__varint_put(p, len);
+/* Adds a key at the end of table ehk (0: partition keys); returns the key's
+ * offset. A new partition key entry pushes the (usually small) hash key
+ * table along. */
+static size_t kinagg__agg_table_add(kinagg_agg *agg, int ehk, const char *key, size_t len, uint32_t hash) {
+    size_t *table_len = ehk ? &agg->ehk_table_len : &agg->pk_table_len;
+    size_t *count = ehk ? &agg->ehk_count : &agg->pk_count;
+    size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len + (ehk ? agg->ehk_table_len : 0), n = kinagg__field_len(len);
+    unsigned char *p;
+    if (!ehk && agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
+    p = kinagg__put_tagged(agg->buf + at, ehk ? KINAGG__TAG_EHK_TABLE : KINAGG__TAG_PK_TABLE, len);
     KINAGG_MEMCPY(p, key, len);
+#if KINAGG__AGG_INDEX
+    kinagg__agg_index_add(agg, ehk, hash, *table_len, *count, n);
+#else
+    (void)hash;
+#endif
+    *table_len += n;
+    (*count)++;
     return (size_t)(p - agg->buf);
 }
 
@@ -2192,27 +2222,8 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
         if (agg->records_len) KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len);
         agg->records_start = to;
     }
-    /* A new partition key entry pushes the (usually small) hash key table along. */
-    if (pl.pk_new) {
-        size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len, n = kinagg__field_len(pk_len);
-        if (agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
-        pl.pk_entry_off = kinagg__agg_put_entry(agg, agg->buf + at, KINAGG__TAG_PK_TABLE, pk, pk_len);
-#if KINAGG__AGG_INDEX
-        kinagg__agg_index_add(agg, 0, pl.pk_hash, agg->pk_table_len, agg->pk_count, n);
-#endif
-        agg->pk_table_len += n;
-        agg->pk_count++;
-    }
-    if (pl.has_ehk && pl.ehk_new) {
-        size_t n = kinagg__field_len(ehk_len);
-        (void)kinagg__agg_put_entry(agg, agg->buf + KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len,
-                                    KINAGG__TAG_EHK_TABLE, ehk, ehk_len);
-#if KINAGG__AGG_INDEX
-        kinagg__agg_index_add(agg, 1, pl.ehk_hash, agg->ehk_table_len, agg->ehk_count, n);
-#endif
-        agg->ehk_table_len += n;
-        agg->ehk_count++;
-    }
+    if (pl.pk_new) pl.pk_entry_off = kinagg__agg_table_add(agg, 0, pk, pk_len, pl.pk_hash);
+    if (pl.has_ehk && pl.ehk_new) (void)kinagg__agg_table_add(agg, 1, ehk, ehk_len, pl.ehk_hash);
     if (pk_len < 128) { /* the cache test reads a one-byte length */
         agg->last_pk_index = pl.pk_index;
         agg->last_pk_offset = pl.pk_entry_off;
@@ -2222,16 +2233,11 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     /* The record entry goes after the records already added. */
     p = agg->buf + agg->records_start + agg->records_len;
     agg->records_len += pl.add_record;
-    *p++ = KINAGG__TAG_RECORD;
-    p += kinagg__varint_put(p, kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
-    *p++ = KINAGG__TAG_REC_PK_INDEX;
-    p += kinagg__varint_put(p, pl.pk_index);
-    if (pl.has_ehk) {
-        *p++ = KINAGG__TAG_REC_EHK_INDEX;
-        p += kinagg__varint_put(p, pl.ehk_index);
-    }
-    *p++ = KINAGG__TAG_REC_DATA;
-    p += kinagg__varint_put(p, data_len);
+    p = kinagg__put_tagged(p, KINAGG__TAG_RECORD,
+                           kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
+    p = kinagg__put_tagged(p, KINAGG__TAG_REC_PK_INDEX, pl.pk_index);
+    if (pl.has_ehk) p = kinagg__put_tagged(p, KINAGG__TAG_REC_EHK_INDEX, pl.ehk_index);
+    p = kinagg__put_tagged(p, KINAGG__TAG_REC_DATA, data_len);
     if (data_len) KINAGG_MEMCPY(p, data, data_len);
     agg->record_count++;
     return KINAGG_OK;
@@ -2253,11 +2259,20 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
     size_t front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
     if (!agg->record_count) return KINAGG_ERR_STATE;
     if (!agg->finished) {
+        kinagg_md5_ctx md5;
+#if KINAGG__SMALL
+        /* The records move down to the tables, then all is hashed at once
+         * (small code; a microcontroller has no data cache to keep pieces
+         * in). */
+        if (agg->records_start != front)
+            KINAGG_MEMMOVE(agg->buf + front, agg->buf + agg->records_start, agg->records_len);
+        kinagg_md5_init(&md5);
+        kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN + agg->records_len);
+#else
         /* The records move down to the tables in pieces, each hashed while
          * it is still in the cache. Moving down, a piece never overwrites
          * one not yet moved. */
         size_t done = 0, piece = 16384;
-        kinagg_md5_ctx md5;
         kinagg_md5_init(&md5);
         kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN);
         while (done < agg->records_len) {
@@ -2267,6 +2282,7 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
             kinagg_md5_update(&md5, agg->buf + front + done, n);
             done += n;
         }
+#endif
         agg->records_start = front;
         kinagg_md5_final(&md5, agg->buf + front + agg->records_len);
         agg->finished = 1;
