@@ -1230,39 +1230,40 @@ extern "C" {
 
 /* ---- 2. Basics --------------------------------------------------------- */
 
+/* kinagg_strerror's messages in the order of kinagg_status, each ended by a
+ * NUL, then the one for other values: one string, no table of pointers. */
+static const char kinagg__status_text[] =
+    "ok\0" /* KINAGG_OK */
+    "invalid argument\0" /* KINAGG_ERR_INVALID_ARGUMENT */
+    "partition key is empty\0" /* KINAGG_ERR_KEY_EMPTY */
+    "partition key is longer than 256 characters\0" /* KINAGG_ERR_KEY_TOO_LONG */
+    "partition key is not valid UTF-8\0" /* KINAGG_ERR_KEY_ENCODING */
+    "explicit hash key is not a decimal number below 2^128\0" /* KINAGG_ERR_HASH_KEY */
+    "record is larger than the record size limit\0" /* KINAGG_ERR_TOO_LARGE */
+    "aggregate is full: finish it and start another\0" /* KINAGG_ERR_AGGREGATE_FULL */
+    "buffer too small\0" /* KINAGG_ERR_BUFFER_TOO_SMALL */
+    "call not valid in this state\0" /* KINAGG_ERR_STATE */
+    "header name or value cannot be signed\0" /* KINAGG_ERR_HEADER */
+    "in progress\0" /* KINAGG_PENDING */
+    "cannot connect\0" /* KINAGG_ERR_CONNECT */
+    "TLS failed\0" /* KINAGG_ERR_TLS */
+    "timed out\0" /* KINAGG_ERR_TIMEOUT */
+    "connection closed by the peer\0" /* KINAGG_ERR_CLOSED */
+    "connection failed\0" /* KINAGG_ERR_IO */
+    "malformed HTTP response\0" /* KINAGG_ERR_HTTP_PARSE */
+    "response larger than the receive buffer\0" /* KINAGG_ERR_RESPONSE_TOO_LARGE */
+    "malformed JSON response\0" /* KINAGG_ERR_JSON */
+    "malformed CBOR response\0" /* KINAGG_ERR_CBOR */
+    "the service returned an error\0" /* KINAGG_ERR_SERVICE */
+    "request time rejected as skewed; clock corrected\0" /* KINAGG_ERR_CLOCK_SKEW */
+    "bad endpoint\0" /* KINAGG_ERR_ENDPOINT */
+    "producer buffer full: poll and retry\0" /* KINAGG_ERR_FULL */
+    "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
+    "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
+    "unknown status";
+
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
-    /* The messages in the order of kinagg_status, each ended by a NUL, then
-     * the one for other values: one string, no table of pointers. */
-    static const char all[] =
-        "ok\0" /* KINAGG_OK */
-        "invalid argument\0" /* KINAGG_ERR_INVALID_ARGUMENT */
-        "partition key is empty\0" /* KINAGG_ERR_KEY_EMPTY */
-        "partition key is longer than 256 characters\0" /* KINAGG_ERR_KEY_TOO_LONG */
-        "partition key is not valid UTF-8\0" /* KINAGG_ERR_KEY_ENCODING */
-        "explicit hash key is not a decimal number below 2^128\0" /* KINAGG_ERR_HASH_KEY */
-        "record is larger than the record size limit\0" /* KINAGG_ERR_TOO_LARGE */
-        "aggregate is full: finish it and start another\0" /* KINAGG_ERR_AGGREGATE_FULL */
-        "buffer too small\0" /* KINAGG_ERR_BUFFER_TOO_SMALL */
-        "call not valid in this state\0" /* KINAGG_ERR_STATE */
-        "header name or value cannot be signed\0" /* KINAGG_ERR_HEADER */
-        "in progress\0" /* KINAGG_PENDING */
-        "cannot connect\0" /* KINAGG_ERR_CONNECT */
-        "TLS failed\0" /* KINAGG_ERR_TLS */
-        "timed out\0" /* KINAGG_ERR_TIMEOUT */
-        "connection closed by the peer\0" /* KINAGG_ERR_CLOSED */
-        "connection failed\0" /* KINAGG_ERR_IO */
-        "malformed HTTP response\0" /* KINAGG_ERR_HTTP_PARSE */
-        "response larger than the receive buffer\0" /* KINAGG_ERR_RESPONSE_TOO_LARGE */
-        "malformed JSON response\0" /* KINAGG_ERR_JSON */
-        "malformed CBOR response\0" /* KINAGG_ERR_CBOR */
-        "the service returned an error\0" /* KINAGG_ERR_SERVICE */
-        "request time rejected as skewed; clock corrected\0" /* KINAGG_ERR_CLOCK_SKEW */
-        "bad endpoint\0" /* KINAGG_ERR_ENDPOINT */
-        "producer buffer full: poll and retry\0" /* KINAGG_ERR_FULL */
-        "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
-        "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
-        "unknown status";
-    const char *s = all;
+    const char *s = kinagg__status_text;
     unsigned n = (unsigned)status < KINAGG_STATUS_COUNT_ ? (unsigned)status : (unsigned)KINAGG_STATUS_COUNT_;
     while (n--)
         while (*s++) {}
