@@ -40,9 +40,15 @@ $(B) $(GEN) $(B)/m4:
 # with the aarch64 cross compiler.
 # The documented switches, alone and as a producer-only firmware sets them
 # (KINAGG_NO_CBOR with KINAGG_NO_JSON is refused: no protocol would be left).
+# MINIMAL: the producer's own parts left out too (no shard map, no
+# credentials source, no error text), as the smallest firmware builds it.
+MINIMAL  := -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT
 SWITCHES := -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH \
+            -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH \
-            -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_-DKINAGG_SMALL_-DKINAGG_STATIC
+            -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_-DKINAGG_SMALL_-DKINAGG_STATIC \
+            -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL)) \
+            -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL))_-DKINAGG_STATIC
 X86_SHA  := $(if $(filter x86_64 i686,$(shell uname -m)),"$(STD) -msha -msse4.1")
 warnings: | $(B)
 	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
@@ -82,6 +88,13 @@ $(B)/unit-no-read: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) $(SAN) -DKINAGG_NO_READ $< -o $@
 $(B)/unit-simple-path: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) $(SAN) -DKINAGG_SIGV4_SIMPLE_PATH $< -o $@
+# the producer's own switches, all three: unit tests, memory, the model
+$(B)/unit-minimal: tests/unit.c $(CORE) $(TESTHDR) | $(B)
+	gcc $(STD) $(WARN) $(SAN) $(MINIMAL) $< -o $@
+$(B)/producer_memory-minimal: tests/producer_memory.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $(MINIMAL) $< -o $@
+$(B)/producer_model-minimal: tests/producer_model.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $(MINIMAL) $< -o $@
 $(B)/unit-shani: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) $(SAN) -msha -msse4.1 $< -o $@
 $(B)/unit-armv8-crypto: tests/unit.c $(CORE) $(TESTHDR) | $(B)

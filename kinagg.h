@@ -77,6 +77,23 @@
  *                       request is KINAGG_ERR_INVALID_ARGUMENT. The query
  *                       sorting and encoding and the dot-segment removal are
  *                       left out; signatures are unchanged.
+ * KINAGG_NO_SHARD_MAP   a producer that never calls ListShards: it works
+ *                       as with no_shard_map 1 whatever the configuration
+ *                       says, aggregating only records with the same hash
+ *                       key (all of a device's records when it uses one
+ *                       partition key) and applying no per-shard rate
+ *                       limit. max_shards is ignored and the shard tables
+ *                       and ListShards paging token take no memory.
+ * KINAGG_NO_CREDENTIALS_SOURCE
+ *                       a producer with credentials given at init or by
+ *                       kinagg_producer_set_credentials only: a
+ *                       configuration with credentials_source.get set is
+ *                       KINAGG_ERR_INVALID_ARGUMENT.
+ * KINAGG_NO_ERROR_TEXT  no English text: kinagg_strerror gives the status
+ *                       number as decimal text ("12"), the producer keeps
+ *                       no last error line (kinagg_producer_last_error is
+ *                       ""; stats.errors still counts), and completions
+ *                       carry the service's error codes and messages only.
  */
 #if defined(KINAGG_NO_CBOR) && defined(KINAGG_NO_JSON)
 #error "kinagg.h: KINAGG_NO_CBOR and KINAGG_NO_JSON leave no wire protocol"
@@ -1027,6 +1044,19 @@ struct kinagg__pconn;
 struct kinagg__prec;
 struct kinagg__pshard;
 
+/* Room for a ListShards paging token and for the last error line; one
+ * byte each when the build leaves them out. */
+#ifdef KINAGG_NO_SHARD_MAP
+#define KINAGG__MAP_TOKEN_CAP 1
+#else
+#define KINAGG__MAP_TOKEN_CAP 1024
+#endif
+#ifdef KINAGG_NO_ERROR_TEXT
+#define KINAGG__LAST_ERROR_CAP 1
+#else
+#define KINAGG__LAST_ERROR_CAP 256
+#endif
+
 typedef struct kinagg_producer {
     kinagg_producer_config cfg;
     kinagg_platform platform;
@@ -1058,8 +1088,8 @@ typedef struct kinagg_producer {
     size_t entries_max;          /* entries a request carries: collection_max_count,
                                   * halved after an answer that could not be read */
     int have_credentials, cred_forced;
-    char map_token[1024];
-    char last_error[256];
+    char map_token[KINAGG__MAP_TOKEN_CAP];
+    char last_error[KINAGG__LAST_ERROR_CAP];
     kinagg_producer_stats stats;
 } kinagg_producer;
 
@@ -1231,7 +1261,14 @@ extern "C" {
 /* ---- 2. Basics --------------------------------------------------------- */
 
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
- * NUL, then the one for other values: one string, no table of pointers. */
+ * NUL, then the one for other values: one string, no table of pointers.
+ * Without text, each status's message is its number. */
+#ifdef KINAGG_NO_ERROR_TEXT
+static const char kinagg__status_text[] =
+    "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9\0" "10\0" "11\0" "12\0" "13\0" "14\0" "15\0"
+    "16\0" "17\0" "18\0" "19\0" "20\0" "21\0" "22\0" "23\0" "24\0" "25\0" "26\0" "?";
+typedef char kinagg__status_text_complete[KINAGG_STATUS_COUNT_ == 27 ? 1 : -1];
+#else
 static const char kinagg__status_text[] =
     "ok\0" /* KINAGG_OK */
     "invalid argument\0" /* KINAGG_ERR_INVALID_ARGUMENT */
@@ -1261,6 +1298,7 @@ static const char kinagg__status_text[] =
     "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
     "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
     "unknown status";
+#endif
 
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     const char *s = kinagg__status_text;
@@ -5334,6 +5372,27 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__PSHARD_ID 32
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 #define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
+/* The parts a build may leave out (section 1), as constants: code under a
+ * 0 is compiled and checked in every build, and dropped by the optimizer. */
+#ifdef KINAGG_NO_SHARD_MAP
+#define KINAGG__MAPS 0
+#else
+#define KINAGG__MAPS 1
+#endif
+#ifdef KINAGG_NO_CREDENTIALS_SOURCE
+#define KINAGG__CRED_SOURCE 0
+#else
+#define KINAGG__CRED_SOURCE 1
+#endif
+#ifdef KINAGG_NO_ERROR_TEXT
+#define KINAGG__HAS_TEXT 0
+#define KINAGG__TEXT(s) ""
+#else
+#define KINAGG__HAS_TEXT 1
+#define KINAGG__TEXT(s) s
+#endif
+/* shards a producer's tables hold: none but the unmapped queue without maps */
+#define KINAGG__MAX_SHARDS(cfg) (KINAGG__MAPS ? (cfg)->max_shards : 0)
 enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
 enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED };
 /* a connection: idle; building a request; the request on the wire; its
@@ -5485,7 +5544,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG__TAKE(count, n * sizeof(uint32_t));
     KINAGG__TAKE(aggregated, n);
     KINAGG__TAKE(ehk, n * (KINAGG_HASH_KEY_DECIMAL_MAX + 1));
-    KINAGG__TAKE(expect, n * KINAGG__PSHARD_ID);
+    KINAGG__TAKE(expect, KINAGG__MAPS ? n * KINAGG__PSHARD_ID : 0);
     KINAGG__TAKE(queue, n * sizeof(uint32_t));
     /* each connection's aggregate buffer: set, or a sixteenth of the region */
     reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / cfg->connections;
@@ -5505,9 +5564,9 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
                                                                          : KINAGG_PRODUCER_CREDENTIALS_MAX;
     at += kinagg__r16(l->cred_cap);
     l->shards = at;
-    at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    at += kinagg__r16((KINAGG__MAX_SHARDS(cfg) + 1) * sizeof(kinagg__pshard));
     l->staging = at;
-    at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
+    if (KINAGG__MAPS) at += kinagg__r16((cfg->max_shards + 1) * sizeof(kinagg__pshard));
     l->agg_index = at;
     if (KINAGG__AGG_INDEX && cfg->aggregation != KINAGG_AGGREGATE_NONE && cfg->aggregation_index_keys)
         l->agg_index_words = KINAGG_AGG_INDEX_WORDS(cfg->aggregation_index_keys);
@@ -5599,7 +5658,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     kinagg_status st;
     static const kinagg_credentials none = {{"", 0}, {"", 0}, {"", 0}};
     if (!p || !region || !cfg || !endpoint || (!credentials && !cfg->credentials_source.get) || !transports ||
-        !platform || !platform->now_ms)
+        !platform || !platform->now_ms || (!KINAGG__CRED_SOURCE && cfg->credentials_source.get))
         return KINAGG_ERR_INVALID_ARGUMENT;
     if (!kinagg__producer_config_ok(cfg)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (!credentials) credentials = &none;
@@ -5611,6 +5670,8 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     base = (unsigned char *)region + pad;
     KINAGG_MEMSET(p, 0, sizeof *p);
     p->cfg = *cfg;
+    p->cfg.max_shards = KINAGG__MAX_SHARDS(cfg);
+    p->cfg.no_shard_map = cfg->no_shard_map || !KINAGG__MAPS;
     p->platform = *platform;
     p->entries_max = cfg->collection_max_count;
     p->conns = (kinagg__pconn *)(void *)(base + l.conns);
@@ -5652,18 +5713,18 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->staging = (kinagg__pshard *)(void *)(base + l.staging);
     p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
     p->agg_index_words = l.agg_index_words;
-    KINAGG_MEMSET(p->shards, 0, (cfg->max_shards + 1) * sizeof(kinagg__pshard));
-    for (i = 0; i <= cfg->max_shards; i++)
+    KINAGG_MEMSET(p->shards, 0, (p->cfg.max_shards + 1) * sizeof(kinagg__pshard));
+    for (i = 0; i <= p->cfg.max_shards; i++)
         p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
     p->recs = (kinagg__prec *)(void *)(base + l.recs);
     p->nrecs = l.nrecs;
     KINAGG_MEMSET(p->recs, 0, l.nrecs * sizeof(kinagg__prec));
     p->ring = base + l.ring;
     p->ring_cap = l.ring_cap;
-    p->map_state = cfg->no_shard_map ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
-    p->map_retry_ms = cfg->no_shard_map ? (uint64_t)-1 : 0;
+    p->map_state = p->cfg.no_shard_map ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
+    p->map_retry_ms = p->cfg.no_shard_map ? (uint64_t)-1 : 0;
     p->map_backoff_ms = 1000;
-    p->stats.shard_map = cfg->no_shard_map ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
+    p->stats.shard_map = p->cfg.no_shard_map ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
     return KINAGG_OK;
 }
 
@@ -5671,6 +5732,8 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
 
 static void kinagg__perror(kinagg_producer *p, const char *call, kinagg_str what, kinagg_str detail) {
     kinagg__out o;
+    p->stats.errors++;
+    if (!KINAGG__HAS_TEXT) return; /* counted only */
     o.p = p->last_error;
     o.cap = sizeof p->last_error;
     o.len = 0;
@@ -5684,12 +5747,12 @@ static void kinagg__perror(kinagg_producer *p, const char *call, kinagg_str what
         kinagg__out_str(&o, detail);
     }
     p->last_error[o.len < o.cap ? o.len : o.cap - 1] = '\0';
-    p->stats.errors++;
 }
 
 /* A call that failed as a whole: the service's error, or the connection's. */
 static void kinagg__perror_call(kinagg_producer *p, const char *call, kinagg_status st, const kinagg_kinesis *k) {
-    if (st == KINAGG_ERR_SERVICE && k->error_type[0])
+    if (!KINAGG__HAS_TEXT) p->stats.errors++;
+    else if (st == KINAGG_ERR_SERVICE && k->error_type[0])
         kinagg__perror(p, call, kinagg_str_c(k->error_type), kinagg_str_c(k->error_message));
     else if (k->http.error_detail && k->http.error_detail[0])
         kinagg__perror(p, call, kinagg_str_c(k->http.error_detail), kinagg_str_c(""));
@@ -5756,7 +5819,8 @@ static void kinagg__q_clear(kinagg__pqueue *q) {
  * one that can hold it. Every put routes, so this is a binary search. */
 static size_t kinagg__route(const kinagg_producer *p, const kinagg__prec *r) {
     size_t lo = 0, hi = p->nopen;
-    if (!(p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards))) return p->cfg.max_shards;
+    if (!KINAGG__MAPS || !(p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards)))
+        return p->cfg.max_shards;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (kinagg_hash_key_compare(&p->shards[mid].start, &r->hk) <= 0) lo = mid + 1;
@@ -5885,7 +5949,7 @@ static int kinagg__expired(const kinagg_producer *p, const kinagg__prec *r, uint
 }
 
 static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
-    kinagg__fail(p, i, KINAGG_ERR_EXPIRED, "record_ttl_ms passed before it could be delivered", now);
+    kinagg__fail(p, i, KINAGG_ERR_EXPIRED, KINAGG__TEXT("record_ttl_ms passed before it could be delivered"), now);
 }
 
 /* Back to its queue's front after a failure, or failed for good when its
@@ -5934,7 +5998,7 @@ static void kinagg__requeue_all(kinagg_producer *p) {
 
 static void kinagg__requeue_step(kinagg_producer *p) {
     size_t n;
-    for (n = 0; p->requeueing; n++) {
+    for (n = 0; KINAGG__MAPS && p->requeueing; n++) {
         size_t i;
         if (p->requeued >= p->rec_count) {
             p->requeueing = 0;
@@ -6006,7 +6070,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
     for (visited = 0; visited < nq && c->n < p->entries_max; visited++) {
         size_t qi = (p->rr + visited) % nq;
         kinagg__pqueue *q = kinagg__q(p, qi);
-        int unmapped = qi == p->cfg.max_shards;
+        int unmapped = !KINAGG__MAPS || qi == p->cfg.max_shards;
         kinagg__pshard *sh = unmapped ? NULL : &p->shards[qi];
         if (!unmapped && qi >= p->nshards) continue;
         /* a shard in another request waits; this request may go on with it */
@@ -6089,8 +6153,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             }
             kinagg__take_records(p, c, q, take);
             c->aggregated[c->n] = (uint8_t)as_agg;
-            c->expect[c->n][0] = '\0';
-            if (as_agg && sh) {
+            if (KINAGG__MAPS) c->expect[c->n][0] = '\0';
+            if (KINAGG__MAPS && as_agg && sh) {
                 size_t l = 0;
                 while (sh->id[l] && l + 1 < sizeof c->expect[c->n]) { c->expect[c->n][l] = sh->id[l]; l++; }
                 c->expect[c->n][l] = '\0';
@@ -6138,7 +6202,7 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
 /* The service refused the credentials as expired or unknown: with a
  * credentials source, new ones will come, and the call is worth retrying. */
 static int kinagg__cred_refused(const kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k) {
-    return p->cfg.credentials_source.get && st == KINAGG_ERR_SERVICE &&
+    return KINAGG__CRED_SOURCE && p->cfg.credentials_source.get && st == KINAGG_ERR_SERVICE &&
            kinagg__pcode_find(kinagg_str_c(k->error_type), KINAGG__E_RETRYABLE, KINAGG__E_ALL);
 }
 
@@ -6193,7 +6257,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
                 kinagg__how(&how, KINAGG_ERR_SERVICE, code, c->results[e].error_message); /* permanent */
             else
                 retry = index;
-        } else if (st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
+        } else if (KINAGG__MAPS && st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
                    !kinagg__key_is(c->results[e].shard_id, c->expect[e])) {
             /* the aggregate went to another shard than the map said: the
              * map is out of date (resharding), and a KCL consumer would
@@ -6236,7 +6300,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
     }
     c->n = 0;
     c->state = KINAGG__C_IDLE;
-    if (c->map_stale && p->map_state == KINAGG__MAP_OK) {
+    if (KINAGG__MAPS && c->map_stale && p->map_state == KINAGG__MAP_OK) {
         p->map_wanted = 1;
         p->map_retry_ms = now; /* list now: the records wait their backoff */
     }
@@ -6402,7 +6466,7 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
     kinagg_credentials c;
     uint64_t expires = 0, unix_now;
     kinagg_status st;
-    if (!src->get || now < p->cred_retry_ms) return;
+    if (!KINAGG__CRED_SOURCE || !src->get || now < p->cred_retry_ms) return;
     unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) : 0;
     if (p->have_credentials && !p->cred_forced &&
         (!p->cred_expires_ms || unix_now + p->cfg.credentials_refresh_ms < p->cred_expires_ms))
@@ -6445,7 +6509,7 @@ static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, uint64_t now
     if (c->state == KINAGG__C_PUT) {
         kinagg__put_done_begin(p, c, st);
         kinagg__put_done_step(p, c, now);
-    } else {
+    } else if (KINAGG__MAPS) {
         c->state = KINAGG__C_IDLE;
         kinagg__list_done(p, c, st, now);
     }
@@ -6476,7 +6540,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     }
     /* 3. the shard map, first when none is known (nothing is signed
      * before there are credentials) */
-    if (p->have_credentials && p->map_state != KINAGG__MAP_LISTING &&
+    if (KINAGG__MAPS && p->have_credentials && p->map_state != KINAGG__MAP_LISTING &&
         (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
                                                 p->map_state == KINAGG__MAP_DENIED) &&
         now >= p->map_retry_ms) {
@@ -6533,7 +6597,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         }
     }
     /* 5. when to come back: now, when work was left over */
-    if (p->requeueing) next = now;
+    if (KINAGG__MAPS && p->requeueing) next = now;
     for (ci = 0; ci < p->cfg.connections; ci++) {
         const kinagg__pconn *c = &p->conns[ci];
         if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
@@ -6553,13 +6617,15 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     }
     /* a listing due: only when it can start (credentials, a free connection;
      * a busy one wakes us when it is done), or the polls would spin */
-    if (p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) && p->map_retry_ms < next)
+    if (KINAGG__MAPS && p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) &&
+        p->map_retry_ms < next)
         for (ci = 0; ci < p->cfg.connections; ci++)
             if (p->conns[ci].state == KINAGG__C_IDLE) {
                 next = p->map_retry_ms;
                 break;
             }
-    if (p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next) next = p->cred_retry_ms;
+    if (KINAGG__CRED_SOURCE && p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next)
+        next = p->cred_retry_ms;
     if (next < now) next = now;
     if (next_ms) *next_ms = next;
     return KINAGG_OK;
@@ -6625,7 +6691,8 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         if (p->recs[i].state != KINAGG__R_FREE) p->recs[i].abandon = 1;
     for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs) {
         if (!p->recs[i].abandon) continue;
-        kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED, "abandoned before it was known to be delivered", now);
+        kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED, KINAGG__TEXT("abandoned before it was known to be delivered"),
+                     now);
         abandoned++;
     }
     return abandoned;
@@ -6658,7 +6725,7 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
          * records go back to be sent again, the listing is asked again */
         if (c->state == KINAGG__C_PUT) {
             kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
-        } else {
+        } else if (KINAGG__MAPS) {
             c->state = KINAGG__C_IDLE;
             kinagg__list_done(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
         }

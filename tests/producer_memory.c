@@ -22,6 +22,26 @@ static kinagg_endpoint ep;
 static kinagg_credentials cr;
 static kinagg_producer prod;
 
+#ifdef KINAGG_NO_SHARD_MAP
+#define BUILD_NO_MAP 1
+#else
+#define BUILD_NO_MAP 0
+#endif
+#ifdef KINAGG_NO_CREDENTIALS_SOURCE
+#define BUILD_NO_SOURCE 1
+#else
+#define BUILD_NO_SOURCE 0
+#endif
+#ifdef KINAGG_NO_ERROR_TEXT
+#define BUILD_NO_TEXT 1
+#else
+#define BUILD_NO_TEXT 0
+#endif
+static kinagg_status cred_none(void *ctx, int force, kinagg_credentials *out, uint64_t *expires) {
+    (void)ctx, (void)force, (void)out, (void)expires;
+    return KINAGG_PENDING;
+}
+
 static kinagg_status try_init(const kinagg_producer_config *cfg, unsigned char *mem, size_t size) {
     return kinagg_producer_init(&prod, mem, size, cfg, &ep, kinagg_str_c("us-east-1"), &cr, KINAGG_PROTOCOL_JSON,
                                 tps, &pf);
@@ -207,6 +227,45 @@ int main(void) {
         CHECK(st == KINAGG_ERR_BUFFER_TOO_SMALL, "init with credentials larger than the send buffer: %s",
               kinagg_strerror(st));
         free(mem);
+    }
+    { /* the parts a build may leave out (KINAGG_NO_SHARD_MAP, _NO_CREDENTIALS_SOURCE, _NO_ERROR_TEXT) */
+        kinagg_producer_stats stats;
+        unsigned char *mem;
+        size_t few, many;
+        char num[8];
+        int i;
+        cfg = base;
+        cfg.max_shards = 1;
+        few = kinagg_producer_region_size(&cfg);
+        cfg.max_shards = 1000;
+        many = kinagg_producer_region_size(&cfg);
+#ifdef KINAGG_NO_SHARD_MAP
+        CHECK(few == many, "without shard maps, max_shards takes no memory: %lu with 1, %lu with 1000",
+              (unsigned long)few, (unsigned long)many);
+#else
+        CHECK(many > few + 999 * 2 * 64, "1000 shards take two tables: %lu with 1, %lu with 1000", (unsigned long)few,
+              (unsigned long)many);
+#endif
+        mem = (unsigned char *)malloc(many);
+        cfg.no_shard_map = 0;
+        CHECK(try_init(&cfg, mem, many) == KINAGG_OK, "init with 1000 shards");
+        kinagg_producer_get_stats(&prod, &stats);
+        CHECK(stats.shard_map == (KINAGG_SHARD_MAP_NONE + (kinagg_shard_map_state)(BUILD_NO_MAP * 3)),
+              "the shard map's state after init: %d", (int)stats.shard_map);
+        cfg.credentials_source.get = cred_none;
+        CHECK(try_init(&cfg, mem, many) == (BUILD_NO_SOURCE ? KINAGG_ERR_INVALID_ARGUMENT : KINAGG_OK),
+              "init with a credentials source");
+        free(mem);
+        for (i = 0; i < KINAGG_STATUS_COUNT_; i++) {
+            snprintf(num, sizeof num, "%d", i);
+            if (BUILD_NO_TEXT) CHECK(strcmp(kinagg_strerror((kinagg_status)i), num) == 0, "strerror(%d) is %s", i, kinagg_strerror((kinagg_status)i));
+            else CHECK((kinagg_strerror((kinagg_status)i)[0] < '0' || kinagg_strerror((kinagg_status)i)[0] > '9'), "strerror(%d) is %s", i, kinagg_strerror((kinagg_status)i));
+        }
+        CHECK(strcmp(kinagg_strerror(KINAGG_STATUS_COUNT_), BUILD_NO_TEXT ? "?" : "unknown status") == 0,
+              "strerror of a value that is no status: %s", kinagg_strerror(KINAGG_STATUS_COUNT_));
+        CHECK(sizeof prod.last_error == (BUILD_NO_TEXT ? 1 : 256) && sizeof prod.map_token == (BUILD_NO_MAP ? 1 : 1024),
+              "the producer's last error line %lu bytes, paging token %lu bytes", (unsigned long)sizeof prod.last_error,
+              (unsigned long)sizeof prod.map_token);
     }
     return check_summary("producer-memory");
 }

@@ -53,6 +53,15 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* Built with KINAGG_NO_SHARD_MAP, the producer never lists shards: every
+ * seed runs as with no_shard_map 1, whatever its setting says. */
+#ifdef KINAGG_NO_SHARD_MAP
+#define BUILD_NO_MAP 1
+#else
+#define BUILD_NO_MAP 0
+#endif
+static int cfg_no_shard_map; /* the seed's no_shard_map: never a ListShards call */
 #include <string.h>
 
 /* Seeds that found bugs; they run first, every time. (A seed names a run
@@ -834,6 +843,7 @@ static void peer_request(peer *pe) {
     if (!target || !cred) { fail("a request without target or credentials"); return; }
     put = strncmp(target + 31, "PutRecords", 10) == 0;
     if (!put && strncmp(target + 31, "ListShards", 10) != 0) { fail("an unexpected call"); return; }
+    if (!put && (BUILD_NO_MAP || cfg_no_shard_map)) { fail("ListShards called by a producer without shard maps"); return; }
     for (i = 0; cred[11 + i] && cred[11 + i] != '/' && i + 1 < sizeof akid; i++) akid[i] = cred[11 + i];
     akid[i] = 0;
     EXPECT(i > 0, "a request signed without an access key");
@@ -962,7 +972,7 @@ static kinagg_status do_put(void) {
         {
             kinagg_producer_stats ps;
             kinagg_producer_get_stats(&prod, &ps);
-            r->mapped = cfg.no_shard_map || ps.shard_map_loads > 0;
+            r->mapped = cfg.no_shard_map || BUILD_NO_MAP || ps.shard_map_loads > 0;
         }
         buffered_bytes += r->size;
         TRACE("put %u key %u\n", nrecs_put - 1, k);
@@ -1184,6 +1194,7 @@ static int run_seed(unsigned long long seed) {
     cfg.aggregation = chance(150) ? KINAGG_AGGREGATE_NONE : KINAGG_AGGREGATE_BY_SHARD;
     cfg.unmapped = chance(300) ? KINAGG_UNMAPPED_RAW : KINAGG_UNMAPPED_SAME_KEY;
     cfg.no_shard_map = chance(150);
+    cfg_no_shard_map = cfg.no_shard_map;
     cfg.max_buffered_ms = rnd(300);
     cfg.record_ttl_ms = chance(400) ? 0 : 300 + rnd(30000);
     cfg.rate_limit_percent = chance(200) ? 1 + rnd(50) : 50 + rnd(300);
@@ -1209,6 +1220,9 @@ static int run_seed(unsigned long long seed) {
     cred_refresh_ms = 100 + rnd(3000);
     cred_life_min = 200 + rnd(3000);
     cred_life_span = 1 + rnd(30000);
+#ifdef KINAGG_NO_CREDENTIALS_SOURCE
+    cred_mode = 0; /* the build has no credentials source (init would refuse one) */
+#endif
     if (cred_mode) {
         cfg.credentials_source.get = cred_get;
         cfg.credentials_refresh_ms = cred_refresh_ms;

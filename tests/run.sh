@@ -47,6 +47,7 @@ step "unit: KINAGG_NO_CBOR (JSON only; CBOR refused)" sh_all "make -s $B/unit-no
 step "unit: KINAGG_NO_JSON (CBOR only; JSON refused)" sh_all "make -s $B/unit-no-json && ./$B/unit-no-json"
 step "unit: KINAGG_NO_READ (producer-only calls)" sh_all "make -s $B/unit-no-read && ./$B/unit-no-read"
 step "unit: KINAGG_SIGV4_SIMPLE_PATH (paths to normalize refused)" sh_all "make -s $B/unit-simple-path && ./$B/unit-simple-path"
+step "unit: KINAGG_NO_SHARD_MAP, _NO_CREDENTIALS_SOURCE, _NO_ERROR_TEXT" sh_all "make -s $B/unit-minimal && ./$B/unit-minimal"
 if grep -qw sha_ni /proc/cpuinfo; then
   step "unit: SHA-256 on x86 SHA extensions" sh_all "make -s $B/unit-shani && ./$B/unit-shani"
 else
@@ -56,10 +57,14 @@ step "unit: compiled as C++ (g++)" sh_all "make -s $B/unit-cxx && ./$B/unit-cxx"
 step "cxx: clang++ smoke test"     sh_all "make -s $B/cxx_smoke && ./$B/cxx_smoke"
 step "noheap: no heap calls"       sh_all "make -s $B/noheap && ./$B/noheap"
 step "producer-memory: region_size agrees with init, 23 configurations" sh_all "make -s $B/producer_memory && ./$B/producer_memory"
+step "producer-memory: the same without shard maps, credentials source or error text" sh_all \
+  "make -s $B/producer_memory-minimal && ./$B/producer_memory-minimal"
 step "responses: JSON and CBOR response variants and malformed ones (tests/responses), ASan+UBSan" sh_all \
   "make -s $B/response_test && node tests/responses/gen.js $B/responses.txt && ./$B/response_test $B/responses.txt"
 step "producer-model: a scripted Kinesis, random faults and calls, 120 seeds (ASan+UBSan)" \
   sh_all "make -s $B/producer_model && ./$B/producer_model --from $SEED --seeds 120"
+step "producer-model: the same without shard maps, credentials source or error text, 60 seeds" \
+  sh_all "make -s $B/producer_model-minimal && ./$B/producer_model-minimal --from $SEED --seeds 60"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
