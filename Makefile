@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fw-stack fuzz bench clean creds-warnings
+.PHONY: test demo deps warnings size fw-stack fw-stack-min fuzz bench clean creds-warnings
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -199,6 +199,11 @@ $(B)/m4/layers-all.elf: $(B)/m4/layers-4.o $(B)/m4/kinagg.o
 SLIM       := -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH
 ONLY_json  := -DKINAGG_NO_CBOR $(SLIM)
 ONLY_cbor  := -DKINAGG_NO_JSON $(SLIM)
+# and with the producer's own parts left out too: the smallest producer
+ONLY_json-min := $(ONLY_json) $(MINIMAL)
+ONLY_cbor-min := $(ONLY_cbor) $(MINIMAL)
+ONLY_both-min := $(SLIM) $(MINIMAL)
+ONLY_VARIANTS := json cbor json-min cbor-min both-min
 define only_rules
 $(B)/m4/$(1):
 	@mkdir -p $$@
@@ -209,11 +214,11 @@ $(B)/m4/$(1)/layers-%.o: tests/embedded/layers.c $(CORE) | $(B)/m4/$(1)
 $(B)/m4/$(1)/layers-%.elf: $(B)/m4/$(1)/layers-%.o $(B)/m4/$(1)/kinagg.o
 	$(M4LINK) -Wl,--gc-sections -Wl,-e,main -Wl,-Map,$(B)/m4/$(1)/layers-$$*.map $$^ -o $$@
 endef
-$(foreach v,json cbor,$(eval $(call only_rules,$(v))))
+$(foreach v,$(ONLY_VARIANTS),$(eval $(call only_rules,$(v))))
 layer_maps = "aggregator=$(1)/layers-1.map" "+ SigV4 signer=$(1)/layers-2.map:8192" \
              "+ HTTP + Kinesis PutRecords=$(1)/layers-3.map" "whole producer=$(1)/layers-4.map:$(2)"
 size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o $(B)/m4/sizes.o $(foreach n,1 2 3 4 all,$(B)/m4/layers-$(n).elf) \
-      $(foreach v,json cbor,$(foreach n,1 2 3 4,$(B)/m4/$(v)/layers-$(n).elf)) $(FWB)/region_sizes.elf
+      $(foreach v,$(ONLY_VARIANTS),$(foreach n,1 2 3 4,$(B)/m4/$(v)/layers-$(n).elf)) $(FWB)/region_sizes.elf
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
 	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|; s|$(B)/m4/kinagg-fast.o|kinagg.h -DKINAGG_FAST (unrolled crypto, key index)|'
 	@node tests/embedded/size_report.js --header $(CORE) --title "both wire protocols (JSON and CBOR), every call" \
@@ -222,6 +227,12 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kina
 	  $(call layer_maps,$(B)/m4/json,20480)
 	@node tests/embedded/size_report.js --header $(CORE) --title "CBOR only: -DKINAGG_NO_JSON $(SLIM)" \
 	  $(call layer_maps,$(B)/m4/cbor,20480)
+	@node tests/embedded/size_report.js --header $(CORE) --title "smallest producer, JSON only: $(ONLY_json-min)" \
+	  $(call layer_maps,$(B)/m4/json-min,20480)
+	@node tests/embedded/size_report.js --header $(CORE) --title "smallest producer, CBOR only: $(ONLY_cbor-min)" \
+	  $(call layer_maps,$(B)/m4/cbor-min,20480)
+	@node tests/embedded/size_report.js --header $(CORE) --title "smallest producer, both protocols: $(ONLY_both-min)" \
+	  $(call layer_maps,$(B)/m4/both-min,24576)
 	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
 	  --api $(CORE) --target 2048 --paths
 	@$(QEMU_M4) $(FWB)/region_sizes.elf 2>$(FWB)/qemu.err; rc=$$?; grep -v 'lan9118.0 has no peer' $(FWB)/qemu.err >&2; exit $$rc
@@ -242,6 +253,17 @@ $(FWB)/%.o: $(FW)/%.c $(FWHDR) | $(FWB)
 	$(M4CC) $(FWOPT) -fstack-usage -fcallgraph-info=su -c $< -o $@
 $(FWB)/producer.elf: $(FWOBJ) $(FW)/mps2.ld
 	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld -Wl,-Map,$(FWB)/producer.map $(FWOBJ) -o $@
+# the same firmware as the smallest producer builds it ($(MINIMAL)), as a
+# device with 3 partition keys (without a shard map, only records of one
+# key are aggregated)
+FWMB   := $(FWB)/min
+FWMOBJ := $(FWMB)/producer_fw.o $(FWMB)/uart_link.o $(FWMB)/board.o
+$(FWMB):
+	@mkdir -p $@
+$(FWMB)/%.o: $(FW)/%.c $(FWHDR) | $(FWMB)
+	$(M4CC) $(FWOPT) $(MINIMAL) -DFW_KEYS=3 -fstack-usage -fcallgraph-info=su -c $< -o $@
+$(FWMB)/producer.elf: $(FWMOBJ) $(FW)/mps2.ld
+	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld -Wl,-Map,$(FWMB)/producer.map $(FWMOBJ) -o $@
 $(FWB)/region_sizes.o: $(FW)/region_sizes.c $(FWHDR) | $(FWB)
 	$(M4CC) -c $< -o $@
 $(FWB)/region_sizes.elf: $(FWB)/region_sizes.o $(FWB)/board.o $(FW)/mps2.ld
@@ -251,6 +273,10 @@ $(FWB)/region_sizes.elf: $(FWB)/region_sizes.o $(FWB)/board.o $(FW)/mps2.ld
 # checked against the stack its linker script gives it
 fw-stack: $(FWB)/producer.elf
 	@node tests/embedded/stack_report.js $(foreach o,$(FWOBJ),--ci $(o:.o=.ci) --obj $(o)) --elf $< \
+	  --root fw_reset --isr fw_systick --isr fw_uart0_rx_irq --isr fw_fault
+	@arm-none-eabi-size -A $< | awk '$$1 ~ /^\.(text|data|bss|stack)$$/ { printf "%s %d  ", $$1, $$2 } END { print "" }'
+fw-stack-min: $(FWMB)/producer.elf
+	@node tests/embedded/stack_report.js $(foreach o,$(FWMOBJ),--ci $(o:.o=.ci) --obj $(o)) --elf $< \
 	  --root fw_reset --isr fw_systick --isr fw_uart0_rx_irq --isr fw_fault
 	@arm-none-eabi-size -A $< | awk '$$1 ~ /^\.(text|data|bss|stack)$$/ { printf "%s %d  ", $$1, $$2 } END { print "" }'
 

@@ -167,6 +167,9 @@ step "firmware: 10,000 records from QEMU over the UART bridge, bad records refus
   node --no-warnings tests/firmware/bridge.js --elf $B/m4/fw/producer.elf --proxy $PROXY --kinesalite $KINESALITE \
   --stream fw-$SEED --manifest $B/manifest-fw.txt --seed $SEED --records 10000 --max-stack "${fw_stack:-0}"
 step "reader: the firmware's stream" read_back fw-$SEED $B/manifest-fw.txt
+step "firmware: the smallest producer build (no shard map, credentials source or error text), 10,000 records on 3 keys" sh_all \
+  "make -s $B/m4/fw/min/producer.elf && fw_min_stack=\$(make -s --no-print-directory fw-stack-min | sed -n 's/^stack: worst case \\([0-9]*\\).*/\\1/p') && node --no-warnings tests/firmware/bridge.js --elf $B/m4/fw/min/producer.elf --proxy $PROXY --kinesalite $KINESALITE --stream fw-min-$SEED --manifest $B/manifest-fw-min.txt --seed $SEED --records 10000 --max-stack \$fw_min_stack"
+step "reader: the smallest firmware's stream" read_back fw-min-$SEED $B/manifest-fw-min.txt
 
 # the tools: kinagg-cat and kinagg-tail
 step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader read them back" sh_all \

@@ -23,7 +23,11 @@
 #include <string.h>
 
 #define FW_MAX_RECORDS 10000
+/* partition keys: a few hundred; the smallest build (no shard map, so only
+ * records of one key are aggregated) is run as a device with a few sensors */
+#ifndef FW_KEYS
 #define FW_KEYS 300
+#endif
 #define FW_DATA_MAX 100
 
 static unsigned char fw_region[FW_REGION_SIZE] __attribute__((aligned(16)));
