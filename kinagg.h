@@ -5372,6 +5372,7 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__PSHARD_ID 32
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 #define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
+#define KINAGG__SAME_KEY_SCAN 1024 /* other keys' records an unmapped aggregate passes over */
 /* The parts a build may leave out (section 1), as constants: code under a
  * 0 is compiled and checked in every build, and dropped by the optimizer. */
 #ifdef KINAGG_NO_SHARD_MAP
@@ -6045,12 +6046,30 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
            q->count >= p->cfg.collection_max_count;
 }
 
-/* Moves the first take records of q into entry c->n, in order. */
-static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take) {
-    uint32_t prev = KINAGG__NONE, k;
+/* Moves the first take records of q into entry c->n, in order; with
+ * same_key, the first take records with the head's hash key, wherever
+ * they are in q (the others keep their order). */
+static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take, int same_key) {
+    uint32_t prev = KINAGG__NONE, k, at = q->head, before = KINAGG__NONE;
+    kinagg_hash_key hk = p->recs[q->head].hk;
     c->first[c->n] = q->head;
     for (k = 0; k < take; k++) {
-        uint32_t i = kinagg__q_pop(p, q);
+        uint32_t i;
+        if (!same_key) {
+            i = kinagg__q_pop(p, q);
+        } else { /* unlink the next record with hk */
+            while (kinagg_hash_key_compare(&p->recs[at].hk, &hk) != 0) {
+                before = at;
+                at = p->recs[at].next;
+            }
+            i = at;
+            at = p->recs[i].next;
+            if (before == KINAGG__NONE) q->head = at;
+            else p->recs[before].next = at;
+            if (q->tail == i) q->tail = before;
+            q->count--;
+            q->bytes -= p->recs[i].size;
+        }
         p->recs[i].state = KINAGG__R_FLIGHT;
         p->recs[i].attempts++;
         if (prev != KINAGG__NONE) p->recs[prev].next = i;
@@ -6111,9 +6130,18 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                         size_t words = KINAGG_AGG_INDEX_WORDS(KINAGG_AGG_KEYS_MAX(room));
                         kinagg_agg_set_index(&agg, p->agg_index, words < p->agg_index_words ? words : p->agg_index_words);
                     }
+                    size_t skipped = 0;
                     while (i != KINAGG__NONE && take < 100000) {
                         const kinagg__prec *r = &p->recs[i];
-                        if (r->next_ms > now || (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0)) break;
+                        /* unmapped, the head's key only: other keys' records are
+                         * passed over (up to a bound), a waiting one of this key
+                         * stops it (it must not be overtaken) */
+                        if (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0) {
+                            if (++skipped > KINAGG__SAME_KEY_SCAN) break;
+                            i = r->next;
+                            continue;
+                        }
+                        if (r->next_ms > now) break;
                         if (kinagg__agg_add_checked(&agg, kinagg__prec_pk(p, r), r->pk_len, kinagg__prec_ehk(p, r), r->ehk_len,
                                                     kinagg__prec_data(p, r), r->data_len) != KINAGG_OK)
                             break;
@@ -6151,7 +6179,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 sh->rec_tokens -= 1000;
                 sh->byte_tokens -= (int64_t)cost * 1000;
             }
-            kinagg__take_records(p, c, q, take);
+            kinagg__take_records(p, c, q, take, unmapped && take > 1);
             c->aggregated[c->n] = (uint8_t)as_agg;
             if (KINAGG__MAPS) c->expect[c->n][0] = '\0';
             if (KINAGG__MAPS && as_agg && sh) {
