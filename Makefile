@@ -41,8 +41,9 @@ $(B) $(GEN) $(B)/m4:
 # The documented switches, alone and as a producer-only firmware sets them
 # (KINAGG_NO_CBOR with KINAGG_NO_JSON is refused: no protocol would be left).
 # MINIMAL: the producer's own parts left out too (no shard map, no
-# credentials source, no error text), as the smallest firmware builds it.
-MINIMAL  := -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT
+# credentials source, no error text, one connection), as the smallest
+# firmware builds it.
+MINIMAL  := -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_PRODUCER_MAX_CONNECTIONS=1
 SWITCHES := -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH \
             -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH \

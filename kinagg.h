@@ -94,6 +94,11 @@
  *                       no last error line (kinagg_producer_last_error is
  *                       ""; stats.errors still counts), and completions
  *                       carry the service's error codes and messages only.
+ * KINAGG_PRODUCER_MAX_CONNECTIONS
+ *                       connections a producer may have, default 8; with 1
+ *                       the loops over them are constants.
+ * KINAGG_PRODUCER_CREDENTIALS_MAX
+ *                       a producer's room for credentials (section 11).
  */
 #if defined(KINAGG_NO_CBOR) && defined(KINAGG_NO_JSON)
 #error "kinagg.h: KINAGG_NO_CBOR and KINAGG_NO_JSON leave no wire protocol"
@@ -934,7 +939,9 @@ typedef struct kinagg_credentials_source {
     kinagg_status (*get)(void *ctx, int force, kinagg_credentials *out, uint64_t *expires_unix_ms);
 } kinagg_credentials_source;
 
+#ifndef KINAGG_PRODUCER_MAX_CONNECTIONS
 #define KINAGG_PRODUCER_MAX_CONNECTIONS 8
+#endif
 
 /* Room the producer keeps for credentials (access key id, secret and
  * session token together); session tokens of STS and the IoT credentials
@@ -5392,6 +5399,8 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__HAS_TEXT 1
 #define KINAGG__TEXT(s) s
 #endif
+/* connections: a constant when a build allows only one */
+#define KINAGG__NCONN(p) (KINAGG_PRODUCER_MAX_CONNECTIONS == 1 ? 1u : (p)->cfg.connections)
 /* shards a producer's tables hold: none but the unmapped queue without maps */
 #define KINAGG__MAX_SHARDS(cfg) (KINAGG__MAPS ? (cfg)->max_shards : 0)
 enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
@@ -5640,7 +5649,7 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
     if (cr->session_token.len) KINAGG_MEMCPY(b, cr->session_token.ptr, cr->session_token.len);
     p->credentials.session_token.ptr = b;
     p->credentials.session_token.len = cr->session_token.len;
-    for (i = 0; p->conns && i < p->cfg.connections; i++) {
+    for (i = 0; p->conns && i < KINAGG__NCONN(p); i++) {
         kinagg__wipe(&p->conns[i].k.signer, sizeof p->conns[i].k.signer); /* and the derived key */
         kinagg_sigv4_init(&p->conns[i].k.signer, &p->credentials);
     }
@@ -6551,7 +6560,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     next = now + 1000;
     p->work_left = p->cfg.poll_work_bytes ? p->cfg.poll_work_bytes : (size_t)-1;
     /* 1. responses, and the completions of earlier ones */
-    for (ci = 0; ci < p->cfg.connections; ci++) {
+    for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
         if (c->state == KINAGG__C_DONE) kinagg__put_done_step(p, c, now);
         else if (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) {
@@ -6572,7 +6581,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
                                                 p->map_state == KINAGG__MAP_DENIED) &&
         now >= p->map_retry_ms) {
-        for (ci = 0; ci < p->cfg.connections; ci++) {
+        for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
             kinagg__pconn *c = &p->conns[ci];
             if (c->state != KINAGG__C_IDLE) continue;
             p->map_token[0] = '\0';
@@ -6590,7 +6599,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
      * listed: a map is about to say where they go), built across polls */
     if (p->have_credentials && (p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
         int none_ready = 0;
-        for (ci = 0; ci < p->cfg.connections && p->work_left; ci++) {
+        for (ci = 0; ci < KINAGG__NCONN(p) && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
             kinagg_status st;
             int complete;
@@ -6626,7 +6635,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     }
     /* 5. when to come back: now, when work was left over */
     if (KINAGG__MAPS && p->requeueing) next = now;
-    for (ci = 0; ci < p->cfg.connections; ci++) {
+    for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         const kinagg__pconn *c = &p->conns[ci];
         if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
         else if (c->state != KINAGG__C_IDLE && c->wake < next) next = c->wake;
@@ -6647,7 +6656,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
      * a busy one wakes us when it is done), or the polls would spin */
     if (KINAGG__MAPS && p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) &&
         p->map_retry_ms < next)
-        for (ci = 0; ci < p->cfg.connections; ci++)
+        for (ci = 0; ci < KINAGG__NCONN(p); ci++)
             if (p->conns[ci].state == KINAGG__C_IDLE) {
                 next = p->map_retry_ms;
                 break;
@@ -6664,7 +6673,7 @@ KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint3
     uint32_t t = next_ms > now ? (next_ms - now > max_ms ? max_ms : (uint32_t)(next_ms - now)) : 0;
     size_t ci;
     if (t == 0) return;
-    for (ci = 0; ci < p->cfg.connections; ci++) {
+    for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
         if ((c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && c->k.http.transport.wait) {
             (void)c->k.http.transport.wait(c->k.http.transport.ctx, c->events, t);
@@ -6698,7 +6707,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
     if (!p) return 0;
     now = p->platform.now_ms(p->platform.ctx);
     /* requests in flight are dropped with their connections */
-    for (i = 0; i < p->cfg.connections; i++) {
+    for (i = 0; i < KINAGG__NCONN(p); i++) {
         kinagg__pconn *c = &p->conns[i];
         kinagg_http_close(&c->k.http);
         c->k.preparing = 0;
@@ -6743,7 +6752,7 @@ KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_produ
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
     size_t ci;
-    for (ci = 0; ci < p->cfg.connections; ci++) {
+    for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
         int on_wire = (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && !c->k.preparing;
         kinagg_http_close(&c->k.http);

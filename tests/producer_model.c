@@ -1186,6 +1186,7 @@ static int run_seed(unsigned long long seed) {
     kinagg_producer_config_defaults(&cfg);
     cfg.stream.name = kinagg_str_c("stream");
     cfg.connections = 1 + rnd(MAXCONN);
+    if (cfg.connections > KINAGG_PRODUCER_MAX_CONNECTIONS) cfg.connections = KINAGG_PRODUCER_MAX_CONNECTIONS;
     cfg.poll_work_bytes = chance(150) ? 0 : chance(150) ? 1 : chance(300) ? 1 + rnd(2000) : 1 + rnd(100000);
     cfg.max_record_size = chance(500) ? 400 + rnd(4000) : 1024 + rnd(60000);
     cfg.aggregation_max_size = 64 + rnd((unsigned)(cfg.max_record_size - 64 + 1));
