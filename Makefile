@@ -209,7 +209,7 @@ define only_rules
 $(B)/m4/$(1):
 	@mkdir -p $$@
 $(B)/m4/$(1)/kinagg.o: tests/embedded/impl.c $(CORE) | $(B)/m4/$(1)
-	$(M4CC) $(ONLY_$(1)) -c $$< -o $$@
+	$(M4CC) $(ONLY_$(1)) -fstack-usage -fcallgraph-info=su -c $$< -o $$@
 $(B)/m4/$(1)/layers-%.o: tests/embedded/layers.c $(CORE) | $(B)/m4/$(1)
 	$(M4CC) $(ONLY_$(1)) -DLAYERS=$$* -c $$< -o $$@
 $(B)/m4/$(1)/layers-%.elf: $(B)/m4/$(1)/layers-%.o $(B)/m4/$(1)/kinagg.o
@@ -219,7 +219,8 @@ $(foreach v,$(ONLY_VARIANTS),$(eval $(call only_rules,$(v))))
 layer_maps = "aggregator=$(1)/layers-1.map" "+ SigV4 signer=$(1)/layers-2.map:8192" \
              "+ HTTP + Kinesis PutRecords=$(1)/layers-3.map" "whole producer=$(1)/layers-4.map:$(2)"
 size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o $(B)/m4/sizes.o $(foreach n,1 2 3 4 all,$(B)/m4/layers-$(n).elf) \
-      $(foreach v,$(ONLY_VARIANTS),$(foreach n,1 2 3 4,$(B)/m4/$(v)/layers-$(n).elf)) $(FWB)/region_sizes.elf
+      $(foreach v,$(ONLY_VARIANTS),$(foreach n,1 2 3 4,$(B)/m4/$(v)/layers-$(n).elf)) $(FWB)/region_sizes.elf \
+      $(FWB)/min/region_sizes.elf
 	@echo "Cortex-M4 (arm-none-eabi-gcc -Os, Thumb-2), bytes:"
 	@arm-none-eabi-size -B $(B)/m4/kinagg.o $(B)/m4/kinagg_lwip.o $(B)/m4/kinagg-fast.o | sed 's|$(B)/m4/kinagg.o|kinagg.h (all layers)|; s|$(B)/m4/kinagg_lwip.o|kinagg.h + port/kinagg_lwip.h|; s|$(B)/m4/kinagg-fast.o|kinagg.h -DKINAGG_FAST (unrolled crypto, key index)|'
 	@node tests/embedded/size_report.js --header $(CORE) --title "both wire protocols (JSON and CBOR), every call" \
@@ -236,7 +237,12 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kina
 	  $(call layer_maps,$(B)/m4/both-min,24576)
 	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
 	  --api $(CORE) --target 2048 --paths
+	@echo "the smallest producer, JSON only ($(ONLY_json-min)):"
+	@node tests/embedded/stack_report.js --ci $(B)/m4/json-min/kinagg.ci --obj $(B)/m4/json-min/kinagg.o --elf $(B)/m4/layers-all.elf \
+	  --api $(CORE) --target 2048 | sed 's/^/  /' | head -8
 	@$(QEMU_M4) $(FWB)/region_sizes.elf 2>$(FWB)/qemu.err; rc=$$?; grep -v 'lan9118.0 has no peer' $(FWB)/qemu.err >&2; exit $$rc
+	@echo "the smallest producer ($(MINIMAL)):"
+	@$(QEMU_M4) $(FWMB)/region_sizes.elf 2>$(FWB)/qemu.err | sed 's/^/  /' | head -5; grep -v 'lan9118.0 has no peer' $(FWB)/qemu.err >&2 || true
 	@echo "context structs (bytes, the caller's to place):"
 	@arm-none-eabi-nm -S -t d $(B)/m4/sizes.o | awk '{ sub("size_of_", "", $$4); printf "%8d  %s\n", $$2, $$4 }' | sort -n
 
@@ -269,6 +275,10 @@ $(FWB)/region_sizes.o: $(FW)/region_sizes.c $(FWHDR) | $(FWB)
 	$(M4CC) -c $< -o $@
 $(FWB)/region_sizes.elf: $(FWB)/region_sizes.o $(FWB)/board.o $(FW)/mps2.ld
 	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld $(FWB)/region_sizes.o $(FWB)/board.o -o $@
+$(FWMB)/region_sizes.o: $(FW)/region_sizes.c $(FWHDR) | $(FWMB)
+	$(M4CC) $(MINIMAL) -c $< -o $@
+$(FWMB)/region_sizes.elf: $(FWMB)/region_sizes.o $(FWB)/board.o $(FW)/mps2.ld
+	$(M4LINK) -Wl,--gc-sections -T $(FW)/mps2.ld $(FWMB)/region_sizes.o $(FWB)/board.o -o $@
 
 # the firmware's worst-case stack over its call graph (interrupts included),
 # checked against the stack its linker script gives it
