@@ -5723,8 +5723,8 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->staging = (kinagg__pshard *)(void *)(base + l.staging);
     p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
     p->agg_index_words = l.agg_index_words;
-    KINAGG_MEMSET(p->shards, 0, (p->cfg.max_shards + 1) * sizeof(kinagg__pshard));
-    for (i = 0; i <= p->cfg.max_shards; i++)
+    KINAGG_MEMSET(p->shards, 0, (KINAGG__MAX_SHARDS(&p->cfg) + 1) * sizeof(kinagg__pshard));
+    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++)
         p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
     p->recs = (kinagg__prec *)(void *)(base + l.recs);
     p->nrecs = l.nrecs;
@@ -5830,14 +5830,14 @@ static void kinagg__q_clear(kinagg__pqueue *q) {
 static size_t kinagg__route(const kinagg_producer *p, const kinagg__prec *r) {
     size_t lo = 0, hi = p->nopen;
     if (!KINAGG__MAPS || !(p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards)))
-        return p->cfg.max_shards;
+        return KINAGG__MAX_SHARDS(&p->cfg);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (kinagg_hash_key_compare(&p->shards[mid].start, &r->hk) <= 0) lo = mid + 1;
         else hi = mid;
     }
     if (lo && kinagg_hash_key_compare(&r->hk, &p->shards[lo - 1].end) <= 0) return lo - 1;
-    return p->cfg.max_shards;
+    return KINAGG__MAX_SHARDS(&p->cfg);
 }
 
 /* ---- records ---- */
@@ -5894,7 +5894,7 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     if (data_len) KINAGG_MEMCPY(p->ring + off + pk_len + ehk_len, data, data_len);
     if (ehk_len) r->hk = hk;
     else kinagg_hash_key_of_partition_key(pk, pk_len, &r->hk);
-    if (!p->requeueing) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, r)), i); /* else the requeue reaches it */
+    if (!KINAGG__MAPS || !p->requeueing) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, r)), i); /* else the requeue reaches it */
     p->stats.records_put++;
     p->stats.buffered_records++;
     p->stats.buffered_bytes += need;
@@ -5984,13 +5984,13 @@ static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t no
     r->state = KINAGG__R_QUEUED;
     p->stats.records_retried++;
     /* a record the requeue has not reached yet waits for it, in put order */
-    if (p->requeueing && (i + p->nrecs - p->rec_tail) % p->nrecs >= p->requeued) return;
+    if (KINAGG__MAPS && p->requeueing && (i + p->nrecs - p->rec_tail) % p->nrecs >= p->requeued) return;
     kinagg__q_front(p, kinagg__q(p, kinagg__route(p, r)), i);
 }
 
 static void kinagg__splice_all(kinagg_producer *p) {
     size_t q;
-    for (q = 0; q <= p->cfg.max_shards; q++) kinagg__q_splice(p, kinagg__q(p, q));
+    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) kinagg__q_splice(p, kinagg__q(p, q));
 }
 
 /* Queues rebuilt from the ring after the shard map changed: every queued
@@ -6001,7 +6001,7 @@ static void kinagg__splice_all(kinagg_producer *p) {
  * queue stays in put order. */
 static void kinagg__requeue_all(kinagg_producer *p) {
     size_t q;
-    for (q = 0; q <= p->cfg.max_shards; q++) kinagg__q_clear(kinagg__q(p, q));
+    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) kinagg__q_clear(kinagg__q(p, q));
     p->requeueing = 1;
     p->requeued = 0;
 }
@@ -6093,12 +6093,12 @@ static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__p
  * poll's work ran out first (the next poll goes on). Budgets are checked
  * before an aggregate is built, so no work is thrown away. */
 static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
-    size_t visited, nq = p->cfg.max_shards + 1;
+    size_t visited, nq = KINAGG__MAX_SHARDS(&p->cfg) + 1;
     int aggregate = p->cfg.aggregation == KINAGG_AGGREGATE_BY_SHARD;
     for (visited = 0; visited < nq && c->n < p->entries_max; visited++) {
         size_t qi = (p->rr + visited) % nq;
         kinagg__pqueue *q = kinagg__q(p, qi);
-        int unmapped = !KINAGG__MAPS || qi == p->cfg.max_shards;
+        int unmapped = !KINAGG__MAPS || qi == KINAGG__MAX_SHARDS(&p->cfg);
         kinagg__pshard *sh = unmapped ? NULL : &p->shards[qi];
         if (!unmapped && qi >= p->nshards) continue;
         /* a shard in another request waits; this request may go on with it */
@@ -6324,7 +6324,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
         }
     } while (p->work_left);
     if (c->done_e < c->n) return; /* the rest in the next poll */
-    if (c->map_gen == p->map_gen) { /* a newer map has its own marks */
+    if (!KINAGG__MAPS || c->map_gen == p->map_gen) { /* a newer map has its own marks */
         /* and only this request's queues get their records back: another
          * connection's response may be half handled, its records half
          * gathered for the front of its own queues */
@@ -6362,7 +6362,7 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
      * servers' CBOR encoders cut answers */
     f[1].key = "MaxResults";
     f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
-    if (f[1].num > p->cfg.max_shards + 1) f[1].num = p->cfg.max_shards + 1;
+    if (f[1].num > KINAGG__MAX_SHARDS(&p->cfg) + 1) f[1].num = KINAGG__MAX_SHARDS(&p->cfg) + 1;
     if (f[1].num > 32) f[1].num = 32;
     return kinagg__small_begin(&c->k, "ListShards", f, 2);
 }
@@ -6381,7 +6381,7 @@ static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
     p->nshards = p->nopen = 0;
     p->map_gen++;
     p->map_state = KINAGG__MAP_DENIED;
-    for (i = 0; i <= p->cfg.max_shards; i++) p->shards[i].busy = 0;
+    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) p->shards[i].busy = 0;
     kinagg__requeue_all(p);
 }
 
@@ -6447,7 +6447,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         kinagg_str token;
         t.base = (unsigned char *)&p->staging[p->nstaging];
         t.stride = sizeof(kinagg__pshard);
-        t.cap = p->cfg.max_shards - p->nstaging;
+        t.cap = KINAGG__MAX_SHARDS(&p->cfg) - p->nstaging;
         t.id_cap = KINAGG__PSHARD_ID; /* an id longer than we keep is an error */
         t.id = offsetof(kinagg__pshard, id);
         t.parent = t.adjacent = (size_t)-1;
@@ -6478,7 +6478,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         p->shards = p->staging;
         p->staging = t;
         p->nshards = p->nstaging;
-        for (i = 0; i <= p->cfg.max_shards; i++) {
+        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) {
             kinagg__q_clear(&p->shards[i].q);
             p->shards[i].busy = 0;
             p->shards[i].refill_ms = now;
@@ -6571,7 +6571,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     kinagg__requeue_step(p); /* after a new shard map */
     kinagg__credentials_step(p, now);
     /* 2. records whose time is up */
-    for (q = 0; p->cfg.record_ttl_ms && q <= p->cfg.max_shards; q++) {
+    for (q = 0; p->cfg.record_ttl_ms && q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
         while (x->count && kinagg__expired(p, &p->recs[x->head], now)) kinagg__expire(p, kinagg__q_pop(p, x), now);
     }
@@ -6611,7 +6611,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 continue;
             }
             /* a new map since this request was started: send it as it is */
-            complete = c->map_gen != p->map_gen || kinagg__build(p, c, now);
+            complete = (KINAGG__MAPS && c->map_gen != p->map_gen) || kinagg__build(p, c, now);
             if (!c->n) {
                 c->state = KINAGG__C_IDLE;
                 none_ready = 1; /* for the idle ones; a later one may be building */
@@ -6621,7 +6621,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 c->state = KINAGG__C_BUILD; /* the rest in the next poll */
                 break;
             }
-            p->rr = (p->rr + 1) % (p->cfg.max_shards + 1);
+            p->rr = (p->rr + 1) % (KINAGG__MAX_SHARDS(&p->cfg) + 1);
             p->stats.requests++;
             kinagg__conn_budget(p, c);
             st = kinagg_put_records_begin(&c->k, &c->k.put, p->cfg.stream, c->entries, c->n);
@@ -6640,7 +6640,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
         else if (c->state != KINAGG__C_IDLE && c->wake < next) next = c->wake;
     }
-    for (q = 0; q <= p->cfg.max_shards; q++) {
+    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
         const kinagg__prec *h;
         uint64_t t;
@@ -6714,12 +6714,12 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         c->state = KINAGG__C_IDLE;
         c->n = 0;
     }
-    for (q = 0; q <= p->cfg.max_shards; q++) {
+    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
         kinagg__q_clear(kinagg__q(p, q));
         p->shards[q].busy = 0;
     }
     p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
-    if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+    if (KINAGG__MAPS && p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->map_token[0] = '\0';
     /* mark first: a callback may put new records, which stay */
     count = p->rec_count;
@@ -6737,7 +6737,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
 
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
     *stats = p->stats;
-    switch (p->map_state) {
+    switch (KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED) {
     case KINAGG__MAP_NONE:
         stats->shard_map = p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
         break;
