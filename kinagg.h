@@ -622,7 +622,7 @@ typedef struct kinagg_http_client {
     uint16_t port;
     int state, connected, reused; /* reused: on a kept-alive connection, not yet retried */
     uint64_t deadline;
-    size_t head_len, head_sent, body_len, body_sent, chunk_len, chunk_sent;
+    size_t head_len, body_len, body_sent, chunk_len, chunk_sent;
     const kinagg_body *body;
     size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
     int framing, chunk_state, head_done;
@@ -3087,7 +3087,8 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 
 /* ---- 9. HTTP/1.1 client ------------------------------------------------- */
 
-/* SEND: the head while head_sent < head_len (a head is never empty), then the body */
+/* SEND: send_buf[chunk_sent, chunk_len) goes out: first the head (chunk_sent
+ * below head_len, a head is never empty), then each body piece read after it */
 enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND, KINAGG__ST_RECV, KINAGG__ST_DONE };
 /* response body framing; no body at all (204, 304) is LENGTH 0 */
 enum { KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
@@ -3278,11 +3279,10 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
      * on a new connection needs it); body pieces go after it */
     if (o.len >= o.cap || (body_len && c->send_cap - o.len < 64)) return KINAGG_ERR_BUFFER_TOO_SMALL;
 
-    c->head_len = o.len;
-    c->head_sent = 0;
+    c->head_len = c->chunk_len = o.len;
     c->body = body;
     c->body_len = body_len;
-    c->body_sent = c->chunk_len = c->chunk_sent = 0;
+    c->body_sent = c->chunk_sent = 0;
     if (body && body->rewind) body->rewind(body->ctx);
     c->raw_end = c->raw_pos = c->dec_end = 0;
     c->head_done = 0;
@@ -3309,7 +3309,8 @@ static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     if (c->transport.close) c->transport.close(c->transport.ctx);
     c->connected = 0;
     c->reused = 0;
-    c->head_sent = c->body_sent = c->chunk_len = c->chunk_sent = 0;
+    c->body_sent = c->chunk_sent = 0;
+    c->chunk_len = c->head_len;
     if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
     c->state = KINAGG__ST_CONNECT;
     c->deadline = now + c->connect_timeout_ms;
@@ -3485,44 +3486,34 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
             c->deadline = now + c->send_timeout_ms;
             continue;
         case KINAGG__ST_SEND: {
-            const unsigned char *p;
             size_t left;
-            int head = c->head_sent < c->head_len;
-            if (head) {
-                p = c->send_buf + c->head_sent;
-                left = c->head_len - c->head_sent;
-            } else {
-                if (c->chunk_sent == c->chunk_len) {
-                    size_t want = c->body_len - c->body_sent;
-                    if (want == 0) {
-                        c->state = KINAGG__ST_RECV;
-                        c->deadline = now + c->recv_timeout_ms;
-                        continue;
-                    }
-                    if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
-                        ev = KINAGG_WAIT_WRITE;
-                        wake = now;
-                        goto pending;
-                    }
-                    size_t room = c->send_cap - c->head_len;
-                    c->chunk_len = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
-                    c->chunk_sent = 0;
-                    if (c->chunk_len == 0 || c->chunk_len > want) /* the body broke its promise */
-                        return kinagg__http_fail(c, KINAGG_ERR_INVALID_ARGUMENT);
+            if (c->chunk_sent == c->chunk_len) { /* the head, or a body piece, is out */
+                size_t want = c->body_len - c->body_sent, room = c->send_cap - c->head_len;
+                if (want == 0) {
+                    c->state = KINAGG__ST_RECV;
+                    c->deadline = now + c->recv_timeout_ms;
+                    continue;
                 }
-                p = c->send_buf + c->head_len + c->chunk_sent;
-                left = c->chunk_len - c->chunk_sent;
+                if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
+                    ev = KINAGG_WAIT_WRITE;
+                    wake = now;
+                    goto pending;
+                }
+                left = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
+                if (left == 0 || left > want) /* the body broke its promise */
+                    return kinagg__http_fail(c, KINAGG_ERR_INVALID_ARGUMENT);
+                c->chunk_sent = c->head_len;
+                c->chunk_len = c->head_len + left;
             }
-            io = c->transport.send(c->transport.ctx, p, left, &n);
+            left = c->chunk_len - c->chunk_sent;
+            io = c->transport.send(c->transport.ctx, c->send_buf + c->chunk_sent, left, &n);
             if (io == KINAGG_IO_OK) {
                 if (n > left) n = left;
-                if (head) {
-                    c->head_sent += n;
-                } else {
-                    c->chunk_sent += n;
+                if (c->chunk_sent >= c->head_len) { /* body bytes */
                     c->body_sent += n;
                     c->sent_in_poll += n;
                 }
+                c->chunk_sent += n;
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
