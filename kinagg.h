@@ -3235,6 +3235,16 @@ static void kinagg__head_line(kinagg__out *o, const kinagg_http_header *h) {
     kinagg__out_c(o, "\r\n");
 }
 
+/* The request goes out from its first byte, with the body from its start:
+ * at once on an open connection, else after connecting. */
+static void kinagg__http_start(kinagg_http_client *c, uint64_t now) {
+    c->body_sent = c->chunk_sent = 0;
+    c->chunk_len = c->head_len;
+    if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
+    c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
+    c->deadline = now + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
+}
+
 KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
                                            kinagg_str method, kinagg_str target, const kinagg_http_header *headers,
                                            size_t header_count, const kinagg_body *body, size_t body_len,
@@ -3279,19 +3289,16 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
      * on a new connection needs it); body pieces go after it */
     if (o.len >= o.cap || (body_len && c->send_cap - o.len < 64)) return KINAGG_ERR_BUFFER_TOO_SMALL;
 
-    c->head_len = c->chunk_len = o.len;
+    c->head_len = o.len;
     c->body = body;
     c->body_len = body_len;
-    c->body_sent = c->chunk_sent = 0;
-    if (body && body->rewind) body->rewind(body->ctx);
     c->raw_end = c->raw_pos = c->dec_end = 0;
     c->head_done = 0;
     c->error_detail = NULL;
     KINAGG_MEMSET(&c->response, 0, sizeof c->response);
     c->reused = c->connected;
-    c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
-    c->deadline = now_ms + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
     c->requests++;
+    kinagg__http_start(c, now_ms);
     return KINAGG_OK;
 }
 
@@ -3309,11 +3316,7 @@ static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     if (c->transport.close) c->transport.close(c->transport.ctx);
     c->connected = 0;
     c->reused = 0;
-    c->body_sent = c->chunk_sent = 0;
-    c->chunk_len = c->head_len;
-    if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
-    c->state = KINAGG__ST_CONNECT;
-    c->deadline = now + c->connect_timeout_ms;
+    kinagg__http_start(c, now);
     return 1;
 }
 
@@ -3536,8 +3539,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
             if (io == KINAGG_IO_CLOSED && c->head_done && c->framing == KINAGG__FR_CLOSE) {
-                c->dec_end = c->raw_end;
-                c->response.keep_alive = 0;
+                /* the body ends here: process left dec_end at raw_end and keep_alive 0 */
                 kinagg__http_complete(c);
                 return KINAGG_OK;
             }
