@@ -3119,8 +3119,12 @@ KINAGG_API void kinagg_http_close(kinagg_http_client *c) {
 
 static int kinagg__ieq(kinagg_str a, const char *b) {
     size_t i;
-    for (i = 0; b[i]; i++)
-        if (i == a.len || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
+    for (i = 0; b[i]; i++) { /* equal, or the same letter in the other case */
+        unsigned char x, y = (unsigned char)b[i];
+        if (i == a.len) return 0;
+        x = (unsigned char)a.ptr[i];
+        if (x != y && ((x ^ y) != 0x20 || (unsigned char)((x | 0x20) - 'a') > 25)) return 0;
+    }
     return i == a.len;
 }
 
@@ -3313,8 +3317,7 @@ static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) 
  * the request again, once (the retry clears reused). */
 static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     if (!c->reused || c->raw_end != 0) return 0;
-    if (c->transport.close) c->transport.close(c->transport.ctx);
-    c->connected = 0;
+    kinagg_http_close(c); /* connected while sending or receiving */
     c->reused = 0;
     kinagg__http_start(c, now);
     return 1;
@@ -3463,10 +3466,7 @@ static void kinagg__http_complete(kinagg_http_client *c) {
     c->response.body = c->recv_buf + c->resp_head_len;
     c->response.body_len = c->dec_end - c->resp_head_len;
     c->state = KINAGG__ST_DONE;
-    if (!c->response.keep_alive) {
-        if (c->transport.close) c->transport.close(c->transport.ctx);
-        c->connected = 0;
-    }
+    if (!c->response.keep_alive) kinagg_http_close(c); /* connected while receiving */
 }
 
 KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, unsigned *wait_events,
