@@ -626,7 +626,7 @@ typedef struct kinagg_http_client {
     const kinagg_body *body;
     size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
     int framing, chunk_state, head_done;
-    size_t content_length, chunk_size;
+    size_t chunk_size;
     unsigned chunk_digits;
     unsigned long requests, connections; /* counters */
 } kinagg_http_client;
@@ -3336,13 +3336,15 @@ static const unsigned char kinagg__chunk_next[KINAGG__CH_DATA][3] = {
     {KINAGG__CH_BAD, KINAGG__CH_DONE, KINAGG__CH_BAD},                        /* END_LF */
 };
 
-/* Decodes chunked data in place: raw bytes from raw_pos are consumed and
- * their payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. */
+/* Decodes the body in place: raw bytes from raw_pos are consumed and their
+ * payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. A body of
+ * Content-Length bytes is one DATA run of them; one read to the close is a
+ * DATA run of (size_t)-1 bytes (a receive buffer never holds that many). */
 static int kinagg__http_dechunk(kinagg_http_client *c) {
     unsigned char *b = c->recv_buf;
-    while (c->raw_pos < c->raw_end && c->chunk_state != KINAGG__CH_DONE) {
-        unsigned char ch = b[c->raw_pos];
-        int st = c->chunk_state, h, k = ch == '\r' ? 0 : ch == '\n' ? 1 : 2;
+    for (;;) {
+        unsigned char ch;
+        int st = c->chunk_state, h, k;
         if (st == KINAGG__CH_DATA) {
             size_t n = c->raw_end - c->raw_pos;
             if (n > c->chunk_size) n = c->chunk_size;
@@ -3350,10 +3352,13 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
-            if (c->chunk_size == 0) c->chunk_state = KINAGG__CH_DATA_CR;
+            if (c->chunk_size) break; /* the bytes ran out first */
+            c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_DATA_CR : KINAGG__CH_DONE;
             continue;
         }
-        c->raw_pos++;
+        if (st == KINAGG__CH_DONE || c->raw_pos == c->raw_end) break;
+        ch = b[c->raw_pos++];
+        k = ch == '\r' ? 0 : ch == '\n' ? 1 : 2;
         if (st == KINAGG__CH_SIZE) {
             h = kinagg__hexval(ch);
             if (h >= 0) {
@@ -3390,7 +3395,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
-        uint64_t cl = 0; /* up to 15 digits: compared exactly, then bounded by the buffer */
+        uint64_t cl = (size_t)-1; /* up to 15 digits: compared exactly, then bounded by the buffer */
         if (n == 0) return 0;
         if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
@@ -3427,9 +3432,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
             last.len = 0;
             while (last.ptr > te->ptr && last.ptr[-1] != ',' && last.ptr[-1] != ' ') { last.ptr--; last.len++; }
             c->framing = kinagg__ieq(last, "chunked") ? KINAGG__FR_CHUNKED : KINAGG__FR_CLOSE;
-            c->chunk_state = KINAGG__CH_SIZE;
-            c->chunk_size = 0;
-            c->chunk_digits = 0;
+            cl = (size_t)-1;
         }
         if (r->status == 204 || r->status == 304) { /* no body, whatever the headers say */
             c->framing = KINAGG__FR_LENGTH;
@@ -3442,23 +3445,16 @@ static int kinagg__http_process(kinagg_http_client *c) {
         if (conn && kinagg__has_token(*conn, r->version_minor ? "close" : "keep-alive")) r->keep_alive ^= 1;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
         if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
-        c->content_length = (size_t)cl; /* fits: it was just bounded (used only when framing is LENGTH) */
+        /* the body: chunks, or one run of cl bytes ((size_t)-1 when it reads to the close) */
+        c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_SIZE : KINAGG__CH_DATA;
+        c->chunk_size = c->framing == KINAGG__FR_CHUNKED ? 0 : (size_t)cl; /* fits: it was just bounded */
+        c->chunk_digits = 0;
     }
-    switch (c->framing) {
-    case KINAGG__FR_LENGTH:
-        if (c->raw_end - c->resp_head_len < c->content_length) return 0;
-        c->dec_end = c->resp_head_len + (size_t)c->content_length;
-        if (c->raw_end > c->dec_end) r->keep_alive = 0; /* bytes we did not ask for */
-        return 1;
-    case KINAGG__FR_CHUNKED: {
+    {
         int d = kinagg__http_dechunk(c);
         if (d < 0) return -(int)KINAGG_ERR_HTTP_PARSE;
-        if (d && c->raw_end > c->raw_pos) r->keep_alive = 0;
+        if (d && c->raw_end > c->raw_pos) r->keep_alive = 0; /* bytes we did not ask for */
         return d;
-    }
-    default:
-        c->dec_end = c->raw_end;
-        return 0;
     }
 }
 
