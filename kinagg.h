@@ -624,8 +624,8 @@ typedef struct kinagg_http_client {
     uint64_t deadline;
     size_t head_len, body_len, body_sent, chunk_len, chunk_sent;
     const kinagg_body *body;
-    size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
-    int framing, chunk_state, head_done;
+    size_t raw_end, raw_pos, dec_end, resp_head_len; /* resp_head_len: 0 until the head is in */
+    int framing, chunk_state;
     size_t chunk_size;
     unsigned chunk_digits;
     unsigned long requests, connections; /* counters */
@@ -3296,8 +3296,7 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     c->head_len = o.len;
     c->body = body;
     c->body_len = body_len;
-    c->raw_end = c->raw_pos = c->dec_end = 0;
-    c->head_done = 0;
+    c->raw_end = c->resp_head_len = 0; /* raw_pos and dec_end are set with the head */
     c->error_detail = NULL;
     KINAGG_MEMSET(&c->response, 0, sizeof c->response);
     c->reused = c->connected;
@@ -3391,7 +3390,7 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
  * the receive step finds it before asking for bytes. */
 static int kinagg__http_process(kinagg_http_client *c) {
     kinagg_http_response *r = &c->response;
-    while (!c->head_done) {
+    while (!c->resp_head_len) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
@@ -3403,8 +3402,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
             c->raw_end -= n;
             continue;
         }
-        c->head_done = 1;
-        c->resp_head_len = n;
+        c->resp_head_len = n; /* not 0: a head has a status line */
         c->raw_pos = c->dec_end = n;
         c->framing = KINAGG__FR_CLOSE;
         for (i = 0; i < r->header_count; i++) {
@@ -3534,7 +3532,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
-            if (io == KINAGG_IO_CLOSED && c->head_done && c->framing == KINAGG__FR_CLOSE) {
+            if (io == KINAGG_IO_CLOSED && c->resp_head_len && c->framing == KINAGG__FR_CLOSE) {
                 /* the body ends here: process left dec_end at raw_end and keep_alive 0 */
                 kinagg__http_complete(c);
                 return KINAGG_OK;
