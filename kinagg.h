@@ -3220,9 +3220,9 @@ static int kinagg__header_safe(kinagg_str s) {
 
 static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
     char d[20];
-    int n = 0;
-    do { d[n++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
-    while (n) kinagg__out_put(o, &d[--n], 1);
+    size_t n = sizeof d;
+    do { d[--n] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
+    kinagg__out_put(o, d + n, sizeof d - n); /* all the digits, or none if they do not fit */
 }
 
 /* A request head's first line, and a header line. */
