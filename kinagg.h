@@ -597,11 +597,11 @@ typedef struct kinagg_http_response {
     int status;                 /* e.g. 200 */
     int version_minor;          /* HTTP/1.x */
     kinagg_str reason;
-    kinagg_http_header headers[KINAGG_HTTP_MAX_HEADERS];
     size_t header_count;
     unsigned char *body;        /* inside the receive buffer */
     size_t body_len;
     int keep_alive;             /* the connection may carry another request */
+    kinagg_http_header headers[KINAGG_HTTP_MAX_HEADERS];
 } kinagg_http_response;
 
 typedef struct kinagg_http_client {
@@ -615,20 +615,23 @@ typedef struct kinagg_http_client {
     uint32_t recv_timeout_ms;    /* whole response after the request; default 10000 */
     size_t send_budget;          /* body bytes one poll may send; 0 (default): no bound */
     size_t sent_in_poll;         /* body bytes the last poll sent */
+    /* internal state; the most used first (within 128 bytes of the start,
+     * where a Cortex-M reaches a field with a 2-byte instruction) */
+    size_t raw_end, raw_pos, dec_end, resp_head_len; /* resp_head_len: 0 until the head is in */
+    size_t chunk_size;
+    int state, framing, connected, chunk_state;
+    size_t head_len, chunk_len, chunk_sent;
+    unsigned chunk_digits;
+    size_t body_sent;
+    int reused;                  /* on a kept-alive connection, not yet retried */
+    const kinagg_body *body;
+    size_t body_len;
+    uint16_t port;
+    uint64_t deadline;
+    unsigned long requests, connections; /* counters */
     kinagg_http_response response;
     const char *error_detail;    /* the transport's text for the last failure */
-    /* internal state */
-    char host[256];
-    uint16_t port;
-    int state, connected, reused; /* reused: on a kept-alive connection, not yet retried */
-    uint64_t deadline;
-    size_t head_len, body_len, body_sent, chunk_len, chunk_sent;
-    const kinagg_body *body;
-    size_t raw_end, raw_pos, dec_end, resp_head_len; /* resp_head_len: 0 until the head is in */
-    int framing, chunk_state;
-    size_t chunk_size;
-    unsigned chunk_digits;
-    unsigned long requests, connections; /* counters */
+    char host[256];              /* internal */
 } kinagg_http_client;
 
 /* Set up a client on a transport and two caller buffers: the send buffer
