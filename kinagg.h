@@ -3388,18 +3388,18 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
     return c->chunk_state == KINAGG__CH_DONE;
 }
 
-/* Works on what has been received. Returns 1 complete, 0 more needed, or
- * a negative status. More needed with the buffer full is RESPONSE_TOO_LARGE:
+/* Works on what has been received. Returns OK complete, PENDING more
+ * needed, or an error. More needed with the buffer full is RESPONSE_TOO_LARGE:
  * the receive step finds it before asking for bytes. */
-static int kinagg__http_process(kinagg_http_client *c) {
+static kinagg_status kinagg__http_process(kinagg_http_client *c) {
     kinagg_http_response *r = &c->response;
     while (!c->resp_head_len) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
         uint64_t cl = (size_t)-1; /* up to 15 digits: compared exactly, then bounded by the buffer */
-        if (n == 0) return 0;
-        if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
+        if (n == 0) return KINAGG_PENDING;
+        if (n == (size_t)-1) return KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
             KINAGG_MEMMOVE(c->recv_buf, c->recv_buf + n, c->raw_end - n);
             c->raw_end -= n;
@@ -3413,12 +3413,12 @@ static int kinagg__http_process(kinagg_http_client *c) {
                 kinagg_str v = r->headers[i].value;
                 uint64_t x = 0;
                 size_t j;
-                if (v.len == 0 || v.len > 15) return -(int)KINAGG_ERR_HTTP_PARSE;
+                if (v.len == 0 || v.len > 15) return KINAGG_ERR_HTTP_PARSE;
                 for (j = 0; j < v.len; j++) {
-                    if (v.ptr[j] < '0' || v.ptr[j] > '9') return -(int)KINAGG_ERR_HTTP_PARSE;
+                    if (v.ptr[j] < '0' || v.ptr[j] > '9') return KINAGG_ERR_HTTP_PARSE;
                     x = x * 10 + (uint64_t)(v.ptr[j] - '0');
                 }
-                if (c->framing == KINAGG__FR_LENGTH && x != cl) return -(int)KINAGG_ERR_HTTP_PARSE;
+                if (c->framing == KINAGG__FR_LENGTH && x != cl) return KINAGG_ERR_HTTP_PARSE;
                 c->framing = KINAGG__FR_LENGTH;
                 cl = x;
             }
@@ -3445,7 +3445,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
         r->keep_alive = r->version_minor;
         if (conn && kinagg__has_token(*conn, r->version_minor ? "close" : "keep-alive")) r->keep_alive ^= 1;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
-        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
+        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return KINAGG_ERR_RESPONSE_TOO_LARGE;
         /* the body: chunks, or one run of cl bytes ((size_t)-1 when it reads to the close) */
         c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_SIZE : KINAGG__CH_DATA;
         c->chunk_size = c->framing == KINAGG__FR_CHUNKED ? 0 : (size_t)cl; /* fits: it was just bounded */
@@ -3453,9 +3453,10 @@ static int kinagg__http_process(kinagg_http_client *c) {
     }
     {
         int d = kinagg__http_dechunk(c);
-        if (d < 0) return -(int)KINAGG_ERR_HTTP_PARSE;
-        if (d && c->raw_end > c->raw_pos) r->keep_alive = 0; /* bytes we did not ask for */
-        return d;
+        if (d < 0) return KINAGG_ERR_HTTP_PARSE;
+        if (!d) return KINAGG_PENDING;
+        if (c->raw_end > c->raw_pos) r->keep_alive = 0; /* bytes we did not ask for */
+        return KINAGG_OK;
     }
 }
 
@@ -3520,19 +3521,17 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
             goto io_failed;
         }
         case KINAGG__ST_RECV: {
-            int done;
+            kinagg_status st;
             if (c->raw_end == c->recv_cap) return kinagg__http_fail(c, KINAGG_ERR_RESPONSE_TOO_LARGE);
             io = c->transport.recv(c->transport.ctx, c->recv_buf + c->raw_end, c->recv_cap - c->raw_end, &n);
             if (io == KINAGG_IO_OK) {
                 if (n > c->recv_cap - c->raw_end) n = c->recv_cap - c->raw_end;
                 c->raw_end += n;
-                done = kinagg__http_process(c);
-                if (done < 0) return kinagg__http_fail(c, (kinagg_status)-done);
-                if (done) {
-                    kinagg__http_complete(c);
-                    return KINAGG_OK;
-                }
-                continue;
+                st = kinagg__http_process(c);
+                if (st == KINAGG_PENDING) continue;
+                if (st != KINAGG_OK) return kinagg__http_fail(c, st);
+                kinagg__http_complete(c);
+                return KINAGG_OK;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
             if (io == KINAGG_IO_CLOSED && c->resp_head_len && c->framing == KINAGG__FR_CLOSE) {
