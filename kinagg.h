@@ -630,7 +630,7 @@ typedef struct kinagg_http_client {
     uint64_t deadline;
     unsigned long requests, connections; /* counters */
     kinagg_http_response response;
-    const char *error_detail;    /* the transport's text for the last failure */
+    const char *error_detail;    /* the transport's text for the last failure (after response: cleared with it) */
     char host[256];              /* internal */
 } kinagg_http_client;
 
@@ -3300,8 +3300,8 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     c->body = body;
     c->body_len = body_len;
     c->raw_end = c->resp_head_len = 0; /* raw_pos and dec_end are set with the head */
-    c->error_detail = NULL;
-    KINAGG_MEMSET(&c->response, 0, sizeof c->response);
+    /* the response and error_detail after it: cleared */
+    KINAGG_MEMSET(&c->response, 0, (size_t)((char *)(&c->error_detail + 1) - (char *)&c->response));
     c->reused = c->connected;
     c->requests++;
     kinagg__http_start(c, now_ms);
