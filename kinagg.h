@@ -602,11 +602,11 @@ typedef struct kinagg_http_response {
     int status;                 /* e.g. 200 */
     int version_minor;          /* HTTP/1.x */
     kinagg_str reason;
-    kinagg_http_header headers[KINAGG_HTTP_MAX_HEADERS];
     size_t header_count;
     unsigned char *body;        /* inside the receive buffer */
     size_t body_len;
     int keep_alive;             /* the connection may carry another request */
+    kinagg_http_header headers[KINAGG_HTTP_MAX_HEADERS];
 } kinagg_http_response;
 
 typedef struct kinagg_http_client {
@@ -620,20 +620,23 @@ typedef struct kinagg_http_client {
     uint32_t recv_timeout_ms;    /* whole response after the request; default 10000 */
     size_t send_budget;          /* body bytes one poll may send; 0 (default): no bound */
     size_t sent_in_poll;         /* body bytes the last poll sent */
-    kinagg_http_response response;
-    const char *error_detail;    /* the transport's text for the last failure */
-    /* internal state */
-    char host[256];
-    uint16_t port;
-    int state, connected, reused; /* reused: on a kept-alive connection, not yet retried */
-    uint64_t deadline;
-    size_t head_len, head_sent, body_len, body_sent, chunk_len, chunk_sent;
-    const kinagg_body *body;
-    size_t raw_end, raw_pos, dec_end, chunk_left, resp_head_len;
-    int framing, chunk_state, head_done;
-    size_t content_length, chunk_size;
+    /* internal state; the most used first (within 128 bytes of the start,
+     * where a Cortex-M reaches a field with a 2-byte instruction) */
+    size_t raw_end, raw_pos, dec_end, resp_head_len; /* resp_head_len: 0 until the head is in */
+    size_t chunk_size;
+    int state, framing, connected, chunk_state;
+    size_t head_len, chunk_len, chunk_sent;
     unsigned chunk_digits;
+    size_t body_sent;
+    int reused;                  /* on a kept-alive connection, not yet retried */
+    const kinagg_body *body;
+    size_t body_len;
+    uint16_t port;
+    uint64_t deadline;
     unsigned long requests, connections; /* counters */
+    kinagg_http_response response;
+    const char *error_detail;    /* the transport's text for the last failure (after response: cleared with it) */
+    char host[256];              /* internal */
 } kinagg_http_client;
 
 /* Set up a client on a transport and two caller buffers: the send buffer
@@ -3094,7 +3097,8 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
 
 /* ---- 9. HTTP/1.1 client ------------------------------------------------- */
 
-/* SEND: the head while head_sent < head_len (a head is never empty), then the body */
+/* SEND: send_buf[chunk_sent, chunk_len) goes out: first the head (chunk_sent
+ * below head_len, a head is never empty), then each body piece read after it */
 enum { KINAGG__ST_IDLE, KINAGG__ST_CONNECT, KINAGG__ST_SEND, KINAGG__ST_RECV, KINAGG__ST_DONE };
 /* response body framing; no body at all (204, 304) is LENGTH 0 */
 enum { KINAGG__FR_LENGTH, KINAGG__FR_CHUNKED, KINAGG__FR_CLOSE };
@@ -3125,8 +3129,12 @@ KINAGG_API void kinagg_http_close(kinagg_http_client *c) {
 
 static int kinagg__ieq(kinagg_str a, const char *b) {
     size_t i;
-    for (i = 0; b[i]; i++)
-        if (i == a.len || kinagg__lower(a.ptr[i]) != kinagg__lower(b[i])) return 0;
+    for (i = 0; b[i]; i++) { /* equal, or the same letter in the other case */
+        unsigned char x, y = (unsigned char)b[i];
+        if (i == a.len) return 0;
+        x = (unsigned char)a.ptr[i];
+        if (x != y && ((x ^ y) != 0x20 || (unsigned char)((x | 0x20) - 'a') > 25)) return 0;
+    }
     return i == a.len;
 }
 
@@ -3222,9 +3230,9 @@ static int kinagg__header_safe(kinagg_str s) {
 
 static void kinagg__out_u64(kinagg__out *o, uint64_t v) {
     char d[20];
-    int n = 0;
-    do { d[n++] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
-    while (n) kinagg__out_put(o, &d[--n], 1);
+    size_t n = sizeof d;
+    do { d[--n] = (char)('0' + kinagg__divmod16(&v, 10)); } while (v);
+    kinagg__out_put(o, d + n, sizeof d - n); /* all the digits, or none if they do not fit */
 }
 
 /* A request head's first line, and a header line. */
@@ -3239,6 +3247,16 @@ static void kinagg__head_line(kinagg__out *o, const kinagg_http_header *h) {
     kinagg__out_c(o, ": ");
     kinagg__out_str(o, h->value);
     kinagg__out_c(o, "\r\n");
+}
+
+/* The request goes out from its first byte, with the body from its start:
+ * at once on an open connection, else after connecting. */
+static void kinagg__http_start(kinagg_http_client *c, uint64_t now) {
+    c->body_sent = c->chunk_sent = 0;
+    c->chunk_len = c->head_len;
+    if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
+    c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
+    c->deadline = now + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
 }
 
 KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *host, uint16_t port,
@@ -3286,19 +3304,14 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     if (o.len >= o.cap || (body_len && c->send_cap - o.len < 64)) return KINAGG_ERR_BUFFER_TOO_SMALL;
 
     c->head_len = o.len;
-    c->head_sent = 0;
     c->body = body;
     c->body_len = body_len;
-    c->body_sent = c->chunk_len = c->chunk_sent = 0;
-    if (body && body->rewind) body->rewind(body->ctx);
-    c->raw_end = c->raw_pos = c->dec_end = 0;
-    c->head_done = 0;
-    c->error_detail = NULL;
-    KINAGG_MEMSET(&c->response, 0, sizeof c->response);
+    c->raw_end = c->resp_head_len = 0; /* raw_pos and dec_end are set with the head */
+    /* the response and error_detail after it: cleared */
+    KINAGG_MEMSET(&c->response, 0, (size_t)((char *)(&c->error_detail + 1) - (char *)&c->response));
     c->reused = c->connected;
-    c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
-    c->deadline = now_ms + (c->connected ? c->send_timeout_ms : c->connect_timeout_ms);
     c->requests++;
+    kinagg__http_start(c, now_ms);
     return KINAGG_OK;
 }
 
@@ -3313,13 +3326,9 @@ static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) 
  * the request again, once (the retry clears reused). */
 static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     if (!c->reused || c->raw_end != 0) return 0;
-    if (c->transport.close) c->transport.close(c->transport.ctx);
-    c->connected = 0;
+    kinagg_http_close(c); /* connected while sending or receiving */
     c->reused = 0;
-    c->head_sent = c->body_sent = c->chunk_len = c->chunk_sent = 0;
-    if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
-    c->state = KINAGG__ST_CONNECT;
-    c->deadline = now + c->connect_timeout_ms;
+    kinagg__http_start(c, now);
     return 1;
 }
 
@@ -3336,13 +3345,15 @@ static const unsigned char kinagg__chunk_next[KINAGG__CH_DATA][3] = {
     {KINAGG__CH_BAD, KINAGG__CH_DONE, KINAGG__CH_BAD},                        /* END_LF */
 };
 
-/* Decodes chunked data in place: raw bytes from raw_pos are consumed and
- * their payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. */
+/* Decodes the body in place: raw bytes from raw_pos are consumed and their
+ * payload moved down to dec_end. Returns 1 done, 0 more, -1 bad. A body of
+ * Content-Length bytes is one DATA run of them; one read to the close is a
+ * DATA run of (size_t)-1 bytes (a receive buffer never holds that many). */
 static int kinagg__http_dechunk(kinagg_http_client *c) {
     unsigned char *b = c->recv_buf;
-    while (c->raw_pos < c->raw_end && c->chunk_state != KINAGG__CH_DONE) {
-        unsigned char ch = b[c->raw_pos];
-        int st = c->chunk_state, h, k = ch == '\r' ? 0 : ch == '\n' ? 1 : 2;
+    for (;;) {
+        unsigned char ch;
+        int st = c->chunk_state, h, k;
         if (st == KINAGG__CH_DATA) {
             size_t n = c->raw_end - c->raw_pos;
             if (n > c->chunk_size) n = c->chunk_size;
@@ -3350,10 +3361,13 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
-            if (c->chunk_size == 0) c->chunk_state = KINAGG__CH_DATA_CR;
+            if (c->chunk_size) break; /* the bytes ran out first */
+            c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_DATA_CR : KINAGG__CH_DONE;
             continue;
         }
-        c->raw_pos++;
+        if (st == KINAGG__CH_DONE || c->raw_pos == c->raw_end) break;
+        ch = b[c->raw_pos++];
+        k = ch == '\r' ? 0 : ch == '\n' ? 1 : 2;
         if (st == KINAGG__CH_SIZE) {
             h = kinagg__hexval(ch);
             if (h >= 0) {
@@ -3381,25 +3395,24 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
     return c->chunk_state == KINAGG__CH_DONE;
 }
 
-/* Works on what has been received. Returns 1 complete, 0 more needed, or
- * a negative status. More needed with the buffer full is RESPONSE_TOO_LARGE:
+/* Works on what has been received. Returns OK complete, PENDING more
+ * needed, or an error. More needed with the buffer full is RESPONSE_TOO_LARGE:
  * the receive step finds it before asking for bytes. */
-static int kinagg__http_process(kinagg_http_client *c) {
+static kinagg_status kinagg__http_process(kinagg_http_client *c) {
     kinagg_http_response *r = &c->response;
-    while (!c->head_done) {
+    while (!c->resp_head_len) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
-        uint64_t cl = 0; /* up to 15 digits: compared exactly, then bounded by the buffer */
-        if (n == 0) return 0;
-        if (n == (size_t)-1) return -(int)KINAGG_ERR_HTTP_PARSE;
+        uint64_t cl = (size_t)-1; /* up to 15 digits: compared exactly, then bounded by the buffer */
+        if (n == 0) return KINAGG_PENDING;
+        if (n == (size_t)-1) return KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
             KINAGG_MEMMOVE(c->recv_buf, c->recv_buf + n, c->raw_end - n);
             c->raw_end -= n;
             continue;
         }
-        c->head_done = 1;
-        c->resp_head_len = n;
+        c->resp_head_len = n; /* not 0: a head has a status line */
         c->raw_pos = c->dec_end = n;
         c->framing = KINAGG__FR_CLOSE;
         for (i = 0; i < r->header_count; i++) {
@@ -3407,12 +3420,12 @@ static int kinagg__http_process(kinagg_http_client *c) {
                 kinagg_str v = r->headers[i].value;
                 uint64_t x = 0;
                 size_t j;
-                if (v.len == 0 || v.len > 15) return -(int)KINAGG_ERR_HTTP_PARSE;
+                if (v.len == 0 || v.len > 15) return KINAGG_ERR_HTTP_PARSE;
                 for (j = 0; j < v.len; j++) {
-                    if (v.ptr[j] < '0' || v.ptr[j] > '9') return -(int)KINAGG_ERR_HTTP_PARSE;
+                    if (v.ptr[j] < '0' || v.ptr[j] > '9') return KINAGG_ERR_HTTP_PARSE;
                     x = x * 10 + (uint64_t)(v.ptr[j] - '0');
                 }
-                if (c->framing == KINAGG__FR_LENGTH && x != cl) return -(int)KINAGG_ERR_HTTP_PARSE;
+                if (c->framing == KINAGG__FR_LENGTH && x != cl) return KINAGG_ERR_HTTP_PARSE;
                 c->framing = KINAGG__FR_LENGTH;
                 cl = x;
             }
@@ -3427,9 +3440,7 @@ static int kinagg__http_process(kinagg_http_client *c) {
             last.len = 0;
             while (last.ptr > te->ptr && last.ptr[-1] != ',' && last.ptr[-1] != ' ') { last.ptr--; last.len++; }
             c->framing = kinagg__ieq(last, "chunked") ? KINAGG__FR_CHUNKED : KINAGG__FR_CLOSE;
-            c->chunk_state = KINAGG__CH_SIZE;
-            c->chunk_size = 0;
-            c->chunk_digits = 0;
+            cl = (size_t)-1;
         }
         if (r->status == 204 || r->status == 304) { /* no body, whatever the headers say */
             c->framing = KINAGG__FR_LENGTH;
@@ -3441,24 +3452,18 @@ static int kinagg__http_process(kinagg_http_client *c) {
         r->keep_alive = r->version_minor;
         if (conn && kinagg__has_token(*conn, r->version_minor ? "close" : "keep-alive")) r->keep_alive ^= 1;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
-        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return -(int)KINAGG_ERR_RESPONSE_TOO_LARGE;
-        c->content_length = (size_t)cl; /* fits: it was just bounded (used only when framing is LENGTH) */
+        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return KINAGG_ERR_RESPONSE_TOO_LARGE;
+        /* the body: chunks, or one run of cl bytes ((size_t)-1 when it reads to the close) */
+        c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_SIZE : KINAGG__CH_DATA;
+        c->chunk_size = c->framing == KINAGG__FR_CHUNKED ? 0 : (size_t)cl; /* fits: it was just bounded */
+        c->chunk_digits = 0;
     }
-    switch (c->framing) {
-    case KINAGG__FR_LENGTH:
-        if (c->raw_end - c->resp_head_len < c->content_length) return 0;
-        c->dec_end = c->resp_head_len + (size_t)c->content_length;
-        if (c->raw_end > c->dec_end) r->keep_alive = 0; /* bytes we did not ask for */
-        return 1;
-    case KINAGG__FR_CHUNKED: {
+    {
         int d = kinagg__http_dechunk(c);
-        if (d < 0) return -(int)KINAGG_ERR_HTTP_PARSE;
-        if (d && c->raw_end > c->raw_pos) r->keep_alive = 0;
-        return d;
-    }
-    default:
-        c->dec_end = c->raw_end;
-        return 0;
+        if (d < 0) return KINAGG_ERR_HTTP_PARSE;
+        if (!d) return KINAGG_PENDING;
+        if (c->raw_end > c->raw_pos) r->keep_alive = 0; /* bytes we did not ask for */
+        return KINAGG_OK;
     }
 }
 
@@ -3466,10 +3471,7 @@ static void kinagg__http_complete(kinagg_http_client *c) {
     c->response.body = c->recv_buf + c->resp_head_len;
     c->response.body_len = c->dec_end - c->resp_head_len;
     c->state = KINAGG__ST_DONE;
-    if (!c->response.keep_alive) {
-        if (c->transport.close) c->transport.close(c->transport.ctx);
-        c->connected = 0;
-    }
+    if (!c->response.keep_alive) kinagg_http_close(c); /* connected while receiving */
 }
 
 KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, unsigned *wait_events,
@@ -3492,68 +3494,55 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
             c->deadline = now + c->send_timeout_ms;
             continue;
         case KINAGG__ST_SEND: {
-            const unsigned char *p;
             size_t left;
-            int head = c->head_sent < c->head_len;
-            if (head) {
-                p = c->send_buf + c->head_sent;
-                left = c->head_len - c->head_sent;
-            } else {
-                if (c->chunk_sent == c->chunk_len) {
-                    size_t want = c->body_len - c->body_sent;
-                    if (want == 0) {
-                        c->state = KINAGG__ST_RECV;
-                        c->deadline = now + c->recv_timeout_ms;
-                        continue;
-                    }
-                    if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
-                        ev = KINAGG_WAIT_WRITE;
-                        wake = now;
-                        goto pending;
-                    }
-                    size_t room = c->send_cap - c->head_len;
-                    c->chunk_len = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
-                    c->chunk_sent = 0;
-                    if (c->chunk_len == 0 || c->chunk_len > want) /* the body broke its promise */
-                        return kinagg__http_fail(c, KINAGG_ERR_INVALID_ARGUMENT);
+            if (c->chunk_sent == c->chunk_len) { /* the head, or a body piece, is out */
+                size_t want = c->body_len - c->body_sent, room = c->send_cap - c->head_len;
+                if (want == 0) {
+                    c->state = KINAGG__ST_RECV;
+                    c->deadline = now + c->recv_timeout_ms;
+                    continue;
                 }
-                p = c->send_buf + c->head_len + c->chunk_sent;
-                left = c->chunk_len - c->chunk_sent;
+                if (c->send_budget && c->sent_in_poll >= c->send_budget) { /* the rest next poll */
+                    ev = KINAGG_WAIT_WRITE;
+                    wake = now;
+                    goto pending;
+                }
+                left = c->body->read(c->body->ctx, c->send_buf + c->head_len, want < room ? want : room);
+                if (left == 0 || left > want) /* the body broke its promise */
+                    return kinagg__http_fail(c, KINAGG_ERR_INVALID_ARGUMENT);
+                c->chunk_sent = c->head_len;
+                c->chunk_len = c->head_len + left;
             }
-            io = c->transport.send(c->transport.ctx, p, left, &n);
+            left = c->chunk_len - c->chunk_sent;
+            io = c->transport.send(c->transport.ctx, c->send_buf + c->chunk_sent, left, &n);
             if (io == KINAGG_IO_OK) {
                 if (n > left) n = left;
-                if (head) {
-                    c->head_sent += n;
-                } else {
-                    c->chunk_sent += n;
+                if (c->chunk_sent >= c->head_len) { /* body bytes */
                     c->body_sent += n;
                     c->sent_in_poll += n;
                 }
+                c->chunk_sent += n;
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
             goto io_failed;
         }
         case KINAGG__ST_RECV: {
-            int done;
+            kinagg_status st;
             if (c->raw_end == c->recv_cap) return kinagg__http_fail(c, KINAGG_ERR_RESPONSE_TOO_LARGE);
             io = c->transport.recv(c->transport.ctx, c->recv_buf + c->raw_end, c->recv_cap - c->raw_end, &n);
             if (io == KINAGG_IO_OK) {
                 if (n > c->recv_cap - c->raw_end) n = c->recv_cap - c->raw_end;
                 c->raw_end += n;
-                done = kinagg__http_process(c);
-                if (done < 0) return kinagg__http_fail(c, (kinagg_status)-done);
-                if (done) {
-                    kinagg__http_complete(c);
-                    return KINAGG_OK;
-                }
-                continue;
+                st = kinagg__http_process(c);
+                if (st == KINAGG_PENDING) continue;
+                if (st != KINAGG_OK) return kinagg__http_fail(c, st);
+                kinagg__http_complete(c);
+                return KINAGG_OK;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
-            if (io == KINAGG_IO_CLOSED && c->head_done && c->framing == KINAGG__FR_CLOSE) {
-                c->dec_end = c->raw_end;
-                c->response.keep_alive = 0;
+            if (io == KINAGG_IO_CLOSED && c->resp_head_len && c->framing == KINAGG__FR_CLOSE) {
+                /* the body ends here: process left dec_end at raw_end and keep_alive 0 */
                 kinagg__http_complete(c);
                 return KINAGG_OK;
             }
