@@ -4769,38 +4769,32 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
 
 /* Seconds since 1970 from an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT". */
 static int kinagg__http_date(kinagg_str s, uint64_t *out) {
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* the form from its second byte: d a digit, x any byte, others
+     * themselves; the month is checked after */
+    static const char form[] = "xxxx, dd xxx dddd dd:dd:dd xxx", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     const char *p = s.ptr;
-    unsigned day, year, hh, mm, ss, mon;
-    uint32_t y, m, era, yoe, doy, doe, days; /* 4-digit years from 1970: 32 bits, unsigned */
-    size_t i;
-    if (s.len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' || p[19] != ':' ||
-        p[22] != ':' || p[25] != ' ')
-        return 0;
-    for (i = 0; i < 29; i++)
-        if ((i == 5 || i == 6 || (i >= 12 && i <= 15) || i == 17 || i == 18 || i == 20 || i == 21 || i == 23 ||
-             i == 24) && (p[i] < '0' || p[i] > '9'))
-            return 0;
+    uint32_t v[5] = {0, 0, 0, 0, 0}, y, mon, days; /* day, year, hh, mm, ss */
+    unsigned i, n = 0;
+    if (s.len != 29) return 0;
+    for (i = 0; i < 29; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (form[i + 1] == 'd') {
+            if ((unsigned)(c - '0') > 9) return 0;
+            v[n] = v[n] * 10 + (uint32_t)(c - '0');
+        } else {
+            if (form[i + 1] != 'x' && c != (unsigned char)form[i + 1]) return 0;
+            n += form[i] == 'd'; /* after a number */
+        }
+    }
     for (mon = 0; mon < 12; mon++)
         if (KINAGG_MEMCMP(months + 3 * mon, p + 8, 3) == 0) break;
-    if (mon == 12) return 0;
-    day = (unsigned)((p[5] - '0') * 10 + (p[6] - '0'));
-    year = (unsigned)((p[12] - '0') * 1000 + (p[13] - '0') * 100 + (p[14] - '0') * 10 + (p[15] - '0'));
-    hh = (unsigned)((p[17] - '0') * 10 + (p[18] - '0'));
-    mm = (unsigned)((p[20] - '0') * 10 + (p[21] - '0'));
-    ss = (unsigned)((p[23] - '0') * 10 + (p[24] - '0'));
-    if (year < 1970 || !day || day > 31 || hh > 23 || mm > 59 || ss > 60) return 0;
-    y = year - (mon < 2);
-    m = mon + 1;
-    era = y / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + day - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = era * 146097 + doe - 719468;
-    *out = (uint64_t)days * 86400 + hh * 3600u + mm * 60u + ss;
+    if (mon == 12 || v[1] < 1970 || !v[0] || v[0] > 31 || v[2] > 23 || v[3] > 59 || v[4] > 60) return 0;
+    /* days from 0000-03-01, the year starting in March (the leap day last) */
+    y = v[1] - (mon < 2);
+    days = y * 365 + y / 4 - y / 100 + y / 400 + (153 * (mon < 2 ? mon + 10 : mon - 2) + 2) / 5 + v[0] - 1 - 719468;
+    *out = (uint64_t)(((days * 24 + v[2]) * 60 + v[3])) * 60 + v[4];
     return 1;
 }
-
 /* An error code as the SDKs clean one: up to a ',' and a ':', then the
  * name after a '#' ("com.amazonaws.kinesis.v20131202#ResourceNotFound..."). */
 static kinagg_str kinagg__error_code(kinagg_str v) {
