@@ -4112,7 +4112,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     const char *nm = names;
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    kinagg_str post = kinagg_str_c("POST"), slash = kinagg_str_c("/");
+    kinagg_str post = {"POST", 4}, slash = {"/", 1};
     size_t nh, i, at;
     uint64_t unix_ms;
     kinagg_status st;
@@ -4128,10 +4128,11 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
+    hdr[2].value.ptr = target;
+    hdr[2].value.len = o.len;
     o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
-    kinagg__head_start(&o, post, slash);
-    kinagg__out_c(&o, "Host: ");
-    at = o.len;
+    /* the Host value's place: the text before it is kinagg_http_begin's to write */
+    o.len = at = sizeof "POST / HTTP/1.1\r\nHost: " - 1;
     {
         int v6 = 0;
         for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
@@ -4145,23 +4146,25 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     }
     hdr[0].value.ptr = o.p + at; hdr[0].value.len = o.len - at;
     kinagg__out_c(&o, "\r\n");
-    hdr[1].value.ptr = date;
-    hdr[2].value.ptr = target;
-    hdr[3].value.ptr = ctype;
-    hdr[4].value = k->signer.credentials.session_token; /* none: left out */
-    hdr[5].value.ptr = ""; /* Authorization's: made by signing */
-    hdr[6].value.ptr = ctype;
-    for (i = nh = 0; i < 7; i++) {
-        kinagg_str name = kinagg_str_c(nm);
-        nm += name.len + 1;
-        if (i == 4 && !hdr[4].value.len) continue;
-        hdr[nh].name = name;
-        if (i != 0 && i != 4) hdr[i].value = kinagg_str_c(hdr[i].value.ptr);
-        hdr[nh++].value = hdr[i].value;
+    for (i = 0; i < 7; i++) {
+        hdr[i].name = kinagg_str_c(nm);
+        nm += hdr[i].name.len + 1;
     }
-    nh -= 2; /* signed */
+    hdr[1].value.ptr = date;
+    hdr[1].value.len = 16;
+    hdr[3].value.ptr = ctype;
+    hdr[3].value.len = 26; /* either type */
+    hdr[6].value = hdr[3].value;
+    hdr[4].value = k->signer.credentials.session_token;
+    nh = 5; /* signed; Authorization's value is made by signing */
+    if (!hdr[4].value.len) { /* no token: left out */
+        hdr[4] = hdr[5];
+        hdr[5] = hdr[6];
+        nh = 4;
+    }
     for (i = 1; i < nh; i++) kinagg__head_line(&o, &hdr[i]);
-    kinagg__out_c(&o, "Authorization: ");
+    kinagg__out_str(&o, hdr[nh].name);
+    kinagg__out_c(&o, ": ");
     if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     KINAGG_MEMSET(&r, 0, sizeof r);
     r.method = post;
@@ -4170,7 +4173,8 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     r.header_count = nh;
     r.payload_sha256_hex = hash_hex;
     r.region = kinagg_str_c(k->region);
-    r.service = kinagg_str_c("kinesis");
+    r.service.ptr = "kinesis";
+    r.service.len = 7;
     r.amz_date = hdr[1].value;
     hdr[nh].value.ptr = o.p + o.len;
     st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &hdr[nh].value.len, NULL);
