@@ -3605,7 +3605,6 @@ KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char
         KINAGG__B64_GROUP(in + i + 6, out + o + 8);
         KINAGG__B64_GROUP(in + i + 9, out + o + 12);
     }
-#endif
     for (; len - i >= 3; i += 3, o += 4) KINAGG__B64_GROUP(in + i, out + o);
     if (i < len) {
         uint32_t v = (uint32_t)in[i] << 16;
@@ -3615,6 +3614,17 @@ KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char
         out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
         out[o++] = '=';
     }
+#else
+    /* small code: six bits at a time from an accumulator */
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    for (; i < len; i++) {
+        acc = acc << 8 | in[i];
+        for (bits += 8; bits >= 6;) out[o++] = t[(acc >> (bits -= 6)) & 63];
+    }
+    if (bits) out[o++] = t[(acc << (6 - bits)) & 63];
+    while (o % 4) out[o++] = '=';
+#endif
     return o;
 }
 
