@@ -4369,16 +4369,16 @@ static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
     return 1;
 }
 
-/* Four hex digits at p: 1 and *out, or 0. */
-static int kinagg__hex4(const unsigned char *p, uint32_t *out) {
+/* Four hex digits at p: their value, or -1. */
+static long kinagg__hex4(const unsigned char *p) {
+    long v = 0;
     int i;
-    *out = 0;
     for (i = 0; i < 4; i++) {
         int h = kinagg__hexval(p[i]);
-        if (h < 0) return 0;
-        *out = *out << 4 | (uint32_t)h;
+        if (h < 0) return -1;
+        v = v << 4 | h;
     }
-    return 1;
+    return v;
 }
 
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
@@ -4390,7 +4390,7 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     out->ptr = (const char *)d->p + w;
     while (d->pos < d->len && d->p[d->pos] != '"') {
         unsigned char c = d->p[d->pos++];
-        uint32_t cp, lo;
+        long cp, lo;
         unsigned n, i;
         if (c < 0x20) return 0;
         if (c != '\\') { d->p[w++] = c; continue; }
@@ -4398,10 +4398,10 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
         c = d->p[d->pos++];
         for (i = 0; esc[i] && esc[i] != c; i++) {}
         if (esc[i]) { d->p[w++] = (unsigned char)unesc[i]; continue; }
-        if (c != 'u' || d->len - d->pos < 4 || !kinagg__hex4(d->p + d->pos, &cp)) return 0;
+        if (c != 'u' || d->len - d->pos < 4 || (cp = kinagg__hex4(d->p + d->pos)) < 0) return 0;
         d->pos += 4;
         if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
-            if (!kinagg__hex4(d->p + d->pos + 2, &lo)) return 0;
+            if ((lo = kinagg__hex4(d->p + d->pos + 2)) < 0) return 0;
             if (lo >= 0xdc00 && lo <= 0xdfff) {
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 d->pos += 6;
@@ -4455,9 +4455,13 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
      * before the point whatever the exponent (below 10^7): too large. */
     if (ib - ia > 20000000u) return 0;
     left = (long)(ib - ia) + (eneg ? -exp10 : exp10) + (long)scale; /* digits still before the point */
-    for (i = ia; i < fb; i++) {
-        unsigned digit = (unsigned)(d->p[i] - '0');
-        if (i == ib) continue; /* the '.' */
+    /* the digits, then zeros while the point is still ahead */
+    for (i = ia; i < fb || (v && left > 0); i++) {
+        unsigned digit = 0;
+        if (i < fb) {
+            if (i == ib) continue; /* the '.' */
+            digit = (unsigned)(d->p[i] - '0');
+        }
         if (left > 0) {
             /* v * 10 + digit would pass 2^64 - 1 = 18446744073709551615 */
             if (v > 1844674407370955161u || (v == 1844674407370955161u && digit > 5)) return 0;
@@ -4468,10 +4472,6 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
             sticky |= digit;
         }
         left -= left >= 0;
-    }
-    for (; v && left > 0; left--) { /* trailing zeros */
-        if (v > 1844674407370955161u) return 0;
-        v *= 10;
     }
     if (neg && (v || round || sticky)) return 0;
     if (!scale && (round || sticky)) return 0;
@@ -4886,9 +4886,9 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         k->error_type[o.len] = '\0';
     }
     {
-        kinagg_str t = kinagg_str_c(k->error_type), m = kinagg_str_c(k->error_message);
-        int which = kinagg__key_find(t, skew_types);
-        int skewed = which >= 0 && (which < 2 || (m.len >= 17 && KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0));
+        /* (a shorter message differs at its NUL, inside the array) */
+        int which = kinagg__key_find(kinagg_str_c(k->error_type), skew_types);
+        int skewed = which >= 0 && (which < 2 || KINAGG_MEMCMP(k->error_message, "Signature expired", 17) == 0);
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
             return KINAGG_ERR_CLOCK_SKEW;
