@@ -4265,8 +4265,9 @@ static int kinagg__key_is(kinagg_str k, const char *name) {
 static int kinagg__key_find(kinagg_str key, const char *names) {
     int i;
     for (i = 0; *names; i++) {
-        if (kinagg__key_is(key, names)) return i;
-        while (*names++) {}
+        kinagg_str n = kinagg_str_c(names);
+        if (key.len == n.len && KINAGG_MEMCMP(key.ptr, names, n.len) == 0) return i;
+        names += n.len + 1;
     }
     return -1;
 }
@@ -4957,7 +4958,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
     kinagg__iter it, ai, ri;
     size_t n = 0;
     uint64_t failed_count = 0;
-    int r, which, seen_records = 0;
+    int r, which, seen_records = 0, incomplete = 0;
     kinagg_status st = kinagg__call_result(k, KINAGG_OK);
     if (st != KINAGG_OK) return st;
     kinagg__doc_of_response(k, &d);
@@ -4981,15 +4982,13 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
                 if (!kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which])))
                     return kinagg__doc_err(&d);
             if (which < -1) return kinagg__doc_err(&d);
+            /* every result must say one thing or the other */
+            incomplete |= res && !res->error_code.len && (!res->sequence_number.len || !res->shard_id.len);
             n++;
         }
         if (r < 0) return kinagg__doc_err(&d);
     }
-    if (which < -1 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
-    /* every result must say one thing or the other */
-    for (n = 0; n < count && results; n++)
-        if (!results[n].error_code.len && (!results[n].sequence_number.len || !results[n].shard_id.len))
-            return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d) || !seen_records || n != count || incomplete) return kinagg__doc_err(&d);
     if (failed) *failed = (size_t)failed_count;
     return KINAGG_OK;
 }
