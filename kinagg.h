@@ -3933,12 +3933,12 @@ static int kinagg__stream_ok(kinagg_stream_ref s) {
  * made straight into the reader's buffer from any offset (a window of the
  * part); the data part is read in place, from any offset, so the body
  * streams at any piece size. */
-static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream, const kinagg_put_entry *entries,
-                             size_t count, size_t entry, size_t part, kinagg__w *w) {
-    int cbor = KINAGG__CBOR(protocol == KINAGG_PROTOCOL_CBOR);
+static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t part, kinagg__w *w) {
+    int cbor = KINAGG__CBOR(q->protocol == KINAGG_PROTOCOL_CBOR);
+    size_t count = q->count;
     if (part == 0) {
         kinagg__field f;
-        kinagg__stream_field(&f, stream);
+        kinagg__stream_field(&f, q->stream);
         if (cbor) {
             kinagg__w_cbor_head(w, 5, 2);
             kinagg__w_cbor_c(w, f.key);
@@ -3953,7 +3953,7 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
             kinagg__w_c(w, ",\"Records\":[");
         }
     } else if (part == 1) {
-        const kinagg_put_entry *e = &entries[entry];
+        const kinagg_put_entry *e = &q->entries[entry];
         if (cbor) {
             kinagg__w_cbor_head(w, 5, e->explicit_hash_key.len ? 3 : 2);
             kinagg__w_cbor_c(w, "Data");
@@ -3962,7 +3962,7 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
             kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
         }
     } else if (part == 3) {
-        const kinagg_put_entry *e = &entries[entry];
+        const kinagg_put_entry *e = &q->entries[entry];
         if (cbor) {
             kinagg__w_cbor_c(w, "PartitionKey");
             kinagg__w_cbor_text(w, e->partition_key);
@@ -4014,7 +4014,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
             w.cap = cap - n;
             w.len = 0;
             w.skip = q->offset;
-            kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
+            kinagg__put_text(q, q->entry, q->part, &w);
             take = w.len - q->offset;
             if (take > cap - n) take = cap - n;
             n += take;
@@ -4058,17 +4058,22 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
 KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
                                                const kinagg_put_entry *entries, size_t count) {
     kinagg__w w; /* counting only: nothing is written */
+    kinagg_put_request q; /* the members kinagg__put_text reads */
     size_t i;
     w.p = NULL;
     w.cap = w.len = w.skip = 0;
     if (!KINAGG__BUILT(protocol == KINAGG_PROTOCOL_CBOR)) return 0;
-    kinagg__put_text(protocol, stream, entries, count, 0, 0, &w);
+    q.protocol = protocol;
+    q.stream = stream;
+    q.entries = entries;
+    q.count = count;
+    kinagg__put_text(&q, 0, 0, &w);
     for (i = 0; i < count; i++) {
-        kinagg__put_text(protocol, stream, entries, count, i, 1, &w);
+        kinagg__put_text(&q, i, 1, &w);
         w.len += kinagg__put_data_len(protocol, &entries[i]);
-        kinagg__put_text(protocol, stream, entries, count, i, 3, &w);
+        kinagg__put_text(&q, i, 3, &w);
     }
-    kinagg__put_text(protocol, stream, entries, count, count, 4, &w);
+    kinagg__put_text(&q, count, 4, &w);
     return w.len;
 }
 
@@ -4826,6 +4831,13 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
     return v;
 }
 
+static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
+    d->p = k->http.response.body;
+    d->len = k->http.response.body_len;
+    d->pos = 0;
+    d->cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
+}
+
 /* After a response: learns the clock skew, and turns an error response
  * into KINAGG_ERR_SERVICE (or _CLOCK_SKEW) with its type and message. The
  * type is the body's __type, else its code, else the x-amzn-ErrorType
@@ -4853,11 +4865,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         k->last_skew_ms = ((int64_t)server - local) * 1000;
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
-    d.p = r->body;
-    d.len = r->body_len;
-    d.pos = 0;
+    kinagg__doc_of_response(k, &d);
     ct = kinagg_http_header_get(r, "content-type");
-    d.cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
     if (ct) {
         size_t j;
         d.cbor = 0;
@@ -4896,13 +4905,6 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         }
     }
     return KINAGG_ERR_SERVICE;
-}
-
-static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
-    d->p = k->http.response.body;
-    d->len = k->http.response.body_len;
-    d->pos = 0;
-    d->cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
 }
 
 static kinagg_status kinagg__doc_err(const kinagg__doc *d) {
