@@ -3959,7 +3959,7 @@ static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t p
             kinagg__w_cbor_c(w, "Data");
             kinagg__w_cbor_head(w, 2, e->data_len);
         } else {
-            kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
+            kinagg__w_c(w, &",{\"Data\":\""[!entry]); /* the comma after the first */
         }
     } else if (part == 3) {
         const kinagg_put_entry *e = &q->entries[entry];
