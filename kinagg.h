@@ -3601,7 +3601,6 @@ KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char
         KINAGG__B64_GROUP(in + i + 6, out + o + 8);
         KINAGG__B64_GROUP(in + i + 9, out + o + 12);
     }
-#endif
     for (; len - i >= 3; i += 3, o += 4) KINAGG__B64_GROUP(in + i, out + o);
     if (i < len) {
         uint32_t v = (uint32_t)in[i] << 16;
@@ -3611,6 +3610,17 @@ KINAGG_API size_t kinagg_base64_encode(const unsigned char *in, size_t len, char
         out[o++] = i + 1 < len ? t[(v >> 6) & 63] : '=';
         out[o++] = '=';
     }
+#else
+    /* small code: six bits at a time from an accumulator */
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    for (; i < len; i++) {
+        acc = acc << 8 | in[i];
+        for (bits += 8; bits >= 6;) out[o++] = t[(acc >> (bits -= 6)) & 63];
+    }
+    if (bits) out[o++] = t[(acc << (6 - bits)) & 63];
+    while (o % 4) out[o++] = '=';
+#endif
     return o;
 }
 
@@ -3919,12 +3929,12 @@ static int kinagg__stream_ok(kinagg_stream_ref s) {
  * made straight into the reader's buffer from any offset (a window of the
  * part); the data part is read in place, from any offset, so the body
  * streams at any piece size. */
-static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream, const kinagg_put_entry *entries,
-                             size_t count, size_t entry, size_t part, kinagg__w *w) {
-    int cbor = KINAGG__CBOR(protocol == KINAGG_PROTOCOL_CBOR);
+static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t part, kinagg__w *w) {
+    int cbor = KINAGG__CBOR(q->protocol == KINAGG_PROTOCOL_CBOR);
+    size_t count = q->count;
     if (part == 0) {
         kinagg__field f;
-        kinagg__stream_field(&f, stream);
+        kinagg__stream_field(&f, q->stream);
         if (cbor) {
             kinagg__w_cbor_head(w, 5, 2);
             kinagg__w_cbor_c(w, f.key);
@@ -3939,16 +3949,16 @@ static void kinagg__put_text(kinagg_protocol protocol, kinagg_stream_ref stream,
             kinagg__w_c(w, ",\"Records\":[");
         }
     } else if (part == 1) {
-        const kinagg_put_entry *e = &entries[entry];
+        const kinagg_put_entry *e = &q->entries[entry];
         if (cbor) {
             kinagg__w_cbor_head(w, 5, e->explicit_hash_key.len ? 3 : 2);
             kinagg__w_cbor_c(w, "Data");
             kinagg__w_cbor_head(w, 2, e->data_len);
         } else {
-            kinagg__w_c(w, entry ? ",{\"Data\":\"" : "{\"Data\":\"");
+            kinagg__w_c(w, &",{\"Data\":\""[!entry]); /* the comma after the first */
         }
     } else if (part == 3) {
-        const kinagg_put_entry *e = &entries[entry];
+        const kinagg_put_entry *e = &q->entries[entry];
         if (cbor) {
             kinagg__w_cbor_c(w, "PartitionKey");
             kinagg__w_cbor_text(w, e->partition_key);
@@ -4000,7 +4010,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
             w.cap = cap - n;
             w.len = 0;
             w.skip = q->offset;
-            kinagg__put_text(q->protocol, q->stream, q->entries, q->count, q->entry, q->part, &w);
+            kinagg__put_text(q, q->entry, q->part, &w);
             take = w.len - q->offset;
             if (take > cap - n) take = cap - n;
             n += take;
@@ -4044,17 +4054,22 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
 KINAGG_API size_t kinagg_put_records_body_size(kinagg_protocol protocol, kinagg_stream_ref stream,
                                                const kinagg_put_entry *entries, size_t count) {
     kinagg__w w; /* counting only: nothing is written */
+    kinagg_put_request q; /* the members kinagg__put_text reads */
     size_t i;
     w.p = NULL;
     w.cap = w.len = w.skip = 0;
     if (!KINAGG__BUILT(protocol == KINAGG_PROTOCOL_CBOR)) return 0;
-    kinagg__put_text(protocol, stream, entries, count, 0, 0, &w);
+    q.protocol = protocol;
+    q.stream = stream;
+    q.entries = entries;
+    q.count = count;
+    kinagg__put_text(&q, 0, 0, &w);
     for (i = 0; i < count; i++) {
-        kinagg__put_text(protocol, stream, entries, count, i, 1, &w);
+        kinagg__put_text(&q, i, 1, &w);
         w.len += kinagg__put_data_len(protocol, &entries[i]);
-        kinagg__put_text(protocol, stream, entries, count, i, 3, &w);
+        kinagg__put_text(&q, i, 3, &w);
     }
-    kinagg__put_text(protocol, stream, entries, count, count, 4, &w);
+    kinagg__put_text(&q, count, 4, &w);
     return w.len;
 }
 
@@ -4108,7 +4123,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     const char *nm = names;
     kinagg_http_header hdr[7];
     kinagg_sigv4_request r;
-    kinagg_str post = kinagg_str_c("POST"), slash = kinagg_str_c("/");
+    kinagg_str post = {"POST", 4}, slash = {"/", 1};
     size_t nh, i, at;
     uint64_t unix_ms;
     kinagg_status st;
@@ -4124,10 +4139,11 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
     target[o.len] = '\0';
+    hdr[2].value.ptr = target;
+    hdr[2].value.len = o.len;
     o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
-    kinagg__head_start(&o, post, slash);
-    kinagg__out_c(&o, "Host: ");
-    at = o.len;
+    /* the Host value's place: the text before it is kinagg_http_begin's to write */
+    o.len = at = sizeof "POST / HTTP/1.1\r\nHost: " - 1;
     {
         int v6 = 0;
         for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
@@ -4141,23 +4157,25 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     }
     hdr[0].value.ptr = o.p + at; hdr[0].value.len = o.len - at;
     kinagg__out_c(&o, "\r\n");
-    hdr[1].value.ptr = date;
-    hdr[2].value.ptr = target;
-    hdr[3].value.ptr = ctype;
-    hdr[4].value = k->signer.credentials.session_token; /* none: left out */
-    hdr[5].value.ptr = ""; /* Authorization's: made by signing */
-    hdr[6].value.ptr = ctype;
-    for (i = nh = 0; i < 7; i++) {
-        kinagg_str name = kinagg_str_c(nm);
-        nm += name.len + 1;
-        if (i == 4 && !hdr[4].value.len) continue;
-        hdr[nh].name = name;
-        if (i != 0 && i != 4) hdr[i].value = kinagg_str_c(hdr[i].value.ptr);
-        hdr[nh++].value = hdr[i].value;
+    for (i = 0; i < 7; i++) {
+        hdr[i].name = kinagg_str_c(nm);
+        nm += hdr[i].name.len + 1;
     }
-    nh -= 2; /* signed */
+    hdr[1].value.ptr = date;
+    hdr[1].value.len = 16;
+    hdr[3].value.ptr = ctype;
+    hdr[3].value.len = 26; /* either type */
+    hdr[6].value = hdr[3].value;
+    hdr[4].value = k->signer.credentials.session_token;
+    nh = 5; /* signed; Authorization's value is made by signing */
+    if (!hdr[4].value.len) { /* no token: left out */
+        hdr[4] = hdr[5];
+        hdr[5] = hdr[6];
+        nh = 4;
+    }
     for (i = 1; i < nh; i++) kinagg__head_line(&o, &hdr[i]);
-    kinagg__out_c(&o, "Authorization: ");
+    kinagg__out_str(&o, hdr[nh].name);
+    kinagg__out_c(&o, ": ");
     if (o.len >= o.cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     KINAGG_MEMSET(&r, 0, sizeof r);
     r.method = post;
@@ -4166,7 +4184,8 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     r.header_count = nh;
     r.payload_sha256_hex = hash_hex;
     r.region = kinagg_str_c(k->region);
-    r.service = kinagg_str_c("kinesis");
+    r.service.ptr = "kinesis";
+    r.service.len = 7;
     r.amz_date = hdr[1].value;
     hdr[nh].value.ptr = o.p + o.len;
     st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &hdr[nh].value.len, NULL);
@@ -4247,8 +4266,9 @@ static int kinagg__key_is(kinagg_str k, const char *name) {
 static int kinagg__key_find(kinagg_str key, const char *names) {
     int i;
     for (i = 0; *names; i++) {
-        if (kinagg__key_is(key, names)) return i;
-        while (*names++) {}
+        kinagg_str n = kinagg_str_c(names);
+        if (key.len == n.len && KINAGG_MEMCMP(key.ptr, names, n.len) == 0) return i;
+        names += n.len + 1;
     }
     return -1;
 }
@@ -4351,16 +4371,16 @@ static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
     return 1;
 }
 
-/* Four hex digits at p: 1 and *out, or 0. */
-static int kinagg__hex4(const unsigned char *p, uint32_t *out) {
+/* Four hex digits at p: their value, or -1. */
+static long kinagg__hex4(const unsigned char *p) {
+    long v = 0;
     int i;
-    *out = 0;
     for (i = 0; i < 4; i++) {
         int h = kinagg__hexval(p[i]);
-        if (h < 0) return 0;
-        *out = *out << 4 | (uint32_t)h;
+        if (h < 0) return -1;
+        v = v << 4 | h;
     }
-    return 1;
+    return v;
 }
 
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
@@ -4372,7 +4392,7 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     out->ptr = (const char *)d->p + w;
     while (d->pos < d->len && d->p[d->pos] != '"') {
         unsigned char c = d->p[d->pos++];
-        uint32_t cp, lo;
+        long cp, lo;
         unsigned n, i;
         if (c < 0x20) return 0;
         if (c != '\\') { d->p[w++] = c; continue; }
@@ -4380,10 +4400,10 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
         c = d->p[d->pos++];
         for (i = 0; esc[i] && esc[i] != c; i++) {}
         if (esc[i]) { d->p[w++] = (unsigned char)unesc[i]; continue; }
-        if (c != 'u' || d->len - d->pos < 4 || !kinagg__hex4(d->p + d->pos, &cp)) return 0;
+        if (c != 'u' || d->len - d->pos < 4 || (cp = kinagg__hex4(d->p + d->pos)) < 0) return 0;
         d->pos += 4;
         if (cp >= 0xd800 && cp <= 0xdbff && d->len - d->pos >= 6 && d->p[d->pos] == '\\' && d->p[d->pos + 1] == 'u') {
-            if (!kinagg__hex4(d->p + d->pos + 2, &lo)) return 0;
+            if ((lo = kinagg__hex4(d->p + d->pos + 2)) < 0) return 0;
             if (lo >= 0xdc00 && lo <= 0xdfff) {
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 d->pos += 6;
@@ -4437,9 +4457,13 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
      * before the point whatever the exponent (below 10^7): too large. */
     if (ib - ia > 20000000u) return 0;
     left = (long)(ib - ia) + (eneg ? -exp10 : exp10) + (long)scale; /* digits still before the point */
-    for (i = ia; i < fb; i++) {
-        unsigned digit = (unsigned)(d->p[i] - '0');
-        if (i == ib) continue; /* the '.' */
+    /* the digits, then zeros while the point is still ahead */
+    for (i = ia; i < fb || (v && left > 0); i++) {
+        unsigned digit = 0;
+        if (i < fb) {
+            if (i == ib) continue; /* the '.' */
+            digit = (unsigned)(d->p[i] - '0');
+        }
         if (left > 0) {
             /* v * 10 + digit would pass 2^64 - 1 = 18446744073709551615 */
             if (v > 1844674407370955161u || (v == 1844674407370955161u && digit > 5)) return 0;
@@ -4450,10 +4474,6 @@ static int kinagg__json_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
             sticky |= digit;
         }
         left -= left >= 0;
-    }
-    for (; v && left > 0; left--) { /* trailing zeros */
-        if (v > 1844674407370955161u) return 0;
-        v *= 10;
     }
     if (neg && (v || round || sticky)) return 0;
     if (!scale && (round || sticky)) return 0;
@@ -4765,38 +4785,32 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
 
 /* Seconds since 1970 from an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT". */
 static int kinagg__http_date(kinagg_str s, uint64_t *out) {
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* the form from its second byte: d a digit, x any byte, others
+     * themselves; the month is checked after */
+    static const char form[] = "xxxx, dd xxx dddd dd:dd:dd xxx", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     const char *p = s.ptr;
-    unsigned day, year, hh, mm, ss, mon;
-    uint32_t y, m, era, yoe, doy, doe, days; /* 4-digit years from 1970: 32 bits, unsigned */
-    size_t i;
-    if (s.len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' || p[19] != ':' ||
-        p[22] != ':' || p[25] != ' ')
-        return 0;
-    for (i = 0; i < 29; i++)
-        if ((i == 5 || i == 6 || (i >= 12 && i <= 15) || i == 17 || i == 18 || i == 20 || i == 21 || i == 23 ||
-             i == 24) && (p[i] < '0' || p[i] > '9'))
-            return 0;
+    uint32_t v[5] = {0, 0, 0, 0, 0}, y, mon, days; /* day, year, hh, mm, ss */
+    unsigned i, n = 0;
+    if (s.len != 29) return 0;
+    for (i = 0; i < 29; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (form[i + 1] == 'd') {
+            if ((unsigned)(c - '0') > 9) return 0;
+            v[n] = v[n] * 10 + (uint32_t)(c - '0');
+        } else {
+            if (form[i + 1] != 'x' && c != (unsigned char)form[i + 1]) return 0;
+            n += form[i] == 'd'; /* after a number */
+        }
+    }
     for (mon = 0; mon < 12; mon++)
         if (KINAGG_MEMCMP(months + 3 * mon, p + 8, 3) == 0) break;
-    if (mon == 12) return 0;
-    day = (unsigned)((p[5] - '0') * 10 + (p[6] - '0'));
-    year = (unsigned)((p[12] - '0') * 1000 + (p[13] - '0') * 100 + (p[14] - '0') * 10 + (p[15] - '0'));
-    hh = (unsigned)((p[17] - '0') * 10 + (p[18] - '0'));
-    mm = (unsigned)((p[20] - '0') * 10 + (p[21] - '0'));
-    ss = (unsigned)((p[23] - '0') * 10 + (p[24] - '0'));
-    if (year < 1970 || !day || day > 31 || hh > 23 || mm > 59 || ss > 60) return 0;
-    y = year - (mon < 2);
-    m = mon + 1;
-    era = y / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + day - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = era * 146097 + doe - 719468;
-    *out = (uint64_t)days * 86400 + hh * 3600u + mm * 60u + ss;
+    if (mon == 12 || v[1] < 1970 || !v[0] || v[0] > 31 || v[2] > 23 || v[3] > 59 || v[4] > 60) return 0;
+    /* days from 0000-03-01, the year starting in March (the leap day last) */
+    y = v[1] - (mon < 2);
+    days = y * 365 + y / 4 - y / 100 + y / 400 + (153 * (mon < 2 ? mon + 10 : mon - 2) + 2) / 5 + v[0] - 1 - 719468;
+    *out = (uint64_t)(((days * 24 + v[2]) * 60 + v[3])) * 60 + v[4];
     return 1;
 }
-
 /* An error code as the SDKs clean one: up to a ',' and a ':', then the
  * name after a '#' ("com.amazonaws.kinesis.v20131202#ResourceNotFound..."). */
 static kinagg_str kinagg__error_code(kinagg_str v) {
@@ -4811,6 +4825,13 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
     v.len = i - from;
     if (from) v.ptr += from; /* (v.ptr may be NULL, when v is empty) */
     return v;
+}
+
+static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
+    d->p = k->http.response.body;
+    d->len = k->http.response.body_len;
+    d->pos = 0;
+    d->cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
 }
 
 /* After a response: learns the clock skew, and turns an error response
@@ -4840,11 +4861,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         k->last_skew_ms = ((int64_t)server - local) * 1000;
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
-    d.p = r->body;
-    d.len = r->body_len;
-    d.pos = 0;
+    kinagg__doc_of_response(k, &d);
     ct = kinagg_http_header_get(r, "content-type");
-    d.cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
     if (ct) {
         size_t j;
         d.cbor = 0;
@@ -4874,22 +4892,15 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         k->error_type[o.len] = '\0';
     }
     {
-        kinagg_str t = kinagg_str_c(k->error_type), m = kinagg_str_c(k->error_message);
-        int which = kinagg__key_find(t, skew_types);
-        int skewed = which >= 0 && (which < 2 || (m.len >= 17 && KINAGG_MEMCMP(m.ptr, "Signature expired", 17) == 0));
+        /* (a shorter message differs at its NUL, inside the array) */
+        int which = kinagg__key_find(kinagg_str_c(k->error_type), skew_types);
+        int skewed = which >= 0 && (which < 2 || KINAGG_MEMCMP(k->error_message, "Signature expired", 17) == 0);
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
             return KINAGG_ERR_CLOCK_SKEW;
         }
     }
     return KINAGG_ERR_SERVICE;
-}
-
-static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
-    d->p = k->http.response.body;
-    d->len = k->http.response.body_len;
-    d->pos = 0;
-    d->cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
 }
 
 static kinagg_status kinagg__doc_err(const kinagg__doc *d) {
@@ -4945,7 +4956,7 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
     kinagg__iter it, ai, ri;
     size_t n = 0;
     uint64_t failed_count = 0;
-    int r, which, seen_records = 0;
+    int r, which, seen_records = 0, incomplete = 0;
     kinagg_status st = kinagg__call_result(k, KINAGG_OK);
     if (st != KINAGG_OK) return st;
     kinagg__doc_of_response(k, &d);
@@ -4969,15 +4980,13 @@ KINAGG_API kinagg_status kinagg_put_records_finish(kinagg_kinesis *k, kinagg_put
                 if (!kinagg__doc_string(&d, (kinagg_str *)(void *)((char *)res + member[which])))
                     return kinagg__doc_err(&d);
             if (which < -1) return kinagg__doc_err(&d);
+            /* every result must say one thing or the other */
+            incomplete |= res && !res->error_code.len && (!res->sequence_number.len || !res->shard_id.len);
             n++;
         }
         if (r < 0) return kinagg__doc_err(&d);
     }
-    if (which < -1 || !kinagg__doc_end(&d) || !seen_records || n != count) return kinagg__doc_err(&d);
-    /* every result must say one thing or the other */
-    for (n = 0; n < count && results; n++)
-        if (!results[n].error_code.len && (!results[n].sequence_number.len || !results[n].shard_id.len))
-            return kinagg__doc_err(&d);
+    if (which < -1 || !kinagg__doc_end(&d) || !seen_records || n != count || incomplete) return kinagg__doc_err(&d);
     if (failed) *failed = (size_t)failed_count;
     return KINAGG_OK;
 }
