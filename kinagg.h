@@ -191,13 +191,15 @@ KINAGG_API kinagg_str kinagg_str_c(const char *s);
 #define KINAGG_MD5_SIZE 16
 #define KINAGG_SHA256_SIZE 32
 
+/* The built-in contexts share the place of their first two fields, so that
+ * one body of code serves both hashes. */
 typedef struct kinagg_md5_ctx {
 #ifdef KINAGG_USE_MBEDTLS
     mbedtls_md5_context mbed;
 #else
-    uint32_t state[4];
     uint64_t total;
     unsigned char block[64];
+    uint32_t state[4];
 #endif
 } kinagg_md5_ctx;
 
@@ -205,9 +207,9 @@ typedef struct kinagg_sha256_ctx {
 #ifdef KINAGG_USE_MBEDTLS
     mbedtls_sha256_context mbed;
 #else
-    uint32_t state[8];
     uint64_t total;
     unsigned char block[64];
+    uint32_t state[8];
 #endif
 } kinagg_sha256_ctx;
 
@@ -1260,6 +1262,14 @@ extern "C" {
 
 /* ---- 2. Basics --------------------------------------------------------- */
 
+/* A helper kept out of line where inlining it in each caller would copy
+ * it: for code size only. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KINAGG__NOINLINE __attribute__((noinline))
+#else
+#define KINAGG__NOINLINE
+#endif
+
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
  * NUL, then the one for other values: one string, no table of pointers.
  * Without text, each status's message is its number. */
@@ -1684,9 +1694,29 @@ static void kinagg__hash_blocks(kinagg__hash_kind kind, uint32_t *st, const unsi
     if (kind == KINAGG__SHA256) kinagg__sha256_blocks(st, p, blocks);
     else kinagg__md5_blocks(st, p, blocks);
 }
-static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
-                                const void *data, size_t len) {
+/* A context's fields, at the same offsets in both (checked below). */
+#define KINAGG__HASH_TOTAL(ctx) ((uint64_t *)(ctx))
+#define KINAGG__HASH_BLOCK(ctx) ((unsigned char *)(ctx) + offsetof(kinagg_md5_ctx, block))
+#define KINAGG__HASH_STATE(ctx) ((uint32_t *)(void *)((unsigned char *)(ctx) + offsetof(kinagg_md5_ctx, state)))
+typedef char kinagg__hash_layout[offsetof(kinagg_md5_ctx, total) == 0 && offsetof(kinagg_sha256_ctx, total) == 0 &&
+                                         offsetof(kinagg_md5_ctx, block) == offsetof(kinagg_sha256_ctx, block) &&
+                                         offsetof(kinagg_md5_ctx, state) == offsetof(kinagg_sha256_ctx, state)
+                                     ? 1
+                                     : -1];
+
+/* The initial states: MD5's four words, then SHA-256's eight. */
+static const uint32_t kinagg__hash_iv[12] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
+                                             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+static KINAGG__NOINLINE void kinagg__hash_init(void *ctx, kinagg__hash_kind kind) {
+    KINAGG_MEMCPY(KINAGG__HASH_STATE(ctx), kinagg__hash_iv + 4 * kind, 16 + 16 * (size_t)kind);
+    *KINAGG__HASH_TOTAL(ctx) = 0;
+}
+static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg__hash_kind kind) {
     const unsigned char *p = (const unsigned char *)data;
+    uint64_t *total = KINAGG__HASH_TOTAL(ctx);
+    unsigned char *block = KINAGG__HASH_BLOCK(ctx);
+    uint32_t *st = KINAGG__HASH_STATE(ctx);
     size_t used = (size_t)(*total & 63);
     *total += len;
     if (used) {
@@ -1702,15 +1732,16 @@ static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *
     if (len) KINAGG_MEMCPY(block, p, len);
 }
 /* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
- * the digest, n bytes of the state, each word little-endian for MD5 and
+ * the digest, the state's bytes, each word little-endian for MD5 and
  * big-endian for SHA-256. */
-static void kinagg__hash_final(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
-                               unsigned char *out, unsigned n) {
+static void kinagg__hash_final(void *ctx, unsigned char *out, kinagg__hash_kind kind) {
     /* in the context's block: no buffer on the stack, at the bottom of the
      * deepest call chain of a firmware */
-    uint64_t bits = *total << 3;
-    size_t used = (size_t)(*total & 63);
-    unsigned i, x = kind == KINAGG__SHA256 ? 3 : 0;
+    uint64_t bits = *KINAGG__HASH_TOTAL(ctx) << 3;
+    unsigned char *block = KINAGG__HASH_BLOCK(ctx);
+    uint32_t *st = KINAGG__HASH_STATE(ctx);
+    size_t used = (size_t)(*KINAGG__HASH_TOTAL(ctx) & 63);
+    unsigned i, x = kind == KINAGG__SHA256 ? 3 : 0, n = kind == KINAGG__SHA256 ? KINAGG_SHA256_SIZE : KINAGG_MD5_SIZE;
     block[used++] = 0x80;
     if (used > 56) {
         KINAGG_MEMSET(block + used, 0, 64 - used);
@@ -1723,30 +1754,20 @@ static void kinagg__hash_final(kinagg__hash_kind kind, uint32_t *st, uint64_t *t
     for (i = 0; i < n; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
 }
 
-KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
-    ctx->state[0] = 0x67452301; ctx->state[1] = 0xefcdab89;
-    ctx->state[2] = 0x98badcfe; ctx->state[3] = 0x10325476;
-    ctx->total = 0;
-}
+KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) { kinagg__hash_init(ctx, KINAGG__MD5); }
 KINAGG_API void kinagg_md5_update(kinagg_md5_ctx *ctx, const void *data, size_t len) {
-    kinagg__hash_update(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, data, len);
+    kinagg__hash_update(ctx, data, len, KINAGG__MD5);
 }
 KINAGG_API void kinagg_md5_final(kinagg_md5_ctx *ctx, unsigned char out[KINAGG_MD5_SIZE]) {
-    kinagg__hash_final(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, out, KINAGG_MD5_SIZE);
+    kinagg__hash_final(ctx, out, KINAGG__MD5);
 }
 
-KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
-    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    unsigned i;
-    for (i = 0; i < 8; i++) ctx->state[i] = iv[i];
-    ctx->total = 0;
-}
+KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) { kinagg__hash_init(ctx, KINAGG__SHA256); }
 KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, size_t len) {
-    kinagg__hash_update(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, data, len);
+    kinagg__hash_update(ctx, data, len, KINAGG__SHA256);
 }
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
-    kinagg__hash_final(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, out, KINAGG_SHA256_SIZE);
+    kinagg__hash_final(ctx, out, KINAGG__SHA256);
 }
 #endif /* KINAGG_USE_MBEDTLS */
 
