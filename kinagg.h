@@ -456,7 +456,8 @@ KINAGG_API int kinagg_deagg_next(kinagg_deagg *it, kinagg_user_record *rec);
  * X-Amz-Date (kinagg_sigv4_amz_date makes its value), plus
  * X-Amz-Security-Token when the credentials carry a session token, and the
  * caller must send them unchanged. The signing key is derived once per
- * date, region and service and cached in the signer. */
+ * date, region and service and cached in the signer (with KINAGG_SMALL,
+ * derived for each signature). */
 
 typedef struct kinagg_credentials {
     kinagg_str access_key_id;
@@ -2882,9 +2883,10 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
 }
 
 /* Derives (or finds cached) the signing key; m is the caller's context,
- * used here as scratch, so that one context serves the whole signature. */
+ * used here as scratch, so that one context serves the whole signature.
+ * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
+ * fraction of a millisecond on a microcontroller) for less code. */
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
-    unsigned char tag[KINAGG_SHA256_SIZE], differs = !sg->key_valid;
     const kinagg_str *secret = &sg->credentials.secret_access_key;
     kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
     int i;
@@ -2892,21 +2894,27 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
     part[0].len = 8;
     part[1] = r->region;
     part[2] = r->service;
-    part[3] = kinagg_str_c("aws4_request");
-    /* What the key depends on, hashed: a new secret, date, region or service
-     * derives a new key. The zero bytes keep the fields apart. */
-    kinagg_sha256_init(&m->inner);
-    kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
-    for (i = 0; i < 3; i++) {
-        kinagg_sha256_update(&m->inner, "", 1);
-        kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+    part[3].ptr = "aws4_request";
+    part[3].len = 12;
+#if !KINAGG__SMALL
+    {
+        /* What the key depends on, hashed: a new secret, date, region or
+         * service derives a new key. The zero bytes keep the fields apart. */
+        unsigned char tag[KINAGG_SHA256_SIZE], differs = !sg->key_valid;
+        kinagg_sha256_init(&m->inner);
+        kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
+        for (i = 0; i < 3; i++) {
+            kinagg_sha256_update(&m->inner, "", 1);
+            kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+        }
+        kinagg_sha256_final(&m->inner, tag);
+        for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
+            differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
+            sg->key_tag[i] = tag[i];
+        }
+        if (!differs) return;
     }
-    kinagg_sha256_final(&m->inner, tag);
-    for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
-        differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
-        sg->key_tag[i] = tag[i];
-    }
-    if (!differs) return;
+#endif
     /* each link's key is taken in by its init before the final overwrites it */
     kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
     for (i = 0; i < 4; i++) {
