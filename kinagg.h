@@ -2882,8 +2882,8 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
-/* Derives (or finds cached) the signing key; m is the caller's context,
- * used here as scratch, so that one context serves the whole signature.
+/* Derives (or finds cached) the signing key and leaves m keyed with it; m
+ * is the caller's context, so that one context serves the whole signature.
  * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
  * fraction of a millisecond on a microcontroller) for less code. */
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
@@ -2912,15 +2912,19 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
             differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
             sg->key_tag[i] = tag[i];
         }
-        if (!differs) return;
+        if (!differs) {
+            kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
+            return;
+        }
     }
 #endif
-    /* each link's key is taken in by its init before the final overwrites it */
+    /* each link's key is taken in by the next init before the next final
+     * overwrites it; the last init keys m for the string to sign */
     kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
     for (i = 0; i < 4; i++) {
-        if (i) kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
         kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
+        kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
     }
     sg->key_valid = 1;
 }
@@ -3010,7 +3014,6 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
-    kinagg_hmac_sha256_init(&m, signer->signing_key, sizeof signer->signing_key);
     kinagg__sink_put(&s, "AWS4-HMAC-SHA256\n", 17);
     kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
     kinagg__sink_byte(&s, '\n');
