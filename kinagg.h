@@ -2320,19 +2320,20 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
     size_t front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
     if (!agg->record_count) return KINAGG_ERR_STATE;
     if (!agg->finished) {
-        kinagg_md5_ctx md5;
 #if KINAGG__SMALL
         /* The records move down to the tables, then all is hashed at once
          * (small code; a microcontroller has no data cache to keep pieces
          * in). */
         if (agg->records_start != front)
             KINAGG_MEMMOVE(agg->buf + front, agg->buf + agg->records_start, agg->records_len);
-        kinagg_md5_init(&md5);
-        kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN + agg->records_len);
+        agg->records_start = front;
+        kinagg_md5(agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN + agg->records_len,
+                   agg->buf + front + agg->records_len);
 #else
         /* The records move down to the tables in pieces, each hashed while
          * it is still in the cache. Moving down, a piece never overwrites
          * one not yet moved. */
+        kinagg_md5_ctx md5;
         size_t done = 0, piece = 16384;
         kinagg_md5_init(&md5);
         kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN);
@@ -2343,9 +2344,9 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
             kinagg_md5_update(&md5, agg->buf + front + done, n);
             done += n;
         }
-#endif
         agg->records_start = front;
         kinagg_md5_final(&md5, agg->buf + front + agg->records_len);
+#endif
         agg->finished = 1;
     }
     if (out) *out = agg->buf;
