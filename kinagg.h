@@ -1742,7 +1742,18 @@ static void kinagg__hash_final(void *ctx, unsigned char *out, kinagg__hash_kind 
     unsigned char *block = KINAGG__HASH_BLOCK(ctx);
     uint32_t *st = KINAGG__HASH_STATE(ctx);
     size_t used = (size_t)(*KINAGG__HASH_TOTAL(ctx) & 63);
-    unsigned i, x = kind == KINAGG__SHA256 ? 3 : 0, n = kind == KINAGG__SHA256 ? KINAGG_SHA256_SIZE : KINAGG_MD5_SIZE;
+    unsigned i, x = 3 * (unsigned)kind; /* 0: MD5, 3: SHA-256 */
+#if KINAGG__SMALL
+    block[used++] = 0x80;
+    while (used != 56) { /* zeros up to the count's place, a byte at a time */
+        if (used == 64) {
+            kinagg__hash_blocks(kind, st, block, 1);
+            used = 0;
+        } else {
+            block[used++] = 0;
+        }
+    }
+#else
     block[used++] = 0x80;
     if (used > 56) {
         KINAGG_MEMSET(block + used, 0, 64 - used);
@@ -1750,9 +1761,10 @@ static void kinagg__hash_final(void *ctx, unsigned char *out, kinagg__hash_kind 
         used = 0;
     }
     KINAGG_MEMSET(block + used, 0, 56 - used);
-    for (i = 0; i < 8; i++, bits >>= 8) block[x ? 63 - i : 56 + i] = (unsigned char)bits;
+#endif
+    for (i = 0; i < 8; i++, bits >>= 8) block[56 + (i ^ (7 * (unsigned)kind))] = (unsigned char)bits;
     kinagg__hash_blocks(kind, st, block, 1);
-    for (i = 0; i < n; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
+    for (i = 0; i < 16 + 16 * (unsigned)kind; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
 }
 
 KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) { kinagg__hash_init(ctx, KINAGG__MD5); }
