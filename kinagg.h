@@ -2603,28 +2603,29 @@ static int kinagg__hexval(unsigned char c) {
     return -1;
 }
 
-/* A path segment's dots: 1 for ".", 2 for "..", else 0. */
-static int kinagg__dots(const char *p, size_t n) { return (n == 1 || n == 2) && p[0] == '.' && p[n - 1] == '.' ? (int)n : 0; }
-
 #ifdef KINAGG_SIGV4_SIMPLE_PATH
 /* A path that is its own canonical form, normalized or not: empty, or "/"
  * and segments of unreserved bytes, none empty (but a last one), "." or "..". */
 static int kinagg__path_simple(kinagg_str p) {
-    size_t i, seg = 0; /* the '/' before the current segment */
+    size_t i, n = 0, dots = 0; /* the current segment's bytes, and its dots */
     if (p.len && p.ptr[0] != '/') return 0;
     for (i = 1; i <= p.len; i++) {
-        if (i == p.len || p.ptr[i] == '/') {
-            size_t n = i - seg - 1;
-            const char *q = p.ptr + seg + 1;
-            if ((n == 0 && i < p.len) || kinagg__dots(q, n)) return 0;
-            seg = i;
-        } else if (!kinagg__unreserved((unsigned char)p.ptr[i])) {
-            return 0;
+        unsigned char c = i < p.len ? (unsigned char)p.ptr[i] : '/';
+        if (c == '/') {
+            if ((n == 0 && i < p.len) || (n && n == dots && n <= 2)) return 0;
+            n = dots = 0;
+        } else {
+            if (!kinagg__unreserved(c)) return 0;
+            n++;
+            dots += c == '.';
         }
     }
     return 1;
 }
 #else
+/* A path segment's dots: 1 for ".", 2 for "..", else 0. */
+static int kinagg__dots(const char *p, size_t n) { return (n == 1 || n == 2) && p[0] == '.' && p[n - 1] == '.' ? (int)n : 0; }
+
 /* Produces, one byte at a time, the canonical URI encoding of a query key or
  * value: percent escapes decoded, then everything but unreserved bytes
  * encoded with uppercase hex. Lets params be compared and emitted without a
