@@ -1273,12 +1273,17 @@ extern "C" {
 
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
  * NUL, then the one for other values: one string, no table of pointers.
- * Without text, each status's message is its number. */
+ * Without text, each status's message is its number: "10" to "26", then
+ * "?" for other values, and "0" to "9" are the ends of "10" to "19". */
 #ifdef KINAGG_NO_ERROR_TEXT
-static const char kinagg__status_text[] =
-    "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9\0" "10\0" "11\0" "12\0" "13\0" "14\0" "15\0"
-    "16\0" "17\0" "18\0" "19\0" "20\0" "21\0" "22\0" "23\0" "24\0" "25\0" "26\0" "?";
+static const char kinagg__status_text[] = "10\0" "11\0" "12\0" "13\0" "14\0" "15\0" "16\0" "17\0" "18\0" "19\0"
+                                          "20\0" "21\0" "22\0" "23\0" "24\0" "25\0" "26\0" "?";
 typedef char kinagg__status_text_complete[KINAGG_STATUS_COUNT_ == 27 ? 1 : -1];
+
+KINAGG_API const char *kinagg_strerror(kinagg_status status) {
+    unsigned n = (unsigned)status;
+    return kinagg__status_text + (n < 10 ? 3 * n + 1 : 3 * ((n < KINAGG_STATUS_COUNT_ ? n : KINAGG_STATUS_COUNT_) - 10));
+}
 #else
 static const char kinagg__status_text[] =
     "ok\0" /* KINAGG_OK */
@@ -1309,7 +1314,6 @@ static const char kinagg__status_text[] =
     "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
     "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
     "unknown status";
-#endif
 
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     const char *s = kinagg__status_text;
@@ -1318,6 +1322,7 @@ KINAGG_API const char *kinagg_strerror(kinagg_status status) {
         while (*s++) {}
     return s;
 }
+#endif
 
 KINAGG_API kinagg_str kinagg_str_c(const char *s) {
     kinagg_str r;
