@@ -2197,6 +2197,7 @@ typedef struct kinagg__agg_plan {
     uint32_t pk_hash, ehk_hash;
     int pk_new, ehk_new, has_ehk;
     size_t add_keys;   /* bytes of new table entries */
+    size_t body;       /* bytes of the record entry's body */
     size_t add_record; /* bytes of the record entry */
     size_t alone;      /* finished size of an aggregate holding only it */
 } kinagg__agg_plan;
@@ -2222,7 +2223,8 @@ static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_
         pl->ehk_new = pl->ehk_index == agg->ehk_count;
         if (pl->ehk_new) pl->add_keys += ehk_entry;
     }
-    pl->add_record = kinagg__field_len(kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_len));
+    pl->body = kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_len);
+    pl->add_record = kinagg__field_len(pl->body);
     pl->alone = KINAGG__OVERHEAD + pk_entry + ehk_entry +
                 kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_len));
 }
@@ -2311,8 +2313,7 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     /* The record entry goes after the records already added. */
     p = agg->buf + agg->records_start + agg->records_len;
     agg->records_len += pl.add_record;
-    p = kinagg__put_tagged(p, KINAGG__TAG_RECORD,
-                           kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
+    p = kinagg__put_tagged(p, KINAGG__TAG_RECORD, pl.body);
     p = kinagg__put_tagged(p, KINAGG__TAG_REC_PK_INDEX, pl.pk_index);
     if (pl.has_ehk) p = kinagg__put_tagged(p, KINAGG__TAG_REC_EHK_INDEX, pl.ehk_index);
     p = kinagg__put_tagged(p, KINAGG__TAG_REC_DATA, data_len);
