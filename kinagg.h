@@ -2902,6 +2902,10 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
+/* One text for the start of the Authorization value, the algorithm and
+ * the "AWS4" of the key. */
+#define KINAGG__AWS4_CREDENTIAL "AWS4-HMAC-SHA256 Credential="
+
 /* Derives (or finds cached) the signing key and leaves m keyed with it; m
  * is the caller's context, so that one context serves the whole signature.
  * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
@@ -2940,7 +2944,7 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
 #endif
     /* each link's key is taken in by the next init before the next final
      * overwrites it; the last init keys m for the string to sign */
-    kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
+    kinagg__hmac_init2(m, KINAGG__AWS4_CREDENTIAL, 4, secret->ptr, secret->len); /* "AWS4" */
     for (i = 0; i < 4; i++) {
         kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
@@ -3034,7 +3038,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
-    kinagg__sink_put(&s, "AWS4-HMAC-SHA256\n", 17);
+    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 16); /* the algorithm */
+    kinagg__sink_byte(&s, '\n');
     kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
     kinagg__sink_byte(&s, '\n');
     kinagg__scope(&s, r);
@@ -3057,7 +3062,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
     s.copy = out;
     s.cap = out_cap;
-    kinagg__sink_put(&s, "AWS4-HMAC-SHA256 Credential=", 28);
+    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 28);
     kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
     kinagg__sink_byte(&s, '/');
     kinagg__scope(&s, r);
