@@ -1886,7 +1886,8 @@ KINAGG_API size_t kinagg_hash_key_format(const kinagg_hash_key *key, char out[KI
     const unsigned char *from = key->be; /* the number, then v */
     size_t n = 0, i;
     int nonzero;
-    do { /* v, digit = number / 10, number % 10; the digits come last first */
+    do { /* v, digit = number / 10, number % 10; the digits come last first,
+          * from the end of out */
         unsigned rem = 0;
         nonzero = 0;
         for (i = 0; i < 16; i++) {
@@ -1896,14 +1897,10 @@ KINAGG_API size_t kinagg_hash_key_format(const kinagg_hash_key *key, char out[KI
             nonzero |= v[i];
         }
         from = v;
-        out[n++] = (char)('0' + rem);
+        out[KINAGG_HASH_KEY_DECIMAL_MAX - ++n] = (char)('0' + rem);
     } while (nonzero);
+    KINAGG_MEMMOVE(out, out + KINAGG_HASH_KEY_DECIMAL_MAX - n, n); /* to the front */
     out[n] = '\0';
-    for (i = 0; i < n / 2; i++) { /* first digit first */
-        char c = out[i];
-        out[i] = out[n - 1 - i];
-        out[n - 1 - i] = c;
-    }
     return n;
 }
 
