@@ -1845,11 +1845,10 @@ KINAGG_API void kinagg_hmac_sha256(const void *key, size_t key_len, const void *
 }
 
 KINAGG_API void kinagg_hex(const unsigned char *bytes, size_t len, char *out) {
-    static const char digits[] = "0123456789abcdef";
     size_t i;
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
+    for (i = 0; i < 2 * len; i++) { /* a digit for each half byte, high first */
+        unsigned n = (unsigned)(bytes[i / 2] >> (i & 1 ? 0 : 4)) & 15;
+        out[i] = (char)(n < 10 ? '0' + n : 'a' - 10 + n);
     }
 }
 
