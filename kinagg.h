@@ -3119,17 +3119,19 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
     m = mp < 10 ? mp + 3 : mp - 9;
-    /* HHMMSS, then YYYYMMDD (its last 8 digits), as numbers written from
-     * the right in one loop */
-    v = secs / 3600 * 10000 + secs / 60 % 60 * 100 + secs % 60;
+    /* HHMMSS (the seconds of the day in mixed radix: the tens of seconds
+     * and of minutes are digits of base 6), then YYYYMMDD (its last 8
+     * digits), written from the right in one loop */
+    v = secs;
     for (i = 14; i >= 0; i--) {
+        uint32_t base = i == 13 || i == 11 ? 6 : 10;
         if (i == 8) {
             out[8] = 'T';
             v = (yoe + era % 25 * 400 + (m <= 2)) * 10000 + m * 100 + doy - (153 * mp + 2) / 5 + 1;
             continue;
         }
-        out[i] = (char)('0' + v % 10);
-        v /= 10;
+        out[i] = (char)('0' + v % base);
+        v /= base;
     }
     out[15] = 'Z';
     out[16] = '\0';
