@@ -1987,9 +1987,10 @@ static int kinagg__varint_get(const unsigned char *p, size_t end, size_t *pos, u
 /* Bytes of a length-delimited field: tag + length varint + body. */
 static size_t kinagg__field_len(size_t body) { return 1 + kinagg__varint_len(body) + body; }
 
-static size_t kinagg__record_body_len(size_t pk_index, int has_ehk, size_t ehk_index, size_t data_len) {
-    return 1 + kinagg__varint_len(pk_index) + (has_ehk ? 1 + kinagg__varint_len(ehk_index) : 0) +
-           kinagg__field_len(data_len);
+/* Bytes of a record entry's body: the key index fields (tag and varint
+ * each), then the data field (data_field bytes). */
+static size_t kinagg__record_body_len(size_t pk_index, int has_ehk, size_t ehk_index, size_t data_field) {
+    return 1 + kinagg__varint_len(pk_index) + (has_ehk ? 1 + kinagg__varint_len(ehk_index) : 0) + data_field;
 }
 
 /* Where the records of an empty aggregate start: an eighth of the aggregate
@@ -2200,7 +2201,7 @@ typedef struct kinagg__agg_plan {
 
 static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                     size_t ehk_len, size_t data_len, kinagg__agg_plan *pl) {
-    size_t pk_entry, ehk_entry = 0; /* bytes of the keys' table entries */
+    size_t pk_entry, ehk_entry = 0, data_field = kinagg__field_len(data_len); /* bytes of table entries, data field */
     KINAGG_MEMSET(pl, 0, sizeof *pl);
     if (agg->last_pk_offset && agg->buf[agg->last_pk_offset - 1] == pk_len /* len < 128 */ &&
         KINAGG_MEMCMP(agg->buf + agg->last_pk_offset, pk, pk_len) == 0) {
@@ -2219,10 +2220,10 @@ static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_
         pl->ehk_new = pl->ehk_index == agg->ehk_count;
         if (pl->ehk_new) pl->add_keys += ehk_entry;
     }
-    pl->body = kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_len);
+    pl->body = kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_field);
     pl->add_record = kinagg__field_len(pl->body);
     pl->alone = KINAGG__OVERHEAD + pk_entry + ehk_entry +
-                kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_len));
+                kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_field));
 }
 
 KINAGG_API size_t kinagg_agg_size_if_added(const kinagg_agg *agg, const char *partition_key,
