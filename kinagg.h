@@ -3079,15 +3079,20 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
 /* n /= d, returning n % d, for d below 65536: 16 bits at a time in 32-bit
  * arithmetic, so a 32-bit target needs no 64-bit division from libgcc. */
 static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
-    uint64_t q = 0;
-    uint32_t r = 0;
-    int i;
-    for (i = 48; i >= 0; i -= 16) {
-        uint32_t cur = r << 16 | (uint32_t)(*n >> i & 0xffff);
-        q = q << 16 | cur / d;
-        r = cur % d;
+    uint32_t w[2], r = 0; /* the high word, then the low one; each becomes its quotient */
+    int i, k;
+    w[0] = (uint32_t)(*n >> 32);
+    w[1] = (uint32_t)*n;
+    for (i = 0; i < 2; i++) {
+        uint32_t q = 0;
+        for (k = 16; k >= 0; k -= 16) {
+            uint32_t cur = r << 16 | (w[i] >> k & 0xffff);
+            q = q << 16 | cur / d;
+            r = cur % d;
+        }
+        w[i] = q;
     }
-    *n = q;
+    *n = (uint64_t)w[0] << 32 | w[1];
     return r;
 }
 
