@@ -2895,7 +2895,9 @@ static void kinagg__out_str(kinagg__out *o, kinagg_str s) { kinagg__out_put(o, s
 static void kinagg__out_c(kinagg__out *o, const char *s) { kinagg__out_str(o, kinagg_str_c(s)); }
 
 KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_credentials *credentials) {
+#if !KINAGG__SMALL /* else there is no cached key to mark invalid */
     KINAGG_MEMSET(signer, 0, sizeof *signer);
+#endif
     signer->credentials = *credentials;
 }
 
