@@ -2991,7 +2991,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     if (r->payload_sha256_hex)
         for (i = 0; i < 64; i++) { /* checked, and kept in lowercase for the canonical request */
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
-            hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
+            hex[i] = (char)(r->payload_sha256_hex[i] | 0x20); /* a hex digit: '0'-'9' keep that bit */
         }
 
     /* Canonical request */
