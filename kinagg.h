@@ -1496,23 +1496,25 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
         0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
         0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
         0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-    static const unsigned char R[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
+    /* each round's four rotations, then its message word (m * i + k) % 16: m, k */
+    static const unsigned char R[24] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21,
+                                        1, 0, 5, 1, 3, 5, 7, 0};
     for (; blocks; blocks--, p += 64) {
         uint32_t a = st[0], b = st[1], c = st[2], d = st[3];
         unsigned i;
         for (i = 0; i < 64; i++) {
             uint32_t f, t;
-            unsigned g;
-            switch (i >> 4) {
-            case 0: f = (b & c) | (~b & d); g = i; break;
-            case 1: f = (d & b) | (~d & c); g = (5 * i + 1) & 15; break;
-            case 2: f = b ^ c ^ d; g = (3 * i + 5) & 15; break;
-            default: f = c ^ (b | ~d); g = (7 * i) & 15; break;
+            unsigned r = i >> 4, g = (R[16 + 2 * r] * i + R[17 + 2 * r]) & 15;
+            switch (r) {
+            case 0: f = (b & c) | (~b & d); break;
+            case 1: f = (d & b) | (~d & c); break;
+            case 2: f = b ^ c ^ d; break;
+            default: f = c ^ (b | ~d); break;
             }
             t = d;
             d = c;
             c = b;
-            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[((i >> 4) << 2) | (i & 3)]);
+            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[(r << 2) | (i & 3)]);
             a = t;
         }
         st[0] += a; st[1] += b; st[2] += c; st[3] += d;
