@@ -2044,7 +2044,7 @@ static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t 
             shift += 7;
         } while (b & 0x80);
         if (body == key_len && KINAGG_MEMCMP(buf + pos, key, key_len) == 0) {
-            if (entry_off) *entry_off = pos;
+            *entry_off = pos; /* never NULL: both callers pass one */
             return index;
         }
         pos += body;
@@ -2302,7 +2302,7 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
         agg->records_start = to;
     }
     if (pl.pk_new) pl.pk_entry_off = kinagg__agg_table_add(agg, 0, pk, pk_len, pl.pk_hash);
-    if (pl.has_ehk && pl.ehk_new) (void)kinagg__agg_table_add(agg, 1, ehk, ehk_len, pl.ehk_hash);
+    if (pl.ehk_new) (void)kinagg__agg_table_add(agg, 1, ehk, ehk_len, pl.ehk_hash); /* has_ehk too */
     if (pk_len < 128) { /* the cache test reads a one-byte length */
         agg->last_pk_index = pl.pk_index;
         agg->last_pk_offset = pl.pk_entry_off;
