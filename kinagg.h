@@ -1270,6 +1270,12 @@ extern "C" {
 #else
 #define KINAGG__NOINLINE
 #endif
+/* The same, in a build for size only (KINAGG_SMALL). */
+#if KINAGG__SMALL
+#define KINAGG__SMALL_NOINLINE KINAGG__NOINLINE
+#else
+#define KINAGG__SMALL_NOINLINE
+#endif
 
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
  * NUL, then the one for other values: one string, no table of pointers.
@@ -2805,7 +2811,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
 }
 #endif /* KINAGG_SIGV4_SIMPLE_PATH */
 
-static char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static KINAGG__SMALL_NOINLINE char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
 /* Names in lowercase byte order (a name before any it is a prefix of);
  * only the sign of the result means anything. */
