@@ -1288,7 +1288,7 @@ typedef char kinagg__status_text_complete[KINAGG_STATUS_COUNT_ == 27 ? 1 : -1];
 
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     unsigned n = (unsigned)status;
-    return kinagg__status_text + (n < 10 ? 3 * n + 1 : 3 * ((n < KINAGG_STATUS_COUNT_ ? n : KINAGG_STATUS_COUNT_) - 10));
+    return kinagg__status_text + (n < 10 ? 3 * n + 1 : 3 * ((n < (unsigned)KINAGG_STATUS_COUNT_ ? n : (unsigned)KINAGG_STATUS_COUNT_) - 10));
 }
 #else
 static const char kinagg__status_text[] =
