@@ -1688,7 +1688,7 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
                 w[i & 15] = wi;
             }
             t1 = h + KINAGG__SHA_S1(e) + KINAGG__SHA_CH(e, f, g) + kinagg__sha256_k[i] + wi;
-            uint32_t t2 = KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ(a, b, c);
+            uint32_t t2 = KINAGG__SHA_S0(a) + (((a ^ b) & (b ^ c)) ^ b); /* Maj, in fewer bytes here */
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
         {
@@ -1932,7 +1932,7 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
         unsigned n = 0, k; /* n: continuation bytes */
         if (cp >= 0x80) {
             if (cp < 0xc2 || cp > 0xf4) return KINAGG_ERR_KEY_ENCODING;
-            n = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
+            n = 1 + (cp >= 0xe0) + (cp >= 0xf0);
             if (len - i < n) return KINAGG_ERR_KEY_ENCODING;
             cp &= 0x3fu >> n;
             for (k = 0; k < n; k++) {
