@@ -2986,7 +2986,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg_hmac_sha256_ctx m;
     kinagg__sink s;
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hex[2 * KINAGG_SHA256_SIZE];
+    char hex[2 * KINAGG_SHA256_SIZE], *sig;
     size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
@@ -3059,11 +3059,9 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    kinagg_hex(digest, sizeof digest, hex);
-    if (trace) {
-        kinagg_hex(digest, sizeof digest, trace->signature_hex);
-        trace->signature_hex[64] = '\0';
-    }
+    sig = trace ? trace->signature_hex : hex; /* the signature in hex, once */
+    kinagg_hex(digest, sizeof digest, sig);
+    if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
@@ -3076,7 +3074,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg__sink_put(&s, ", SignedHeaders=", 16);
     kinagg__headers(&s, r, 0);
     kinagg__sink_put(&s, ", Signature=", 12);
-    kinagg__sink_put(&s, hex, 64);
+    kinagg__sink_put(&s, sig, 64);
     if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
