@@ -2271,7 +2271,8 @@ static size_t kinagg__agg_table_add(kinagg_agg *agg, int ehk, const char *key, s
     size_t *count = ehk ? &agg->ehk_count : &agg->pk_count;
     size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len + (ehk ? agg->ehk_table_len : 0), n = kinagg__field_len(len);
     unsigned char *p;
-    if (!ehk && agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
+    if (!ehk && (KINAGG__SMALL || agg->ehk_table_len)) /* moving 0 bytes is no harm, but no use */
+        KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
     p = kinagg__put_tagged(agg->buf + at, ehk ? KINAGG__TAG_EHK_TABLE : KINAGG__TAG_PK_TABLE, len);
     KINAGG_MEMCPY(p, key, len);
 #if KINAGG__AGG_INDEX
@@ -2304,7 +2305,7 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len + pl.add_keys;
     if (front > agg->records_start || agg->records_start + agg->records_len + pl.add_record > agg->cap) {
         size_t to = front + (agg->cap - front - agg->records_len - pl.add_record) / 2;
-        if (agg->records_len) KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len);
+        KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len); /* both in buf */
         agg->records_start = to;
     }
     if (pl.pk_new) pl.pk_entry_off = kinagg__agg_table_add(agg, 0, pk, pk_len, pl.pk_hash);
