@@ -1722,7 +1722,7 @@ typedef char kinagg__hash_layout[offsetof(kinagg_md5_ctx, total) == 0 && offseto
 static const uint32_t kinagg__hash_iv[12] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
                                              0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-static KINAGG__NOINLINE void kinagg__hash_init(void *ctx, kinagg__hash_kind kind) {
+static KINAGG__SMALL_NOINLINE void kinagg__hash_init(void *ctx, kinagg__hash_kind kind) {
     KINAGG_MEMCPY(KINAGG__HASH_STATE(ctx), kinagg__hash_iv + 4 * kind, 16 + 16 * (size_t)kind);
     *KINAGG__HASH_TOTAL(ctx) = 0;
 }
