@@ -1814,7 +1814,7 @@ KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KI
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
     unsigned char pad[64]; /* the key, padded, then xored in place: one buffer on the stack */
     kinagg_sha256_ctx *h;
-    unsigned i;
+    unsigned i, x;
     KINAGG_MEMSET(pad, 0, sizeof pad);
     if (l1 + l2 > 64) { /* a long key is hashed in the outer context, not yet in use */
         kinagg_sha256_init(&ctx->outer);
@@ -1825,8 +1825,8 @@ static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size
         if (l1) KINAGG_MEMCPY(pad, k1, l1);
         if (l2) KINAGG_MEMCPY(pad + l1, k2, l2);
     }
-    for (h = &ctx->inner;; h = &ctx->outer) { /* the inner pad, then the outer */
-        for (i = 0; i < 64; i++) pad[i] ^= h == &ctx->inner ? 0x36 : 0x36 ^ 0x5c;
+    for (h = &ctx->inner, x = 0x36;; h = &ctx->outer, x = 0x36 ^ 0x5c) { /* the inner pad, then the outer */
+        for (i = 0; i < 64; i++) pad[i] ^= (unsigned char)x;
         kinagg_sha256_init(h);
         kinagg_sha256_update(h, pad, 64);
         if (h == &ctx->outer) break;
