@@ -196,13 +196,15 @@ KINAGG_API kinagg_str kinagg_str_c(const char *s);
 #define KINAGG_MD5_SIZE 16
 #define KINAGG_SHA256_SIZE 32
 
+/* The built-in contexts share the place of their first two fields, so that
+ * one body of code serves both hashes. */
 typedef struct kinagg_md5_ctx {
 #ifdef KINAGG_USE_MBEDTLS
     mbedtls_md5_context mbed;
 #else
-    uint32_t state[4];
     uint64_t total;
     unsigned char block[64];
+    uint32_t state[4];
 #endif
 } kinagg_md5_ctx;
 
@@ -210,9 +212,9 @@ typedef struct kinagg_sha256_ctx {
 #ifdef KINAGG_USE_MBEDTLS
     mbedtls_sha256_context mbed;
 #else
-    uint32_t state[8];
     uint64_t total;
     unsigned char block[64];
+    uint32_t state[8];
 #endif
 } kinagg_sha256_ctx;
 
@@ -459,7 +461,8 @@ KINAGG_API int kinagg_deagg_next(kinagg_deagg *it, kinagg_user_record *rec);
  * X-Amz-Date (kinagg_sigv4_amz_date makes its value), plus
  * X-Amz-Security-Token when the credentials carry a session token, and the
  * caller must send them unchanged. The signing key is derived once per
- * date, region and service and cached in the signer. */
+ * date, region and service and cached in the signer (with KINAGG_SMALL,
+ * derived for each signature). */
 
 typedef struct kinagg_credentials {
     kinagg_str access_key_id;
@@ -1270,14 +1273,33 @@ extern "C" {
 
 /* ---- 2. Basics --------------------------------------------------------- */
 
+/* A helper kept out of line where inlining it in each caller would copy
+ * it: for code size only. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KINAGG__NOINLINE __attribute__((noinline))
+#else
+#define KINAGG__NOINLINE
+#endif
+/* The same, in a build for size only (KINAGG_SMALL). */
+#if KINAGG__SMALL
+#define KINAGG__SMALL_NOINLINE KINAGG__NOINLINE
+#else
+#define KINAGG__SMALL_NOINLINE
+#endif
+
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
  * NUL, then the one for other values: one string, no table of pointers.
- * Without text, each status's message is its number. */
+ * Without text, each status's message is its number: "10" to "26", then
+ * "?" for other values, and "0" to "9" are the ends of "10" to "19". */
 #ifdef KINAGG_NO_ERROR_TEXT
-static const char kinagg__status_text[] =
-    "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9\0" "10\0" "11\0" "12\0" "13\0" "14\0" "15\0"
-    "16\0" "17\0" "18\0" "19\0" "20\0" "21\0" "22\0" "23\0" "24\0" "25\0" "26\0" "?";
+static const char kinagg__status_text[] = "10\0" "11\0" "12\0" "13\0" "14\0" "15\0" "16\0" "17\0" "18\0" "19\0"
+                                          "20\0" "21\0" "22\0" "23\0" "24\0" "25\0" "26\0" "?";
 typedef char kinagg__status_text_complete[KINAGG_STATUS_COUNT_ == 27 ? 1 : -1];
+
+KINAGG_API const char *kinagg_strerror(kinagg_status status) {
+    unsigned n = (unsigned)status;
+    return kinagg__status_text + (n < 10 ? 3 * n + 1 : 3 * ((n < (unsigned)KINAGG_STATUS_COUNT_ ? n : (unsigned)KINAGG_STATUS_COUNT_) - 10));
+}
 #else
 static const char kinagg__status_text[] =
     "ok\0" /* KINAGG_OK */
@@ -1308,7 +1330,6 @@ static const char kinagg__status_text[] =
     "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
     "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
     "unknown status";
-#endif
 
 KINAGG_API const char *kinagg_strerror(kinagg_status status) {
     const char *s = kinagg__status_text;
@@ -1317,6 +1338,7 @@ KINAGG_API const char *kinagg_strerror(kinagg_status status) {
         while (*s++) {}
     return s;
 }
+#endif
 
 KINAGG_API kinagg_str kinagg_str_c(const char *s) {
     kinagg_str r;
@@ -1490,23 +1512,25 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
         0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
         0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
         0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-    static const unsigned char R[16] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
+    /* each round's four rotations, then its message word (m * i + k) % 16: m, k */
+    static const unsigned char R[24] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21,
+                                        1, 0, 5, 1, 3, 5, 7, 0};
     for (; blocks; blocks--, p += 64) {
         uint32_t a = st[0], b = st[1], c = st[2], d = st[3];
         unsigned i;
         for (i = 0; i < 64; i++) {
             uint32_t f, t;
-            unsigned g;
-            switch (i >> 4) {
-            case 0: f = (b & c) | (~b & d); g = i; break;
-            case 1: f = (d & b) | (~d & c); g = (5 * i + 1) & 15; break;
-            case 2: f = b ^ c ^ d; g = (3 * i + 5) & 15; break;
-            default: f = c ^ (b | ~d); g = (7 * i) & 15; break;
+            unsigned r = i >> 4, g = (R[16 + 2 * r] * i + R[17 + 2 * r]) & 15;
+            switch (r) {
+            case 0: f = (b & c) | (~b & d); break;
+            case 1: f = (d & b) | (~d & c); break;
+            case 2: f = b ^ c ^ d; break;
+            default: f = c ^ (b | ~d); break;
             }
             t = d;
             d = c;
             c = b;
-            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[((i >> 4) << 2) | (i & 3)]);
+            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[(r << 2) | (i & 3)]);
             a = t;
         }
         st[0] += a; st[1] += b; st[2] += c; st[3] += d;
@@ -1674,7 +1698,7 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
                 w[i & 15] = wi;
             }
             t1 = h + KINAGG__SHA_S1(e) + KINAGG__SHA_CH(e, f, g) + kinagg__sha256_k[i] + wi;
-            uint32_t t2 = KINAGG__SHA_S0(a) + KINAGG__SHA_MAJ(a, b, c);
+            uint32_t t2 = KINAGG__SHA_S0(a) + (((a ^ b) & (b ^ c)) ^ b); /* Maj, in fewer bytes here */
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
         {
@@ -1694,9 +1718,29 @@ static void kinagg__hash_blocks(kinagg__hash_kind kind, uint32_t *st, const unsi
     if (kind == KINAGG__SHA256) kinagg__sha256_blocks(st, p, blocks);
     else kinagg__md5_blocks(st, p, blocks);
 }
-static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
-                                const void *data, size_t len) {
+/* A context's fields, at the same offsets in both (checked below). */
+#define KINAGG__HASH_TOTAL(ctx) ((uint64_t *)(ctx))
+#define KINAGG__HASH_BLOCK(ctx) ((unsigned char *)(ctx) + offsetof(kinagg_md5_ctx, block))
+#define KINAGG__HASH_STATE(ctx) ((uint32_t *)(void *)((unsigned char *)(ctx) + offsetof(kinagg_md5_ctx, state)))
+typedef char kinagg__hash_layout[offsetof(kinagg_md5_ctx, total) == 0 && offsetof(kinagg_sha256_ctx, total) == 0 &&
+                                         offsetof(kinagg_md5_ctx, block) == offsetof(kinagg_sha256_ctx, block) &&
+                                         offsetof(kinagg_md5_ctx, state) == offsetof(kinagg_sha256_ctx, state)
+                                     ? 1
+                                     : -1];
+
+/* The initial states: MD5's four words, then SHA-256's eight. */
+static const uint32_t kinagg__hash_iv[12] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
+                                             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+static KINAGG__SMALL_NOINLINE void kinagg__hash_init(void *ctx, kinagg__hash_kind kind) {
+    KINAGG_MEMCPY(KINAGG__HASH_STATE(ctx), kinagg__hash_iv + 4 * kind, 16 + 16 * (size_t)kind);
+    *KINAGG__HASH_TOTAL(ctx) = 0;
+}
+static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg__hash_kind kind) {
     const unsigned char *p = (const unsigned char *)data;
+    uint64_t *total = KINAGG__HASH_TOTAL(ctx);
+    unsigned char *block = KINAGG__HASH_BLOCK(ctx);
+    uint32_t *st = KINAGG__HASH_STATE(ctx);
     size_t used = (size_t)(*total & 63);
     *total += len;
     if (used) {
@@ -1712,15 +1756,27 @@ static void kinagg__hash_update(kinagg__hash_kind kind, uint32_t *st, uint64_t *
     if (len) KINAGG_MEMCPY(block, p, len);
 }
 /* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
- * the digest, n bytes of the state, each word little-endian for MD5 and
+ * the digest, the state's bytes, each word little-endian for MD5 and
  * big-endian for SHA-256. */
-static void kinagg__hash_final(kinagg__hash_kind kind, uint32_t *st, uint64_t *total, unsigned char block[64],
-                               unsigned char *out, unsigned n) {
+static void kinagg__hash_final(void *ctx, unsigned char *out, kinagg__hash_kind kind) {
     /* in the context's block: no buffer on the stack, at the bottom of the
      * deepest call chain of a firmware */
-    uint64_t bits = *total << 3;
-    size_t used = (size_t)(*total & 63);
-    unsigned i, x = kind == KINAGG__SHA256 ? 3 : 0;
+    uint64_t bits = *KINAGG__HASH_TOTAL(ctx) << 3;
+    unsigned char *block = KINAGG__HASH_BLOCK(ctx);
+    uint32_t *st = KINAGG__HASH_STATE(ctx);
+    size_t used = (size_t)(*KINAGG__HASH_TOTAL(ctx) & 63);
+    unsigned i, x = 3 * (unsigned)kind; /* 0: MD5, 3: SHA-256 */
+#if KINAGG__SMALL
+    block[used++] = 0x80;
+    while (used != 56) { /* zeros up to the count's place, a byte at a time */
+        if (used == 64) {
+            kinagg__hash_blocks(kind, st, block, 1);
+            used = 0;
+        } else {
+            block[used++] = 0;
+        }
+    }
+#else
     block[used++] = 0x80;
     if (used > 56) {
         KINAGG_MEMSET(block + used, 0, 64 - used);
@@ -1728,35 +1784,26 @@ static void kinagg__hash_final(kinagg__hash_kind kind, uint32_t *st, uint64_t *t
         used = 0;
     }
     KINAGG_MEMSET(block + used, 0, 56 - used);
-    for (i = 0; i < 8; i++, bits >>= 8) block[x ? 63 - i : 56 + i] = (unsigned char)bits;
+#endif
+    for (i = 0; i < 8; i++, bits >>= 8) block[56 + (i ^ (7 * (unsigned)kind))] = (unsigned char)bits;
     kinagg__hash_blocks(kind, st, block, 1);
-    for (i = 0; i < n; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
+    for (i = 0; i < 16 + 16 * (unsigned)kind; i++) out[i] = (unsigned char)(st[i >> 2] >> (8 * ((i & 3) ^ x)));
 }
 
-KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) {
-    ctx->state[0] = 0x67452301; ctx->state[1] = 0xefcdab89;
-    ctx->state[2] = 0x98badcfe; ctx->state[3] = 0x10325476;
-    ctx->total = 0;
-}
+KINAGG_API void kinagg_md5_init(kinagg_md5_ctx *ctx) { kinagg__hash_init(ctx, KINAGG__MD5); }
 KINAGG_API void kinagg_md5_update(kinagg_md5_ctx *ctx, const void *data, size_t len) {
-    kinagg__hash_update(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, data, len);
+    kinagg__hash_update(ctx, data, len, KINAGG__MD5);
 }
 KINAGG_API void kinagg_md5_final(kinagg_md5_ctx *ctx, unsigned char out[KINAGG_MD5_SIZE]) {
-    kinagg__hash_final(KINAGG__MD5, ctx->state, &ctx->total, ctx->block, out, KINAGG_MD5_SIZE);
+    kinagg__hash_final(ctx, out, KINAGG__MD5);
 }
 
-KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) {
-    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    unsigned i;
-    for (i = 0; i < 8; i++) ctx->state[i] = iv[i];
-    ctx->total = 0;
-}
+KINAGG_API void kinagg_sha256_init(kinagg_sha256_ctx *ctx) { kinagg__hash_init(ctx, KINAGG__SHA256); }
 KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, size_t len) {
-    kinagg__hash_update(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, data, len);
+    kinagg__hash_update(ctx, data, len, KINAGG__SHA256);
 }
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
-    kinagg__hash_final(KINAGG__SHA256, ctx->state, &ctx->total, ctx->block, out, KINAGG_SHA256_SIZE);
+    kinagg__hash_final(ctx, out, KINAGG__SHA256);
 }
 #endif /* KINAGG_USE_MBEDTLS */
 
@@ -1777,7 +1824,7 @@ KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KI
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
     unsigned char pad[64]; /* the key, padded, then xored in place: one buffer on the stack */
     kinagg_sha256_ctx *h;
-    unsigned i;
+    unsigned i, x;
     KINAGG_MEMSET(pad, 0, sizeof pad);
     if (l1 + l2 > 64) { /* a long key is hashed in the outer context, not yet in use */
         kinagg_sha256_init(&ctx->outer);
@@ -1788,8 +1835,8 @@ static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size
         if (l1) KINAGG_MEMCPY(pad, k1, l1);
         if (l2) KINAGG_MEMCPY(pad + l1, k2, l2);
     }
-    for (h = &ctx->inner;; h = &ctx->outer) { /* the inner pad, then the outer */
-        for (i = 0; i < 64; i++) pad[i] ^= h == &ctx->inner ? 0x36 : 0x36 ^ 0x5c;
+    for (h = &ctx->inner, x = 0x36;; h = &ctx->outer, x = 0x36 ^ 0x5c) { /* the inner pad, then the outer */
+        for (i = 0; i < 64; i++) pad[i] ^= (unsigned char)x;
         kinagg_sha256_init(h);
         kinagg_sha256_update(h, pad, 64);
         if (h == &ctx->outer) break;
@@ -1816,11 +1863,10 @@ KINAGG_API void kinagg_hmac_sha256(const void *key, size_t key_len, const void *
 }
 
 KINAGG_API void kinagg_hex(const unsigned char *bytes, size_t len, char *out) {
-    static const char digits[] = "0123456789abcdef";
     size_t i;
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
+    for (i = 0; i < 2 * len; i++) { /* a digit for each half byte, high first */
+        unsigned n = (unsigned)(bytes[i / 2] >> (i & 1 ? 0 : 4)) & 15;
+        out[i] = (char)(n < 10 ? '0' + n : 'a' - 10 + n);
     }
 }
 
@@ -1857,7 +1903,8 @@ KINAGG_API size_t kinagg_hash_key_format(const kinagg_hash_key *key, char out[KI
     const unsigned char *from = key->be; /* the number, then v */
     size_t n = 0, i;
     int nonzero;
-    do { /* v, digit = number / 10, number % 10; the digits come last first */
+    do { /* v, digit = number / 10, number % 10; the digits come last first,
+          * from the end of out */
         unsigned rem = 0;
         nonzero = 0;
         for (i = 0; i < 16; i++) {
@@ -1867,14 +1914,10 @@ KINAGG_API size_t kinagg_hash_key_format(const kinagg_hash_key *key, char out[KI
             nonzero |= v[i];
         }
         from = v;
-        out[n++] = (char)('0' + rem);
+        out[KINAGG_HASH_KEY_DECIMAL_MAX - ++n] = (char)('0' + rem);
     } while (nonzero);
+    KINAGG_MEMMOVE(out, out + KINAGG_HASH_KEY_DECIMAL_MAX - n, n); /* to the front */
     out[n] = '\0';
-    for (i = 0; i < n / 2; i++) { /* first digit first */
-        char c = out[i];
-        out[i] = out[n - 1 - i];
-        out[n - 1 - i] = c;
-    }
     return n;
 }
 
@@ -1899,7 +1942,7 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
         unsigned n = 0, k; /* n: continuation bytes */
         if (cp >= 0x80) {
             if (cp < 0xc2 || cp > 0xf4) return KINAGG_ERR_KEY_ENCODING;
-            n = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
+            n = 1 + (cp >= 0xe0) + (cp >= 0xf0);
             if (len - i < n) return KINAGG_ERR_KEY_ENCODING;
             cp &= 0x3fu >> n;
             for (k = 0; k < n; k++) {
@@ -1962,9 +2005,10 @@ static int kinagg__varint_get(const unsigned char *p, size_t end, size_t *pos, u
 /* Bytes of a length-delimited field: tag + length varint + body. */
 static size_t kinagg__field_len(size_t body) { return 1 + kinagg__varint_len(body) + body; }
 
-static size_t kinagg__record_body_len(size_t pk_index, int has_ehk, size_t ehk_index, size_t data_len) {
-    return 1 + kinagg__varint_len(pk_index) + (has_ehk ? 1 + kinagg__varint_len(ehk_index) : 0) +
-           kinagg__field_len(data_len);
+/* Bytes of a record entry's body: the key index fields (tag and varint
+ * each), then the data field (data_field bytes). */
+static size_t kinagg__record_body_len(size_t pk_index, int has_ehk, size_t ehk_index, size_t data_field) {
+    return 1 + kinagg__varint_len(pk_index) + (has_ehk ? 1 + kinagg__varint_len(ehk_index) : 0) + data_field;
 }
 
 /* Where the records of an empty aggregate start: an eighth of the aggregate
@@ -2016,7 +2060,7 @@ static size_t kinagg__table_find(const unsigned char *buf, size_t start, size_t 
             shift += 7;
         } while (b & 0x80);
         if (body == key_len && KINAGG_MEMCMP(buf + pos, key, key_len) == 0) {
-            if (entry_off) *entry_off = pos;
+            *entry_off = pos; /* never NULL: both callers pass one */
             return index;
         }
         pos += body;
@@ -2168,13 +2212,14 @@ typedef struct kinagg__agg_plan {
     uint32_t pk_hash, ehk_hash;
     int pk_new, ehk_new, has_ehk;
     size_t add_keys;   /* bytes of new table entries */
+    size_t body;       /* bytes of the record entry's body */
     size_t add_record; /* bytes of the record entry */
     size_t alone;      /* finished size of an aggregate holding only it */
 } kinagg__agg_plan;
 
 static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_t pk_len, const char *ehk,
                                     size_t ehk_len, size_t data_len, kinagg__agg_plan *pl) {
-    size_t pk_entry, ehk_entry = 0; /* bytes of the keys' table entries */
+    size_t pk_entry, ehk_entry = 0, data_field = kinagg__field_len(data_len); /* bytes of table entries, data field */
     KINAGG_MEMSET(pl, 0, sizeof *pl);
     if (agg->last_pk_offset && agg->buf[agg->last_pk_offset - 1] == pk_len /* len < 128 */ &&
         KINAGG_MEMCMP(agg->buf + agg->last_pk_offset, pk, pk_len) == 0) {
@@ -2193,9 +2238,10 @@ static void kinagg__agg_plan_record(const kinagg_agg *agg, const char *pk, size_
         pl->ehk_new = pl->ehk_index == agg->ehk_count;
         if (pl->ehk_new) pl->add_keys += ehk_entry;
     }
-    pl->add_record = kinagg__field_len(kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_len));
+    pl->body = kinagg__record_body_len(pl->pk_index, pl->has_ehk, pl->ehk_index, data_field);
+    pl->add_record = kinagg__field_len(pl->body);
     pl->alone = KINAGG__OVERHEAD + pk_entry + ehk_entry +
-                kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_len));
+                kinagg__field_len(kinagg__record_body_len(0, pl->has_ehk, 0, data_field));
 }
 
 KINAGG_API size_t kinagg_agg_size_if_added(const kinagg_agg *agg, const char *partition_key,
@@ -2235,7 +2281,8 @@ static size_t kinagg__agg_table_add(kinagg_agg *agg, int ehk, const char *key, s
     size_t *count = ehk ? &agg->ehk_count : &agg->pk_count;
     size_t at = KINAGG__MAGIC_LEN + agg->pk_table_len + (ehk ? agg->ehk_table_len : 0), n = kinagg__field_len(len);
     unsigned char *p;
-    if (!ehk && agg->ehk_table_len) KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
+    if (!ehk && (KINAGG__SMALL || agg->ehk_table_len)) /* moving 0 bytes is no harm, but no use */
+        KINAGG_MEMMOVE(agg->buf + at + n, agg->buf + at, agg->ehk_table_len);
     p = kinagg__put_tagged(agg->buf + at, ehk ? KINAGG__TAG_EHK_TABLE : KINAGG__TAG_PK_TABLE, len);
     KINAGG_MEMCPY(p, key, len);
 #if KINAGG__AGG_INDEX
@@ -2268,11 +2315,11 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len + pl.add_keys;
     if (front > agg->records_start || agg->records_start + agg->records_len + pl.add_record > agg->cap) {
         size_t to = front + (agg->cap - front - agg->records_len - pl.add_record) / 2;
-        if (agg->records_len) KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len);
+        KINAGG_MEMMOVE(agg->buf + to, agg->buf + agg->records_start, agg->records_len); /* both in buf */
         agg->records_start = to;
     }
     if (pl.pk_new) pl.pk_entry_off = kinagg__agg_table_add(agg, 0, pk, pk_len, pl.pk_hash);
-    if (pl.has_ehk && pl.ehk_new) (void)kinagg__agg_table_add(agg, 1, ehk, ehk_len, pl.ehk_hash);
+    if (pl.ehk_new) (void)kinagg__agg_table_add(agg, 1, ehk, ehk_len, pl.ehk_hash); /* has_ehk too */
     if (pk_len < 128) { /* the cache test reads a one-byte length */
         agg->last_pk_index = pl.pk_index;
         agg->last_pk_offset = pl.pk_entry_off;
@@ -2282,8 +2329,7 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     /* The record entry goes after the records already added. */
     p = agg->buf + agg->records_start + agg->records_len;
     agg->records_len += pl.add_record;
-    p = kinagg__put_tagged(p, KINAGG__TAG_RECORD,
-                           kinagg__record_body_len(pl.pk_index, pl.has_ehk, pl.ehk_index, data_len));
+    p = kinagg__put_tagged(p, KINAGG__TAG_RECORD, pl.body);
     p = kinagg__put_tagged(p, KINAGG__TAG_REC_PK_INDEX, pl.pk_index);
     if (pl.has_ehk) p = kinagg__put_tagged(p, KINAGG__TAG_REC_EHK_INDEX, pl.ehk_index);
     p = kinagg__put_tagged(p, KINAGG__TAG_REC_DATA, data_len);
@@ -2308,19 +2354,20 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
     size_t front = KINAGG__MAGIC_LEN + agg->pk_table_len + agg->ehk_table_len;
     if (!agg->record_count) return KINAGG_ERR_STATE;
     if (!agg->finished) {
-        kinagg_md5_ctx md5;
 #if KINAGG__SMALL
         /* The records move down to the tables, then all is hashed at once
          * (small code; a microcontroller has no data cache to keep pieces
          * in). */
         if (agg->records_start != front)
             KINAGG_MEMMOVE(agg->buf + front, agg->buf + agg->records_start, agg->records_len);
-        kinagg_md5_init(&md5);
-        kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN + agg->records_len);
+        agg->records_start = front;
+        kinagg_md5(agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN + agg->records_len,
+                   agg->buf + front + agg->records_len);
 #else
         /* The records move down to the tables in pieces, each hashed while
          * it is still in the cache. Moving down, a piece never overwrites
          * one not yet moved. */
+        kinagg_md5_ctx md5;
         size_t done = 0, piece = 16384;
         kinagg_md5_init(&md5);
         kinagg_md5_update(&md5, agg->buf + KINAGG__MAGIC_LEN, front - KINAGG__MAGIC_LEN);
@@ -2331,9 +2378,9 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
             kinagg_md5_update(&md5, agg->buf + front + done, n);
             done += n;
         }
-#endif
         agg->records_start = front;
         kinagg_md5_final(&md5, agg->buf + front + agg->records_len);
+#endif
         agg->finished = 1;
     }
     if (out) *out = agg->buf;
@@ -2578,28 +2625,29 @@ static int kinagg__hexval(unsigned char c) {
     return -1;
 }
 
-/* A path segment's dots: 1 for ".", 2 for "..", else 0. */
-static int kinagg__dots(const char *p, size_t n) { return (n == 1 || n == 2) && p[0] == '.' && p[n - 1] == '.' ? (int)n : 0; }
-
 #ifdef KINAGG_SIGV4_SIMPLE_PATH
 /* A path that is its own canonical form, normalized or not: empty, or "/"
  * and segments of unreserved bytes, none empty (but a last one), "." or "..". */
 static int kinagg__path_simple(kinagg_str p) {
-    size_t i, seg = 0; /* the '/' before the current segment */
+    size_t i, n = 0, dots = 0; /* the current segment's bytes, and its dots */
     if (p.len && p.ptr[0] != '/') return 0;
     for (i = 1; i <= p.len; i++) {
-        if (i == p.len || p.ptr[i] == '/') {
-            size_t n = i - seg - 1;
-            const char *q = p.ptr + seg + 1;
-            if ((n == 0 && i < p.len) || kinagg__dots(q, n)) return 0;
-            seg = i;
-        } else if (!kinagg__unreserved((unsigned char)p.ptr[i])) {
-            return 0;
+        unsigned char c = i < p.len ? (unsigned char)p.ptr[i] : '/';
+        if (c == '/') {
+            if ((n == 0 && i < p.len) || (n && n == dots && n <= 2)) return 0;
+            n = dots = 0;
+        } else {
+            if (!kinagg__unreserved(c)) return 0;
+            n++;
+            dots += c == '.';
         }
     }
     return 1;
 }
 #else
+/* A path segment's dots: 1 for ".", 2 for "..", else 0. */
+static int kinagg__dots(const char *p, size_t n) { return (n == 1 || n == 2) && p[0] == '.' && p[n - 1] == '.' ? (int)n : 0; }
+
 /* Produces, one byte at a time, the canonical URI encoding of a query key or
  * value: percent escapes decoded, then everything but unreserved bytes
  * encoded with uppercase hex. Lets params be compared and emitted without a
@@ -2774,7 +2822,7 @@ static void kinagg__canonical_path(kinagg__sink *s, kinagg_str path, int normali
 }
 #endif /* KINAGG_SIGV4_SIMPLE_PATH */
 
-static char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static KINAGG__SMALL_NOINLINE char kinagg__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
 /* Names in lowercase byte order (a name before any it is a prefix of);
  * only the sign of the result means anything. */
@@ -2866,14 +2914,21 @@ static void kinagg__out_str(kinagg__out *o, kinagg_str s) { kinagg__out_put(o, s
 static void kinagg__out_c(kinagg__out *o, const char *s) { kinagg__out_str(o, kinagg_str_c(s)); }
 
 KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_credentials *credentials) {
+#if !KINAGG__SMALL /* else there is no cached key to mark invalid */
     KINAGG_MEMSET(signer, 0, sizeof *signer);
+#endif
     signer->credentials = *credentials;
 }
 
-/* Derives (or finds cached) the signing key; m is the caller's context,
- * used here as scratch, so that one context serves the whole signature. */
+/* One text for the start of the Authorization value, the algorithm and
+ * the "AWS4" of the key. */
+#define KINAGG__AWS4_CREDENTIAL "AWS4-HMAC-SHA256 Credential="
+
+/* Derives (or finds cached) the signing key and leaves m keyed with it; m
+ * is the caller's context, so that one context serves the whole signature.
+ * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
+ * fraction of a millisecond on a microcontroller) for less code. */
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
-    unsigned char tag[KINAGG_SHA256_SIZE], differs = !sg->key_valid;
     const kinagg_str *secret = &sg->credentials.secret_access_key;
     kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
     int i;
@@ -2881,27 +2936,37 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
     part[0].len = 8;
     part[1] = r->region;
     part[2] = r->service;
-    part[3] = kinagg_str_c("aws4_request");
-    /* What the key depends on, hashed: a new secret, date, region or service
-     * derives a new key. The zero bytes keep the fields apart. */
-    kinagg_sha256_init(&m->inner);
-    kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
-    for (i = 0; i < 3; i++) {
-        kinagg_sha256_update(&m->inner, "", 1);
-        kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+    part[3].ptr = "aws4_request";
+    part[3].len = 12;
+#if !KINAGG__SMALL
+    {
+        /* What the key depends on, hashed: a new secret, date, region or
+         * service derives a new key. The zero bytes keep the fields apart. */
+        unsigned char tag[KINAGG_SHA256_SIZE], differs = !sg->key_valid;
+        kinagg_sha256_init(&m->inner);
+        kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
+        for (i = 0; i < 3; i++) {
+            kinagg_sha256_update(&m->inner, "", 1);
+            kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+        }
+        kinagg_sha256_final(&m->inner, tag);
+        for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
+            differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
+            sg->key_tag[i] = tag[i];
+        }
+        if (!differs) {
+            kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
+            return;
+        }
     }
-    kinagg_sha256_final(&m->inner, tag);
-    for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
-        differs |= (unsigned char)(tag[i] ^ sg->key_tag[i]);
-        sg->key_tag[i] = tag[i];
-    }
-    if (!differs) return;
-    /* each link's key is taken in by its init before the final overwrites it */
-    kinagg__hmac_init2(m, "AWS4", 4, secret->ptr, secret->len);
+#endif
+    /* each link's key is taken in by the next init before the next final
+     * overwrites it; the last init keys m for the string to sign */
+    kinagg__hmac_init2(m, KINAGG__AWS4_CREDENTIAL, 4, secret->ptr, secret->len); /* "AWS4" */
     for (i = 0; i < 4; i++) {
-        if (i) kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
         kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
+        kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
     }
     sg->key_valid = 1;
 }
@@ -2932,7 +2997,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg_hmac_sha256_ctx m;
     kinagg__sink s;
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hex[2 * KINAGG_SHA256_SIZE];
+    char hex[2 * KINAGG_SHA256_SIZE], *sig;
     size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
@@ -2945,7 +3010,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     if (r->payload_sha256_hex)
         for (i = 0; i < 64; i++) { /* checked, and kept in lowercase for the canonical request */
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
-            hex[i] = kinagg__lower(r->payload_sha256_hex[i]);
+            hex[i] = (char)(r->payload_sha256_hex[i] | 0x20); /* a hex digit: '0'-'9' keep that bit */
         }
 
     /* Canonical request */
@@ -2991,8 +3056,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
-    kinagg_hmac_sha256_init(&m, signer->signing_key, sizeof signer->signing_key);
-    kinagg__sink_put(&s, "AWS4-HMAC-SHA256\n", 17);
+    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 16); /* the algorithm */
+    kinagg__sink_byte(&s, '\n');
     kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
     kinagg__sink_byte(&s, '\n');
     kinagg__scope(&s, r);
@@ -3005,24 +3070,22 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    kinagg_hex(digest, sizeof digest, hex);
-    if (trace) {
-        kinagg_hex(digest, sizeof digest, trace->signature_hex);
-        trace->signature_hex[64] = '\0';
-    }
+    sig = trace ? trace->signature_hex : hex; /* the signature in hex, once */
+    kinagg_hex(digest, sizeof digest, sig);
+    if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
     s.copy = out;
     s.cap = out_cap;
-    kinagg__sink_put(&s, "AWS4-HMAC-SHA256 Credential=", 28);
+    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 28);
     kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
     kinagg__sink_byte(&s, '/');
     kinagg__scope(&s, r);
     kinagg__sink_put(&s, ", SignedHeaders=", 16);
     kinagg__headers(&s, r, 0);
     kinagg__sink_put(&s, ", Signature=", 12);
-    kinagg__sink_put(&s, hex, 64);
+    kinagg__sink_put(&s, sig, 64);
     if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
@@ -3035,15 +3098,20 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
 /* n /= d, returning n % d, for d below 65536: 16 bits at a time in 32-bit
  * arithmetic, so a 32-bit target needs no 64-bit division from libgcc. */
 static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
-    uint64_t q = 0;
-    uint32_t r = 0;
-    int i;
-    for (i = 48; i >= 0; i -= 16) {
-        uint32_t cur = r << 16 | (uint32_t)(*n >> i & 0xffff);
-        q = q << 16 | cur / d;
-        r = cur % d;
+    uint32_t w[2], r = 0; /* the high word, then the low one; each becomes its quotient */
+    int i, k;
+    w[0] = (uint32_t)(*n >> 32);
+    w[1] = (uint32_t)*n;
+    for (i = 0; i < 2; i++) {
+        uint32_t q = 0;
+        for (k = 16; k >= 0; k -= 16) {
+            uint32_t cur = r << 16 | (w[i] >> k & 0xffff);
+            q = q << 16 | cur / d;
+            r = cur % d;
+        }
+        w[i] = q;
     }
-    *n = q;
+    *n = (uint64_t)w[0] << 32 | w[1];
     return r;
 }
 
@@ -3076,17 +3144,19 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
     m = mp < 10 ? mp + 3 : mp - 9;
-    /* HHMMSS, then YYYYMMDD (its last 8 digits), as numbers written from
-     * the right in one loop */
-    v = secs / 3600 * 10000 + secs / 60 % 60 * 100 + secs % 60;
+    /* HHMMSS (the seconds of the day in mixed radix: the tens of seconds
+     * and of minutes are digits of base 6), then YYYYMMDD (its last 8
+     * digits), written from the right in one loop */
+    v = secs;
     for (i = 14; i >= 0; i--) {
+        uint32_t base = i == 13 || i == 11 ? 6 : 10;
         if (i == 8) {
             out[8] = 'T';
             v = (yoe + era % 25 * 400 + (m <= 2)) * 10000 + m * 100 + doy - (153 * mp + 2) / 5 + 1;
             continue;
         }
-        out[i] = (char)('0' + v % 10);
-        v /= 10;
+        out[i] = (char)('0' + v % base);
+        v /= base;
     }
     out[15] = 'Z';
     out[16] = '\0';
