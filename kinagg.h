@@ -5447,7 +5447,9 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__PSHARD_ID 32
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 #define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
-#define KINAGG__SAME_KEY_SCAN 1024 /* other keys' records an unmapped aggregate passes over */
+#define KINAGG__SAME_KEY_SCAN 256  /* other keys' records an unmapped aggregate passes over */
+#define KINAGG__SCAN_COST 1        /* work of passing over one: a hash key compared, cheaper
+                                    * than hashing a byte, counted as one */
 /* The parts a build may leave out (section 1), as constants: code under a
  * 0 is compiled and checked in every build, and dropped by the optimizer. */
 #ifdef KINAGG_NO_SHARD_MAP
@@ -5578,7 +5580,7 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
 static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
     return kinagg__stream_ok(cfg->stream) && cfg->connections >= 1 &&
            cfg->connections <= KINAGG_PRODUCER_MAX_CONNECTIONS && cfg->collection_max_count >= 1 &&
-           cfg->collection_max_count <= 500 && cfg->max_shards >= 1 && cfg->max_shards < 0x10000 &&
+           cfg->collection_max_count <= 500 && (!KINAGG__MAPS || (cfg->max_shards >= 1 && cfg->max_shards < 0x10000)) &&
            cfg->max_record_size >= 64 && cfg->max_record_size <= KINAGG_RECORD_SIZE_MAX &&
            cfg->collection_max_size >= cfg->max_record_size && cfg->collection_max_size <= KINAGG_RECORD_SIZE_MAX &&
            cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
@@ -6191,7 +6193,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                  * unmapped queue: only those with the head's hash key) */
                 kinagg_agg agg;
                 kinagg_agg_limits lim;
-                size_t room = c->reqcap - c->used;
+                size_t room = c->reqcap - c->used, skipped = 0;
                 uint32_t i = q->head;
                 if (room < 1024 && room < p->cfg.aggregation_max_size) return 1; /* aggregate buffer used up */
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
@@ -6207,14 +6209,21 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                         size_t words = KINAGG_AGG_INDEX_WORDS(KINAGG_AGG_KEYS_MAX(room));
                         kinagg_agg_set_index(&agg, p->agg_index, words < p->agg_index_words ? words : p->agg_index_words);
                     }
-                    size_t skipped = 0;
                     while (i != KINAGG__NONE && take < 100000) {
                         const kinagg__prec *r = &p->recs[i];
-                        /* unmapped, the head's key only: other keys' records are
-                         * passed over (up to a bound), a waiting one of this key
-                         * stops it (it must not be overtaken) */
-                        if (unmapped && kinagg_hash_key_compare(&r->hk, &h->hk) != 0) {
-                            if (++skipped > KINAGG__SAME_KEY_SCAN) break;
+                        /* unmapped, the head's hash key only: other keys' records
+                         * are passed over, within a bound and the poll's work. A
+                         * waiting record of this key stops it (it must not be
+                         * overtaken), and so does, once one was passed over, any
+                         * record with an explicit hash key: a partition key sent
+                         * with two hash keys could have a record passed over and
+                         * a later one taken. (Without one, a partition key has a
+                         * single hash key, and its records are all passed over or
+                         * all taken.) */
+                        if (unmapped && (kinagg_hash_key_compare(&r->hk, &h->hk) != 0 || (skipped && r->ehk_len))) {
+                            if (r->ehk_len || ++skipped > KINAGG__SAME_KEY_SCAN ||
+                                skipped * KINAGG__SCAN_COST > p->work_left)
+                                break;
                             i = r->next;
                             continue;
                         }
@@ -6226,6 +6235,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                         i = r->next;
                     }
                 }
+                if (unmapped) /* the records passed over: work done */
+                    p->work_left = p->work_left > skipped * KINAGG__SCAN_COST ? p->work_left - skipped * KINAGG__SCAN_COST : 0;
                 if (take >= 2) {
                     const unsigned char *out;
                     kinagg_agg_finish(&agg, &out, &agg_len);

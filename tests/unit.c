@@ -1328,6 +1328,92 @@ static void test_producer_route(void) {
     }
 }
 
+/* Without a shard map, an aggregate gathers the ready records of its first
+ * record's hash key from the whole queue, and a partition key's records
+ * still go in put order, even one put with two explicit hash keys. The
+ * transport never connects: the first poll builds a request and stops. */
+static uint64_t gather_now(void *ctx) { (void)ctx; return 5000; }
+static uint64_t gather_unix(void *ctx) { (void)ctx; return 1700000000000ull; }
+static kinagg_io gather_connect(void *c, const char *h, uint16_t port) { (void)c, (void)h, (void)port; return KINAGG_IO_AGAIN; }
+static kinagg_io gather_send(void *c, const unsigned char *d, size_t l, size_t *n) { (void)c, (void)d, (void)l, (void)n; return KINAGG_IO_AGAIN; }
+static kinagg_io gather_recv(void *c, unsigned char *b, size_t l, size_t *n) { (void)c, (void)b, (void)l, (void)n; return KINAGG_IO_AGAIN; }
+static void gather_close(void *c) { (void)c; }
+
+/* Puts n records (key i: keys[i], explicit hash key ehks[i] or none), polls
+ * once, and writes the request's entries as "key:id key:id|key:id..." */
+static void gather_run(size_t n, const char *const *keys, const char *const *ehks, char *out, size_t cap) {
+    static unsigned char region[1 << 20];
+    static kinagg_producer p;
+    static size_t ids[64];
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp;
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    uint64_t next;
+    size_t i, e, len = 0;
+    memset(&tp, 0, sizeof tp);
+    memset(&pl, 0, sizeof pl);
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("SECRET");
+    cr.session_token = kinagg_str_c("");
+    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
+    tp.connect = gather_connect, tp.send = gather_send, tp.recv = gather_recv, tp.close = gather_close;
+    pl.now_ms = gather_now, pl.unix_ms = gather_unix;
+    kinagg_producer_config_defaults(&cfg);
+    cfg.stream.name = kinagg_str_c("gather");
+    cfg.no_shard_map = 1;
+    cfg.max_buffered_ms = 0;
+    cfg.max_record_size = cfg.aggregation_max_size = 4096;
+    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 16;
+    out[0] = '\0';
+    if (kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                             KINAGG_PROTOCOL_DEFAULT, &tp, &pl) != KINAGG_OK) {
+        CHECK(0, "gather: init");
+        return;
+    }
+    for (i = 0; i < n && i < 64; i++) {
+        ids[i] = i;
+        CHECK(kinagg_producer_put(&p, keys[i], strlen(keys[i]), ehks[i], ehks[i] ? strlen(ehks[i]) : 0, "data", 4,
+                                  &ids[i]) == KINAGG_OK, "gather: put %lu", (unsigned long)i);
+    }
+    kinagg_producer_poll(&p, &next);
+    for (e = 0; e < p.conns[0].n; e++) {
+        uint32_t r;
+        for (r = p.conns[0].first[e]; r != KINAGG__NONE; r = p.recs[r].next)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s:%lu", r == p.conns[0].first[e] ? (e ? "|" : "") : " ",
+                                    keys[*(size_t *)p.recs[r].user], (unsigned long)*(size_t *)p.recs[r].user);
+    }
+    kinagg_producer_abandon(&p);
+}
+
+static void test_unmapped_gather(void) {
+    static const char *const keys3[] = {"a", "b", "c", "a", "b", "c", "a", "b", "c"};
+    static const char *const none[9] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    static const char *const pk[] = {"sensor", "sensor", "sensor"};
+    static const char *const two_ehk[] = {"1", "2", "1"};
+    static const char *const one_ehk[] = {NULL, "5", NULL};
+    static const char *const mixed_keys[] = {"a", "p", "p"};
+    static char a_hash[KINAGG_HASH_KEY_DECIMAL_MAX + 1];
+    const char *mixed_ehk[3];
+    kinagg_hash_key hk;
+    char got[1024];
+    gather_run(9, keys3, none, got, sizeof got);
+    CHECK(strcmp(got, "a:0 a:3 a:6|b:1 b:4 b:7|c:2 c:5 c:8") == 0, "three keys, each gathered in put order: %s", got);
+    gather_run(3, pk, two_ehk, got, sizeof got);
+    CHECK(strcmp(got, "sensor:0|sensor:1|sensor:2") == 0, "one key with two explicit hash keys, in put order: %s", got);
+    gather_run(3, pk, one_ehk, got, sizeof got); /* the one with an explicit hash key is not passed over */
+    CHECK(strcmp(got, "sensor:0|sensor:1|sensor:2") == 0, "one key, once with an explicit hash key, in put order: %s", got);
+    /* p's first record is passed over; its second has a's hash key as its
+     * explicit hash key, and must not be taken ahead of the first */
+    kinagg_hash_key_of_partition_key("a", 1, &hk);
+    kinagg_hash_key_format(&hk, a_hash);
+    mixed_ehk[0] = mixed_ehk[1] = NULL;
+    mixed_ehk[2] = a_hash;
+    gather_run(3, mixed_keys, mixed_ehk, got, sizeof got);
+    CHECK(strcmp(got, "a:0|p:1|p:2") == 0, "an explicit hash key after a record passed over: %s", got);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_md5();
@@ -1343,6 +1429,7 @@ int main(int argc, char **argv) {
 #endif
     test_hash_keys();
     test_producer_route();
+    test_unmapped_gather();
     test_partition_keys();
     test_agg_errors();
     test_roundtrip();
