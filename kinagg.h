@@ -6129,15 +6129,14 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
  * same_key, the first take records with the head's hash key, wherever
  * they are in q (the others keep their order). */
 static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take, int same_key) {
-    uint32_t prev = KINAGG__NONE, k, at = q->head, before = KINAGG__NONE;
-    kinagg_hash_key hk = p->recs[q->head].hk;
+    uint32_t prev = KINAGG__NONE, k, at = q->head, before = KINAGG__NONE, head = q->head;
     c->first[c->n] = q->head;
     for (k = 0; k < take; k++) {
         uint32_t i;
         if (!same_key) {
             i = kinagg__q_pop(p, q);
-        } else { /* unlink the next record with hk */
-            while (kinagg_hash_key_compare(&p->recs[at].hk, &hk) != 0) {
+        } else { /* unlink the next record with the head's hash key */
+            while (at != head && kinagg_hash_key_compare(&p->recs[at].hk, &p->recs[head].hk) != 0) {
                 before = at;
                 at = p->recs[at].next;
             }
@@ -6235,8 +6234,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                         i = r->next;
                     }
                 }
-                if (unmapped) /* the records passed over: work done */
-                    p->work_left = p->work_left > skipped * KINAGG__SCAN_COST ? p->work_left - skipped * KINAGG__SCAN_COST : 0;
+                /* the records passed over (unmapped only): work done */
+                p->work_left = p->work_left > skipped * KINAGG__SCAN_COST ? p->work_left - skipped * KINAGG__SCAN_COST : 0;
                 if (take >= 2) {
                     const unsigned char *out;
                     kinagg_agg_finish(&agg, &out, &agg_len);
