@@ -40,8 +40,14 @@
  * KINAGG_MEMCPY, KINAGG_MEMMOVE, KINAGG_MEMSET, KINAGG_MEMCMP
  *                       replace the four <string.h> functions used.
  * KINAGG_SMALL          favour code size over speed: the two options below
- *                       default to 0. Defined by itself when compiling for
- *                       size (-Os), unless KINAGG_FAST is defined.
+ *                       default to 0, and the four memory functions not
+ *                       replaced are the library's own byte loops (about
+ *                       100 B of Thumb-2, against about 820 B for newlib's).
+ *                       Defined by itself when compiling for size (-Os),
+ *                       unless KINAGG_FAST is defined.
+ * KINAGG_LIBC_MEMORY    with KINAGG_SMALL, use <string.h>'s memory functions
+ *                       all the same: smaller when the firmware links them
+ *                       anyway, and faster.
  * KINAGG_FAST_CRYPTO    1: MD5 and SHA-256 with their rounds written out,
  *                       base64 by blocks with tables (about 5 KB more code
  *                       on Thumb-2); 0: compact loops. Default 1.
@@ -1198,11 +1204,41 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 #if defined(KINAGG_IMPLEMENTATION) && !defined(KINAGG_IMPLEMENTATION_DONE)
 #define KINAGG_IMPLEMENTATION_DONE
 
-#if !defined(KINAGG_MEMCPY) || !defined(KINAGG_MEMMOVE) || !defined(KINAGG_MEMSET) || !defined(KINAGG_MEMCMP)
-#include <string.h>
-#endif
 #ifdef KINAGG_USE_MBEDTLS
 #include <mbedtls/version.h>
+#endif
+
+/* What to build: see Options. */
+#if defined(KINAGG_SMALL) || (defined(__OPTIMIZE_SIZE__) && !defined(KINAGG_FAST))
+#define KINAGG__SMALL 1
+#else
+#define KINAGG__SMALL 0
+#endif
+/* The memory functions: the caller's, or <string.h>'s, or under
+ * KINAGG_SMALL the library's own byte loops (kinagg__mem_*, in Basics),
+ * which take less flash than a libc's word-at-a-time versions when nothing
+ * else links those. */
+#if KINAGG__SMALL && !defined(KINAGG_LIBC_MEMORY)
+#define KINAGG__OWN_MEMORY 1
+#else
+#define KINAGG__OWN_MEMORY 0
+#endif
+#if KINAGG__OWN_MEMORY
+#ifndef KINAGG_MEMCPY
+#define KINAGG_MEMCPY kinagg__mem_move
+#endif
+#ifndef KINAGG_MEMMOVE
+#define KINAGG_MEMMOVE kinagg__mem_move
+#endif
+#ifndef KINAGG_MEMSET
+#define KINAGG_MEMSET kinagg__mem_set
+#endif
+#ifndef KINAGG_MEMCMP
+#define KINAGG_MEMCMP kinagg__mem_cmp
+#endif
+#else
+#if !defined(KINAGG_MEMCPY) || !defined(KINAGG_MEMMOVE) || !defined(KINAGG_MEMSET) || !defined(KINAGG_MEMCMP)
+#include <string.h>
 #endif
 #ifndef KINAGG_MEMCPY
 #define KINAGG_MEMCPY memcpy
@@ -1216,12 +1252,6 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 #ifndef KINAGG_MEMCMP
 #define KINAGG_MEMCMP memcmp
 #endif
-
-/* What to build: see Options. */
-#if defined(KINAGG_SMALL) || (defined(__OPTIMIZE_SIZE__) && !defined(KINAGG_FAST))
-#define KINAGG__SMALL 1
-#else
-#define KINAGG__SMALL 0
 #endif
 #ifdef KINAGG_FAST_CRYPTO
 #define KINAGG__FAST_CRYPTO KINAGG_FAST_CRYPTO
@@ -1285,6 +1315,41 @@ extern "C" {
 #define KINAGG__SMALL_NOINLINE KINAGG__NOINLINE
 #else
 #define KINAGG__SMALL_NOINLINE
+#endif
+
+#if KINAGG__OWN_MEMORY
+/* The memory functions as byte loops (see KINAGG_LIBC_MEMORY). One copy
+ * serves memcpy and memmove: it runs backwards when the destination is
+ * above the source. The addresses are compared as integers because
+ * comparing pointers into different objects is undefined. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* and GCC must not turn the loops back into calls to the libc functions */
+#define KINAGG__NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define KINAGG__NO_LIBCALLS
+#endif
+static KINAGG__NO_LIBCALLS void *kinagg__mem_move(void *dst, const void *src, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    if ((uintptr_t)d <= (uintptr_t)s) {
+        while (n--) *d++ = *s++;
+    } else {
+        while (n--) d[n] = s[n];
+    }
+    return dst;
+}
+static KINAGG__NO_LIBCALLS void *kinagg__mem_set(void *dst, int c, size_t n) {
+    unsigned char *d = (unsigned char *)dst;
+    while (n--) d[n] = (unsigned char)c;
+    return dst;
+}
+static int kinagg__mem_cmp(const void *a, const void *b, size_t n) {
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    for (; n; n--, x++, y++) {
+        if (*x != *y) return *x - *y;
+    }
+    return 0;
+}
 #endif
 
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
@@ -3866,8 +3931,8 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
     KINAGG_MEMSET(k, 0, sizeof *k);
     kinagg_http_init(&k->http, transport, send_buf, send_cap, recv_buf, recv_cap);
     kinagg_sigv4_init(&k->signer, credentials);
-    k->endpoint = *endpoint;
-    k->platform = *platform;
+    KINAGG_MEMCPY(&k->endpoint, endpoint, sizeof *endpoint);
+    KINAGG_MEMCPY(&k->platform, platform, sizeof *platform);
     KINAGG_MEMCPY(k->region, region.ptr, region.len);
     k->region[region.len] = '\0';
     k->protocol = protocol;
@@ -4859,14 +4924,14 @@ static int kinagg__http_date(kinagg_str s, uint64_t *out) {
      * themselves; the month is checked after */
     static const char form[] = "xxxx, dd xxx dddd dd:dd:dd xxx", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     const char *p = s.ptr;
-    uint32_t v[5] = {0, 0, 0, 0, 0}, y, mon, days; /* day, year, hh, mm, ss */
+    uint32_t v[5], y, mon, days; /* day, year, hh, mm, ss */
     unsigned i, n = 0;
     if (s.len != 29) return 0;
     for (i = 0; i < 29; i++) {
         unsigned char c = (unsigned char)p[i];
         if (form[i + 1] == 'd') {
             if ((unsigned)(c - '0') > 9) return 0;
-            v[n] = v[n] * 10 + (uint32_t)(c - '0');
+            v[n] = (form[i] == 'd' ? v[n] * 10 : 0) + (uint32_t)(c - '0'); /* 0 before a first digit */
         } else {
             if (form[i + 1] != 'x' && c != (unsigned char)form[i + 1]) return 0;
             n += form[i] == 'd'; /* after a number */
@@ -5749,7 +5814,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
         return KINAGG_ERR_BUFFER_TOO_SMALL;
     base = (unsigned char *)region + pad;
     KINAGG_MEMSET(p, 0, sizeof *p);
-    p->cfg = *cfg;
+    KINAGG_MEMCPY(&p->cfg, cfg, sizeof *cfg);
     p->cfg.max_shards = KINAGG__MAX_SHARDS(cfg);
     p->cfg.no_shard_map = cfg->no_shard_map || !KINAGG__MAPS;
     p->platform = *platform;
@@ -6814,7 +6879,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
 }
 
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
-    *stats = p->stats;
+    KINAGG_MEMCPY(stats, &p->stats, sizeof *stats);
     switch (KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED) {
     case KINAGG__MAP_NONE:
         stats->shard_map = p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;

@@ -22,6 +22,47 @@ static void to_hex(const unsigned char *p, size_t n, char *out) {
     out[2 * n] = 0;
 }
 
+/* ---- the memory functions ------------------------------------------- */
+
+/* Whichever the build uses (the library's byte loops under KINAGG_SMALL,
+ * else <string.h>'s), against plain reference loops: copies forward and
+ * backward over overlapping ranges, fills, and the sign of comparisons. */
+static void test_memory(void) {
+    unsigned char a[64], b[64], ref[64];
+    unsigned i, round, bad = 0;
+    uint32_t x = 12345;
+    for (round = 0; round < 2000; round++) {
+        size_t from, to, n, j;
+        int c1, c2;
+        for (i = 0; i < 64; i++) { x = x * 1103515245u + 12345u; a[i] = (unsigned char)(x >> 16); }
+        x = x * 1103515245u + 12345u; from = (x >> 16) % 64;
+        x = x * 1103515245u + 12345u; to = (x >> 16) % 64;
+        x = x * 1103515245u + 12345u; n = (x >> 16) % (64 - (from > to ? from : to) + 1);
+        for (i = 0; i < 64; i++) ref[i] = a[i];
+        for (j = 0; j < n; j++) b[j] = a[from + j];
+        for (j = 0; j < n; j++) ref[to + j] = b[j];
+        KINAGG_MEMMOVE(a + to, a + from, n);
+        if (memcmp(a, ref, 64) != 0) bad++;
+        if (from + n <= to || to + n <= from) { /* no overlap: a copy */
+            KINAGG_MEMCPY(b, a + from, n);
+            if (n && memcmp(b, a + from, n) != 0) bad++;
+        }
+        KINAGG_MEMSET(a + from, (int)(round & 0xff), n);
+        for (j = 0; j < n; j++) if (a[from + j] != (unsigned char)round) bad++;
+        for (i = 0; i < 64; i++) { x = x * 1103515245u + 12345u; b[i] = (unsigned char)(x >> 28); ref[i] = (unsigned char)(x >> 24 & 3); }
+        c1 = KINAGG_MEMCMP(b, ref, n);
+        for (c2 = 0, j = 0; j < n && !c2; j++) c2 = b[j] < ref[j] ? -1 : b[j] > ref[j];
+        if ((c1 < 0) != (c2 < 0) || (c1 > 0) != (c2 > 0)) bad++;
+    }
+    CHECK(bad == 0, "memory functions: %u wrong results", bad);
+    CHECK(KINAGG_MEMCMP("\x80", "\x7f", 1) > 0, "memcmp compares bytes as unsigned");
+#ifdef KINAGG_LIBC_MEMORY
+    CHECK(!KINAGG__OWN_MEMORY, "KINAGG_LIBC_MEMORY: <string.h>'s functions");
+#else
+    CHECK(KINAGG__OWN_MEMORY == KINAGG__SMALL, "the byte loops are built exactly under KINAGG_SMALL");
+#endif
+}
+
 /* ---- crypto ---------------------------------------------------------- */
 
 static void test_md5(void) {
@@ -1416,6 +1457,7 @@ static void test_unmapped_gather(void) {
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
+    test_memory();
     test_md5();
     test_sha256();
     test_hash_lengths();
