@@ -5540,6 +5540,8 @@ typedef struct kinagg__pconn {
     uint64_t wake;
 } kinagg__pconn;
 
+static void kinagg__queues_clear(kinagg_producer *p);
+
 static const char *kinagg__prec_pk(const kinagg_producer *p, const kinagg__prec *r) {
     return (const char *)p->ring + r->off;
 }
@@ -5693,32 +5695,33 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
     return l.end + 15; /* any alignment of the region */
 }
 
+typedef char kinagg__str_runs[offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
+                                      offsetof(kinagg_stream_ref, arn) == sizeof(kinagg_str) ? 1 : -1];
+
 static void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
     volatile unsigned char *v = (volatile unsigned char *)p;
     while (n--) *v++ = 0;
 }
 
 KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *cr) {
-    size_t need, i;
+    size_t need = 0, i;
     char *b;
-    if (!p || !cr || !p->cred_buf || (!cr->access_key_id.ptr && cr->access_key_id.len) ||
-        (!cr->secret_access_key.ptr && cr->secret_access_key.len) || (!cr->session_token.ptr && cr->session_token.len))
-        return KINAGG_ERR_INVALID_ARGUMENT;
-    need = cr->access_key_id.len + cr->secret_access_key.len + cr->session_token.len;
+    const kinagg_str *from;
+    kinagg_str *to;
+    if (!p || !cr || !p->cred_buf) return KINAGG_ERR_INVALID_ARGUMENT;
+    from = &cr->access_key_id; /* the three strings, one after another */
+    to = &p->credentials.access_key_id;
+    for (i = 0; i < 3; i++) {
+        if (!from[i].ptr && from[i].len) return KINAGG_ERR_INVALID_ARGUMENT;
+        need += from[i].len;
+    }
     if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__wipe(p->cred_buf, p->cred_cap);
-    b = p->cred_buf;
-    if (cr->access_key_id.len) KINAGG_MEMCPY(b, cr->access_key_id.ptr, cr->access_key_id.len);
-    p->credentials.access_key_id.ptr = b;
-    p->credentials.access_key_id.len = cr->access_key_id.len;
-    b += cr->access_key_id.len;
-    if (cr->secret_access_key.len) KINAGG_MEMCPY(b, cr->secret_access_key.ptr, cr->secret_access_key.len);
-    p->credentials.secret_access_key.ptr = b;
-    p->credentials.secret_access_key.len = cr->secret_access_key.len;
-    b += cr->secret_access_key.len;
-    if (cr->session_token.len) KINAGG_MEMCPY(b, cr->session_token.ptr, cr->session_token.len);
-    p->credentials.session_token.ptr = b;
-    p->credentials.session_token.len = cr->session_token.len;
+    for (b = p->cred_buf, i = 0; i < 3; b += from[i].len, i++) {
+        if (from[i].len) KINAGG_MEMCPY(b, from[i].ptr, from[i].len);
+        to[i].ptr = b;
+        to[i].len = from[i].len;
+    }
     for (i = 0; p->conns && i < KINAGG__NCONN(p); i++) {
         kinagg__wipe(&p->conns[i].k.signer, sizeof p->conns[i].k.signer); /* and the derived key */
         kinagg_sigv4_init(&p->conns[i].k.signer, &p->credentials);
@@ -5776,14 +5779,15 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
         c->state = KINAGG__C_IDLE;
     }
     /* the stream's name and ARN, and the credentials: copies of our own */
-    p->strings = (char *)(base + l.strings);
-    KINAGG_MEMCPY(p->strings, cfg->stream.name.ptr ? cfg->stream.name.ptr : "", cfg->stream.name.len);
-    p->strings[cfg->stream.name.len] = '\0';
-    KINAGG_MEMCPY(p->strings + cfg->stream.name.len + 1, cfg->stream.arn.ptr ? cfg->stream.arn.ptr : "",
-                  cfg->stream.arn.len);
-    p->strings[cfg->stream.name.len + 1 + cfg->stream.arn.len] = '\0';
-    p->cfg.stream.name.ptr = p->strings;
-    p->cfg.stream.arn.ptr = p->strings + cfg->stream.name.len + 1;
+    {
+        char *b = p->strings = (char *)(base + l.strings);
+        kinagg_str *to = &p->cfg.stream.name; /* then arn */
+        for (i = 0; i < 2; b += to[i].len + 1, i++) {
+            if (to[i].len) KINAGG_MEMCPY(b, to[i].ptr, to[i].len);
+            b[to[i].len] = '\0';
+            to[i].ptr = b;
+        }
+    }
     p->cred_buf = (char *)(base + l.cred);
     p->cred_cap = l.cred_cap;
     st = kinagg_producer_set_credentials(p, credentials);
@@ -5794,8 +5798,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
     p->agg_index_words = l.agg_index_words;
     KINAGG_MEMSET(p->shards, 0, (KINAGG__MAX_SHARDS(&p->cfg) + 1) * sizeof(kinagg__pshard));
-    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++)
-        p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
+    kinagg__queues_clear(p);
     p->recs = (kinagg__prec *)(void *)(base + l.recs);
     p->nrecs = l.nrecs;
     KINAGG_MEMSET(p->recs, 0, l.nrecs * sizeof(kinagg__prec));
@@ -5831,13 +5834,14 @@ static void kinagg__perror(kinagg_producer *p, const char *call, kinagg_str what
 
 /* A call that failed as a whole: the service's error, or the connection's. */
 static void kinagg__perror_call(kinagg_producer *p, const char *call, kinagg_status st, const kinagg_kinesis *k) {
-    if (!KINAGG__HAS_TEXT) p->stats.errors++;
-    else if (st == KINAGG_ERR_SERVICE && k->error_type[0])
-        kinagg__perror(p, call, kinagg_str_c(k->error_type), kinagg_str_c(k->error_message));
-    else if (k->http.error_detail && k->http.error_detail[0])
-        kinagg__perror(p, call, kinagg_str_c(k->http.error_detail), kinagg_str_c(""));
-    else
-        kinagg__perror(p, call, kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
+    const char *what = kinagg_strerror(st), *detail = "";
+    if (!KINAGG__HAS_TEXT) {
+        p->stats.errors++;
+        return;
+    }
+    if (st == KINAGG_ERR_SERVICE && k->error_type[0]) what = k->error_type, detail = k->error_message;
+    else if (k->http.error_detail && k->http.error_detail[0]) what = k->http.error_detail;
+    kinagg__perror(p, call, kinagg_str_c(what), kinagg_str_c(detail));
 }
 
 KINAGG_API const char *kinagg_producer_last_error(const kinagg_producer *p) { return p->last_error; }
@@ -5891,6 +5895,15 @@ static void kinagg__q_clear(kinagg__pqueue *q) {
     q->head = q->tail = q->fhead = q->ftail = KINAGG__NONE;
     q->count = 0;
     q->bytes = 0;
+}
+
+/* Every queue emptied, and no shard busy. */
+static void kinagg__queues_clear(kinagg_producer *p) {
+    size_t q;
+    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
+        kinagg__q_clear(kinagg__q(p, q));
+        p->shards[q].busy = 0;
+    }
 }
 
 /* The queue a record belongs to: its shard's, or the unmapped one. The
@@ -5971,6 +5984,11 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     return KINAGG_OK;
 }
 
+/* Work done in this poll: n bytes' worth off what is left. */
+static KINAGG__SMALL_NOINLINE void kinagg__work_done(kinagg_producer *p, size_t n) {
+    p->work_left = p->work_left > n ? p->work_left - n : 0;
+}
+
 /* Frees a completed record, and the ring space behind the oldest. */
 static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     p->stats.buffered_records--;
@@ -5991,7 +6009,7 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
 static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str code, kinagg_str message) {
     KINAGG_MEMSET(how, 0, sizeof *how);
     how->status = st;
-    how->shard_id = how->sequence_number = kinagg_str_c("");
+    how->shard_id.ptr = how->sequence_number.ptr = ""; /* lengths 0 */
     how->error_code = code;
     how->error_message = message;
 }
@@ -6013,7 +6031,7 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, const kinagg_comple
         p->stats.records_failed++;
     }
     kinagg__prec_free(p, i); /* first: the callback may put again */
-    p->work_left = p->work_left > cost ? p->work_left - cost : 0;
+    kinagg__work_done(p, cost);
     if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
 }
 
@@ -6070,8 +6088,7 @@ static void kinagg__splice_all(kinagg_producer *p) {
  * reaches a record, put and retry leave it to the walk, so each shard's
  * queue stays in put order. */
 static void kinagg__requeue_all(kinagg_producer *p) {
-    size_t q;
-    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) kinagg__q_clear(kinagg__q(p, q));
+    kinagg__queues_clear(p);
     p->requeueing = 1;
     p->requeued = 0;
 }
@@ -6088,7 +6105,7 @@ static void kinagg__requeue_step(kinagg_producer *p) {
         i = (p->rec_tail + p->requeued) % p->nrecs;
         p->requeued++;
         if (p->recs[i].state == KINAGG__R_QUEUED) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, &p->recs[i])), (uint32_t)i);
-        p->work_left = p->work_left > KINAGG__REQUEUE_COST ? p->work_left - KINAGG__REQUEUE_COST : 0;
+        kinagg__work_done(p, KINAGG__REQUEUE_COST);
     }
 }
 
@@ -6235,7 +6252,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                     }
                 }
                 /* the records passed over (unmapped only): work done */
-                p->work_left = p->work_left > skipped * KINAGG__SCAN_COST ? p->work_left - skipped * KINAGG__SCAN_COST : 0;
+                kinagg__work_done(p, skipped * KINAGG__SCAN_COST);
                 if (take >= 2) {
                     const unsigned char *out;
                     kinagg_agg_finish(&agg, &out, &agg_len);
@@ -6261,7 +6278,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg_str_c("");
                 cost = (size_t)h->pk_len + h->data_len;
             }
-            p->work_left = p->work_left > agg_len + KINAGG__COMPLETION_COST ? p->work_left - agg_len - KINAGG__COMPLETION_COST : 0;
+            kinagg__work_done(p, agg_len + KINAGG__COMPLETION_COST);
             if (sh) {
                 sh->rec_tokens -= 1000;
                 sh->byte_tokens -= (int64_t)cost * 1000;
@@ -6453,14 +6470,12 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
  * aggregate is stored, refused as misplaced, and sent again, until it
  * expires), and the map is asked for again now and then. */
 static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
-    size_t i;
     p->map_retry_ms = now + 60000;
     if (!p->nshards) return;
     p->nshards = p->nopen = 0;
     p->map_gen++;
     p->map_state = KINAGG__MAP_DENIED;
-    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) p->shards[i].busy = 0;
-    kinagg__requeue_all(p);
+    kinagg__requeue_all(p); /* and no shard busy */
 }
 
 static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
@@ -6556,9 +6571,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         p->shards = p->staging;
         p->staging = t;
         p->nshards = p->nstaging;
-        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) {
-            kinagg__q_clear(&p->shards[i].q);
-            p->shards[i].busy = 0;
+        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) { /* the queues: kinagg__requeue_all */
             p->shards[i].refill_ms = now;
             p->shards[i].rec_tokens = 10000 * (int64_t)p->cfg.rate_limit_percent;
             p->shards[i].byte_tokens = (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
@@ -6619,7 +6632,7 @@ static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, uint64_t now
     kinagg_status st;
     kinagg__conn_budget(p, c);
     st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
-    p->work_left = p->work_left > c->k.work_done ? p->work_left - c->k.work_done : 0;
+    kinagg__work_done(p, c->k.work_done);
     if (st == KINAGG_PENDING) return;
     if (c->state == KINAGG__C_PUT) {
         kinagg__put_done_begin(p, c, st);
@@ -6780,7 +6793,7 @@ KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t time
 }
 
 KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
-    size_t n, i, q, count, tail, abandoned = 0;
+    size_t n, i, count, tail, abandoned = 0;
     uint64_t now;
     if (!p) return 0;
     now = p->platform.now_ms(p->platform.ctx);
@@ -6792,10 +6805,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         c->state = KINAGG__C_IDLE;
         c->n = 0;
     }
-    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
-        kinagg__q_clear(kinagg__q(p, q));
-        p->shards[q].busy = 0;
-    }
+    kinagg__queues_clear(p);
     p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
     if (KINAGG__MAPS && p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->map_token[0] = '\0';
