@@ -5518,6 +5518,8 @@ typedef struct kinagg__pshard {
     int64_t rec_tokens, byte_tokens; /* thousandths */
 } kinagg__pshard;
 
+/* A connection's per-entry tables, entries to queue: their number */
+#define KINAGG__PTABLES 8
 typedef struct kinagg__pconn {
     kinagg_kinesis k;
     int state;
@@ -5599,12 +5601,18 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
 typedef struct kinagg__playout {
     size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
     size_t conn_parts;
-    size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
+    size_t sb, rb, tables[KINAGG__PTABLES], reqbuf; /* within a stride; tables: as in kinagg__pconn */
     size_t reqcap, strings, cred, cred_cap, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
         end;
 } kinagg__playout;
 
 static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Record headers: max_records, or as many as bytes hold at per each; 1 at least. */
+static size_t kinagg__nrecs(const kinagg_producer_config *cfg, size_t bytes, size_t per) {
+    size_t n = cfg->max_records ? cfg->max_records : bytes / per;
+    return n ? n : 1;
+}
 
 /* Lays the region out for cfg. With record_buffer_size 0, the records take
  * all of avail (the region's usable bytes), or, when avail is 0, the least
@@ -5620,14 +5628,13 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     l->conn_parts = at;
     KINAGG__TAKE(sb, cfg->send_buffer_size);
     KINAGG__TAKE(rb, cfg->recv_buffer_size);
-    KINAGG__TAKE(entries, n * sizeof(kinagg_put_entry));
-    KINAGG__TAKE(results, n * sizeof(kinagg_put_result));
-    KINAGG__TAKE(first, n * sizeof(uint32_t));
-    KINAGG__TAKE(count, n * sizeof(uint32_t));
-    KINAGG__TAKE(aggregated, n);
-    KINAGG__TAKE(ehk, n * (KINAGG_HASH_KEY_DECIMAL_MAX + 1));
-    KINAGG__TAKE(expect, KINAGG__MAPS ? n * KINAGG__PSHARD_ID : 0);
-    KINAGG__TAKE(queue, n * sizeof(uint32_t));
+    { /* the per-entry tables, entries to queue, in the order of their fields */
+        static const unsigned short each[KINAGG__PTABLES] = {
+            sizeof(kinagg_put_entry), sizeof(kinagg_put_result), sizeof(uint32_t), sizeof(uint32_t), 1,
+            KINAGG_HASH_KEY_DECIMAL_MAX + 1, KINAGG__MAPS ? KINAGG__PSHARD_ID : 0, sizeof(uint32_t)};
+        size_t k;
+        for (k = 0; k < KINAGG__PTABLES; k++) KINAGG__TAKE(tables[k], n * each[k]);
+    }
     /* each connection's aggregate buffer: set, or a sixteenth of the region */
     reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / cfg->connections;
     if (reqbuf < cfg->aggregation_max_size) reqbuf = cfg->aggregation_max_size;
@@ -5659,28 +5666,22 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     min_ring = cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX;
     if (cfg->record_buffer_size) {
         l->ring_cap = cfg->record_buffer_size;
-        l->nrecs = cfg->max_records ? cfg->max_records : l->ring_cap / KINAGG_PRODUCER_RECORD_SLOT;
-        if (!l->nrecs) l->nrecs = 1;
-    } else if (avail) {
-        if (avail < at) return 0;
-        left = avail - at;
-        l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
-        if (!l->nrecs) l->nrecs = 1;
-        if (kinagg__r16(l->nrecs * slot) > left) return 0;
-        l->ring_cap = left - kinagg__r16(l->nrecs * slot);
-        l->ring_cap &= ~(size_t)15;
-    } else { /* the least: grow until the headers' share leaves the ring enough */
-        left = min_ring;
+        l->nrecs = kinagg__nrecs(cfg, l->ring_cap, KINAGG_PRODUCER_RECORD_SLOT);
+    } else { /* all of avail, or the least: grow until the headers' share leaves the ring enough */
+        size_t heads;
+        if (avail && avail < at) return 0;
+        left = avail ? avail - at : min_ring;
         for (;;) {
-            size_t need;
-            l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
-            if (!l->nrecs) l->nrecs = 1;
-            need = kinagg__r16(min_ring) + kinagg__r16(l->nrecs * slot);
-            if (need <= left) break;
-            left = need;
+            l->nrecs = kinagg__nrecs(cfg, left, KINAGG_PRODUCER_RECORD_SLOT + slot);
+            heads = kinagg__r16(l->nrecs * slot);
+            if (avail) {
+                if (heads > left) return 0;
+                break;
+            }
+            if (kinagg__r16(min_ring) + heads <= left) break;
+            left = kinagg__r16(min_ring) + heads;
         }
-        l->ring_cap = left - kinagg__r16(l->nrecs * slot);
-        l->ring_cap &= ~(size_t)15;
+        l->ring_cap = (left - heads) & ~(size_t)15;
     }
     if (l->nrecs < 1 || l->nrecs > 0xfffffff0u || l->ring_cap < min_ring) return 0;
     if (l->ring_cap > 0xfffffff0u) l->ring_cap = 0xfffffff0u;
@@ -5762,14 +5763,14 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
         kinagg__pconn *c = &p->conns[i];
         unsigned char *at = base + l.conn_parts + i * l.conn_stride;
         KINAGG_MEMSET(c, 0, sizeof *c);
-        c->entries = (kinagg_put_entry *)(void *)(at + l.entries);
-        c->results = (kinagg_put_result *)(void *)(at + l.results);
-        c->first = (uint32_t *)(void *)(at + l.first);
-        c->count = (uint32_t *)(void *)(at + l.count);
-        c->aggregated = at + l.aggregated;
-        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.ehk);
-        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.expect);
-        c->queue = (uint32_t *)(void *)(at + l.queue);
+        c->entries = (kinagg_put_entry *)(void *)(at + l.tables[0]);
+        c->results = (kinagg_put_result *)(void *)(at + l.tables[1]);
+        c->first = (uint32_t *)(void *)(at + l.tables[2]);
+        c->count = (uint32_t *)(void *)(at + l.tables[3]);
+        c->aggregated = at + l.tables[4];
+        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.tables[5]);
+        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.tables[6]);
+        c->queue = (uint32_t *)(void *)(at + l.tables[7]);
         c->reqbuf = l.reqcap ? at + l.reqbuf : NULL;
         c->reqcap = l.reqcap;
         st = kinagg_kinesis_init(&c->k, endpoint, signing_region, credentials, protocol, &transports[i], platform,
@@ -5898,7 +5899,7 @@ static void kinagg__q_clear(kinagg__pqueue *q) {
 }
 
 /* Every queue emptied, and no shard busy. */
-static void kinagg__queues_clear(kinagg_producer *p) {
+static KINAGG__SMALL_NOINLINE void kinagg__queues_clear(kinagg_producer *p) {
     size_t q;
     for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
         kinagg__q_clear(kinagg__q(p, q));
@@ -5947,8 +5948,7 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     if (p->rec_count == p->nrecs) return KINAGG_ERR_FULL;
     /* space in the ring: after the head, or from the start when the end is
      * too short (the end's few bytes then wait for the tail to pass) */
-    if (p->rec_count == 0) p->ring_head = p->ring_tail = 0;
-    if (p->rec_count == 0 || p->ring_head > p->ring_tail) {
+    if (p->rec_count == 0 || p->ring_head > p->ring_tail) { /* none: both 0 (kinagg__prec_free) */
         if (p->ring_cap - p->ring_head >= need) off = p->ring_head;
         else if (p->ring_tail >= need) off = 0;
         else return KINAGG_ERR_FULL;
@@ -6054,18 +6054,16 @@ static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
  * time to live has run out. */
 static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
-    uint64_t delay;
-    uint32_t shift = r->attempts > 16 ? 16 : r->attempts;
+    uint32_t delay = p->cfg.max_backoff_ms, shift = r->attempts > 16 ? 15 : r->attempts ? r->attempts - 1u : 0;
     r->last_error = (uint8_t)error;
     if (kinagg__expired(p, r, now)) {
         kinagg__expire(p, i, now);
         return;
     }
     /* exponential backoff with jitter: half to all of min * 2^(attempts-1) */
-    delay = (uint64_t)p->cfg.min_backoff_ms << (shift ? shift - 1 : 0);
-    if (delay > p->cfg.max_backoff_ms) delay = p->cfg.max_backoff_ms;
-    if (p->platform.random) { /* delay <= max_backoff_ms: 32 bits */
-        uint32_t half = (uint32_t)delay / 2;
+    if (p->cfg.min_backoff_ms <= delay >> shift) delay = p->cfg.min_backoff_ms << shift; /* else over max */
+    if (p->platform.random) {
+        uint32_t half = delay / 2;
         delay = half + (half ? p->platform.random(p->platform.ctx) % (half + 1) : 0);
     }
     r->next_ms = now + delay;
@@ -6112,23 +6110,18 @@ static void kinagg__requeue_step(kinagg_producer *p) {
 /* ---- rate limits: token buckets per shard, in thousandths ---- */
 
 static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
-    int64_t pct = (int64_t)p->cfg.rate_limit_percent;
-    int64_t rec_cap = 10000 * pct, byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
-    uint64_t dt = now > s->refill_ms ? now - s->refill_ms : 0;
-    if (dt > 1000) dt = 1000;
-    s->rec_tokens += (int64_t)dt * 10 * pct;
-    s->byte_tokens += (int64_t)dt * 10486 * pct;
+    uint32_t pct = p->cfg.rate_limit_percent, dt; /* pct <= 100000: dt * pct * 10 fits 32 bits */
+    int64_t rec_cap = (int64_t)(10000 * pct), byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
+    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
+    dt = d > 1000 ? 1000 : (uint32_t)d;
+    s->rec_tokens += (int64_t)(dt * pct * 10);
+    s->byte_tokens += (int64_t)(dt * pct) * 10486;
     if (s->rec_tokens > rec_cap) s->rec_tokens = rec_cap;
     if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
     s->refill_ms = now;
 }
 static int kinagg__bucket_full(const kinagg_producer *p, const kinagg__pshard *s) {
     return s->byte_tokens >= (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
-}
-/* An entry may go when the bucket has room for it, or is full (so that an
- * entry larger than a second's worth still goes, then waits it off). */
-static int kinagg__tokens_ok(kinagg_producer *p, kinagg__pshard *s, size_t cost) {
-    return s->rec_tokens >= 1000 && (s->byte_tokens >= (int64_t)cost * 1000 || kinagg__bucket_full(p, s));
 }
 
 /* ---- building a request ---- */
@@ -6195,14 +6188,19 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             kinagg_put_entry *e = &c->entries[c->n];
             size_t take = 1, cost, agg_len = 0, left = p->cfg.collection_max_size - c->bytes;
             int as_agg = 0;
+            /* the bytes the shard's limit lets go now: no limit unmapped, or
+             * when its bucket is full (an entry larger than a second's worth
+             * still goes, then waits it off) */
+            int64_t tokens = (int64_t)(((uint64_t)1 << 63) - 1);
             if (!p->work_left) return 0;
             if ((size_t)h->pk_len + h->data_len > left) return 1;                /* the request is full */
-            if (sh && !kinagg__tokens_ok(p, sh, (size_t)h->pk_len + h->data_len)) break; /* the shard's limit */
+            if (sh && !kinagg__bucket_full(p, sh)) tokens = kinagg__sdiv(sh->byte_tokens, 1000);
+            /* the shard's limit (a key is never empty: a record costs 1 or more) */
+            if ((sh && sh->rec_tokens < 1000) || tokens < (int64_t)h->pk_len + h->data_len) break;
             /* at the limit, wait for a whole aggregate's worth of tokens: slivers
              * sized to the tokens of the moment would spend a record each */
-            if (sh && aggregate && q->count > 1 && !kinagg__bucket_full(p, sh) &&
-                kinagg__sdiv(sh->byte_tokens, 1000) < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
-                                                                                         : p->cfg.aggregation_max_size))
+            if (aggregate && q->count > 1 &&
+                tokens < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes : p->cfg.aggregation_max_size))
                 break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
                 /* as many records from the front as fit one aggregate (the
@@ -6215,8 +6213,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
                 if (room > left - 1) room = left - 1;
-                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1)
-                    room = (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1;
+                if ((int64_t)room > tokens - 1) room = (size_t)(tokens - 1); /* tokens > 0 here: see above */
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;
@@ -6285,12 +6282,10 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             }
             kinagg__take_records(p, c, q, take, unmapped && take > 1);
             c->aggregated[c->n] = (uint8_t)as_agg;
-            if (KINAGG__MAPS) c->expect[c->n][0] = '\0';
-            if (KINAGG__MAPS && as_agg && sh) {
-                size_t l = 0;
-                while (sh->id[l] && l + 1 < sizeof c->expect[c->n]) { c->expect[c->n][l] = sh->id[l]; l++; }
-                c->expect[c->n][l] = '\0';
-            }
+            if (KINAGG__MAPS && as_agg && sh) /* the id is NUL-padded to its size (kinagg__list_shards_parse) */
+                KINAGG_MEMCPY(c->expect[c->n], sh->id, sizeof c->expect[c->n]);
+            else if (KINAGG__MAPS)
+                c->expect[c->n][0] = '\0';
             if (as_agg) c->used += agg_len;
             c->bytes += cost;
             c->queue[c->n] = (uint32_t)qi;
@@ -6385,9 +6380,11 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             int index = kinagg__code_index(code);
             if (index == KINAGG__E_PTE) p->stats.entries_throttled++;
             kinagg__perror(p, "PutRecords entry", code, c->results[e].error_message);
-            if (code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 && index != KINAGG__E_KMS_THROTTLE)
-                kinagg__how(&how, KINAGG_ERR_SERVICE, code, c->results[e].error_message); /* permanent */
-            else
+            if (code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 && index != KINAGG__E_KMS_THROTTLE) {
+                how.status = KINAGG_ERR_SERVICE; /* permanent */
+                how.error_code = code;
+                how.error_message = c->results[e].error_message;
+            } else
                 retry = index;
         } else if (KINAGG__MAPS && st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
                    !kinagg__key_is(c->results[e].shard_id, c->expect[e])) {
@@ -6400,7 +6397,8 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
         } else if (st == KINAGG_OK) {
             p->stats.kinesis_records++;
             p->stats.wire_bytes += c->entries[e].data_len + c->entries[e].partition_key.len;
-            how.error_code = how.error_message = kinagg_str_c("");
+            how.error_code.len = how.error_message.len = 0;
+            how.error_code.ptr = how.error_message.ptr = "";
             how.shard_id = c->results[e].shard_id;
             how.sequence_number = c->results[e].sequence_number;
             how.aggregated = c->aggregated[e];
@@ -6482,9 +6480,10 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->stats.shard_map_failures++;
+    int refused = kinagg__cred_refused(p, st, k);
     kinagg__perror_call(p, "ListShards", st, k);
-    if (kinagg__cred_refused(p, st, k)) p->cred_forced = 1;
-    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !kinagg__cred_refused(p, st, k)) {
+    if (refused) p->cred_forced = 1;
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
         if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
@@ -6492,6 +6491,9 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
     } else {
         p->map_retry_ms = now + p->map_backoff_ms;
         p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
+        /* more shards than the table holds, or an answer we cannot read */
+        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
+            kinagg__map_forget(p, now);
     }
 }
 
@@ -6554,15 +6556,15 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
             p->nstaging += n;
         }
     }
+    if (st == KINAGG_OK && p->map_token[0]) { /* the next page */
+        if (kinagg__list_begin(p, c) == KINAGG_OK) {
+            c->state = KINAGG__C_LIST;
+            return;
+        }
+        st = KINAGG_ERR_IO;
+    }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
-        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
-            kinagg__map_forget(p, now);
-        return;
-    }
-    if (p->map_token[0]) {
-        if (kinagg__list_begin(p, c) == KINAGG_OK) c->state = KINAGG__C_LIST; /* the next page */
-        else kinagg__list_failed(p, KINAGG_ERR_IO, &c->k, now);
         return;
     }
     { /* complete: the new map replaces the old one */
@@ -6627,13 +6629,15 @@ static void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
     c->k.work_budget = !p->cfg.poll_work_bytes ? 0 : p->work_left ? p->work_left : 1;
 }
 
-/* Polls connection c's call; handles its end. */
-static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
-    kinagg_status st;
-    kinagg__conn_budget(p, c);
-    st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
-    kinagg__work_done(p, c->k.work_done);
-    if (st == KINAGG_PENDING) return;
+/* Polls connection c's call (st KINAGG_OK), or takes st as how it ended;
+ * handles its end. */
+static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
+    if (st == KINAGG_OK) {
+        kinagg__conn_budget(p, c);
+        st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+        kinagg__work_done(p, c->k.work_done);
+        if (st == KINAGG_PENDING) return;
+    }
     if (c->state == KINAGG__C_PUT) {
         kinagg__put_done_begin(p, c, st);
         kinagg__put_done_step(p, c, now);
@@ -6656,7 +6660,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         if (c->state == KINAGG__C_DONE) kinagg__put_done_step(p, c, now);
         else if (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) {
             if (!p->work_left && c->k.preparing) continue;
-            kinagg__conn_poll(p, c, now);
+            kinagg__conn_poll(p, c, KINAGG_OK, now);
         }
     }
     kinagg__requeue_step(p); /* after a new shard map */
@@ -6681,7 +6685,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
-                kinagg__conn_poll(p, c, now);
+                kinagg__conn_poll(p, c, KINAGG_OK, now);
             }
             break;
         }
@@ -6717,11 +6721,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             kinagg__conn_budget(p, c);
             st = kinagg_put_records_begin(&c->k, &c->k.put, p->cfg.stream, c->entries, c->n);
             c->state = KINAGG__C_PUT;
-            if (st == KINAGG_OK) kinagg__conn_poll(p, c, now);
-            else {
-                kinagg__put_done_begin(p, c, st); /* failed at once */
-                kinagg__put_done_step(p, c, now);
-            }
+            kinagg__conn_poll(p, c, st, now); /* or failed at once */
         }
     }
     /* 5. when to come back: now, when work was left over */
@@ -6824,18 +6824,12 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
 }
 
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
+    int m = KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED;
     *stats = p->stats;
-    switch (KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED) {
-    case KINAGG__MAP_NONE:
-        stats->shard_map = p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
-        break;
-    case KINAGG__MAP_LISTING:
-        stats->shard_map = p->nshards ? KINAGG_SHARD_MAP_LOADED
-                           : p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_LOADING;
-        break;
-    case KINAGG__MAP_OK: stats->shard_map = KINAGG_SHARD_MAP_LOADED; break;
-    default: stats->shard_map = KINAGG_SHARD_MAP_UNAVAILABLE; break;
-    }
+    stats->shard_map = m == KINAGG__MAP_OK || (m == KINAGG__MAP_LISTING && p->nshards) ? KINAGG_SHARD_MAP_LOADED
+                       : m == KINAGG__MAP_DENIED || p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE
+                       : m == KINAGG__MAP_LISTING ? KINAGG_SHARD_MAP_LOADING
+                                                  : KINAGG_SHARD_MAP_NONE;
 }
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
