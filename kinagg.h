@@ -5609,7 +5609,7 @@ typedef struct kinagg__playout {
 static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* Record headers: max_records, or as many as bytes hold at per each; 1 at least. */
-static size_t kinagg__nrecs(const kinagg_producer_config *cfg, size_t bytes, size_t per) {
+static KINAGG__SMALL_NOINLINE size_t kinagg__nrecs(const kinagg_producer_config *cfg, size_t bytes, size_t per) {
     size_t n = cfg->max_records ? cfg->max_records : bytes / per;
     return n ? n : 1;
 }
@@ -5699,7 +5699,7 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
 typedef char kinagg__str_runs[offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
                                       offsetof(kinagg_stream_ref, arn) == sizeof(kinagg_str) ? 1 : -1];
 
-static void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
+static KINAGG__SMALL_NOINLINE void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
     volatile unsigned char *v = (volatile unsigned char *)p;
     while (n--) *v++ = 0;
 }
@@ -6467,7 +6467,7 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
  * always land together, instead of to shards that are gone (each such
  * aggregate is stored, refused as misplaced, and sent again, until it
  * expires), and the map is asked for again now and then. */
-static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
+static KINAGG__SMALL_NOINLINE void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
     p->map_retry_ms = now + 60000;
     if (!p->nshards) return;
     p->nshards = p->nopen = 0;
@@ -6500,11 +6500,11 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
 /* Sorts a map for kinagg__route: open shards first, by starting hash key
  * (a heap sort: no recursion, no scratch, n log n swaps however ListShards
  * ordered the shards). Returns how many are open. */
-static int kinagg__map_before(const kinagg__pshard *a, const kinagg__pshard *b) {
+static KINAGG__SMALL_NOINLINE int kinagg__map_before(const kinagg__pshard *a, const kinagg__pshard *b) {
     if (a->open != b->open) return a->open != 0;
     return kinagg_hash_key_compare(&a->start, &b->start) < 0;
 }
-static void kinagg__map_swap(kinagg__pshard *a, kinagg__pshard *b) {
+static KINAGG__SMALL_NOINLINE void kinagg__map_swap(kinagg__pshard *a, kinagg__pshard *b) {
     unsigned char *x = (unsigned char *)a, *y = (unsigned char *)b;
     size_t k;
     for (k = 0; k < sizeof *a; k++) {
@@ -6625,7 +6625,7 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
 /* ---- driving ---- */
 
 /* A connection's share of the poll's work for hashing and sending. */
-static void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
+static KINAGG__SMALL_NOINLINE void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
     c->k.work_budget = !p->cfg.poll_work_bytes ? 0 : p->work_left ? p->work_left : 1;
 }
 
