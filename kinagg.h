@@ -5470,7 +5470,8 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__TEXT(s) s
 #endif
 /* connections: a constant when a build allows only one */
-#define KINAGG__NCONN(p) (KINAGG_PRODUCER_MAX_CONNECTIONS == 1 ? 1u : (p)->cfg.connections)
+#define KINAGG__NCONN_OF(cfg) (KINAGG_PRODUCER_MAX_CONNECTIONS == 1 ? 1u : (cfg)->connections) /* once checked */
+#define KINAGG__NCONN(p) KINAGG__NCONN_OF(&(p)->cfg)
 /* shards a producer's tables hold: none but the unmapped queue without maps */
 #define KINAGG__MAX_SHARDS(cfg) (KINAGG__MAPS ? (cfg)->max_shards : 0)
 enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
@@ -5624,7 +5625,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG_MEMSET(l, 0, sizeof *l);
     if (cfg->max_records > (size_t)-1 / 4 / slot || cfg->record_buffer_size > (size_t)-1 / 4) return 0;
     l->conns = at;
-    at += kinagg__r16(cfg->connections * sizeof(kinagg__pconn));
+    at += kinagg__r16(KINAGG__NCONN_OF(cfg) * sizeof(kinagg__pconn));
     l->conn_parts = at;
     KINAGG__TAKE(sb, cfg->send_buffer_size);
     KINAGG__TAKE(rb, cfg->recv_buffer_size);
@@ -5636,7 +5637,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
         for (k = 0; k < KINAGG__PTABLES; k++) KINAGG__TAKE(tables[k], n * each[k]);
     }
     /* each connection's aggregate buffer: set, or a sixteenth of the region */
-    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / cfg->connections;
+    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / KINAGG__NCONN_OF(cfg);
     if (reqbuf < cfg->aggregation_max_size) reqbuf = cfg->aggregation_max_size;
     if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
     if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
@@ -5644,7 +5645,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG__TAKE(reqbuf, l->reqcap);
 #undef KINAGG__TAKE
     l->conn_stride = s;
-    at += cfg->connections * s;
+    at += KINAGG__NCONN_OF(cfg) * s;
     l->strings = at;
     at += kinagg__r16(cfg->stream.name.len + 1 + cfg->stream.arn.len + 1);
     l->cred = at;
@@ -5759,7 +5760,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->platform = *platform;
     p->entries_max = cfg->collection_max_count;
     p->conns = (kinagg__pconn *)(void *)(base + l.conns);
-    for (i = 0; i < cfg->connections; i++) {
+    for (i = 0; i < KINAGG__NCONN_OF(cfg); i++) {
         kinagg__pconn *c = &p->conns[i];
         unsigned char *at = base + l.conn_parts + i * l.conn_stride;
         KINAGG_MEMSET(c, 0, sizeof *c);
@@ -6038,7 +6039,10 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, const kinagg_comple
 /* A record failed with st before it was sent or known to be delivered. */
 static void kinagg__fail(kinagg_producer *p, uint32_t i, kinagg_status st, const char *message, uint64_t now) {
     kinagg_completion how;
-    kinagg__how(&how, st, kinagg_str_c(""), kinagg_str_c(message));
+    kinagg_str none;
+    none.ptr = "";
+    none.len = 0;
+    kinagg__how(&how, st, none, kinagg_str_c(message));
     kinagg__complete(p, i, &how, now);
 }
 
@@ -6052,7 +6056,7 @@ static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
 
 /* Back to its queue's front after a failure, or failed for good when its
  * time to live has run out. */
-static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
+static KINAGG__SMALL_NOINLINE void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
     uint32_t delay = p->cfg.max_backoff_ms, shift = r->attempts > 16 ? 15 : r->attempts ? r->attempts - 1u : 0;
     r->last_error = (uint8_t)error;
@@ -6138,7 +6142,7 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
 /* Moves the first take records of q into entry c->n, in order; with
  * same_key, the first take records with the head's hash key, wherever
  * they are in q (the others keep their order). */
-static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take, int same_key) {
+static KINAGG__SMALL_NOINLINE void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take, int same_key) {
     uint32_t prev = KINAGG__NONE, k, at = q->head, before = KINAGG__NONE, head = q->head;
     c->first[c->n] = q->head;
     for (k = 0; k < take; k++) {
@@ -6259,11 +6263,12 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 }
             }
             if (as_agg) {
-                kinagg_hash_key_format(&h->hk, c->ehk[c->n]);
+                e->explicit_hash_key.len = kinagg_hash_key_format(&h->hk, c->ehk[c->n]);
+                e->explicit_hash_key.ptr = c->ehk[c->n];
                 e->data = c->reqbuf + c->used;
                 e->data_len = agg_len;
-                e->partition_key = kinagg_str_c("a");
-                e->explicit_hash_key = kinagg_str_c(c->ehk[c->n]);
+                e->partition_key.ptr = "a";
+                e->partition_key.len = 1;
                 cost = 1 + agg_len;
             } else {
                 e->data = kinagg__prec_data(p, h);
@@ -6272,7 +6277,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->partition_key.len = h->pk_len;
                 e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
                 e->explicit_hash_key.len = h->ehk_len;
-                if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg_str_c("");
+                if (!e->explicit_hash_key.ptr) e->explicit_hash_key.ptr = ""; /* length 0 */
                 cost = (size_t)h->pk_len + h->data_len;
             }
             kinagg__work_done(p, agg_len + KINAGG__COMPLETION_COST);
@@ -6650,6 +6655,7 @@ static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms) {
     uint64_t now, next;
     size_t ci, q;
+    int idle = 0; /* a connection is idle at the end */
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
     now = p->platform.now_ms(p->platform.ctx);
     next = now + 1000;
@@ -6692,7 +6698,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     }
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */
-    if (p->have_credentials && (p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
+    if (p->have_credentials && (!KINAGG__MAPS || p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
         int none_ready = 0;
         for (ci = 0; ci < KINAGG__NCONN(p) && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
@@ -6701,7 +6707,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             if (c->state == KINAGG__C_IDLE) {
                 if (none_ready) continue;
                 c->n = c->used = c->bytes = 0;
-                c->map_gen = p->map_gen;
+                if (KINAGG__MAPS) c->map_gen = p->map_gen;
             } else if (c->state != KINAGG__C_BUILD) {
                 continue;
             }
@@ -6728,8 +6734,9 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     if (KINAGG__MAPS && p->requeueing) next = now;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         const kinagg__pconn *c = &p->conns[ci];
-        if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
-        else if (c->state != KINAGG__C_IDLE && c->wake < next) next = c->wake;
+        if (c->state == KINAGG__C_IDLE) idle = 1;
+        else if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
+        else if (c->wake < next) next = c->wake;
     }
     for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
@@ -6746,12 +6753,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     /* a listing due: only when it can start (credentials, a free connection;
      * a busy one wakes us when it is done), or the polls would spin */
     if (KINAGG__MAPS && p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) &&
-        p->map_retry_ms < next)
-        for (ci = 0; ci < KINAGG__NCONN(p); ci++)
-            if (p->conns[ci].state == KINAGG__C_IDLE) {
-                next = p->map_retry_ms;
-                break;
-            }
+        p->map_retry_ms < next && idle)
+        next = p->map_retry_ms;
     if (KINAGG__CRED_SOURCE && p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next)
         next = p->cred_retry_ms;
     if (next < now) next = now;
@@ -6806,7 +6809,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         c->n = 0;
     }
     kinagg__queues_clear(p);
-    p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
+    if (KINAGG__MAPS) p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
     if (KINAGG__MAPS && p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->map_token[0] = '\0';
     /* mark first: a callback may put new records, which stay */
