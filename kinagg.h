@@ -5479,6 +5479,8 @@ enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED
 /* a connection: idle; building a request; the request on the wire; its
  * response being handled; a ListShards call */
 enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C_LIST };
+/* a call on the wire (or being prepared): PutRecords, or ListShards */
+#define KINAGG__ON_CALL(c) ((c)->state == KINAGG__C_PUT || (KINAGG__MAPS && (c)->state == KINAGG__C_LIST))
 
 /* Codes a record's last failure may have, kept as an index (up to
  * KINAGG__E_CODES), then the other service errors the producer tells
@@ -5535,7 +5537,7 @@ typedef struct kinagg__pconn {
     uint8_t *aggregated;
     char (*ehk)[KINAGG_HASH_KEY_DECIMAL_MAX + 1];
     char (*expect)[KINAGG__PSHARD_ID]; /* shard an aggregate was built for */
-    uint32_t *queue;           /* the queue each entry came from */
+    uint32_t *queue;           /* the queue each entry came from (KINAGG__QUEUE_OF) */
     unsigned map_gen;          /* in the map of that generation */
     unsigned char *reqbuf;     /* this request's aggregates: each connection its own, */
     size_t reqcap;             /* as they must not change until the request is done */
@@ -5544,6 +5546,8 @@ typedef struct kinagg__pconn {
 } kinagg__pconn;
 
 static void kinagg__queues_clear(kinagg_producer *p);
+/* the queue entry e of c came from: without maps, the only one */
+#define KINAGG__QUEUE_OF(c, e) (KINAGG__MAPS ? (c)->queue[e] : 0u)
 
 static const char *kinagg__prec_pk(const kinagg_producer *p, const kinagg__prec *r) {
     return (const char *)p->ring + r->off;
@@ -5778,7 +5782,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
                                  at + l.sb, cfg->send_buffer_size, at + l.rb, cfg->recv_buffer_size);
         if (st != KINAGG_OK) return st;
         c->k.http.recv_timeout_ms = cfg->request_timeout_ms;
-        c->state = KINAGG__C_IDLE;
+        /* and c->state is KINAGG__C_IDLE (0), from the memset */
     }
     /* the stream's name and ARN, and the credentials: copies of our own */
     {
@@ -6185,7 +6189,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
         kinagg__pshard *sh = unmapped ? NULL : &p->shards[qi];
         if (!unmapped && qi >= p->nshards) continue;
         /* a shard in another request waits; this request may go on with it */
-        if (p->shards[qi].busy && !(c->n && c->queue[c->n - 1] == qi)) continue;
+        if (p->shards[qi].busy && !(c->n && KINAGG__QUEUE_OF(c, c->n - 1) == qi)) continue;
         if (sh) kinagg__refill(p, sh, now);
         while (c->n < p->entries_max && kinagg__queue_ready(p, q, now)) {
             const kinagg__prec *h = &p->recs[q->head];
@@ -6293,7 +6297,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 c->expect[c->n][0] = '\0';
             if (as_agg) c->used += agg_len;
             c->bytes += cost;
-            c->queue[c->n] = (uint32_t)qi;
+            if (KINAGG__MAPS) c->queue[c->n] = (uint32_t)qi;
             p->shards[qi].busy = 1;
             c->n++;
         }
@@ -6363,7 +6367,7 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
     }
     c->done_st = st;
     c->done_e = 0;
-    c->map_stale = 0;
+    if (KINAGG__MAPS) c->map_stale = 0;
     c->state = KINAGG__C_DONE;
 }
 
@@ -6427,8 +6431,8 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
          * connection's response may be half handled, its records half
          * gathered for the front of its own queues */
         for (e = 0; e < c->n; e++) {
-            p->shards[c->queue[e]].busy = 0;
-            kinagg__q_splice(p, kinagg__q(p, c->queue[e]));
+            p->shards[KINAGG__QUEUE_OF(c, e)].busy = 0;
+            kinagg__q_splice(p, kinagg__q(p, KINAGG__QUEUE_OF(c, e)));
         }
     } else {
         kinagg__splice_all(p); /* routed by the new map: anywhere */
@@ -6664,7 +6668,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
         if (c->state == KINAGG__C_DONE) kinagg__put_done_step(p, c, now);
-        else if (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) {
+        else if (KINAGG__ON_CALL(c)) {
             if (!p->work_left && c->k.preparing) continue;
             kinagg__conn_poll(p, c, KINAGG_OK, now);
         }
@@ -6722,7 +6726,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 c->state = KINAGG__C_BUILD; /* the rest in the next poll */
                 break;
             }
-            p->rr = (p->rr + 1) % (KINAGG__MAX_SHARDS(&p->cfg) + 1);
+            if (KINAGG__MAPS) p->rr = (p->rr + 1) % (KINAGG__MAX_SHARDS(&p->cfg) + 1);
             p->stats.requests++;
             kinagg__conn_budget(p, c);
             st = kinagg_put_records_begin(&c->k, &c->k.put, p->cfg.stream, c->entries, c->n);
@@ -6769,7 +6773,7 @@ KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint3
     if (t == 0) return;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
-        if ((c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && c->k.http.transport.wait) {
+        if (KINAGG__ON_CALL(c) && c->k.http.transport.wait) {
             (void)c->k.http.transport.wait(c->k.http.transport.ctx, c->events, t);
             return;
         }
@@ -6839,7 +6843,7 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
     size_t ci;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
-        int on_wire = (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && !c->k.preparing;
+        int on_wire = KINAGG__ON_CALL(c) && !c->k.preparing;
         kinagg_http_close(&c->k.http);
         if (!on_wire) continue;
         /* the call on it ends as a closed connection would end it (a later
