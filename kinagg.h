@@ -5535,7 +5535,8 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__TEXT(s) s
 #endif
 /* connections: a constant when a build allows only one */
-#define KINAGG__NCONN(p) (KINAGG_PRODUCER_MAX_CONNECTIONS == 1 ? 1u : (p)->cfg.connections)
+#define KINAGG__NCONN_OF(cfg) (KINAGG_PRODUCER_MAX_CONNECTIONS == 1 ? 1u : (cfg)->connections) /* once checked */
+#define KINAGG__NCONN(p) KINAGG__NCONN_OF(&(p)->cfg)
 /* shards a producer's tables hold: none but the unmapped queue without maps */
 #define KINAGG__MAX_SHARDS(cfg) (KINAGG__MAPS ? (cfg)->max_shards : 0)
 enum { KINAGG__R_FREE, KINAGG__R_QUEUED, KINAGG__R_FLIGHT };
@@ -5543,6 +5544,8 @@ enum { KINAGG__MAP_NONE, KINAGG__MAP_LISTING, KINAGG__MAP_OK, KINAGG__MAP_DENIED
 /* a connection: idle; building a request; the request on the wire; its
  * response being handled; a ListShards call */
 enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C_LIST };
+/* a call on the wire (or being prepared): PutRecords, or ListShards */
+#define KINAGG__ON_CALL(c) ((c)->state == KINAGG__C_PUT || (KINAGG__MAPS && (c)->state == KINAGG__C_LIST))
 
 /* Codes a record's last failure may have, kept as an index (up to
  * KINAGG__E_CODES), then the other service errors the producer tells
@@ -5583,6 +5586,8 @@ typedef struct kinagg__pshard {
     int64_t rec_tokens, byte_tokens; /* thousandths */
 } kinagg__pshard;
 
+/* A connection's per-entry tables, entries to queue: their number */
+#define KINAGG__PTABLES 8
 typedef struct kinagg__pconn {
     kinagg_kinesis k;
     int state;
@@ -5597,13 +5602,17 @@ typedef struct kinagg__pconn {
     uint8_t *aggregated;
     char (*ehk)[KINAGG_HASH_KEY_DECIMAL_MAX + 1];
     char (*expect)[KINAGG__PSHARD_ID]; /* shard an aggregate was built for */
-    uint32_t *queue;           /* the queue each entry came from */
+    uint32_t *queue;           /* the queue each entry came from (KINAGG__QUEUE_OF) */
     unsigned map_gen;          /* in the map of that generation */
     unsigned char *reqbuf;     /* this request's aggregates: each connection its own, */
     size_t reqcap;             /* as they must not change until the request is done */
     unsigned events;
     uint64_t wake;
 } kinagg__pconn;
+
+static void kinagg__queues_clear(kinagg_producer *p);
+/* the queue entry e of c came from: without maps, the only one */
+#define KINAGG__QUEUE_OF(c, e) (KINAGG__MAPS ? (c)->queue[e] : 0u)
 
 static const char *kinagg__prec_pk(const kinagg_producer *p, const kinagg__prec *r) {
     return (const char *)p->ring + r->off;
@@ -5662,12 +5671,18 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
 typedef struct kinagg__playout {
     size_t conns, conn_stride;   /* connection i's parts start at conn_parts + i * conn_stride */
     size_t conn_parts;
-    size_t sb, rb, entries, results, first, count, aggregated, ehk, expect, queue, reqbuf; /* within a stride */
+    size_t sb, rb, tables[KINAGG__PTABLES], reqbuf; /* within a stride; tables: as in kinagg__pconn */
     size_t reqcap, strings, cred, cred_cap, shards, staging, agg_index, agg_index_words, recs, nrecs, ring, ring_cap,
         end;
 } kinagg__playout;
 
 static size_t kinagg__r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Record headers: max_records, or as many as bytes hold at per each; 1 at least. */
+static KINAGG__SMALL_NOINLINE size_t kinagg__nrecs(const kinagg_producer_config *cfg, size_t bytes, size_t per) {
+    size_t n = cfg->max_records ? cfg->max_records : bytes / per;
+    return n ? n : 1;
+}
 
 /* Lays the region out for cfg. With record_buffer_size 0, the records take
  * all of avail (the region's usable bytes), or, when avail is 0, the least
@@ -5679,20 +5694,19 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG_MEMSET(l, 0, sizeof *l);
     if (cfg->max_records > (size_t)-1 / 4 / slot || cfg->record_buffer_size > (size_t)-1 / 4) return 0;
     l->conns = at;
-    at += kinagg__r16(cfg->connections * sizeof(kinagg__pconn));
+    at += kinagg__r16(KINAGG__NCONN_OF(cfg) * sizeof(kinagg__pconn));
     l->conn_parts = at;
     KINAGG__TAKE(sb, cfg->send_buffer_size);
     KINAGG__TAKE(rb, cfg->recv_buffer_size);
-    KINAGG__TAKE(entries, n * sizeof(kinagg_put_entry));
-    KINAGG__TAKE(results, n * sizeof(kinagg_put_result));
-    KINAGG__TAKE(first, n * sizeof(uint32_t));
-    KINAGG__TAKE(count, n * sizeof(uint32_t));
-    KINAGG__TAKE(aggregated, n);
-    KINAGG__TAKE(ehk, n * (KINAGG_HASH_KEY_DECIMAL_MAX + 1));
-    KINAGG__TAKE(expect, KINAGG__MAPS ? n * KINAGG__PSHARD_ID : 0);
-    KINAGG__TAKE(queue, n * sizeof(uint32_t));
+    { /* the per-entry tables, entries to queue, in the order of their fields */
+        static const unsigned short each[KINAGG__PTABLES] = {
+            sizeof(kinagg_put_entry), sizeof(kinagg_put_result), sizeof(uint32_t), sizeof(uint32_t), 1,
+            KINAGG_HASH_KEY_DECIMAL_MAX + 1, KINAGG__MAPS ? KINAGG__PSHARD_ID : 0, sizeof(uint32_t)};
+        size_t k;
+        for (k = 0; k < KINAGG__PTABLES; k++) KINAGG__TAKE(tables[k], n * each[k]);
+    }
     /* each connection's aggregate buffer: set, or a sixteenth of the region */
-    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / cfg->connections;
+    reqbuf = cfg->request_buffer_size ? cfg->request_buffer_size : least_reqbuf ? 0 : avail / 16 / KINAGG__NCONN_OF(cfg);
     if (reqbuf < cfg->aggregation_max_size) reqbuf = cfg->aggregation_max_size;
     if (reqbuf > cfg->collection_max_size) reqbuf = cfg->collection_max_size;
     if (cfg->aggregation == KINAGG_AGGREGATE_NONE) reqbuf = 0;
@@ -5700,7 +5714,7 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     KINAGG__TAKE(reqbuf, l->reqcap);
 #undef KINAGG__TAKE
     l->conn_stride = s;
-    at += cfg->connections * s;
+    at += KINAGG__NCONN_OF(cfg) * s;
     l->strings = at;
     at += kinagg__r16(cfg->stream.name.len + 1 + cfg->stream.arn.len + 1);
     l->cred = at;
@@ -5722,28 +5736,22 @@ static int kinagg__producer_layout(kinagg__playout *l, const kinagg_producer_con
     min_ring = cfg->max_record_size + KINAGG_HASH_KEY_DECIMAL_MAX;
     if (cfg->record_buffer_size) {
         l->ring_cap = cfg->record_buffer_size;
-        l->nrecs = cfg->max_records ? cfg->max_records : l->ring_cap / KINAGG_PRODUCER_RECORD_SLOT;
-        if (!l->nrecs) l->nrecs = 1;
-    } else if (avail) {
-        if (avail < at) return 0;
-        left = avail - at;
-        l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
-        if (!l->nrecs) l->nrecs = 1;
-        if (kinagg__r16(l->nrecs * slot) > left) return 0;
-        l->ring_cap = left - kinagg__r16(l->nrecs * slot);
-        l->ring_cap &= ~(size_t)15;
-    } else { /* the least: grow until the headers' share leaves the ring enough */
-        left = min_ring;
+        l->nrecs = kinagg__nrecs(cfg, l->ring_cap, KINAGG_PRODUCER_RECORD_SLOT);
+    } else { /* all of avail, or the least: grow until the headers' share leaves the ring enough */
+        size_t heads;
+        if (avail && avail < at) return 0;
+        left = avail ? avail - at : min_ring;
         for (;;) {
-            size_t need;
-            l->nrecs = cfg->max_records ? cfg->max_records : left / (KINAGG_PRODUCER_RECORD_SLOT + slot);
-            if (!l->nrecs) l->nrecs = 1;
-            need = kinagg__r16(min_ring) + kinagg__r16(l->nrecs * slot);
-            if (need <= left) break;
-            left = need;
+            l->nrecs = kinagg__nrecs(cfg, left, KINAGG_PRODUCER_RECORD_SLOT + slot);
+            heads = kinagg__r16(l->nrecs * slot);
+            if (avail) {
+                if (heads > left) return 0;
+                break;
+            }
+            if (kinagg__r16(min_ring) + heads <= left) break;
+            left = kinagg__r16(min_ring) + heads;
         }
-        l->ring_cap = left - kinagg__r16(l->nrecs * slot);
-        l->ring_cap &= ~(size_t)15;
+        l->ring_cap = (left - heads) & ~(size_t)15;
     }
     if (l->nrecs < 1 || l->nrecs > 0xfffffff0u || l->ring_cap < min_ring) return 0;
     if (l->ring_cap > 0xfffffff0u) l->ring_cap = 0xfffffff0u;
@@ -5758,32 +5766,33 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
     return l.end + 15; /* any alignment of the region */
 }
 
-static void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
+typedef char kinagg__str_runs[offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
+                                      offsetof(kinagg_stream_ref, arn) == sizeof(kinagg_str) ? 1 : -1];
+
+static KINAGG__SMALL_NOINLINE void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
     volatile unsigned char *v = (volatile unsigned char *)p;
     while (n--) *v++ = 0;
 }
 
 KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *cr) {
-    size_t need, i;
+    size_t need = 0, i;
     char *b;
-    if (!p || !cr || !p->cred_buf || (!cr->access_key_id.ptr && cr->access_key_id.len) ||
-        (!cr->secret_access_key.ptr && cr->secret_access_key.len) || (!cr->session_token.ptr && cr->session_token.len))
-        return KINAGG_ERR_INVALID_ARGUMENT;
-    need = cr->access_key_id.len + cr->secret_access_key.len + cr->session_token.len;
+    const kinagg_str *from;
+    kinagg_str *to;
+    if (!p || !cr || !p->cred_buf) return KINAGG_ERR_INVALID_ARGUMENT;
+    from = &cr->access_key_id; /* the three strings, one after another */
+    to = &p->credentials.access_key_id;
+    for (i = 0; i < 3; i++) {
+        if (!from[i].ptr && from[i].len) return KINAGG_ERR_INVALID_ARGUMENT;
+        need += from[i].len;
+    }
     if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__wipe(p->cred_buf, p->cred_cap);
-    b = p->cred_buf;
-    if (cr->access_key_id.len) KINAGG_MEMCPY(b, cr->access_key_id.ptr, cr->access_key_id.len);
-    p->credentials.access_key_id.ptr = b;
-    p->credentials.access_key_id.len = cr->access_key_id.len;
-    b += cr->access_key_id.len;
-    if (cr->secret_access_key.len) KINAGG_MEMCPY(b, cr->secret_access_key.ptr, cr->secret_access_key.len);
-    p->credentials.secret_access_key.ptr = b;
-    p->credentials.secret_access_key.len = cr->secret_access_key.len;
-    b += cr->secret_access_key.len;
-    if (cr->session_token.len) KINAGG_MEMCPY(b, cr->session_token.ptr, cr->session_token.len);
-    p->credentials.session_token.ptr = b;
-    p->credentials.session_token.len = cr->session_token.len;
+    for (b = p->cred_buf, i = 0; i < 3; b += from[i].len, i++) {
+        if (from[i].len) KINAGG_MEMCPY(b, from[i].ptr, from[i].len);
+        to[i].ptr = b;
+        to[i].len = from[i].len;
+    }
     for (i = 0; p->conns && i < KINAGG__NCONN(p); i++) {
         kinagg__wipe(&p->conns[i].k.signer, sizeof p->conns[i].k.signer); /* and the derived key */
         kinagg_sigv4_init(&p->conns[i].k.signer, &p->credentials);
@@ -5820,35 +5829,36 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->platform = *platform;
     p->entries_max = cfg->collection_max_count;
     p->conns = (kinagg__pconn *)(void *)(base + l.conns);
-    for (i = 0; i < cfg->connections; i++) {
+    for (i = 0; i < KINAGG__NCONN_OF(cfg); i++) {
         kinagg__pconn *c = &p->conns[i];
         unsigned char *at = base + l.conn_parts + i * l.conn_stride;
         KINAGG_MEMSET(c, 0, sizeof *c);
-        c->entries = (kinagg_put_entry *)(void *)(at + l.entries);
-        c->results = (kinagg_put_result *)(void *)(at + l.results);
-        c->first = (uint32_t *)(void *)(at + l.first);
-        c->count = (uint32_t *)(void *)(at + l.count);
-        c->aggregated = at + l.aggregated;
-        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.ehk);
-        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.expect);
-        c->queue = (uint32_t *)(void *)(at + l.queue);
+        c->entries = (kinagg_put_entry *)(void *)(at + l.tables[0]);
+        c->results = (kinagg_put_result *)(void *)(at + l.tables[1]);
+        c->first = (uint32_t *)(void *)(at + l.tables[2]);
+        c->count = (uint32_t *)(void *)(at + l.tables[3]);
+        c->aggregated = at + l.tables[4];
+        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.tables[5]);
+        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.tables[6]);
+        c->queue = (uint32_t *)(void *)(at + l.tables[7]);
         c->reqbuf = l.reqcap ? at + l.reqbuf : NULL;
         c->reqcap = l.reqcap;
         st = kinagg_kinesis_init(&c->k, endpoint, signing_region, credentials, protocol, &transports[i], platform,
                                  at + l.sb, cfg->send_buffer_size, at + l.rb, cfg->recv_buffer_size);
         if (st != KINAGG_OK) return st;
         c->k.http.recv_timeout_ms = cfg->request_timeout_ms;
-        c->state = KINAGG__C_IDLE;
+        /* and c->state is KINAGG__C_IDLE (0), from the memset */
     }
     /* the stream's name and ARN, and the credentials: copies of our own */
-    p->strings = (char *)(base + l.strings);
-    KINAGG_MEMCPY(p->strings, cfg->stream.name.ptr ? cfg->stream.name.ptr : "", cfg->stream.name.len);
-    p->strings[cfg->stream.name.len] = '\0';
-    KINAGG_MEMCPY(p->strings + cfg->stream.name.len + 1, cfg->stream.arn.ptr ? cfg->stream.arn.ptr : "",
-                  cfg->stream.arn.len);
-    p->strings[cfg->stream.name.len + 1 + cfg->stream.arn.len] = '\0';
-    p->cfg.stream.name.ptr = p->strings;
-    p->cfg.stream.arn.ptr = p->strings + cfg->stream.name.len + 1;
+    {
+        char *b = p->strings = (char *)(base + l.strings);
+        kinagg_str *to = &p->cfg.stream.name; /* then arn */
+        for (i = 0; i < 2; b += to[i].len + 1, i++) {
+            if (to[i].len) KINAGG_MEMCPY(b, to[i].ptr, to[i].len);
+            b[to[i].len] = '\0';
+            to[i].ptr = b;
+        }
+    }
     p->cred_buf = (char *)(base + l.cred);
     p->cred_cap = l.cred_cap;
     st = kinagg_producer_set_credentials(p, credentials);
@@ -5859,8 +5869,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->agg_index = (uint32_t *)(void *)(base + l.agg_index);
     p->agg_index_words = l.agg_index_words;
     KINAGG_MEMSET(p->shards, 0, (KINAGG__MAX_SHARDS(&p->cfg) + 1) * sizeof(kinagg__pshard));
-    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++)
-        p->shards[i].q.head = p->shards[i].q.tail = p->shards[i].q.fhead = p->shards[i].q.ftail = KINAGG__NONE;
+    kinagg__queues_clear(p);
     p->recs = (kinagg__prec *)(void *)(base + l.recs);
     p->nrecs = l.nrecs;
     KINAGG_MEMSET(p->recs, 0, l.nrecs * sizeof(kinagg__prec));
@@ -5896,13 +5905,14 @@ static void kinagg__perror(kinagg_producer *p, const char *call, kinagg_str what
 
 /* A call that failed as a whole: the service's error, or the connection's. */
 static void kinagg__perror_call(kinagg_producer *p, const char *call, kinagg_status st, const kinagg_kinesis *k) {
-    if (!KINAGG__HAS_TEXT) p->stats.errors++;
-    else if (st == KINAGG_ERR_SERVICE && k->error_type[0])
-        kinagg__perror(p, call, kinagg_str_c(k->error_type), kinagg_str_c(k->error_message));
-    else if (k->http.error_detail && k->http.error_detail[0])
-        kinagg__perror(p, call, kinagg_str_c(k->http.error_detail), kinagg_str_c(""));
-    else
-        kinagg__perror(p, call, kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
+    const char *what = kinagg_strerror(st), *detail = "";
+    if (!KINAGG__HAS_TEXT) {
+        p->stats.errors++;
+        return;
+    }
+    if (st == KINAGG_ERR_SERVICE && k->error_type[0]) what = k->error_type, detail = k->error_message;
+    else if (k->http.error_detail && k->http.error_detail[0]) what = k->http.error_detail;
+    kinagg__perror(p, call, kinagg_str_c(what), kinagg_str_c(detail));
 }
 
 KINAGG_API const char *kinagg_producer_last_error(const kinagg_producer *p) { return p->last_error; }
@@ -5958,6 +5968,15 @@ static void kinagg__q_clear(kinagg__pqueue *q) {
     q->bytes = 0;
 }
 
+/* Every queue emptied, and no shard busy. */
+static KINAGG__SMALL_NOINLINE void kinagg__queues_clear(kinagg_producer *p) {
+    size_t q;
+    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
+        kinagg__q_clear(kinagg__q(p, q));
+        p->shards[q].busy = 0;
+    }
+}
+
 /* The queue a record belongs to: its shard's, or the unmapped one. The
  * open shards come first in the map, by starting hash key (kinagg__map_sort),
  * and do not overlap: the last one starting at or below the key is the only
@@ -5999,8 +6018,7 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     if (p->rec_count == p->nrecs) return KINAGG_ERR_FULL;
     /* space in the ring: after the head, or from the start when the end is
      * too short (the end's few bytes then wait for the tail to pass) */
-    if (p->rec_count == 0) p->ring_head = p->ring_tail = 0;
-    if (p->rec_count == 0 || p->ring_head > p->ring_tail) {
+    if (p->rec_count == 0 || p->ring_head > p->ring_tail) { /* none: both 0 (kinagg__prec_free) */
         if (p->ring_cap - p->ring_head >= need) off = p->ring_head;
         else if (p->ring_tail >= need) off = 0;
         else return KINAGG_ERR_FULL;
@@ -6036,6 +6054,11 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     return KINAGG_OK;
 }
 
+/* Work done in this poll: n bytes' worth off what is left. */
+static KINAGG__SMALL_NOINLINE void kinagg__work_done(kinagg_producer *p, size_t n) {
+    p->work_left = p->work_left > n ? p->work_left - n : 0;
+}
+
 /* Frees a completed record, and the ring space behind the oldest. */
 static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     p->stats.buffered_records--;
@@ -6056,7 +6079,7 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
 static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str code, kinagg_str message) {
     KINAGG_MEMSET(how, 0, sizeof *how);
     how->status = st;
-    how->shard_id = how->sequence_number = kinagg_str_c("");
+    how->shard_id.ptr = how->sequence_number.ptr = ""; /* lengths 0 */
     how->error_code = code;
     how->error_message = message;
 }
@@ -6078,14 +6101,17 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, const kinagg_comple
         p->stats.records_failed++;
     }
     kinagg__prec_free(p, i); /* first: the callback may put again */
-    p->work_left = p->work_left > cost ? p->work_left - cost : 0;
+    kinagg__work_done(p, cost);
     if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
 }
 
 /* A record failed with st before it was sent or known to be delivered. */
 static void kinagg__fail(kinagg_producer *p, uint32_t i, kinagg_status st, const char *message, uint64_t now) {
     kinagg_completion how;
-    kinagg__how(&how, st, kinagg_str_c(""), kinagg_str_c(message));
+    kinagg_str none;
+    none.ptr = "";
+    none.len = 0;
+    kinagg__how(&how, st, none, kinagg_str_c(message));
     kinagg__complete(p, i, &how, now);
 }
 
@@ -6099,20 +6125,18 @@ static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
 
 /* Back to its queue's front after a failure, or failed for good when its
  * time to live has run out. */
-static void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
+static KINAGG__SMALL_NOINLINE void kinagg__retry(kinagg_producer *p, uint32_t i, int error, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
-    uint64_t delay;
-    uint32_t shift = r->attempts > 16 ? 16 : r->attempts;
+    uint32_t delay = p->cfg.max_backoff_ms, shift = r->attempts > 16 ? 15 : r->attempts ? r->attempts - 1u : 0;
     r->last_error = (uint8_t)error;
     if (kinagg__expired(p, r, now)) {
         kinagg__expire(p, i, now);
         return;
     }
     /* exponential backoff with jitter: half to all of min * 2^(attempts-1) */
-    delay = (uint64_t)p->cfg.min_backoff_ms << (shift ? shift - 1 : 0);
-    if (delay > p->cfg.max_backoff_ms) delay = p->cfg.max_backoff_ms;
-    if (p->platform.random) { /* delay <= max_backoff_ms: 32 bits */
-        uint32_t half = (uint32_t)delay / 2;
+    if (p->cfg.min_backoff_ms <= delay >> shift) delay = p->cfg.min_backoff_ms << shift; /* else over max */
+    if (p->platform.random) {
+        uint32_t half = delay / 2;
         delay = half + (half ? p->platform.random(p->platform.ctx) % (half + 1) : 0);
     }
     r->next_ms = now + delay;
@@ -6135,8 +6159,7 @@ static void kinagg__splice_all(kinagg_producer *p) {
  * reaches a record, put and retry leave it to the walk, so each shard's
  * queue stays in put order. */
 static void kinagg__requeue_all(kinagg_producer *p) {
-    size_t q;
-    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) kinagg__q_clear(kinagg__q(p, q));
+    kinagg__queues_clear(p);
     p->requeueing = 1;
     p->requeued = 0;
 }
@@ -6153,30 +6176,25 @@ static void kinagg__requeue_step(kinagg_producer *p) {
         i = (p->rec_tail + p->requeued) % p->nrecs;
         p->requeued++;
         if (p->recs[i].state == KINAGG__R_QUEUED) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, &p->recs[i])), (uint32_t)i);
-        p->work_left = p->work_left > KINAGG__REQUEUE_COST ? p->work_left - KINAGG__REQUEUE_COST : 0;
+        kinagg__work_done(p, KINAGG__REQUEUE_COST);
     }
 }
 
 /* ---- rate limits: token buckets per shard, in thousandths ---- */
 
 static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
-    int64_t pct = (int64_t)p->cfg.rate_limit_percent;
-    int64_t rec_cap = 10000 * pct, byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
-    uint64_t dt = now > s->refill_ms ? now - s->refill_ms : 0;
-    if (dt > 1000) dt = 1000;
-    s->rec_tokens += (int64_t)dt * 10 * pct;
-    s->byte_tokens += (int64_t)dt * 10486 * pct;
+    uint32_t pct = p->cfg.rate_limit_percent, dt; /* pct <= 100000: dt * pct * 10 fits 32 bits */
+    int64_t rec_cap = (int64_t)(10000 * pct), byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
+    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
+    dt = d > 1000 ? 1000 : (uint32_t)d;
+    s->rec_tokens += (int64_t)(dt * pct * 10);
+    s->byte_tokens += (int64_t)(dt * pct) * 10486;
     if (s->rec_tokens > rec_cap) s->rec_tokens = rec_cap;
     if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
     s->refill_ms = now;
 }
 static int kinagg__bucket_full(const kinagg_producer *p, const kinagg__pshard *s) {
     return s->byte_tokens >= (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
-}
-/* An entry may go when the bucket has room for it, or is full (so that an
- * entry larger than a second's worth still goes, then waits it off). */
-static int kinagg__tokens_ok(kinagg_producer *p, kinagg__pshard *s, size_t cost) {
-    return s->rec_tokens >= 1000 && (s->byte_tokens >= (int64_t)cost * 1000 || kinagg__bucket_full(p, s));
 }
 
 /* ---- building a request ---- */
@@ -6193,7 +6211,7 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
 /* Moves the first take records of q into entry c->n, in order; with
  * same_key, the first take records with the head's hash key, wherever
  * they are in q (the others keep their order). */
-static void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take, int same_key) {
+static KINAGG__SMALL_NOINLINE void kinagg__take_records(kinagg_producer *p, kinagg__pconn *c, kinagg__pqueue *q, size_t take, int same_key) {
     uint32_t prev = KINAGG__NONE, k, at = q->head, before = KINAGG__NONE, head = q->head;
     c->first[c->n] = q->head;
     for (k = 0; k < take; k++) {
@@ -6236,21 +6254,26 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
         kinagg__pshard *sh = unmapped ? NULL : &p->shards[qi];
         if (!unmapped && qi >= p->nshards) continue;
         /* a shard in another request waits; this request may go on with it */
-        if (p->shards[qi].busy && !(c->n && c->queue[c->n - 1] == qi)) continue;
+        if (p->shards[qi].busy && !(c->n && KINAGG__QUEUE_OF(c, c->n - 1) == qi)) continue;
         if (sh) kinagg__refill(p, sh, now);
         while (c->n < p->entries_max && kinagg__queue_ready(p, q, now)) {
             const kinagg__prec *h = &p->recs[q->head];
             kinagg_put_entry *e = &c->entries[c->n];
             size_t take = 1, cost, agg_len = 0, left = p->cfg.collection_max_size - c->bytes;
             int as_agg = 0;
+            /* the bytes the shard's limit lets go now: no limit unmapped, or
+             * when its bucket is full (an entry larger than a second's worth
+             * still goes, then waits it off) */
+            int64_t tokens = (int64_t)(((uint64_t)1 << 63) - 1);
             if (!p->work_left) return 0;
             if ((size_t)h->pk_len + h->data_len > left) return 1;                /* the request is full */
-            if (sh && !kinagg__tokens_ok(p, sh, (size_t)h->pk_len + h->data_len)) break; /* the shard's limit */
+            if (sh && !kinagg__bucket_full(p, sh)) tokens = kinagg__sdiv(sh->byte_tokens, 1000);
+            /* the shard's limit (a key is never empty: a record costs 1 or more) */
+            if ((sh && sh->rec_tokens < 1000) || tokens < (int64_t)h->pk_len + h->data_len) break;
             /* at the limit, wait for a whole aggregate's worth of tokens: slivers
              * sized to the tokens of the moment would spend a record each */
-            if (sh && aggregate && q->count > 1 && !kinagg__bucket_full(p, sh) &&
-                kinagg__sdiv(sh->byte_tokens, 1000) < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes
-                                                                                         : p->cfg.aggregation_max_size))
+            if (aggregate && q->count > 1 &&
+                tokens < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes : p->cfg.aggregation_max_size))
                 break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
                 /* as many records from the front as fit one aggregate (the
@@ -6263,8 +6286,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
                 if (room > left - 1) room = left - 1;
-                if (sh && !kinagg__bucket_full(p, sh) && room > (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1)
-                    room = (size_t)kinagg__sdiv(sh->byte_tokens, 1000) - 1;
+                if ((int64_t)room > tokens - 1) room = (size_t)(tokens - 1); /* tokens > 0 here: see above */
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;
@@ -6300,7 +6322,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                     }
                 }
                 /* the records passed over (unmapped only): work done */
-                p->work_left = p->work_left > skipped * KINAGG__SCAN_COST ? p->work_left - skipped * KINAGG__SCAN_COST : 0;
+                kinagg__work_done(p, skipped * KINAGG__SCAN_COST);
                 if (take >= 2) {
                     const unsigned char *out;
                     kinagg_agg_finish(&agg, &out, &agg_len);
@@ -6310,11 +6332,12 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 }
             }
             if (as_agg) {
-                kinagg_hash_key_format(&h->hk, c->ehk[c->n]);
+                e->explicit_hash_key.len = kinagg_hash_key_format(&h->hk, c->ehk[c->n]);
+                e->explicit_hash_key.ptr = c->ehk[c->n];
                 e->data = c->reqbuf + c->used;
                 e->data_len = agg_len;
-                e->partition_key = kinagg_str_c("a");
-                e->explicit_hash_key = kinagg_str_c(c->ehk[c->n]);
+                e->partition_key.ptr = "a";
+                e->partition_key.len = 1;
                 cost = 1 + agg_len;
             } else {
                 e->data = kinagg__prec_data(p, h);
@@ -6323,25 +6346,23 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->partition_key.len = h->pk_len;
                 e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
                 e->explicit_hash_key.len = h->ehk_len;
-                if (!e->explicit_hash_key.ptr) e->explicit_hash_key = kinagg_str_c("");
+                if (!e->explicit_hash_key.ptr) e->explicit_hash_key.ptr = ""; /* length 0 */
                 cost = (size_t)h->pk_len + h->data_len;
             }
-            p->work_left = p->work_left > agg_len + KINAGG__COMPLETION_COST ? p->work_left - agg_len - KINAGG__COMPLETION_COST : 0;
+            kinagg__work_done(p, agg_len + KINAGG__COMPLETION_COST);
             if (sh) {
                 sh->rec_tokens -= 1000;
                 sh->byte_tokens -= (int64_t)cost * 1000;
             }
             kinagg__take_records(p, c, q, take, unmapped && take > 1);
             c->aggregated[c->n] = (uint8_t)as_agg;
-            if (KINAGG__MAPS) c->expect[c->n][0] = '\0';
-            if (KINAGG__MAPS && as_agg && sh) {
-                size_t l = 0;
-                while (sh->id[l] && l + 1 < sizeof c->expect[c->n]) { c->expect[c->n][l] = sh->id[l]; l++; }
-                c->expect[c->n][l] = '\0';
-            }
+            if (KINAGG__MAPS && as_agg && sh) /* the id is NUL-padded to its size (kinagg__list_shards_parse) */
+                KINAGG_MEMCPY(c->expect[c->n], sh->id, sizeof c->expect[c->n]);
+            else if (KINAGG__MAPS)
+                c->expect[c->n][0] = '\0';
             if (as_agg) c->used += agg_len;
             c->bytes += cost;
-            c->queue[c->n] = (uint32_t)qi;
+            if (KINAGG__MAPS) c->queue[c->n] = (uint32_t)qi;
             p->shards[qi].busy = 1;
             c->n++;
         }
@@ -6411,7 +6432,7 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
     }
     c->done_st = st;
     c->done_e = 0;
-    c->map_stale = 0;
+    if (KINAGG__MAPS) c->map_stale = 0;
     c->state = KINAGG__C_DONE;
 }
 
@@ -6433,9 +6454,11 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             int index = kinagg__code_index(code);
             if (index == KINAGG__E_PTE) p->stats.entries_throttled++;
             kinagg__perror(p, "PutRecords entry", code, c->results[e].error_message);
-            if (code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 && index != KINAGG__E_KMS_THROTTLE)
-                kinagg__how(&how, KINAGG_ERR_SERVICE, code, c->results[e].error_message); /* permanent */
-            else
+            if (code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 && index != KINAGG__E_KMS_THROTTLE) {
+                how.status = KINAGG_ERR_SERVICE; /* permanent */
+                how.error_code = code;
+                how.error_message = c->results[e].error_message;
+            } else
                 retry = index;
         } else if (KINAGG__MAPS && st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
                    !kinagg__key_is(c->results[e].shard_id, c->expect[e])) {
@@ -6448,7 +6471,8 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
         } else if (st == KINAGG_OK) {
             p->stats.kinesis_records++;
             p->stats.wire_bytes += c->entries[e].data_len + c->entries[e].partition_key.len;
-            how.error_code = how.error_message = kinagg_str_c("");
+            how.error_code.len = how.error_message.len = 0;
+            how.error_code.ptr = how.error_message.ptr = "";
             how.shard_id = c->results[e].shard_id;
             how.sequence_number = c->results[e].sequence_number;
             how.aggregated = c->aggregated[e];
@@ -6472,8 +6496,8 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
          * connection's response may be half handled, its records half
          * gathered for the front of its own queues */
         for (e = 0; e < c->n; e++) {
-            p->shards[c->queue[e]].busy = 0;
-            kinagg__q_splice(p, kinagg__q(p, c->queue[e]));
+            p->shards[KINAGG__QUEUE_OF(c, e)].busy = 0;
+            kinagg__q_splice(p, kinagg__q(p, KINAGG__QUEUE_OF(c, e)));
         }
     } else {
         kinagg__splice_all(p); /* routed by the new map: anywhere */
@@ -6517,24 +6541,23 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
  * always land together, instead of to shards that are gone (each such
  * aggregate is stored, refused as misplaced, and sent again, until it
  * expires), and the map is asked for again now and then. */
-static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
-    size_t i;
+static KINAGG__SMALL_NOINLINE void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
     p->map_retry_ms = now + 60000;
     if (!p->nshards) return;
     p->nshards = p->nopen = 0;
     p->map_gen++;
     p->map_state = KINAGG__MAP_DENIED;
-    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) p->shards[i].busy = 0;
-    kinagg__requeue_all(p);
+    kinagg__requeue_all(p); /* and no shard busy */
 }
 
 static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->stats.shard_map_failures++;
+    int refused = kinagg__cred_refused(p, st, k);
     kinagg__perror_call(p, "ListShards", st, k);
-    if (kinagg__cred_refused(p, st, k)) p->cred_forced = 1;
-    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !kinagg__cred_refused(p, st, k)) {
+    if (refused) p->cred_forced = 1;
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
         if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
@@ -6542,17 +6565,20 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
     } else {
         p->map_retry_ms = now + p->map_backoff_ms;
         p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
+        /* more shards than the table holds, or an answer we cannot read */
+        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
+            kinagg__map_forget(p, now);
     }
 }
 
 /* Sorts a map for kinagg__route: open shards first, by starting hash key
  * (a heap sort: no recursion, no scratch, n log n swaps however ListShards
  * ordered the shards). Returns how many are open. */
-static int kinagg__map_before(const kinagg__pshard *a, const kinagg__pshard *b) {
+static KINAGG__SMALL_NOINLINE int kinagg__map_before(const kinagg__pshard *a, const kinagg__pshard *b) {
     if (a->open != b->open) return a->open != 0;
     return kinagg_hash_key_compare(&a->start, &b->start) < 0;
 }
-static void kinagg__map_swap(kinagg__pshard *a, kinagg__pshard *b) {
+static KINAGG__SMALL_NOINLINE void kinagg__map_swap(kinagg__pshard *a, kinagg__pshard *b) {
     unsigned char *x = (unsigned char *)a, *y = (unsigned char *)b;
     size_t k;
     for (k = 0; k < sizeof *a; k++) {
@@ -6604,15 +6630,15 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
             p->nstaging += n;
         }
     }
+    if (st == KINAGG_OK && p->map_token[0]) { /* the next page */
+        if (kinagg__list_begin(p, c) == KINAGG_OK) {
+            c->state = KINAGG__C_LIST;
+            return;
+        }
+        st = KINAGG_ERR_IO;
+    }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
-        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
-            kinagg__map_forget(p, now);
-        return;
-    }
-    if (p->map_token[0]) {
-        if (kinagg__list_begin(p, c) == KINAGG_OK) c->state = KINAGG__C_LIST; /* the next page */
-        else kinagg__list_failed(p, KINAGG_ERR_IO, &c->k, now);
         return;
     }
     { /* complete: the new map replaces the old one */
@@ -6621,9 +6647,7 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         p->shards = p->staging;
         p->staging = t;
         p->nshards = p->nstaging;
-        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) {
-            kinagg__q_clear(&p->shards[i].q);
-            p->shards[i].busy = 0;
+        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) { /* the queues: kinagg__requeue_all */
             p->shards[i].refill_ms = now;
             p->shards[i].rec_tokens = 10000 * (int64_t)p->cfg.rate_limit_percent;
             p->shards[i].byte_tokens = (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
@@ -6675,17 +6699,19 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
 /* ---- driving ---- */
 
 /* A connection's share of the poll's work for hashing and sending. */
-static void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
+static KINAGG__SMALL_NOINLINE void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
     c->k.work_budget = !p->cfg.poll_work_bytes ? 0 : p->work_left ? p->work_left : 1;
 }
 
-/* Polls connection c's call; handles its end. */
-static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
-    kinagg_status st;
-    kinagg__conn_budget(p, c);
-    st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
-    p->work_left = p->work_left > c->k.work_done ? p->work_left - c->k.work_done : 0;
-    if (st == KINAGG_PENDING) return;
+/* Polls connection c's call (st KINAGG_OK), or takes st as how it ended;
+ * handles its end. */
+static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
+    if (st == KINAGG_OK) {
+        kinagg__conn_budget(p, c);
+        st = kinagg_kinesis_poll(&c->k, &c->events, &c->wake);
+        kinagg__work_done(p, c->k.work_done);
+        if (st == KINAGG_PENDING) return;
+    }
     if (c->state == KINAGG__C_PUT) {
         kinagg__put_done_begin(p, c, st);
         kinagg__put_done_step(p, c, now);
@@ -6698,6 +6724,7 @@ static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, uint64_t now
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms) {
     uint64_t now, next;
     size_t ci, q;
+    int idle = 0; /* a connection is idle at the end */
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
     now = p->platform.now_ms(p->platform.ctx);
     next = now + 1000;
@@ -6706,9 +6733,9 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
         if (c->state == KINAGG__C_DONE) kinagg__put_done_step(p, c, now);
-        else if (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) {
+        else if (KINAGG__ON_CALL(c)) {
             if (!p->work_left && c->k.preparing) continue;
-            kinagg__conn_poll(p, c, now);
+            kinagg__conn_poll(p, c, KINAGG_OK, now);
         }
     }
     kinagg__requeue_step(p); /* after a new shard map */
@@ -6733,14 +6760,14 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
-                kinagg__conn_poll(p, c, now);
+                kinagg__conn_poll(p, c, KINAGG_OK, now);
             }
             break;
         }
     }
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */
-    if (p->have_credentials && (p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
+    if (p->have_credentials && (!KINAGG__MAPS || p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
         int none_ready = 0;
         for (ci = 0; ci < KINAGG__NCONN(p) && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
@@ -6749,7 +6776,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             if (c->state == KINAGG__C_IDLE) {
                 if (none_ready) continue;
                 c->n = c->used = c->bytes = 0;
-                c->map_gen = p->map_gen;
+                if (KINAGG__MAPS) c->map_gen = p->map_gen;
             } else if (c->state != KINAGG__C_BUILD) {
                 continue;
             }
@@ -6764,24 +6791,21 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
                 c->state = KINAGG__C_BUILD; /* the rest in the next poll */
                 break;
             }
-            p->rr = (p->rr + 1) % (KINAGG__MAX_SHARDS(&p->cfg) + 1);
+            if (KINAGG__MAPS) p->rr = (p->rr + 1) % (KINAGG__MAX_SHARDS(&p->cfg) + 1);
             p->stats.requests++;
             kinagg__conn_budget(p, c);
             st = kinagg_put_records_begin(&c->k, &c->k.put, p->cfg.stream, c->entries, c->n);
             c->state = KINAGG__C_PUT;
-            if (st == KINAGG_OK) kinagg__conn_poll(p, c, now);
-            else {
-                kinagg__put_done_begin(p, c, st); /* failed at once */
-                kinagg__put_done_step(p, c, now);
-            }
+            kinagg__conn_poll(p, c, st, now); /* or failed at once */
         }
     }
     /* 5. when to come back: now, when work was left over */
     if (KINAGG__MAPS && p->requeueing) next = now;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         const kinagg__pconn *c = &p->conns[ci];
-        if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
-        else if (c->state != KINAGG__C_IDLE && c->wake < next) next = c->wake;
+        if (c->state == KINAGG__C_IDLE) idle = 1;
+        else if (c->state == KINAGG__C_BUILD || c->state == KINAGG__C_DONE) next = now;
+        else if (c->wake < next) next = c->wake;
     }
     for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
         kinagg__pqueue *x = kinagg__q(p, q);
@@ -6798,12 +6822,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     /* a listing due: only when it can start (credentials, a free connection;
      * a busy one wakes us when it is done), or the polls would spin */
     if (KINAGG__MAPS && p->have_credentials && (p->map_state == KINAGG__MAP_NONE || p->map_wanted) &&
-        p->map_retry_ms < next)
-        for (ci = 0; ci < KINAGG__NCONN(p); ci++)
-            if (p->conns[ci].state == KINAGG__C_IDLE) {
-                next = p->map_retry_ms;
-                break;
-            }
+        p->map_retry_ms < next && idle)
+        next = p->map_retry_ms;
     if (KINAGG__CRED_SOURCE && p->cfg.credentials_source.get && p->cred_retry_ms && p->cred_retry_ms < next)
         next = p->cred_retry_ms;
     if (next < now) next = now;
@@ -6818,7 +6838,7 @@ KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint3
     if (t == 0) return;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
-        if ((c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && c->k.http.transport.wait) {
+        if (KINAGG__ON_CALL(c) && c->k.http.transport.wait) {
             (void)c->k.http.transport.wait(c->k.http.transport.ctx, c->events, t);
             return;
         }
@@ -6845,7 +6865,7 @@ KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t time
 }
 
 KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
-    size_t n, i, q, count, tail, abandoned = 0;
+    size_t n, i, count, tail, abandoned = 0;
     uint64_t now;
     if (!p) return 0;
     now = p->platform.now_ms(p->platform.ctx);
@@ -6857,11 +6877,8 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         c->state = KINAGG__C_IDLE;
         c->n = 0;
     }
-    for (q = 0; q <= KINAGG__MAX_SHARDS(&p->cfg); q++) {
-        kinagg__q_clear(kinagg__q(p, q));
-        p->shards[q].busy = 0;
-    }
-    p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
+    kinagg__queues_clear(p);
+    if (KINAGG__MAPS) p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
     if (KINAGG__MAPS && p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->map_token[0] = '\0';
     /* mark first: a callback may put new records, which stay */
@@ -6879,25 +6896,19 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
 }
 
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
+    int m = KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED;
     KINAGG_MEMCPY(stats, &p->stats, sizeof *stats);
-    switch (KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED) {
-    case KINAGG__MAP_NONE:
-        stats->shard_map = p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
-        break;
-    case KINAGG__MAP_LISTING:
-        stats->shard_map = p->nshards ? KINAGG_SHARD_MAP_LOADED
-                           : p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_LOADING;
-        break;
-    case KINAGG__MAP_OK: stats->shard_map = KINAGG_SHARD_MAP_LOADED; break;
-    default: stats->shard_map = KINAGG_SHARD_MAP_UNAVAILABLE; break;
-    }
+    stats->shard_map = m == KINAGG__MAP_OK || (m == KINAGG__MAP_LISTING && p->nshards) ? KINAGG_SHARD_MAP_LOADED
+                       : m == KINAGG__MAP_DENIED || p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE
+                       : m == KINAGG__MAP_LISTING ? KINAGG_SHARD_MAP_LOADING
+                                                  : KINAGG_SHARD_MAP_NONE;
 }
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
     size_t ci;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
-        int on_wire = (c->state == KINAGG__C_PUT || c->state == KINAGG__C_LIST) && !c->k.preparing;
+        int on_wire = KINAGG__ON_CALL(c) && !c->k.preparing;
         kinagg_http_close(&c->k.http);
         if (!on_wire) continue;
         /* the call on it ends as a closed connection would end it (a later
