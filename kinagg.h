@@ -3893,7 +3893,7 @@ static void kinagg__w_put(kinagg__w *w, const void *s, size_t n) {
     w->len += n;
 }
 static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str_c(s); kinagg__w_put(w, t.ptr, t.len); }
-static void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
+static KINAGG__NOINLINE void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
 
 static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
     size_t i, run = 0;
@@ -4012,9 +4012,7 @@ static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t p
             kinagg__w_cbor_c(w, "Records");
             kinagg__w_cbor_head(w, 4, count);
         } else {
-            kinagg__w_byte(w, '{');
-            kinagg__w_json_string(w, kinagg_str_c(f.key));
-            kinagg__w_byte(w, ':');
+            kinagg__w_c(w, q->stream.arn.len ? "{\"StreamARN\":" : "{\"StreamName\":");
             kinagg__w_json_string(w, f.str);
             kinagg__w_c(w, ",\"Records\":[");
         }
@@ -4897,7 +4895,7 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
     return v;
 }
 
-static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
+static KINAGG__NOINLINE void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
     d->p = k->http.response.body;
     d->len = k->http.response.body_len;
     d->pos = 0;
