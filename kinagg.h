@@ -4071,6 +4071,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
     kinagg_put_request *q = (kinagg_put_request *)ctx;
     size_t n = 0;
     while (n < cap && q->part <= 4) {
+        size_t end; /* the part's length */
         if (q->part != 2) {
             kinagg__w w;
             size_t take;
@@ -4083,7 +4084,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
             if (take > cap - n) take = cap - n;
             n += take;
             q->offset += take;
-            if (q->offset == w.len) kinagg__put_next_part(q);
+            end = w.len;
         } else {
             const kinagg_put_entry *e = &q->entries[q->entry];
             size_t total = kinagg__put_data_len(q->protocol, e);
@@ -4112,8 +4113,9 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
                     for (k = skip; k < 4 && n < cap; k++) out[n++] = (unsigned char)quad[k], q->offset++;
                 }
             }
-            if (q->offset == total) kinagg__put_next_part(q);
+            end = total;
         }
+        if (q->offset == end) kinagg__put_next_part(q);
     }
     q->pos += n;
     return n;
@@ -4454,9 +4456,8 @@ static long kinagg__hex4(const unsigned char *p) {
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     static const char esc[] = "\"\\/bfnrt", unesc[] = "\"\\/\b\f\n\r\t";
     size_t w;
-    kinagg__json_ws(d);
-    if (d->pos >= d->len || d->p[d->pos] != '"') return 0;
-    w = ++d->pos;
+    if (!kinagg__json_expect(d, '"')) return 0;
+    w = d->pos;
     out->ptr = (const char *)d->p + w;
     while (d->pos < d->len && d->p[d->pos] != '"') {
         unsigned char c = d->p[d->pos++];
@@ -4746,13 +4747,8 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
                 key->len = 0;
             }
         } else {
-            kinagg__json_ws(d);
-            if (d->pos >= d->len) return -1;
-            if (d->p[d->pos] == (it->map ? '}' : ']')) { d->pos++; return 0; }
-            if (!it->first) {
-                if (d->p[d->pos] != ',') return -1;
-                d->pos++;
-            }
+            if (kinagg__json_expect(d, it->map ? '}' : ']')) return 0;
+            if (d->pos >= d->len || (!it->first && !kinagg__json_expect(d, ','))) return -1;
             it->first = 0;
             if (!it->map) return 1;
             if (!kinagg__json_string_in_place(d, key) || !kinagg__json_expect(d, ':')) return -1;
