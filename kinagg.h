@@ -3868,8 +3868,7 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
     kinagg_sigv4_init(&k->signer, credentials);
     k->endpoint = *endpoint;
     k->platform = *platform;
-    KINAGG_MEMCPY(k->region, region.ptr, region.len);
-    k->region[region.len] = '\0';
+    KINAGG_MEMCPY(k->region, region.ptr, region.len); /* the NUL after it: zeroed above */
     k->protocol = protocol;
     return KINAGG_OK;
 }
@@ -4187,7 +4186,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     static const char names[] =
         "Host\0X-Amz-Date\0X-Amz-Target\0Content-Type\0X-Amz-Security-Token\0Authorization\0Accept";
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hash_hex[65], date[17], target[64];
+    char hash_hex[64], date[17], target[64]; /* (hash_hex and target: no NUL needed) */
     const char *ctype = KINAGG__CBOR(k->protocol == KINAGG_PROTOCOL_CBOR) ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
     const char *nm = names;
@@ -4201,14 +4200,12 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     k->preparing = 0;
     kinagg_sha256_final(&k->prep_hash, digest);
     kinagg_hex(digest, sizeof digest, hash_hex);
-    hash_hex[64] = '\0';
     unix_ms = k->platform.unix_ms(k->platform.ctx);
     unix_ms = (uint64_t)((int64_t)unix_ms + k->clock_offset_ms);
     kinagg_sigv4_amz_date(kinagg__udiv(unix_ms, 1000), date);
     o.p = target; o.cap = sizeof target; o.len = 0;
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
-    target[o.len] = '\0';
     hdr[2].value.ptr = target;
     hdr[2].value.len = o.len;
     o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
@@ -4688,8 +4685,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
 }
 
 static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
-    it->left = 0;
-    it->indefinite = 0;
+    /* (left and indefinite: CBOR's, set from its head) */
     it->first = 1;
     it->map = map;
     if (KINAGG__CBOR(d->cbor)) {
@@ -4789,19 +4785,20 @@ static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
         size_t at = d->pos;
         if (!KINAGG__CBOR(d->cbor)) return kinagg__json_number(d, scale, out);
         if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-        if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
         ai = d->p[at] & 31;
-        /* half, single, double: 16, 32, 64 bits with 5, 8, 11 of exponent */
-        if (major != 7 || ai < 25 || ai > 27 ||
-            !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg))
+        if (major == 0) { /* an unsigned integer */
+            mant = arg;
+            exp = neg = 0;
+        } else if (major != 7 || ai < 25 || ai > 27 || /* half, single, double: 16, 32, 64 bits */
+                   !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg)) { /* 5, 8, 11 of exponent */
             return 0;
+        }
         return kinagg__binary_scaled(mant, exp, neg, scale, out);
     }
     if (!kinagg__doc_string(d, &s)) return 0;
     n.p = (unsigned char *)(uintptr_t)s.ptr;
     n.len = s.len;
-    n.pos = 0;
-    n.cbor = 0;
+    n.pos = 0; /* (cbor: unread by kinagg__json_number) */
     return kinagg__json_number(&n, scale, out) && n.pos == n.len;
 }
 
@@ -5001,7 +4998,7 @@ KINAGG_API kinagg_status kinagg_put_records_begin(kinagg_kinesis *k, kinagg_put_
             return KINAGG_ERR_HASH_KEY;
         if (entries[i].data_len && !entries[i].data) return KINAGG_ERR_INVALID_ARGUMENT;
     }
-    KINAGG_MEMSET(q, 0, sizeof *q);
+    /* the generator's state: set by the rewind kinagg__call_begin makes */
     q->stream = stream;
     q->entries = entries;
     q->count = count;
@@ -5072,8 +5069,7 @@ KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref
  * arrives). */
 static kinagg_status kinagg__small_begin(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
     KINAGG_MEMCPY(k->small_fields, f, n * sizeof *f);
-    k->small_count = n;
-    k->small_pos = 0;
+    k->small_count = n; /* (small_pos: set by the rewind kinagg__call_begin makes) */
     k->small_source.ctx = k;
     k->small_source.rewind = kinagg__small_rewind;
     k->small_source.read = kinagg__small_read;
