@@ -3892,7 +3892,7 @@ static void kinagg__w_put(kinagg__w *w, const void *s, size_t n) {
     w->len += n;
 }
 static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str_c(s); kinagg__w_put(w, t.ptr, t.len); }
-static KINAGG__NOINLINE void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
+static KINAGG__SMALL_NOINLINE void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
 
 static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
     size_t i, run = 0;
@@ -4212,8 +4212,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     /* the Host value's place: the text before it is kinagg_http_begin's to write */
     o.len = at = sizeof "POST / HTTP/1.1\r\nHost: " - 1;
     {
-        int v6 = 0;
-        for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
+        int v6;
+        for (i = 0; k->endpoint.host[i] && k->endpoint.host[i] != ':'; i++) {}
+        v6 = k->endpoint.host[i] != '\0'; /* a ':' in it */
         if (v6) kinagg__out_c(&o, "[");
         kinagg__out_c(&o, k->endpoint.host);
         if (v6) kinagg__out_c(&o, "]");
@@ -4362,6 +4363,14 @@ static int kinagg__json_expect(kinagg__doc *d, unsigned char c) {
 
 static int kinagg__json_digit(const kinagg__doc *d) {
     return d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9';
+}
+
+/* The word at pos (true, false or null): 1 and stepped over, or 0. */
+static KINAGG__SMALL_NOINLINE int kinagg__json_word(kinagg__doc *d, const char *word) {
+    size_t n = kinagg_str_c(word).len;
+    if (d->len - d->pos < n || KINAGG_MEMCMP(d->p + d->pos, word, n) != 0) return 0;
+    d->pos += n;
+    return 1;
 }
 
 /* Steps over a run of decimal digits: how many there were. */
@@ -4660,10 +4669,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
             } else if (c == '"') {
                 if (!kinagg__json_string_in_place(d, &s)) return 0;
             } else if (c == 't' || c == 'f' || c == 'n') {
-                const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-                size_t n = c == 'f' ? 5 : 4;
-                if (d->len - d->pos < n || KINAGG_MEMCMP(d->p + d->pos, word, n) != 0) return 0;
-                d->pos += n;
+                if (!kinagg__json_word(d, c == 't' ? "true" : c == 'f' ? "false" : "null")) return 0;
             } else if (!kinagg__json_number(d, 0, NULL)) {
                 return 0;
             }
@@ -4717,8 +4723,7 @@ static int kinagg__is_null(kinagg__doc *d) {
         return 0;
     }
     kinagg__json_ws(d);
-    if (d->len - d->pos >= 4 && KINAGG_MEMCMP(d->p + d->pos, "null", 4) == 0) { d->pos += 4; return 1; }
-    return 0;
+    return kinagg__json_word(d, "null");
 }
 
 /* Next member (map: reads the key into *key) or element: 1, or 0 at the
@@ -4888,7 +4893,7 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
     return v;
 }
 
-static KINAGG__NOINLINE void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
+static KINAGG__SMALL_NOINLINE void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
     d->p = k->http.response.body;
     d->len = k->http.response.body_len;
     d->pos = 0;
@@ -4928,7 +4933,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         size_t j;
         d.cbor = 0;
         for (j = 0; j + 4 <= ct->len; j++)
-            if (KINAGG_MEMCMP(ct->ptr + j, "cbor", 4) == 0) d.cbor = 1;
+            if (KINAGG_MEMCMP(ct->ptr + j, "cbor", 4) == 0) { d.cbor = 1; break; }
     }
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
