@@ -4424,7 +4424,7 @@ static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
     uint64_t n;
     int indef, i2;
     size_t w;
-    if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &n, &indef) || (major != 2 && major != 3)) return 0;
+    if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &n, &indef) || major >> 1 != 1) return 0; /* not 2 or 3 */
     if (!indef) {
         if (n > d->len - d->pos) return 0;
         out->ptr = (const char *)d->p + d->pos;
@@ -4631,7 +4631,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 left[depth]--;
             }
             if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-            if (major == 2 || major == 3) {
+            if (major >> 1 == 1) { /* 2 or 3: a string */
                 if (indef) {
                     kinagg_str s;
                     d->pos--;
@@ -4641,13 +4641,13 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 } else {
                     d->pos += (size_t)arg;
                 }
-            } else if (major == 4 || major == 5) {
+            } else if (major >> 1 == 2) { /* 4 or 5: an array or a map */
                 if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
                 /* cannot hold that many (a byte an item at least) */
-                if (!indef && arg > (d->len - d->pos) / (major == 5 ? 2 : 1)) return 0;
+                if (!indef && arg > (d->len - d->pos) / (major - 3)) return 0; /* items: 1 or 2 each */
                 depth++;
                 indefinite[depth] = (unsigned char)(indef ? major : 0);
-                left[depth] = indef ? 0 : (size_t)arg * (major == 5 ? 2 : 1);
+                left[depth] = indef ? 0 : (size_t)arg * (major - 3);
             }
             /* integers, simple values and floats: the head was all */
         }
@@ -4711,7 +4711,7 @@ static int kinagg__doc_string(kinagg__doc *d, kinagg_str *out) {
 }
 
 static int kinagg__doc_is_string(kinagg__doc *d) {
-    if (KINAGG__CBOR(d->cbor)) return kinagg__cbor_untag(d) && ((d->p[d->pos] >> 5) == 2 || (d->p[d->pos] >> 5) == 3);
+    if (KINAGG__CBOR(d->cbor)) return kinagg__cbor_untag(d) && (d->p[d->pos] >> 6) == 1; /* major type 2 or 3 */
     kinagg__json_ws(d);
     return d->pos < d->len && d->p[d->pos] == '"';
 }
