@@ -4660,7 +4660,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
             kinagg__json_ws(d); /* a value */
             if (d->pos >= d->len) return 0;
             c = d->p[d->pos];
-            if (c == '{' || c == '[') {
+            if ((c | 0x20) == '{') { /* or '[' */
                 if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
                 objects = (objects << 1) | (c == '{');
                 depth++;
@@ -4677,7 +4677,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
              * opening bracket: its end, or the first member or element */
             for (;;) {
                 if (depth == 0) return 1;
-                if (!kinagg__json_expect(d, (objects & 1) ? '}' : ']')) break;
+                if (!kinagg__json_expect(d, (unsigned char)(']' | (objects & 1) << 5))) break;
                 objects >>= 1;
                 depth--;
                 opened = 0;
@@ -4748,7 +4748,7 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
                 key->len = 0;
             }
         } else {
-            if (kinagg__json_expect(d, it->map ? '}' : ']')) return 0;
+            if (kinagg__json_expect(d, (unsigned char)(']' | it->map << 5))) return 0;
             if (d->pos >= d->len || (!it->first && !kinagg__json_expect(d, ','))) return -1;
             it->first = 0;
             if (!it->map) return 1;
