@@ -3933,8 +3933,7 @@ KINAGG_API kinagg_status kinagg_kinesis_init(kinagg_kinesis *k, const kinagg_end
     kinagg_sigv4_init(&k->signer, credentials);
     KINAGG_MEMCPY(&k->endpoint, endpoint, sizeof *endpoint);
     KINAGG_MEMCPY(&k->platform, platform, sizeof *platform);
-    KINAGG_MEMCPY(k->region, region.ptr, region.len);
-    k->region[region.len] = '\0';
+    KINAGG_MEMCPY(k->region, region.ptr, region.len); /* the NUL after it: zeroed above */
     k->protocol = protocol;
     return KINAGG_OK;
 }
@@ -3958,7 +3957,7 @@ static void kinagg__w_put(kinagg__w *w, const void *s, size_t n) {
     w->len += n;
 }
 static void kinagg__w_c(kinagg__w *w, const char *s) { kinagg_str t = kinagg_str_c(s); kinagg__w_put(w, t.ptr, t.len); }
-static void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
+static KINAGG__SMALL_NOINLINE void kinagg__w_byte(kinagg__w *w, unsigned char b) { kinagg__w_put(w, &b, 1); }
 
 static void kinagg__w_json_string(kinagg__w *w, kinagg_str s) {
     size_t i, run = 0;
@@ -4077,9 +4076,7 @@ static void kinagg__put_text(const kinagg_put_request *q, size_t entry, size_t p
             kinagg__w_cbor_c(w, "Records");
             kinagg__w_cbor_head(w, 4, count);
         } else {
-            kinagg__w_byte(w, '{');
-            kinagg__w_json_string(w, kinagg_str_c(f.key));
-            kinagg__w_byte(w, ':');
+            kinagg__w_c(w, q->stream.arn.len ? "{\"StreamARN\":" : "{\"StreamName\":");
             kinagg__w_json_string(w, f.str);
             kinagg__w_c(w, ",\"Records\":[");
         }
@@ -4138,6 +4135,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
     kinagg_put_request *q = (kinagg_put_request *)ctx;
     size_t n = 0;
     while (n < cap && q->part <= 4) {
+        size_t end; /* the part's length */
         if (q->part != 2) {
             kinagg__w w;
             size_t take;
@@ -4150,7 +4148,7 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
             if (take > cap - n) take = cap - n;
             n += take;
             q->offset += take;
-            if (q->offset == w.len) kinagg__put_next_part(q);
+            end = w.len;
         } else {
             const kinagg_put_entry *e = &q->entries[q->entry];
             size_t total = kinagg__put_data_len(q->protocol, e);
@@ -4179,8 +4177,9 @@ static size_t kinagg__put_read(void *ctx, unsigned char *out, size_t cap) {
                     for (k = skip; k < 4 && n < cap; k++) out[n++] = (unsigned char)quad[k], q->offset++;
                 }
             }
-            if (q->offset == total) kinagg__put_next_part(q);
+            end = total;
         }
+        if (q->offset == end) kinagg__put_next_part(q);
     }
     q->pos += n;
     return n;
@@ -4252,7 +4251,7 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     static const char names[] =
         "Host\0X-Amz-Date\0X-Amz-Target\0Content-Type\0X-Amz-Security-Token\0Authorization\0Accept";
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hash_hex[65], date[17], target[64];
+    char hash_hex[64], date[17], target[64]; /* (hash_hex and target: no NUL needed) */
     const char *ctype = KINAGG__CBOR(k->protocol == KINAGG_PROTOCOL_CBOR) ? "application/x-amz-cbor-1.1"
                                                             : "application/x-amz-json-1.1";
     const char *nm = names;
@@ -4266,22 +4265,21 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     k->preparing = 0;
     kinagg_sha256_final(&k->prep_hash, digest);
     kinagg_hex(digest, sizeof digest, hash_hex);
-    hash_hex[64] = '\0';
     unix_ms = k->platform.unix_ms(k->platform.ctx);
     unix_ms = (uint64_t)((int64_t)unix_ms + k->clock_offset_ms);
     kinagg_sigv4_amz_date(kinagg__udiv(unix_ms, 1000), date);
     o.p = target; o.cap = sizeof target; o.len = 0;
     kinagg__out_c(&o, "Kinesis_20131202.");
     kinagg__out_c(&o, k->prep_operation);
-    target[o.len] = '\0';
     hdr[2].value.ptr = target;
     hdr[2].value.len = o.len;
     o.p = (char *)k->http.send_buf; o.cap = k->http.send_cap; o.len = 0;
     /* the Host value's place: the text before it is kinagg_http_begin's to write */
     o.len = at = sizeof "POST / HTTP/1.1\r\nHost: " - 1;
     {
-        int v6 = 0;
-        for (i = 0; k->endpoint.host[i]; i++) v6 |= k->endpoint.host[i] == ':';
+        int v6;
+        for (i = 0; k->endpoint.host[i] && k->endpoint.host[i] != ':'; i++) {}
+        v6 = k->endpoint.host[i] != '\0'; /* a ':' in it */
         if (v6) kinagg__out_c(&o, "[");
         kinagg__out_c(&o, k->endpoint.host);
         if (v6) kinagg__out_c(&o, "]");
@@ -4432,6 +4430,14 @@ static int kinagg__json_digit(const kinagg__doc *d) {
     return d->pos < d->len && d->p[d->pos] >= '0' && d->p[d->pos] <= '9';
 }
 
+/* The word at pos (true, false or null): 1 and stepped over, or 0. */
+static KINAGG__SMALL_NOINLINE int kinagg__json_word(kinagg__doc *d, const char *word) {
+    size_t n = kinagg_str_c(word).len;
+    if (d->len - d->pos < n || KINAGG_MEMCMP(d->p + d->pos, word, n) != 0) return 0;
+    d->pos += n;
+    return 1;
+}
+
 /* Steps over a run of decimal digits: how many there were. */
 static size_t kinagg__json_digits(kinagg__doc *d) {
     size_t at = d->pos;
@@ -4483,7 +4489,7 @@ static int kinagg__cbor_string(kinagg__doc *d, kinagg_str *out) {
     uint64_t n;
     int indef, i2;
     size_t w;
-    if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &n, &indef) || (major != 2 && major != 3)) return 0;
+    if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &n, &indef) || major >> 1 != 1) return 0; /* not 2 or 3 */
     if (!indef) {
         if (n > d->len - d->pos) return 0;
         out->ptr = (const char *)d->p + d->pos;
@@ -4521,9 +4527,8 @@ static long kinagg__hex4(const unsigned char *p) {
 static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
     static const char esc[] = "\"\\/bfnrt", unesc[] = "\"\\/\b\f\n\r\t";
     size_t w;
-    kinagg__json_ws(d);
-    if (d->pos >= d->len || d->p[d->pos] != '"') return 0;
-    w = ++d->pos;
+    if (!kinagg__json_expect(d, '"')) return 0;
+    w = d->pos;
     out->ptr = (const char *)d->p + w;
     while (d->pos < d->len && d->p[d->pos] != '"') {
         unsigned char c = d->p[d->pos++];
@@ -4691,7 +4696,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 left[depth]--;
             }
             if (!kinagg__cbor_untag(d) || !kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-            if (major == 2 || major == 3) {
+            if (major >> 1 == 1) { /* 2 or 3: a string */
                 if (indef) {
                     kinagg_str s;
                     d->pos--;
@@ -4701,13 +4706,13 @@ static int kinagg__doc_skip(kinagg__doc *d) {
                 } else {
                     d->pos += (size_t)arg;
                 }
-            } else if (major == 4 || major == 5) {
+            } else if (major >> 1 == 2) { /* 4 or 5: an array or a map */
                 if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
                 /* cannot hold that many (a byte an item at least) */
-                if (!indef && arg > (d->len - d->pos) / (major == 5 ? 2 : 1)) return 0;
+                if (!indef && arg > (d->len - d->pos) / (major - 3)) return 0; /* items: 1 or 2 each */
                 depth++;
                 indefinite[depth] = (unsigned char)(indef ? major : 0);
-                left[depth] = indef ? 0 : (size_t)arg * (major == 5 ? 2 : 1);
+                left[depth] = indef ? 0 : (size_t)arg * (major - 3);
             }
             /* integers, simple values and floats: the head was all */
         }
@@ -4720,7 +4725,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
             kinagg__json_ws(d); /* a value */
             if (d->pos >= d->len) return 0;
             c = d->p[d->pos];
-            if (c == '{' || c == '[') {
+            if ((c | 0x20) == '{') { /* or '[' */
                 if (depth + 1 >= KINAGG__DOC_MAX_DEPTH) return 0;
                 objects = (objects << 1) | (c == '{');
                 depth++;
@@ -4729,10 +4734,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
             } else if (c == '"') {
                 if (!kinagg__json_string_in_place(d, &s)) return 0;
             } else if (c == 't' || c == 'f' || c == 'n') {
-                const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-                size_t n = c == 'f' ? 5 : 4;
-                if (d->len - d->pos < n || KINAGG_MEMCMP(d->p + d->pos, word, n) != 0) return 0;
-                d->pos += n;
+                if (!kinagg__json_word(d, c == 't' ? "true" : c == 'f' ? "false" : "null")) return 0;
             } else if (!kinagg__json_number(d, 0, NULL)) {
                 return 0;
             }
@@ -4740,7 +4742,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
              * opening bracket: its end, or the first member or element */
             for (;;) {
                 if (depth == 0) return 1;
-                if (!kinagg__json_expect(d, (objects & 1) ? '}' : ']')) break;
+                if (!kinagg__json_expect(d, (unsigned char)(']' | (objects & 1) << 5))) break;
                 objects >>= 1;
                 depth--;
                 opened = 0;
@@ -4754,8 +4756,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
 }
 
 static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
-    it->left = 0;
-    it->indefinite = 0;
+    /* (left and indefinite: CBOR's, set from its head) */
     it->first = 1;
     it->map = map;
     if (KINAGG__CBOR(d->cbor)) {
@@ -4775,7 +4776,7 @@ static int kinagg__doc_string(kinagg__doc *d, kinagg_str *out) {
 }
 
 static int kinagg__doc_is_string(kinagg__doc *d) {
-    if (KINAGG__CBOR(d->cbor)) return kinagg__cbor_untag(d) && ((d->p[d->pos] >> 5) == 2 || (d->p[d->pos] >> 5) == 3);
+    if (KINAGG__CBOR(d->cbor)) return kinagg__cbor_untag(d) && (d->p[d->pos] >> 6) == 1; /* major type 2 or 3 */
     kinagg__json_ws(d);
     return d->pos < d->len && d->p[d->pos] == '"';
 }
@@ -4787,8 +4788,7 @@ static int kinagg__is_null(kinagg__doc *d) {
         return 0;
     }
     kinagg__json_ws(d);
-    if (d->len - d->pos >= 4 && KINAGG_MEMCMP(d->p + d->pos, "null", 4) == 0) { d->pos += 4; return 1; }
-    return 0;
+    return kinagg__json_word(d, "null");
 }
 
 /* Next member (map: reads the key into *key) or element: 1, or 0 at the
@@ -4813,13 +4813,8 @@ static int kinagg__doc_next(kinagg__doc *d, kinagg__iter *it, kinagg_str *key) {
                 key->len = 0;
             }
         } else {
-            kinagg__json_ws(d);
-            if (d->pos >= d->len) return -1;
-            if (d->p[d->pos] == (it->map ? '}' : ']')) { d->pos++; return 0; }
-            if (!it->first) {
-                if (d->p[d->pos] != ',') return -1;
-                d->pos++;
-            }
+            if (kinagg__json_expect(d, (unsigned char)(']' | it->map << 5))) return 0;
+            if (d->pos >= d->len || (!it->first && !kinagg__json_expect(d, ','))) return -1;
             it->first = 0;
             if (!it->map) return 1;
             if (!kinagg__json_string_in_place(d, key) || !kinagg__json_expect(d, ':')) return -1;
@@ -4860,19 +4855,20 @@ static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
         size_t at = d->pos;
         if (!KINAGG__CBOR(d->cbor)) return kinagg__json_number(d, scale, out);
         if (!kinagg__cbor_head(d, &major, &arg, &indef)) return 0;
-        if (major == 0) return kinagg__binary_scaled(arg, 0, 0, scale, out);
         ai = d->p[at] & 31;
-        /* half, single, double: 16, 32, 64 bits with 5, 8, 11 of exponent */
-        if (major != 7 || ai < 25 || ai > 27 ||
-            !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg))
+        if (major == 0) { /* an unsigned integer */
+            mant = arg;
+            exp = neg = 0;
+        } else if (major != 7 || ai < 25 || ai > 27 || /* half, single, double: 16, 32, 64 bits */
+                   !kinagg__float_parts(arg, 8u << (ai - 24), 3 * (ai - 24) + 2, &mant, &exp, &neg)) { /* 5, 8, 11 of exponent */
             return 0;
+        }
         return kinagg__binary_scaled(mant, exp, neg, scale, out);
     }
     if (!kinagg__doc_string(d, &s)) return 0;
     n.p = (unsigned char *)(uintptr_t)s.ptr;
     n.len = s.len;
-    n.pos = 0;
-    n.cbor = 0;
+    n.pos = 0; /* (cbor: unread by kinagg__json_number) */
     return kinagg__json_number(&n, scale, out) && n.pos == n.len;
 }
 
@@ -4962,7 +4958,7 @@ static kinagg_str kinagg__error_code(kinagg_str v) {
     return v;
 }
 
-static void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
+static KINAGG__SMALL_NOINLINE void kinagg__doc_of_response(kinagg_kinesis *k, kinagg__doc *d) {
     d->p = k->http.response.body;
     d->len = k->http.response.body_len;
     d->pos = 0;
@@ -5002,7 +4998,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         size_t j;
         d.cbor = 0;
         for (j = 0; j + 4 <= ct->len; j++)
-            if (KINAGG_MEMCMP(ct->ptr + j, "cbor", 4) == 0) d.cbor = 1;
+            if (KINAGG_MEMCMP(ct->ptr + j, "cbor", 4) == 0) { d.cbor = 1; break; }
     }
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
@@ -5072,7 +5068,7 @@ KINAGG_API kinagg_status kinagg_put_records_begin(kinagg_kinesis *k, kinagg_put_
             return KINAGG_ERR_HASH_KEY;
         if (entries[i].data_len && !entries[i].data) return KINAGG_ERR_INVALID_ARGUMENT;
     }
-    KINAGG_MEMSET(q, 0, sizeof *q);
+    /* the generator's state: set by the rewind kinagg__call_begin makes */
     q->stream = stream;
     q->entries = entries;
     q->count = count;
@@ -5143,8 +5139,7 @@ KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref
  * arrives). */
 static kinagg_status kinagg__small_begin(kinagg_kinesis *k, const char *op, const kinagg__field *f, size_t n) {
     KINAGG_MEMCPY(k->small_fields, f, n * sizeof *f);
-    k->small_count = n;
-    k->small_pos = 0;
+    k->small_count = n; /* (small_pos: set by the rewind kinagg__call_begin makes) */
     k->small_source.ctx = k;
     k->small_source.rewind = kinagg__small_rewind;
     k->small_source.read = kinagg__small_read;
