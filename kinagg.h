@@ -2920,24 +2920,36 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
-/* One text for the start of the Authorization value, the algorithm and
- * the "AWS4" of the key. */
-#define KINAGG__AWS4_CREDENTIAL "AWS4-HMAC-SHA256 Credential="
+/* The parts of the texts to sign, numbered from 1 in their formats: the
+ * credential scope's four (also what derives the key), the method, the
+ * path, the date and time, a hash or the signature in hex, the access key
+ * id, then (10 is the newline) the algorithm. */
+enum { KINAGG__P_DATE, KINAGG__P_REGION, KINAGG__P_SERVICE, KINAGG__P_AWS4, KINAGG__P_METHOD, KINAGG__P_PATH,
+       KINAGG__P_AMZ_DATE, KINAGG__P_HEX, KINAGG__P_AKID, KINAGG__P_NEWLINE, KINAGG__P_ALGORITHM, KINAGG__P_COUNT };
+/* The Authorization value; its start is also the algorithm and the "AWS4"
+ * of the key. Codes 12 and 13 stand for the canonical and signed headers. */
+#define KINAGG__AUTH_FMT "AWS4-HMAC-SHA256 Credential=\11/\1/\2/\3/\4, SignedHeaders=\15, Signature=\10"
+
+/* Writes fmt to s: its bytes, but for the codes above. */
+static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, const kinagg_str *part, const char *fmt) {
+    while (*fmt) {
+        size_t n = 0;
+        unsigned char k;
+        while ((k = (unsigned char)fmt[n]) > 13 || k == '\n') n++; /* a run of text */
+        if (n) kinagg__sink_put(s, fmt, n);
+        else if (k > 11) kinagg__headers(s, r, k == 12), n = 1;
+        else kinagg__sink_put(s, part[k - 1].ptr, part[k - 1].len), n = 1;
+        fmt += n;
+    }
+}
 
 /* Derives (or finds cached) the signing key and leaves m keyed with it; m
  * is the caller's context, so that one context serves the whole signature.
  * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
  * fraction of a millisecond on a microcontroller) for less code. */
-static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
+static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *part, kinagg_hmac_sha256_ctx *m) {
     const kinagg_str *secret = &sg->credentials.secret_access_key;
-    kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
-    int i;
-    part[0].ptr = r->amz_date.ptr;
-    part[0].len = 8;
-    part[1] = r->region;
-    part[2] = r->service;
-    part[3].ptr = "aws4_request";
-    part[3].len = 12;
+    int i; /* part[0..3]: what each HMAC of the chain takes in turn */
 #if !KINAGG__SMALL
     {
         /* What the key depends on, hashed: a new secret, date, region or
@@ -2962,23 +2974,13 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
 #endif
     /* each link's key is taken in by the next init before the next final
      * overwrites it; the last init keys m for the string to sign */
-    kinagg__hmac_init2(m, KINAGG__AWS4_CREDENTIAL, 4, secret->ptr, secret->len); /* "AWS4" */
+    kinagg__hmac_init2(m, KINAGG__AUTH_FMT, 4, secret->ptr, secret->len); /* "AWS4" */
     for (i = 0; i < 4; i++) {
         kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
         kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
     }
     sg->key_valid = 1;
-}
-
-/* The credential scope: date/region/service/aws4_request. */
-static void kinagg__scope(kinagg__sink *s, const kinagg_sigv4_request *r) {
-    kinagg__sink_put(s, r->amz_date.ptr, 8);
-    kinagg__sink_byte(s, '/');
-    kinagg__sink_put(s, r->region.ptr, r->region.len);
-    kinagg__sink_byte(s, '/');
-    kinagg__sink_put(s, r->service.ptr, r->service.len);
-    kinagg__sink_put(s, "/aws4_request", 13);
 }
 
 static int kinagg__amz_date_ok(kinagg_str d) {
@@ -2997,7 +2999,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     kinagg_hmac_sha256_ctx m;
     kinagg__sink s;
     unsigned char digest[KINAGG_SHA256_SIZE];
-    char hex[2 * KINAGG_SHA256_SIZE], *sig;
+    char hex[2 * KINAGG_SHA256_SIZE];
+    kinagg_str part[KINAGG__P_COUNT];
     size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
@@ -3012,35 +3015,42 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
             hex[i] = (char)(r->payload_sha256_hex[i] | 0x20); /* a hex digit: '0'-'9' keep that bit */
         }
+    else {
+        kinagg_sha256_init(&m.outer);
+        kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
+        kinagg_sha256_final(&m.outer, digest);
+        kinagg_hex(digest, sizeof digest, hex);
+    }
+    part[KINAGG__P_DATE].ptr = r->amz_date.ptr;
+    part[KINAGG__P_DATE].len = 8;
+    part[KINAGG__P_REGION] = r->region;
+    part[KINAGG__P_SERVICE] = r->service;
+    part[KINAGG__P_AWS4].ptr = "aws4_request";
+    part[KINAGG__P_AWS4].len = 12;
+    part[KINAGG__P_METHOD] = r->method;
+    part[KINAGG__P_PATH] = r->path;
+    if (!r->path.len) part[KINAGG__P_PATH].ptr = "/", part[KINAGG__P_PATH].len = 1;
+    part[KINAGG__P_AMZ_DATE] = r->amz_date;
+    part[KINAGG__P_HEX].ptr = hex;
+    part[KINAGG__P_HEX].len = 64;
+    part[KINAGG__P_AKID] = signer->credentials.access_key_id;
+    part[KINAGG__P_ALGORITHM].ptr = KINAGG__AUTH_FMT;
+    part[KINAGG__P_ALGORITHM].len = 16;
 
     /* Canonical request */
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner;
     kinagg_sha256_init(&m.inner);
     if (trace) { s.copy = trace->canonical_request; s.cap = trace->canonical_request_cap; }
-    kinagg__sink_put(&s, r->method.ptr, r->method.len);
-    kinagg__sink_byte(&s, '\n');
 #ifdef KINAGG_SIGV4_SIMPLE_PATH
-    if (r->path.len) kinagg__sink_put(&s, r->path.ptr, r->path.len);
-    else kinagg__sink_byte(&s, '/');
-    kinagg__sink_put(&s, "\n\n", 2);
+    kinagg__sink_fmt(&s, r, part, "\5\n\6\n\n\14\n\15\n\10");
 #else
+    kinagg__sink_fmt(&s, r, part, "\5\n");
     kinagg__canonical_path(&s, r->path, r->normalize_path);
     kinagg__sink_byte(&s, '\n');
     kinagg__canonical_query(&s, r->query);
-    kinagg__sink_byte(&s, '\n');
+    kinagg__sink_fmt(&s, r, part, "\n\14\n\15\n\10");
 #endif
-    kinagg__headers(&s, r, 1);
-    kinagg__sink_byte(&s, '\n');
-    kinagg__headers(&s, r, 0);
-    kinagg__sink_byte(&s, '\n');
-    if (!r->payload_sha256_hex) { /* else hex holds it already */
-        kinagg_sha256_init(&m.outer);
-        kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
-        kinagg_sha256_final(&m.outer, digest);
-        kinagg_hex(digest, sizeof digest, hex);
-    }
-    kinagg__sink_put(&s, hex, 64);
     kinagg_sha256_final(&m.inner, digest);
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->canonical_request) {
@@ -3052,40 +3062,27 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     if (r->region.len > 133 || r->service.len > 133 - r->region.len) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
-    kinagg__signing_key(signer, r, &m);
+    kinagg__signing_key(signer, part, &m);
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
-    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 16); /* the algorithm */
-    kinagg__sink_byte(&s, '\n');
-    kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
-    kinagg__sink_byte(&s, '\n');
-    kinagg__scope(&s, r);
-    kinagg__sink_byte(&s, '\n');
     kinagg_hex(digest, sizeof digest, hex);
-    kinagg__sink_put(&s, hex, 64);
+    kinagg__sink_fmt(&s, r, part, "\13\n\7\n\1/\2/\3/\4\n\10");
     kinagg_hmac_sha256_final(&m, digest); /* the signature */
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->string_to_sign) {
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    sig = trace ? trace->signature_hex : hex; /* the signature in hex, once */
-    kinagg_hex(digest, sizeof digest, sig);
+    if (trace) part[KINAGG__P_HEX].ptr = trace->signature_hex; /* the signature in hex, once */
+    kinagg_hex(digest, sizeof digest, (char *)part[KINAGG__P_HEX].ptr);
     if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
     s.copy = out;
     s.cap = out_cap;
-    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 28);
-    kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
-    kinagg__sink_byte(&s, '/');
-    kinagg__scope(&s, r);
-    kinagg__sink_put(&s, ", SignedHeaders=", 16);
-    kinagg__headers(&s, r, 0);
-    kinagg__sink_put(&s, ", Signature=", 12);
-    kinagg__sink_put(&s, sig, 64);
+    kinagg__sink_fmt(&s, r, part, KINAGG__AUTH_FMT);
     if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
