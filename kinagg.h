@@ -3205,21 +3205,21 @@ static int kinagg__ieq(kinagg_str a, const char *b) {
     return i == a.len;
 }
 
-/* Whether a comma-separated header value holds token t (any case). */
+/* Whether a comma-separated header value holds token t (any case): each
+ * piece between commas is compared without the white space around it. */
 static int kinagg__has_token(kinagg_str v, const char *t) {
-    size_t i = 0;
-    while (i < v.len) {
-        size_t s, e;
-        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
-        s = i;
-        while (i < v.len && v.ptr[i] != ',') i++;
-        e = i;
-        while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
-        {
+    size_t i, s = 0, e = 0; /* the piece's text so far: [s, e), none while s == e */
+    for (i = 0; i <= v.len; i++) {
+        char ch = i < v.len ? v.ptr[i] : ',';
+        if (ch == ',') {
             kinagg_str tok;
             tok.ptr = v.ptr + s;
             tok.len = e - s;
             if (kinagg__ieq(tok, t)) return 1; /* an empty one never matches: t is not empty */
+            s = e = 0;
+        } else if (ch != ' ' && ch != '\t') {
+            if (s == e) s = i;
+            e = i + 1;
         }
     }
     return 0;
@@ -3499,14 +3499,17 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         }
         te = kinagg_http_header_get(r, "transfer-encoding");
         if (te) {
-            /* chunked must be the last coding; anything else reads to close */
+            /* chunked must be the last coding (after a comma or a space; a
+             * parsed value ends in neither white space nor CR); anything
+             * else reads to the close */
             size_t e = te->len;
-            kinagg_str last;
-            while (e && (te->ptr[e - 1] == ' ' || te->ptr[e - 1] == '\t')) e--;
-            last.ptr = te->ptr + e;
-            last.len = 0;
-            while (last.ptr > te->ptr && last.ptr[-1] != ',' && last.ptr[-1] != ' ') { last.ptr--; last.len++; }
-            c->framing = kinagg__ieq(last, "chunked") ? KINAGG__FR_CHUNKED : KINAGG__FR_CLOSE;
+            c->framing = KINAGG__FR_CLOSE;
+            if (e >= 7 && (e == 7 || te->ptr[e - 8] == ',' || te->ptr[e - 8] == ' ')) {
+                kinagg_str last;
+                last.ptr = te->ptr + e - 7;
+                last.len = 7;
+                if (kinagg__ieq(last, "chunked")) c->framing = KINAGG__FR_CHUNKED;
+            }
             cl = (size_t)-1;
         }
         if (r->status == 204 || r->status == 304) { /* no body, whatever the headers say */
