@@ -2612,7 +2612,7 @@ static void kinagg__sink_put(kinagg__sink *s, const char *p, size_t n) {
     }
     s->len += n;
 }
-static void kinagg__sink_byte(kinagg__sink *s, char c) { kinagg__sink_put(s, &c, 1); }
+static KINAGG__SMALL_NOINLINE void kinagg__sink_byte(kinagg__sink *s, char c) { kinagg__sink_put(s, &c, 1); }
 
 static int kinagg__unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
