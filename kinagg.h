@@ -1385,6 +1385,18 @@ KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KI
     (void)KINAGG__MBED(mbedtls_sha256_finish)(&ctx->mbed, out);
     mbedtls_sha256_free(&ctx->mbed);
 }
+KINAGG_API void kinagg_md5(const void *data, size_t len, unsigned char out[KINAGG_MD5_SIZE]) {
+    kinagg_md5_ctx c;
+    kinagg_md5_init(&c);
+    kinagg_md5_update(&c, data, len);
+    kinagg_md5_final(&c, out);
+}
+KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KINAGG_SHA256_SIZE]) {
+    kinagg_sha256_ctx c;
+    kinagg_sha256_init(&c);
+    kinagg_sha256_update(&c, data, len);
+    kinagg_sha256_final(&c, out);
+}
 #else /* built-in MD5 (RFC 1321) and SHA-256 (FIPS 180-4) */
 
 /* Byte loads and stores in a fixed order: the same result on every CPU.
@@ -1805,20 +1817,22 @@ KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, s
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
     kinagg__hash_final(ctx, out, KINAGG__SHA256);
 }
-#endif /* KINAGG_USE_MBEDTLS */
 
+/* The one-shot forms call the shared code directly (the wrappers above
+ * need not be linked). */
 KINAGG_API void kinagg_md5(const void *data, size_t len, unsigned char out[KINAGG_MD5_SIZE]) {
     kinagg_md5_ctx c;
-    kinagg_md5_init(&c);
-    kinagg_md5_update(&c, data, len);
-    kinagg_md5_final(&c, out);
+    kinagg__hash_init(&c, KINAGG__MD5);
+    kinagg__hash_update(&c, data, len, KINAGG__MD5);
+    kinagg__hash_final(&c, out, KINAGG__MD5);
 }
 KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KINAGG_SHA256_SIZE]) {
     kinagg_sha256_ctx c;
-    kinagg_sha256_init(&c);
-    kinagg_sha256_update(&c, data, len);
-    kinagg_sha256_final(&c, out);
+    kinagg__hash_init(&c, KINAGG__SHA256);
+    kinagg__hash_update(&c, data, len, KINAGG__SHA256);
+    kinagg__hash_final(&c, out, KINAGG__SHA256);
 }
+#endif /* KINAGG_USE_MBEDTLS */
 
 /* HMAC key from two parts, so SigV4's "AWS4" + secret needs no buffer. */
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
@@ -3245,12 +3259,13 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
     r->header_count = 0;
     /* status line: HTTP/1.x SP DDD SP reason */
     for (line_end = 0; p[line_end] != '\n'; line_end++) {}
-    if (line_end < 12) return (size_t)-1;
-    for (i = 0; i < 12; i++) { /* 'b': 0 or 1, 'd': a digit */
-        unsigned char want = (unsigned char)"HTTP/1.b ddd"[i], d = (unsigned char)(p[i] - '0');
-        if (want == 'd' ? d > 9 : want == 'b' ? d > 1 : p[i] != (char)want) return (size_t)-1;
-        if (want == 'd') status = status * 10 + d;
-        if (i == 8) r->version_minor = p[7] - '0'; /* set once "HTTP/1.x " is read */
+    if (line_end < 12 || KINAGG_MEMCMP(p, "HTTP/1.", 7) != 0 || (unsigned char)(p[7] - '0') > 1 || p[8] != ' ')
+        return (size_t)-1;
+    r->version_minor = p[7] - '0';
+    for (i = 9; i < 12; i++) { /* the code's three digits */
+        unsigned char d = (unsigned char)(p[i] - '0');
+        if (d > 9) return (size_t)-1;
+        status = status * 10 + d;
     }
     /* p[12] is the line's LF if it ends after the code */
     if (status < 100 || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n')) return (size_t)-1;
