@@ -1877,7 +1877,7 @@ KINAGG_API void kinagg_hmac_sha256(const void *key, size_t key_len, const void *
 }
 
 KINAGG_API void kinagg_hex(const unsigned char *bytes, size_t len, char *out) {
-    size_t i;
+    size_t i; /* from the first digit on: bytes may be out's second half */
     for (i = 0; i < 2 * len; i++) { /* a digit for each half byte, high first */
         unsigned n = (unsigned)(bytes[i / 2] >> (i & 1 ? 0 : 4)) & 15;
         out[i] = (char)(n < 10 ? '0' + n : 'a' - 10 + n);
@@ -2943,16 +2943,20 @@ enum { KINAGG__P_DATE, KINAGG__P_REGION, KINAGG__P_SERVICE, KINAGG__P_AWS4, KINA
 /* The Authorization value; its start is also the algorithm and the "AWS4"
  * of the key. Codes 12 and 13 stand for the canonical and signed headers. */
 #define KINAGG__AUTH_FMT "AWS4-HMAC-SHA256 Credential=\11/\1/\2/\3/\4, SignedHeaders=\15, Signature=\10"
+/* The parts that are constants: the key's last link, the algorithm, the
+ * canonical form of an empty path. */
+static const kinagg_str kinagg__sig_fixed[3] = {{"aws4_request", 12}, {KINAGG__AUTH_FMT, 16}, {"/", 1}};
 
 /* Writes fmt to s: its bytes, but for the codes above. */
-static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, const kinagg_str *part, const char *fmt) {
+static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, const kinagg_str *const *part,
+                            const char *fmt) {
     while (*fmt) {
         size_t n = 0;
         unsigned char k;
         while ((k = (unsigned char)fmt[n]) > 13 || k == '\n') n++; /* a run of text */
         if (n) kinagg__sink_put(s, fmt, n);
         else if (k > 11) kinagg__headers(s, r, k == 12), n = 1;
-        else kinagg__sink_put(s, part[k - 1].ptr, part[k - 1].len), n = 1;
+        else kinagg__sink_put(s, part[k - 1]->ptr, part[k - 1]->len), n = 1;
         fmt += n;
     }
 }
@@ -2961,7 +2965,7 @@ static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, con
  * is the caller's context, so that one context serves the whole signature.
  * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
  * fraction of a millisecond on a microcontroller) for less code. */
-static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *part, kinagg_hmac_sha256_ctx *m) {
+static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *const *part, kinagg_hmac_sha256_ctx *m) {
     const kinagg_str *secret = &sg->credentials.secret_access_key;
     int i; /* part[0..3]: what each HMAC of the chain takes in turn */
 #if !KINAGG__SMALL
@@ -2973,7 +2977,7 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *part,
         kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
         for (i = 0; i < 3; i++) {
             kinagg_sha256_update(&m->inner, "", 1);
-            kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+            kinagg_sha256_update(&m->inner, part[i]->ptr, part[i]->len);
         }
         kinagg_sha256_final(&m->inner, tag);
         for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
@@ -2990,7 +2994,7 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *part,
      * overwrites it; the last init keys m for the string to sign */
     kinagg__hmac_init2(m, KINAGG__AUTH_FMT, 4, secret->ptr, secret->len); /* "AWS4" */
     for (i = 0; i < 4; i++) {
-        kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
+        kinagg_hmac_sha256_update(m, part[i]->ptr, part[i]->len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
         kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
     }
@@ -3012,9 +3016,12 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
      * derives the signing key and takes the string to sign. */
     kinagg_hmac_sha256_ctx m;
     kinagg__sink s;
-    unsigned char digest[KINAGG_SHA256_SIZE];
     char hex[2 * KINAGG_SHA256_SIZE];
-    kinagg_str part[KINAGG__P_COUNT];
+    /* each digest in the second half of hex, spelled out in place (see
+     * kinagg_hex), after what hex held is used: no buffer of its own */
+    unsigned char *digest = (unsigned char *)hex + KINAGG_SHA256_SIZE;
+    const kinagg_str *part[KINAGG__P_COUNT];
+    kinagg_str date, hexs; /* the parts not found elsewhere: the date alone, the hex */
     size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
@@ -3033,23 +3040,23 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         kinagg_sha256_init(&m.outer);
         kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
         kinagg_sha256_final(&m.outer, digest);
-        kinagg_hex(digest, sizeof digest, hex);
+        kinagg_hex(digest, KINAGG_SHA256_SIZE, hex);
     }
-    part[KINAGG__P_DATE].ptr = r->amz_date.ptr;
-    part[KINAGG__P_DATE].len = 8;
-    part[KINAGG__P_REGION] = r->region;
-    part[KINAGG__P_SERVICE] = r->service;
-    part[KINAGG__P_AWS4].ptr = "aws4_request";
-    part[KINAGG__P_AWS4].len = 12;
-    part[KINAGG__P_METHOD] = r->method;
-    part[KINAGG__P_PATH] = r->path;
-    if (!r->path.len) part[KINAGG__P_PATH].ptr = "/", part[KINAGG__P_PATH].len = 1;
-    part[KINAGG__P_AMZ_DATE] = r->amz_date;
-    part[KINAGG__P_HEX].ptr = hex;
-    part[KINAGG__P_HEX].len = 64;
-    part[KINAGG__P_AKID] = signer->credentials.access_key_id;
-    part[KINAGG__P_ALGORITHM].ptr = KINAGG__AUTH_FMT;
-    part[KINAGG__P_ALGORITHM].len = 16;
+    date.ptr = r->amz_date.ptr;
+    date.len = 8;
+    hexs.ptr = hex;
+    hexs.len = 64;
+    part[KINAGG__P_DATE] = &date;
+    part[KINAGG__P_REGION] = &r->region;
+    part[KINAGG__P_SERVICE] = &r->service;
+    part[KINAGG__P_AWS4] = &kinagg__sig_fixed[0];
+    part[KINAGG__P_METHOD] = &r->method;
+    part[KINAGG__P_PATH] = r->path.len ? &r->path : &kinagg__sig_fixed[2];
+    part[KINAGG__P_AMZ_DATE] = &r->amz_date;
+    part[KINAGG__P_HEX] = &hexs;
+    part[KINAGG__P_AKID] = &signer->credentials.access_key_id;
+    part[KINAGG__P_NEWLINE] = NULL; /* never a part: the newline */
+    part[KINAGG__P_ALGORITHM] = &kinagg__sig_fixed[1];
 
     /* Canonical request */
     KINAGG_MEMSET(&s, 0, sizeof s);
@@ -3080,7 +3087,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
-    kinagg_hex(digest, sizeof digest, hex);
+    kinagg_hex(digest, KINAGG_SHA256_SIZE, hex);
     kinagg__sink_fmt(&s, r, part, "\13\n\7\n\1/\2/\3/\4\n\10");
     kinagg_hmac_sha256_final(&m, digest); /* the signature */
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
@@ -3088,8 +3095,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    if (trace) part[KINAGG__P_HEX].ptr = trace->signature_hex; /* the signature in hex, once */
-    kinagg_hex(digest, sizeof digest, (char *)part[KINAGG__P_HEX].ptr);
+    if (trace) hexs.ptr = trace->signature_hex; /* the signature in hex, once */
+    kinagg_hex(digest, KINAGG_SHA256_SIZE, (char *)hexs.ptr);
     if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
