@@ -1755,6 +1755,15 @@ static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg_
     uint32_t *st = KINAGG__HASH_STATE(ctx);
     size_t used = (size_t)(*total & 63);
     *total += len;
+#if KINAGG__SMALL /* each byte through the block: small code, slower */
+    for (; len; len--) {
+        block[used++] = *p++;
+        if (used == 64) {
+            kinagg__hash_blocks(kind, st, block, 1);
+            used = 0;
+        }
+    }
+#else
     if (used) {
         size_t take = 64 - used < len ? 64 - used : len;
         KINAGG_MEMCPY(block + used, p, take);
@@ -1766,6 +1775,7 @@ static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg_
     p += len & ~(size_t)63;
     len &= 63;
     if (len) KINAGG_MEMCPY(block, p, len);
+#endif
 }
 /* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
  * the digest, the state's bytes, each word little-endian for MD5 and
@@ -2934,11 +2944,11 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
-/* The parts of the texts to sign, numbered from 1 in their formats: the
+/* The parts of the texts to sign, by their codes in the formats: the
  * credential scope's four (also what derives the key), the method, the
  * path, the date and time, a hash or the signature in hex, the access key
  * id, then (10 is the newline) the algorithm. */
-enum { KINAGG__P_DATE, KINAGG__P_REGION, KINAGG__P_SERVICE, KINAGG__P_AWS4, KINAGG__P_METHOD, KINAGG__P_PATH,
+enum { KINAGG__P_NONE, KINAGG__P_DATE, KINAGG__P_REGION, KINAGG__P_SERVICE, KINAGG__P_AWS4, KINAGG__P_METHOD, KINAGG__P_PATH,
        KINAGG__P_AMZ_DATE, KINAGG__P_HEX, KINAGG__P_AKID, KINAGG__P_NEWLINE, KINAGG__P_ALGORITHM, KINAGG__P_COUNT };
 /* The Authorization value; its start is also the algorithm and the "AWS4"
  * of the key. Codes 12 and 13 stand for the canonical and signed headers. */
@@ -2950,15 +2960,24 @@ static const kinagg_str kinagg__sig_fixed[3] = {{"aws4_request", 12}, {KINAGG__A
 /* Writes fmt to s: its bytes, but for the codes above. */
 static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, const kinagg_str *const *part,
                             const char *fmt) {
+#if KINAGG__SMALL /* the text a byte at a time */
+    unsigned char k;
+    while ((k = (unsigned char)*fmt++) != 0) {
+        if (k > 13 || k == '\n') kinagg__sink_byte(s, (char)k);
+        else if (k > 11) kinagg__headers(s, r, k == 12);
+        else kinagg__sink_put(s, part[k]->ptr, part[k]->len);
+    }
+#else
     while (*fmt) {
         size_t n = 0;
         unsigned char k;
         while ((k = (unsigned char)fmt[n]) > 13 || k == '\n') n++; /* a run of text */
         if (n) kinagg__sink_put(s, fmt, n);
         else if (k > 11) kinagg__headers(s, r, k == 12), n = 1;
-        else kinagg__sink_put(s, part[k - 1]->ptr, part[k - 1]->len), n = 1;
+        else kinagg__sink_put(s, part[k]->ptr, part[k]->len), n = 1;
         fmt += n;
     }
+#endif
 }
 
 /* Derives (or finds cached) the signing key and leaves m keyed with it; m
@@ -2967,7 +2986,7 @@ static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, con
  * fraction of a millisecond on a microcontroller) for less code. */
 static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *const *part, kinagg_hmac_sha256_ctx *m) {
     const kinagg_str *secret = &sg->credentials.secret_access_key;
-    int i; /* part[0..3]: what each HMAC of the chain takes in turn */
+    int i; /* part[1..4]: what each HMAC of the chain takes in turn */
 #if !KINAGG__SMALL
     {
         /* What the key depends on, hashed: a new secret, date, region or
@@ -2977,7 +2996,7 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *const
         kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
         for (i = 0; i < 3; i++) {
             kinagg_sha256_update(&m->inner, "", 1);
-            kinagg_sha256_update(&m->inner, part[i]->ptr, part[i]->len);
+            kinagg_sha256_update(&m->inner, part[i + 1]->ptr, part[i + 1]->len);
         }
         kinagg_sha256_final(&m->inner, tag);
         for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
@@ -2994,7 +3013,7 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *const
      * overwrites it; the last init keys m for the string to sign */
     kinagg__hmac_init2(m, KINAGG__AUTH_FMT, 4, secret->ptr, secret->len); /* "AWS4" */
     for (i = 0; i < 4; i++) {
-        kinagg_hmac_sha256_update(m, part[i]->ptr, part[i]->len);
+        kinagg_hmac_sha256_update(m, part[i + 1]->ptr, part[i + 1]->len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
         kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
     }
@@ -3055,7 +3074,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     part[KINAGG__P_AMZ_DATE] = &r->amz_date;
     part[KINAGG__P_HEX] = &hexs;
     part[KINAGG__P_AKID] = &signer->credentials.access_key_id;
-    part[KINAGG__P_NEWLINE] = NULL; /* never a part: the newline */
+    part[KINAGG__P_NONE] = part[KINAGG__P_NEWLINE] = NULL; /* never parts: the end, the newline */
     part[KINAGG__P_ALGORITHM] = &kinagg__sig_fixed[1];
 
     /* Canonical request */
@@ -3444,12 +3463,20 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
         unsigned char ch;
         int st = c->chunk_state, h, k;
         if (st == KINAGG__CH_DATA) {
+#if KINAGG__SMALL /* a byte at a time */
+            if (c->chunk_size && c->raw_pos != c->raw_end) {
+                b[c->dec_end++] = b[c->raw_pos++];
+                c->chunk_size--;
+                continue;
+            }
+#else
             size_t n = c->raw_end - c->raw_pos;
             if (n > c->chunk_size) n = c->chunk_size;
             KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
+#endif
             if (c->chunk_size) break; /* the bytes ran out first */
             c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_DATA_CR : KINAGG__CH_DONE;
             continue;
