@@ -1450,6 +1450,18 @@ KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KI
     (void)KINAGG__MBED(mbedtls_sha256_finish)(&ctx->mbed, out);
     mbedtls_sha256_free(&ctx->mbed);
 }
+KINAGG_API void kinagg_md5(const void *data, size_t len, unsigned char out[KINAGG_MD5_SIZE]) {
+    kinagg_md5_ctx c;
+    kinagg_md5_init(&c);
+    kinagg_md5_update(&c, data, len);
+    kinagg_md5_final(&c, out);
+}
+KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KINAGG_SHA256_SIZE]) {
+    kinagg_sha256_ctx c;
+    kinagg_sha256_init(&c);
+    kinagg_sha256_update(&c, data, len);
+    kinagg_sha256_final(&c, out);
+}
 #else /* built-in MD5 (RFC 1321) and SHA-256 (FIPS 180-4) */
 
 /* Byte loads and stores in a fixed order: the same result on every CPU.
@@ -1808,6 +1820,15 @@ static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg_
     uint32_t *st = KINAGG__HASH_STATE(ctx);
     size_t used = (size_t)(*total & 63);
     *total += len;
+#if KINAGG__SMALL /* each byte through the block: small code, slower */
+    for (; len; len--) {
+        block[used++] = *p++;
+        if (used == 64) {
+            kinagg__hash_blocks(kind, st, block, 1);
+            used = 0;
+        }
+    }
+#else
     if (used) {
         size_t take = 64 - used < len ? 64 - used : len;
         KINAGG_MEMCPY(block + used, p, take);
@@ -1819,6 +1840,7 @@ static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg_
     p += len & ~(size_t)63;
     len &= 63;
     if (len) KINAGG_MEMCPY(block, p, len);
+#endif
 }
 /* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
  * the digest, the state's bytes, each word little-endian for MD5 and
@@ -1870,20 +1892,22 @@ KINAGG_API void kinagg_sha256_update(kinagg_sha256_ctx *ctx, const void *data, s
 KINAGG_API void kinagg_sha256_final(kinagg_sha256_ctx *ctx, unsigned char out[KINAGG_SHA256_SIZE]) {
     kinagg__hash_final(ctx, out, KINAGG__SHA256);
 }
-#endif /* KINAGG_USE_MBEDTLS */
 
+/* The one-shot forms call the shared code directly (the wrappers above
+ * need not be linked). */
 KINAGG_API void kinagg_md5(const void *data, size_t len, unsigned char out[KINAGG_MD5_SIZE]) {
     kinagg_md5_ctx c;
-    kinagg_md5_init(&c);
-    kinagg_md5_update(&c, data, len);
-    kinagg_md5_final(&c, out);
+    kinagg__hash_init(&c, KINAGG__MD5);
+    kinagg__hash_update(&c, data, len, KINAGG__MD5);
+    kinagg__hash_final(&c, out, KINAGG__MD5);
 }
 KINAGG_API void kinagg_sha256(const void *data, size_t len, unsigned char out[KINAGG_SHA256_SIZE]) {
     kinagg_sha256_ctx c;
-    kinagg_sha256_init(&c);
-    kinagg_sha256_update(&c, data, len);
-    kinagg_sha256_final(&c, out);
+    kinagg__hash_init(&c, KINAGG__SHA256);
+    kinagg__hash_update(&c, data, len, KINAGG__SHA256);
+    kinagg__hash_final(&c, out, KINAGG__SHA256);
 }
+#endif /* KINAGG_USE_MBEDTLS */
 
 /* HMAC key from two parts, so SigV4's "AWS4" + secret needs no buffer. */
 static void kinagg__hmac_init2(kinagg_hmac_sha256_ctx *ctx, const void *k1, size_t l1, const void *k2, size_t l2) {
@@ -1928,7 +1952,7 @@ KINAGG_API void kinagg_hmac_sha256(const void *key, size_t key_len, const void *
 }
 
 KINAGG_API void kinagg_hex(const unsigned char *bytes, size_t len, char *out) {
-    size_t i;
+    size_t i; /* from the first digit on: bytes may be out's second half */
     for (i = 0; i < 2 * len; i++) { /* a digit for each half byte, high first */
         unsigned n = (unsigned)(bytes[i / 2] >> (i & 1 ? 0 : 4)) & 15;
         out[i] = (char)(n < 10 ? '0' + n : 'a' - 10 + n);
@@ -2677,7 +2701,7 @@ static void kinagg__sink_put(kinagg__sink *s, const char *p, size_t n) {
     }
     s->len += n;
 }
-static void kinagg__sink_byte(kinagg__sink *s, char c) { kinagg__sink_put(s, &c, 1); }
+static KINAGG__SMALL_NOINLINE void kinagg__sink_byte(kinagg__sink *s, char c) { kinagg__sink_put(s, &c, 1); }
 
 static int kinagg__unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -2985,24 +3009,49 @@ KINAGG_API void kinagg_sigv4_init(kinagg_sigv4_signer *signer, const kinagg_cred
     signer->credentials = *credentials;
 }
 
-/* One text for the start of the Authorization value, the algorithm and
- * the "AWS4" of the key. */
-#define KINAGG__AWS4_CREDENTIAL "AWS4-HMAC-SHA256 Credential="
+/* The parts of the texts to sign, by their codes in the formats: the
+ * credential scope's four (also what derives the key), the method, the
+ * path, the date and time, a hash or the signature in hex, the access key
+ * id, then (10 is the newline) the algorithm. */
+enum { KINAGG__P_NONE, KINAGG__P_DATE, KINAGG__P_REGION, KINAGG__P_SERVICE, KINAGG__P_AWS4, KINAGG__P_METHOD, KINAGG__P_PATH,
+       KINAGG__P_AMZ_DATE, KINAGG__P_HEX, KINAGG__P_AKID, KINAGG__P_NEWLINE, KINAGG__P_ALGORITHM, KINAGG__P_COUNT };
+/* The Authorization value; its start is also the algorithm and the "AWS4"
+ * of the key. Codes 12 and 13 stand for the canonical and signed headers. */
+#define KINAGG__AUTH_FMT "AWS4-HMAC-SHA256 Credential=\11/\1/\2/\3/\4, SignedHeaders=\15, Signature=\10"
+/* The parts that are constants: the key's last link, the algorithm, the
+ * canonical form of an empty path. */
+static const kinagg_str kinagg__sig_fixed[3] = {{"aws4_request", 12}, {KINAGG__AUTH_FMT, 16}, {"/", 1}};
+
+/* Writes fmt to s: its bytes, but for the codes above. */
+static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, const kinagg_str *const *part,
+                            const char *fmt) {
+#if KINAGG__SMALL /* the text a byte at a time */
+    unsigned char k;
+    while ((k = (unsigned char)*fmt++) != 0) {
+        if (k > 13 || k == '\n') kinagg__sink_byte(s, (char)k);
+        else if (k > 11) kinagg__headers(s, r, k == 12);
+        else kinagg__sink_put(s, part[k]->ptr, part[k]->len);
+    }
+#else
+    while (*fmt) {
+        size_t n = 0;
+        unsigned char k;
+        while ((k = (unsigned char)fmt[n]) > 13 || k == '\n') n++; /* a run of text */
+        if (n) kinagg__sink_put(s, fmt, n);
+        else if (k > 11) kinagg__headers(s, r, k == 12), n = 1;
+        else kinagg__sink_put(s, part[k]->ptr, part[k]->len), n = 1;
+        fmt += n;
+    }
+#endif
+}
 
 /* Derives (or finds cached) the signing key and leaves m keyed with it; m
  * is the caller's context, so that one context serves the whole signature.
  * Built with KINAGG_SMALL, no cache: four HMACs for each signature (a
  * fraction of a millisecond on a microcontroller) for less code. */
-static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_request *r, kinagg_hmac_sha256_ctx *m) {
+static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_str *const *part, kinagg_hmac_sha256_ctx *m) {
     const kinagg_str *secret = &sg->credentials.secret_access_key;
-    kinagg_str part[4]; /* what each HMAC of the chain takes in turn */
-    int i;
-    part[0].ptr = r->amz_date.ptr;
-    part[0].len = 8;
-    part[1] = r->region;
-    part[2] = r->service;
-    part[3].ptr = "aws4_request";
-    part[3].len = 12;
+    int i; /* part[1..4]: what each HMAC of the chain takes in turn */
 #if !KINAGG__SMALL
     {
         /* What the key depends on, hashed: a new secret, date, region or
@@ -3012,7 +3061,7 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
         kinagg_sha256_update(&m->inner, secret->ptr, secret->len);
         for (i = 0; i < 3; i++) {
             kinagg_sha256_update(&m->inner, "", 1);
-            kinagg_sha256_update(&m->inner, part[i].ptr, part[i].len);
+            kinagg_sha256_update(&m->inner, part[i + 1]->ptr, part[i + 1]->len);
         }
         kinagg_sha256_final(&m->inner, tag);
         for (i = 0; i < KINAGG_SHA256_SIZE; i++) { /* compared and kept in one pass */
@@ -3027,23 +3076,13 @@ static void kinagg__signing_key(kinagg_sigv4_signer *sg, const kinagg_sigv4_requ
 #endif
     /* each link's key is taken in by the next init before the next final
      * overwrites it; the last init keys m for the string to sign */
-    kinagg__hmac_init2(m, KINAGG__AWS4_CREDENTIAL, 4, secret->ptr, secret->len); /* "AWS4" */
+    kinagg__hmac_init2(m, KINAGG__AUTH_FMT, 4, secret->ptr, secret->len); /* "AWS4" */
     for (i = 0; i < 4; i++) {
-        kinagg_hmac_sha256_update(m, part[i].ptr, part[i].len);
+        kinagg_hmac_sha256_update(m, part[i + 1]->ptr, part[i + 1]->len);
         kinagg_hmac_sha256_final(m, sg->signing_key);
         kinagg_hmac_sha256_init(m, sg->signing_key, sizeof sg->signing_key);
     }
     sg->key_valid = 1;
-}
-
-/* The credential scope: date/region/service/aws4_request. */
-static void kinagg__scope(kinagg__sink *s, const kinagg_sigv4_request *r) {
-    kinagg__sink_put(s, r->amz_date.ptr, 8);
-    kinagg__sink_byte(s, '/');
-    kinagg__sink_put(s, r->region.ptr, r->region.len);
-    kinagg__sink_byte(s, '/');
-    kinagg__sink_put(s, r->service.ptr, r->service.len);
-    kinagg__sink_put(s, "/aws4_request", 13);
 }
 
 static int kinagg__amz_date_ok(kinagg_str d) {
@@ -3061,8 +3100,12 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
      * derives the signing key and takes the string to sign. */
     kinagg_hmac_sha256_ctx m;
     kinagg__sink s;
-    unsigned char digest[KINAGG_SHA256_SIZE];
-    char hex[2 * KINAGG_SHA256_SIZE], *sig;
+    char hex[2 * KINAGG_SHA256_SIZE];
+    /* each digest in the second half of hex, spelled out in place (see
+     * kinagg_hex), after what hex held is used: no buffer of its own */
+    unsigned char *digest = (unsigned char *)hex + KINAGG_SHA256_SIZE;
+    const kinagg_str *part[KINAGG__P_COUNT];
+    kinagg_str date, hexs; /* the parts not found elsewhere: the date alone, the hex */
     size_t i;
     if (!signer || !r || !out || (r->header_count && !r->headers) || !kinagg__amz_date_ok(r->amz_date) ||
         !r->method.ptr || !r->region.len || !r->service.len || (!r->payload_sha256_hex && r->payload_len && !r->payload))
@@ -3077,35 +3120,42 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
             if (kinagg__hexval((unsigned char)r->payload_sha256_hex[i]) < 0) return KINAGG_ERR_INVALID_ARGUMENT;
             hex[i] = (char)(r->payload_sha256_hex[i] | 0x20); /* a hex digit: '0'-'9' keep that bit */
         }
+    else {
+        kinagg_sha256_init(&m.outer);
+        kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
+        kinagg_sha256_final(&m.outer, digest);
+        kinagg_hex(digest, KINAGG_SHA256_SIZE, hex);
+    }
+    date.ptr = r->amz_date.ptr;
+    date.len = 8;
+    hexs.ptr = hex;
+    hexs.len = 64;
+    part[KINAGG__P_DATE] = &date;
+    part[KINAGG__P_REGION] = &r->region;
+    part[KINAGG__P_SERVICE] = &r->service;
+    part[KINAGG__P_AWS4] = &kinagg__sig_fixed[0];
+    part[KINAGG__P_METHOD] = &r->method;
+    part[KINAGG__P_PATH] = r->path.len ? &r->path : &kinagg__sig_fixed[2];
+    part[KINAGG__P_AMZ_DATE] = &r->amz_date;
+    part[KINAGG__P_HEX] = &hexs;
+    part[KINAGG__P_AKID] = &signer->credentials.access_key_id;
+    part[KINAGG__P_NONE] = part[KINAGG__P_NEWLINE] = NULL; /* never parts: the end, the newline */
+    part[KINAGG__P_ALGORITHM] = &kinagg__sig_fixed[1];
 
     /* Canonical request */
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner;
     kinagg_sha256_init(&m.inner);
     if (trace) { s.copy = trace->canonical_request; s.cap = trace->canonical_request_cap; }
-    kinagg__sink_put(&s, r->method.ptr, r->method.len);
-    kinagg__sink_byte(&s, '\n');
 #ifdef KINAGG_SIGV4_SIMPLE_PATH
-    if (r->path.len) kinagg__sink_put(&s, r->path.ptr, r->path.len);
-    else kinagg__sink_byte(&s, '/');
-    kinagg__sink_put(&s, "\n\n", 2);
+    kinagg__sink_fmt(&s, r, part, "\5\n\6\n\n\14\n\15\n\10");
 #else
+    kinagg__sink_fmt(&s, r, part, "\5\n");
     kinagg__canonical_path(&s, r->path, r->normalize_path);
     kinagg__sink_byte(&s, '\n');
     kinagg__canonical_query(&s, r->query);
-    kinagg__sink_byte(&s, '\n');
+    kinagg__sink_fmt(&s, r, part, "\n\14\n\15\n\10");
 #endif
-    kinagg__headers(&s, r, 1);
-    kinagg__sink_byte(&s, '\n');
-    kinagg__headers(&s, r, 0);
-    kinagg__sink_byte(&s, '\n');
-    if (!r->payload_sha256_hex) { /* else hex holds it already */
-        kinagg_sha256_init(&m.outer);
-        kinagg_sha256_update(&m.outer, r->payload ? r->payload : "", r->payload_len);
-        kinagg_sha256_final(&m.outer, digest);
-        kinagg_hex(digest, sizeof digest, hex);
-    }
-    kinagg__sink_put(&s, hex, 64);
     kinagg_sha256_final(&m.inner, digest);
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->canonical_request) {
@@ -3117,40 +3167,27 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     if (r->region.len > 133 || r->service.len > 133 - r->region.len) return KINAGG_ERR_INVALID_ARGUMENT;
 
     /* String to sign, hashed by HMAC with the signing key as it is made */
-    kinagg__signing_key(signer, r, &m);
+    kinagg__signing_key(signer, part, &m);
     KINAGG_MEMSET(&s, 0, sizeof s);
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
-    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 16); /* the algorithm */
-    kinagg__sink_byte(&s, '\n');
-    kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
-    kinagg__sink_byte(&s, '\n');
-    kinagg__scope(&s, r);
-    kinagg__sink_byte(&s, '\n');
-    kinagg_hex(digest, sizeof digest, hex);
-    kinagg__sink_put(&s, hex, 64);
+    kinagg_hex(digest, KINAGG_SHA256_SIZE, hex);
+    kinagg__sink_fmt(&s, r, part, "\13\n\7\n\1/\2/\3/\4\n\10");
     kinagg_hmac_sha256_final(&m, digest); /* the signature */
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->string_to_sign) {
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    sig = trace ? trace->signature_hex : hex; /* the signature in hex, once */
-    kinagg_hex(digest, sizeof digest, sig);
+    if (trace) hexs.ptr = trace->signature_hex; /* the signature in hex, once */
+    kinagg_hex(digest, KINAGG_SHA256_SIZE, (char *)hexs.ptr);
     if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
     s.copy = out;
     s.cap = out_cap;
-    kinagg__sink_put(&s, KINAGG__AWS4_CREDENTIAL, 28);
-    kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
-    kinagg__sink_byte(&s, '/');
-    kinagg__scope(&s, r);
-    kinagg__sink_put(&s, ", SignedHeaders=", 16);
-    kinagg__headers(&s, r, 0);
-    kinagg__sink_put(&s, ", Signature=", 12);
-    kinagg__sink_put(&s, sig, 64);
+    kinagg__sink_fmt(&s, r, part, KINAGG__AUTH_FMT);
     if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
@@ -3273,21 +3310,21 @@ static int kinagg__ieq(kinagg_str a, const char *b) {
     return i == a.len;
 }
 
-/* Whether a comma-separated header value holds token t (any case). */
+/* Whether a comma-separated header value holds token t (any case): each
+ * piece between commas is compared without the white space around it. */
 static int kinagg__has_token(kinagg_str v, const char *t) {
-    size_t i = 0;
-    while (i < v.len) {
-        size_t s, e;
-        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ',')) i++;
-        s = i;
-        while (i < v.len && v.ptr[i] != ',') i++;
-        e = i;
-        while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t')) e--;
-        {
+    size_t i, s = 0, e = 0; /* the piece's text so far: [s, e), none while s == e */
+    for (i = 0; i <= v.len; i++) {
+        char ch = i < v.len ? v.ptr[i] : ',';
+        if (ch == ',') {
             kinagg_str tok;
             tok.ptr = v.ptr + s;
             tok.len = e - s;
             if (kinagg__ieq(tok, t)) return 1; /* an empty one never matches: t is not empty */
+            s = e = 0;
+        } else if (ch != ' ' && ch != '\t') {
+            if (s == e) s = i;
+            e = i + 1;
         }
     }
     return 0;
@@ -3313,12 +3350,13 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
     r->header_count = 0;
     /* status line: HTTP/1.x SP DDD SP reason */
     for (line_end = 0; p[line_end] != '\n'; line_end++) {}
-    if (line_end < 12) return (size_t)-1;
-    for (i = 0; i < 12; i++) { /* 'b': 0 or 1, 'd': a digit */
-        unsigned char want = (unsigned char)"HTTP/1.b ddd"[i], d = (unsigned char)(p[i] - '0');
-        if (want == 'd' ? d > 9 : want == 'b' ? d > 1 : p[i] != (char)want) return (size_t)-1;
-        if (want == 'd') status = status * 10 + d;
-        if (i == 8) r->version_minor = p[7] - '0'; /* set once "HTTP/1.x " is read */
+    if (line_end < 12 || KINAGG_MEMCMP(p, "HTTP/1.", 7) != 0 || (unsigned char)(p[7] - '0') > 1 || p[8] != ' ')
+        return (size_t)-1;
+    r->version_minor = p[7] - '0';
+    for (i = 9; i < 12; i++) { /* the code's three digits */
+        unsigned char d = (unsigned char)(p[i] - '0');
+        if (d > 9) return (size_t)-1;
+        status = status * 10 + d;
     }
     /* p[12] is the line's LF if it ends after the code */
     if (status < 100 || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n')) return (size_t)-1;
@@ -3490,12 +3528,20 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
         unsigned char ch;
         int st = c->chunk_state, h, k;
         if (st == KINAGG__CH_DATA) {
+#if KINAGG__SMALL /* a byte at a time */
+            if (c->chunk_size && c->raw_pos != c->raw_end) {
+                b[c->dec_end++] = b[c->raw_pos++];
+                c->chunk_size--;
+                continue;
+            }
+#else
             size_t n = c->raw_end - c->raw_pos;
             if (n > c->chunk_size) n = c->chunk_size;
             KINAGG_MEMMOVE(b + c->dec_end, b + c->raw_pos, n);
             c->dec_end += n;
             c->raw_pos += n;
             c->chunk_size -= n;
+#endif
             if (c->chunk_size) break; /* the bytes ran out first */
             c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_DATA_CR : KINAGG__CH_DONE;
             continue;
@@ -3567,14 +3613,17 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         }
         te = kinagg_http_header_get(r, "transfer-encoding");
         if (te) {
-            /* chunked must be the last coding; anything else reads to close */
+            /* chunked must be the last coding (after a comma or a space; a
+             * parsed value ends in neither white space nor CR); anything
+             * else reads to the close */
             size_t e = te->len;
-            kinagg_str last;
-            while (e && (te->ptr[e - 1] == ' ' || te->ptr[e - 1] == '\t')) e--;
-            last.ptr = te->ptr + e;
-            last.len = 0;
-            while (last.ptr > te->ptr && last.ptr[-1] != ',' && last.ptr[-1] != ' ') { last.ptr--; last.len++; }
-            c->framing = kinagg__ieq(last, "chunked") ? KINAGG__FR_CHUNKED : KINAGG__FR_CLOSE;
+            c->framing = KINAGG__FR_CLOSE;
+            if (e >= 7 && (e == 7 || te->ptr[e - 8] == ',' || te->ptr[e - 8] == ' ')) {
+                kinagg_str last;
+                last.ptr = te->ptr + e - 7;
+                last.len = 7;
+                if (kinagg__ieq(last, "chunked")) c->framing = KINAGG__FR_CHUNKED;
+            }
             cl = (size_t)-1;
         }
         if (r->status == 204 || r->status == 304) { /* no body, whatever the headers say */
