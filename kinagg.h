@@ -3022,28 +3022,29 @@ enum { KINAGG__P_NONE, KINAGG__P_DATE, KINAGG__P_REGION, KINAGG__P_SERVICE, KINA
  * canonical form of an empty path. */
 static const kinagg_str kinagg__sig_fixed[3] = {{"aws4_request", 12}, {KINAGG__AUTH_FMT, 16}, {"/", 1}};
 
-/* Writes fmt to s: its bytes, but for the codes above. */
+#if KINAGG__SMALL
+/* Writes fmt to s, a byte at a time: its bytes, but for the codes above
+ * (less code than each text written piece by piece, and slower). */
 static void kinagg__sink_fmt(kinagg__sink *s, const kinagg_sigv4_request *r, const kinagg_str *const *part,
                             const char *fmt) {
-#if KINAGG__SMALL /* the text a byte at a time */
     unsigned char k;
     while ((k = (unsigned char)*fmt++) != 0) {
         if (k > 13 || k == '\n') kinagg__sink_byte(s, (char)k);
         else if (k > 11) kinagg__headers(s, r, k == 12);
         else kinagg__sink_put(s, part[k]->ptr, part[k]->len);
     }
-#else
-    while (*fmt) {
-        size_t n = 0;
-        unsigned char k;
-        while ((k = (unsigned char)fmt[n]) > 13 || k == '\n') n++; /* a run of text */
-        if (n) kinagg__sink_put(s, fmt, n);
-        else if (k > 11) kinagg__headers(s, r, k == 12), n = 1;
-        else kinagg__sink_put(s, part[k]->ptr, part[k]->len), n = 1;
-        fmt += n;
-    }
-#endif
 }
+#else
+/* The credential scope: date/region/service/aws4_request. */
+static void kinagg__scope(kinagg__sink *s, const kinagg_sigv4_request *r) {
+    kinagg__sink_put(s, r->amz_date.ptr, 8);
+    kinagg__sink_byte(s, '/');
+    kinagg__sink_put(s, r->region.ptr, r->region.len);
+    kinagg__sink_byte(s, '/');
+    kinagg__sink_put(s, r->service.ptr, r->service.len);
+    kinagg__sink_put(s, "/aws4_request", 13);
+}
+#endif
 
 /* Derives (or finds cached) the signing key and leaves m keyed with it; m
  * is the caller's context, so that one context serves the whole signature.
@@ -3147,14 +3148,25 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     s.hash = &m.inner;
     kinagg_sha256_init(&m.inner);
     if (trace) { s.copy = trace->canonical_request; s.cap = trace->canonical_request_cap; }
-#ifdef KINAGG_SIGV4_SIMPLE_PATH
+#if KINAGG__SMALL && defined(KINAGG_SIGV4_SIMPLE_PATH)
     kinagg__sink_fmt(&s, r, part, "\5\n\6\n\n\14\n\15\n\10");
+#else /* the same, piece by piece */
+    kinagg__sink_put(&s, r->method.ptr, r->method.len);
+    kinagg__sink_byte(&s, '\n');
+#ifdef KINAGG_SIGV4_SIMPLE_PATH
+    kinagg__sink_put(&s, part[KINAGG__P_PATH]->ptr, part[KINAGG__P_PATH]->len);
+    kinagg__sink_put(&s, "\n\n", 2);
 #else
-    kinagg__sink_fmt(&s, r, part, "\5\n");
     kinagg__canonical_path(&s, r->path, r->normalize_path);
     kinagg__sink_byte(&s, '\n');
     kinagg__canonical_query(&s, r->query);
-    kinagg__sink_fmt(&s, r, part, "\n\14\n\15\n\10");
+    kinagg__sink_byte(&s, '\n');
+#endif
+    kinagg__headers(&s, r, 1);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__headers(&s, r, 0);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__sink_put(&s, hex, 64);
 #endif
     kinagg_sha256_final(&m.inner, digest);
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
@@ -3172,7 +3184,17 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     s.hash = &m.inner; /* what kinagg_hmac_sha256_update feeds */
     if (trace) { s.copy = trace->string_to_sign; s.cap = trace->string_to_sign_cap; }
     kinagg_hex(digest, KINAGG_SHA256_SIZE, hex);
+#if KINAGG__SMALL
     kinagg__sink_fmt(&s, r, part, "\13\n\7\n\1/\2/\3/\4\n\10");
+#else
+    kinagg__sink_put(&s, KINAGG__AUTH_FMT, 16); /* the algorithm */
+    kinagg__sink_byte(&s, '\n');
+    kinagg__sink_put(&s, r->amz_date.ptr, r->amz_date.len);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__scope(&s, r);
+    kinagg__sink_byte(&s, '\n');
+    kinagg__sink_put(&s, hex, 64);
+#endif
     kinagg_hmac_sha256_final(&m, digest); /* the signature */
     if (s.overflow) return KINAGG_ERR_BUFFER_TOO_SMALL;
     if (trace && trace->string_to_sign) {
@@ -3187,7 +3209,18 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     KINAGG_MEMSET(&s, 0, sizeof s); /* no hash: a copy only */
     s.copy = out;
     s.cap = out_cap;
+#if KINAGG__SMALL
     kinagg__sink_fmt(&s, r, part, KINAGG__AUTH_FMT);
+#else
+    kinagg__sink_put(&s, KINAGG__AUTH_FMT, 28);
+    kinagg__sink_put(&s, signer->credentials.access_key_id.ptr, signer->credentials.access_key_id.len);
+    kinagg__sink_byte(&s, '/');
+    kinagg__scope(&s, r);
+    kinagg__sink_put(&s, ", SignedHeaders=", 16);
+    kinagg__headers(&s, r, 0);
+    kinagg__sink_put(&s, ", Signature=", 12);
+    kinagg__sink_put(&s, hexs.ptr, 64);
+#endif
     if (s.overflow) { /* else each piece left room after it: s.len < out_cap */
         if (out_cap) out[0] = '\0';
         return KINAGG_ERR_BUFFER_TOO_SMALL;
