@@ -1345,10 +1345,10 @@ static KINAGG__NO_LIBCALLS void *kinagg__mem_set(void *dst, int c, size_t n) {
 }
 static int kinagg__mem_cmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    for (; n; n--, x++, y++) {
-        if (*x != *y) return *x - *y;
+    int d = 0;
+    while (n-- && (d = *x++ - *y++) == 0) {
     }
-    return 0;
+    return d;
 }
 #endif
 
