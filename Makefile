@@ -204,7 +204,10 @@ ONLY_cbor  := -DKINAGG_NO_JSON $(SLIM)
 ONLY_json-min := $(ONLY_json) $(MINIMAL)
 ONLY_cbor-min := $(ONLY_cbor) $(MINIMAL)
 ONLY_both-min := $(SLIM) $(MINIMAL)
-ONLY_VARIANTS := json cbor json-min cbor-min both-min
+# and the JSON one with newlib's memory functions in place of the library's
+# byte loops (as a firmware that links them anyway would build it)
+ONLY_json-libc := $(ONLY_json) -DKINAGG_LIBC_MEMORY
+ONLY_VARIANTS := json cbor json-min cbor-min both-min json-libc
 define only_rules
 $(B)/m4/$(1):
 	@mkdir -p $$@
@@ -235,6 +238,8 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kina
 	  $(call layer_maps,$(B)/m4/cbor-min,20480)
 	@node tests/embedded/size_report.js --header $(CORE) --title "smallest producer, both protocols: $(ONLY_both-min)" \
 	  $(call layer_maps,$(B)/m4/both-min,24576)
+	@node tests/embedded/size_report.js --header $(CORE) --title "JSON only, with libc's memory functions: $(ONLY_json-libc)" \
+	  $(call layer_maps,$(B)/m4/json-libc,20480) | grep -vE '^  (static RAM|whole producer[:,])'
 	@node tests/embedded/stack_report.js --ci $(B)/m4/kinagg.ci --obj $(B)/m4/kinagg.o --elf $(B)/m4/layers-all.elf \
 	  --api $(CORE) --target 2048 --paths
 	@echo "the smallest producer, JSON only ($(ONLY_json-min)):"
