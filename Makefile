@@ -45,7 +45,7 @@ $(B) $(GEN) $(B)/m4:
 # firmware builds it.
 MINIMAL  := -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_PRODUCER_MAX_CONNECTIONS=1
 SWITCHES := -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH \
-            -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_SMALL_-DKINAGG_LIBC_MEMORY \
+            -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_SMALL_-DKINAGG_LIBC_MEMORY -DKINAGG_SMALL_-DKINAGG_MEMCMP=memcmp \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH \
             -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_-DKINAGG_SMALL_-DKINAGG_STATIC \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL)) \
@@ -55,7 +55,7 @@ warnings: | $(B)
 	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
 	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC" \
 	      "$(STD) -DKINAGG_SMALL" $(X86_SHA) $(foreach f,$(SWITCHES),"$(STD) $(subst _-D, -D,$(f))"); do \
-	    $$cc $$flags $(WARN) $$o -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
+	    $$cc $$flags $(WARN) -Wdeclaration-after-statement $$o -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
 	  done; \
 	done; done; \
 	for cxx in g++ clang++; do for s in c++11 c++17; do \

@@ -40,9 +40,11 @@
  * KINAGG_MEMCPY, KINAGG_MEMMOVE, KINAGG_MEMSET, KINAGG_MEMCMP
  *                       replace the four <string.h> functions used.
  * KINAGG_SMALL          favour code size over speed: the two options below
- *                       default to 0, and the four memory functions not
- *                       replaced are the library's own byte loops (about
- *                       100 B of Thumb-2, against about 820 B for newlib's).
+ *                       default to 0; hashing, the chunked-body decoder and
+ *                       the signer's texts go a byte at a time; and the
+ *                       four memory functions not replaced are the
+ *                       library's own byte loops (about 90 B of Thumb-2,
+ *                       against about 820 B for newlib's).
  *                       Defined by itself when compiling for size (-Os),
  *                       unless KINAGG_FAST is defined.
  * KINAGG_LIBC_MEMORY    with KINAGG_SMALL, use <string.h>'s memory functions
@@ -1223,35 +1225,36 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 #else
 #define KINAGG__OWN_MEMORY 0
 #endif
-#if KINAGG__OWN_MEMORY
-#ifndef KINAGG_MEMCPY
-#define KINAGG_MEMCPY kinagg__mem_move
-#endif
-#ifndef KINAGG_MEMMOVE
-#define KINAGG_MEMMOVE kinagg__mem_move
-#endif
-#ifndef KINAGG_MEMSET
-#define KINAGG_MEMSET kinagg__mem_set
-#endif
-#ifndef KINAGG_MEMCMP
-#define KINAGG_MEMCMP kinagg__mem_cmp
-#endif
-#else
+/* (<string.h> whenever one of them is left to the library: a caller's
+ * macro may name a libc function) */
 #if !defined(KINAGG_MEMCPY) || !defined(KINAGG_MEMMOVE) || !defined(KINAGG_MEMSET) || !defined(KINAGG_MEMCMP)
 #include <string.h>
 #endif
+#if KINAGG__OWN_MEMORY && (!defined(KINAGG_MEMCPY) || !defined(KINAGG_MEMMOVE))
+#define KINAGG__OWN_MOVE 1
+#endif
+#if KINAGG__OWN_MEMORY && !defined(KINAGG_MEMSET)
+#define KINAGG__OWN_SET 1
+#endif
+#if KINAGG__OWN_MEMORY && !defined(KINAGG_MEMCMP)
+#define KINAGG__OWN_CMP 1
+#endif
 #ifndef KINAGG_MEMCPY
-#define KINAGG_MEMCPY memcpy
+#define KINAGG_MEMCPY KINAGG__PICK(kinagg__mem_move, memcpy)
 #endif
 #ifndef KINAGG_MEMMOVE
-#define KINAGG_MEMMOVE memmove
+#define KINAGG_MEMMOVE KINAGG__PICK(kinagg__mem_move, memmove)
 #endif
 #ifndef KINAGG_MEMSET
-#define KINAGG_MEMSET memset
+#define KINAGG_MEMSET KINAGG__PICK(kinagg__mem_set, memset)
 #endif
 #ifndef KINAGG_MEMCMP
-#define KINAGG_MEMCMP memcmp
+#define KINAGG_MEMCMP KINAGG__PICK(kinagg__mem_cmp, memcmp)
 #endif
+#if KINAGG__OWN_MEMORY
+#define KINAGG__PICK(own, libc) own
+#else
+#define KINAGG__PICK(own, libc) libc
 #endif
 #ifdef KINAGG_FAST_CRYPTO
 #define KINAGG__FAST_CRYPTO KINAGG_FAST_CRYPTO
@@ -1318,7 +1321,8 @@ extern "C" {
 #endif
 
 #if KINAGG__OWN_MEMORY
-/* The memory functions as byte loops (see KINAGG_LIBC_MEMORY). One copy
+/* The memory functions as byte loops (see KINAGG_LIBC_MEMORY), those the
+ * caller's macros leave to the library. One copy
  * serves memcpy and memmove: it runs backwards when the destination is
  * above the source. The addresses are compared as integers because
  * comparing pointers into different objects is undefined. */
@@ -1328,6 +1332,7 @@ extern "C" {
 #else
 #define KINAGG__NO_LIBCALLS
 #endif
+#ifdef KINAGG__OWN_MOVE
 static KINAGG__NO_LIBCALLS void *kinagg__mem_move(void *dst, const void *src, size_t n) {
     unsigned char *d = (unsigned char *)dst;
     const unsigned char *s = (const unsigned char *)src;
@@ -1338,11 +1343,15 @@ static KINAGG__NO_LIBCALLS void *kinagg__mem_move(void *dst, const void *src, si
     }
     return dst;
 }
+#endif
+#ifdef KINAGG__OWN_SET
 static KINAGG__NO_LIBCALLS void *kinagg__mem_set(void *dst, int c, size_t n) {
     unsigned char *d = (unsigned char *)dst;
     while (n--) d[n] = (unsigned char)c;
     return dst;
 }
+#endif
+#ifdef KINAGG__OWN_CMP
 static int kinagg__mem_cmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     int d = 0;
@@ -1350,6 +1359,7 @@ static int kinagg__mem_cmp(const void *a, const void *b, size_t n) {
     }
     return d;
 }
+#endif
 #endif
 
 /* kinagg_strerror's messages in the order of kinagg_status, each ended by a
@@ -1767,7 +1777,7 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
         uint32_t w[16], a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
         unsigned i;
         for (i = 0; i < 64; i++) {
-            uint32_t wi, t1;
+            uint32_t wi, t1, t2;
             if (i < 16) {
                 wi = w[i] = kinagg__load32be(p + 4 * i);
             } else {
@@ -1775,7 +1785,7 @@ static void kinagg__sha256_blocks(uint32_t st[8], const unsigned char *p, size_t
                 w[i & 15] = wi;
             }
             t1 = h + KINAGG__SHA_S1(e) + KINAGG__SHA_CH(e, f, g) + kinagg__sha256_k[i] + wi;
-            uint32_t t2 = KINAGG__SHA_S0(a) + (((a ^ b) & (b ^ c)) ^ b); /* Maj, in fewer bytes here */
+            t2 = KINAGG__SHA_S0(a) + (((a ^ b) & (b ^ c)) ^ b); /* Maj, in fewer bytes here */
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
         {
@@ -6628,10 +6638,11 @@ static KINAGG__SMALL_NOINLINE void kinagg__map_forget(kinagg_producer *p, uint64
 }
 
 static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
+    int refused;
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->stats.shard_map_failures++;
-    int refused = kinagg__cred_refused(p, st, k);
+    refused = kinagg__cred_refused(p, st, k);
     kinagg__perror_call(p, "ListShards", st, k);
     if (refused) p->cred_forced = 1;
     if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
