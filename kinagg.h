@@ -43,8 +43,8 @@
  *                       default to 0; hashing, the chunked-body decoder and
  *                       the signer's texts go a byte at a time; and the
  *                       four memory functions not replaced are the
- *                       library's own byte loops (about 90 B of Thumb-2,
- *                       against about 820 B for newlib's).
+ *                       library's own byte loops (smaller than newlib's:
+ *                       make size shows the producer with either).
  *                       Defined by itself when compiling for size (-Os),
  *                       unless KINAGG_FAST is defined.
  * KINAGG_LIBC_MEMORY    with KINAGG_SMALL, use <string.h>'s memory functions
