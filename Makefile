@@ -44,12 +44,16 @@ $(B) $(GEN) $(B)/m4:
 # credentials source, no error text, one connection), as the smallest
 # firmware builds it.
 MINIMAL  := -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_PRODUCER_MAX_CONNECTIONS=1
+# FIRMWARE: the same but with the shard map, which a firmware with many
+# partition keys keeps (records of different keys aggregate together)
+FIRMWARE := -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_PRODUCER_MAX_CONNECTIONS=1
 SWITCHES := -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -DKINAGG_NO_READ -DKINAGG_SIGV4_SIMPLE_PATH \
             -DKINAGG_NO_SHARD_MAP -DKINAGG_NO_CREDENTIALS_SOURCE -DKINAGG_NO_ERROR_TEXT -DKINAGG_SMALL_-DKINAGG_LIBC_MEMORY -DKINAGG_SMALL_-DKINAGG_MEMCMP=memcmp \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH \
             -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_-DKINAGG_SMALL_-DKINAGG_STATIC \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL)) \
-            -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL))_-DKINAGG_STATIC
+            -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL))_-DKINAGG_STATIC \
+            -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(FIRMWARE))
 X86_SHA  := $(if $(filter x86_64 i686,$(shell uname -m)),"$(STD) -msha -msse4.1")
 warnings: | $(B)
 	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
@@ -204,10 +208,13 @@ ONLY_cbor  := -DKINAGG_NO_JSON $(SLIM)
 ONLY_json-min := $(ONLY_json) $(MINIMAL)
 ONLY_cbor-min := $(ONLY_cbor) $(MINIMAL)
 ONLY_both-min := $(SLIM) $(MINIMAL)
+# and with the shard map kept: the producer a firmware with many keys builds
+ONLY_json-map := $(ONLY_json) $(FIRMWARE)
+ONLY_cbor-map := $(ONLY_cbor) $(FIRMWARE)
 # and the JSON one with newlib's memory functions in place of the library's
 # byte loops (as a firmware that links them anyway would build it)
 ONLY_json-libc := $(ONLY_json) -DKINAGG_LIBC_MEMORY
-ONLY_VARIANTS := json cbor json-min cbor-min both-min json-libc
+ONLY_VARIANTS := json cbor json-map cbor-map json-min cbor-min both-min json-libc
 define only_rules
 $(B)/m4/$(1):
 	@mkdir -p $$@
@@ -232,6 +239,10 @@ size: deps $(B)/m4/kinagg.o $(B)/m4/kinagg.ci $(B)/m4/kinagg_lwip.o $(B)/m4/kina
 	  $(call layer_maps,$(B)/m4/json,20480)
 	@node tests/embedded/size_report.js --header $(CORE) --title "CBOR only: -DKINAGG_NO_JSON $(SLIM)" \
 	  $(call layer_maps,$(B)/m4/cbor,20480)
+	@node tests/embedded/size_report.js --header $(CORE) --title "firmware producer with the shard map, JSON only: $(ONLY_json-map)" \
+	  $(call layer_maps,$(B)/m4/json-map,20480)
+	@node tests/embedded/size_report.js --header $(CORE) --title "firmware producer with the shard map, CBOR only: $(ONLY_cbor-map)" \
+	  $(call layer_maps,$(B)/m4/cbor-map,20480)
 	@node tests/embedded/size_report.js --header $(CORE) --title "smallest producer, JSON only: $(ONLY_json-min)" \
 	  $(call layer_maps,$(B)/m4/json-min,20480)
 	@node tests/embedded/size_report.js --header $(CORE) --title "smallest producer, CBOR only: $(ONLY_cbor-min)" \
