@@ -100,6 +100,9 @@ $(B)/producer_memory-minimal: tests/producer_memory.c $(CORE) tests/check.h | $(
 	gcc $(STD) $(WARN) $(SAN) $(MINIMAL) $< -o $@
 $(B)/producer_model-minimal: tests/producer_model.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $(MINIMAL) $< -o $@
+# the shard map in a firmware's build (one connection, no text, no source)
+$(B)/producer_model-firmware: tests/producer_model.c $(CORE) tests/check.h | $(B)
+	gcc $(STD) $(WARN) $(SAN) $(FIRMWARE) $< -o $@
 $(B)/unit-shani: tests/unit.c $(CORE) $(TESTHDR) | $(B)
 	gcc $(STD) $(WARN) $(SAN) -msha -msse4.1 $< -o $@
 $(B)/unit-armv8-crypto: tests/unit.c $(CORE) $(TESTHDR) | $(B)

@@ -65,6 +65,8 @@ step "producer-model: a scripted Kinesis, random faults and calls, 120 seeds (AS
   sh_all "make -s $B/producer_model && ./$B/producer_model --from $SEED --seeds 120"
 step "producer-model: the same without shard maps, credentials source or error text, 60 seeds" \
   sh_all "make -s $B/producer_model-minimal && ./$B/producer_model-minimal --from $SEED --seeds 60"
+step "producer-model: the shard map with one connection, no credentials source or error text, 40 seeds" \
+  sh_all "make -s $B/producer_model-firmware && ./$B/producer_model-firmware --from $SEED --seeds 40"
 step "aws-config: credentials, region, endpoint from env and ~/.aws" sh_all "make -s $B/aws_config_test && ./$B/aws_config_test"
 
 # kinagg's aggregates through three independent decoders, and back
