@@ -6067,11 +6067,10 @@ static KINAGG__SMALL_NOINLINE void kinagg__queues_clear(kinagg_producer *p) {
 /* The queue a record belongs to: its shard's, or the unmapped one. The
  * open shards come first in the map, by starting hash key (kinagg__map_sort),
  * and do not overlap: the last one starting at or below the key is the only
- * one that can hold it. Every put routes, so this is a binary search. */
+ * one that can hold it. Every put routes, so this is a binary search. No
+ * map in use (none yet, or forgotten) has nopen 0: all go unmapped. */
 static size_t kinagg__route(const kinagg_producer *p, const kinagg__prec *r) {
-    size_t lo = 0, hi = p->nopen;
-    if (!KINAGG__MAPS || !(p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards)))
-        return KINAGG__MAX_SHARDS(&p->cfg);
+    size_t lo = 0, hi = KINAGG__MAPS ? p->nopen : 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (kinagg_hash_key_compare(&p->shards[mid].start, &r->hk) <= 0) lo = mid + 1;
@@ -6269,15 +6268,18 @@ static void kinagg__requeue_step(kinagg_producer *p) {
 
 /* ---- rate limits: token buckets per shard, in thousandths ---- */
 
-static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
-    uint32_t pct = p->cfg.rate_limit_percent, dt; /* pct <= 100000: dt * pct * 10 fits 32 bits */
+/* dt ms (at most a second) of tokens added, up to one second's worth. */
+static KINAGG__SMALL_NOINLINE void kinagg__tokens_add(const kinagg_producer *p, kinagg__pshard *s, uint32_t dt) {
+    uint32_t pct = p->cfg.rate_limit_percent; /* pct <= 100000: dt * pct * 10 fits 32 bits */
     int64_t rec_cap = (int64_t)(10000 * pct), byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
-    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
-    dt = d > 1000 ? 1000 : (uint32_t)d;
     s->rec_tokens += (int64_t)(dt * pct * 10);
     s->byte_tokens += (int64_t)(dt * pct) * 10486;
     if (s->rec_tokens > rec_cap) s->rec_tokens = rec_cap;
     if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
+}
+static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
+    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
+    kinagg__tokens_add(p, s, d > 1000 ? 1000 : (uint32_t)d);
     s->refill_ms = now;
 }
 static int kinagg__bucket_full(const kinagg_producer *p, const kinagg__pshard *s) {
@@ -6599,7 +6601,9 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
 
 /* ---- the shard map ---- */
 
-static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
+/* Starts a ListShards call on c (the next page with a token); 1 when it
+ * started. */
+static int kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     kinagg__field f[2];
     KINAGG_MEMSET(f, 0, sizeof f);
     if (p->map_token[0]) {
@@ -6618,45 +6622,9 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
     if (f[1].num > KINAGG__MAX_SHARDS(&p->cfg) + 1) f[1].num = KINAGG__MAX_SHARDS(&p->cfg) + 1;
     if (f[1].num > 32) f[1].num = 32;
-    return kinagg__small_begin(&c->k, "ListShards", f, 2);
-}
-
-/* A listing that fails for good (denied, more shards than max_shards, a
- * response we cannot read) while a map is known: that map is out of date
- * (a known map is listed again only after an aggregate landed on another
- * shard). Forget it: records go on unmapped, where records of one hash key
- * always land together, instead of to shards that are gone (each such
- * aggregate is stored, refused as misplaced, and sent again, until it
- * expires), and the map is asked for again now and then. */
-static KINAGG__SMALL_NOINLINE void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
-    p->map_retry_ms = now + 60000;
-    if (!p->nshards) return;
-    p->nshards = p->nopen = 0;
-    p->map_gen++;
-    p->map_state = KINAGG__MAP_DENIED;
-    kinagg__requeue_all(p); /* and no shard busy */
-}
-
-static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
-    int refused;
-    p->map_token[0] = '\0';
-    p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
-    p->stats.shard_map_failures++;
-    refused = kinagg__cred_refused(p, st, k);
-    kinagg__perror_call(p, "ListShards", st, k);
-    if (refused) p->cred_forced = 1;
-    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
-        /* no permission (or no such stream): go on without a map, and ask
-         * again now and then */
-        if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
-        kinagg__map_forget(p, now);
-    } else {
-        p->map_retry_ms = now + p->map_backoff_ms;
-        p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
-        /* more shards than the table holds, or an answer we cannot read */
-        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
-            kinagg__map_forget(p, now);
-    }
+    if (kinagg__small_begin(&c->k, "ListShards", f, 2) != KINAGG_OK) return 0;
+    c->state = KINAGG__C_LIST;
+    return 1;
 }
 
 /* Sorts a map for kinagg__route: open shards first, by starting hash key
@@ -6696,8 +6664,66 @@ static size_t kinagg__map_sort(kinagg__pshard *s, size_t n) {
     return open;
 }
 
+/* The staged map (nstaging shards, none to forget the map) replaces the
+ * one in use: its shards' token buckets full, the records sorted into its
+ * queues again (kinagg__requeue_all). */
+static KINAGG__SMALL_NOINLINE void kinagg__map_replace(kinagg_producer *p, int state, uint64_t now) {
+    kinagg__pshard *t = p->shards;
+    size_t i;
+    p->nopen = kinagg__map_sort(p->staging, p->nstaging);
+    p->shards = p->staging;
+    p->staging = t;
+    p->nshards = p->nstaging;
+    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) { /* the queues: kinagg__requeue_all */
+        p->shards[i].refill_ms = now;
+        p->shards[i].rec_tokens = p->shards[i].byte_tokens = 0;
+        kinagg__tokens_add(p, &p->shards[i], 1000); /* full */
+    }
+    p->map_state = state;
+    p->map_gen++;
+    p->map_retry_ms = now + 1000; /* at most one refresh a second */
+    kinagg__requeue_all(p); /* and no shard busy */
+}
+
+/* A listing that fails for good (denied, more shards than max_shards, a
+ * response we cannot read) while a map is known: that map is out of date
+ * (a known map is listed again only after an aggregate landed on another
+ * shard). Forget it: records go on unmapped, where records of one hash key
+ * always land together, instead of to shards that are gone (each such
+ * aggregate is stored, refused as misplaced, and sent again, until it
+ * expires), and the map is asked for again now and then. */
+static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
+    if (p->nshards) {
+        p->nstaging = 0; /* the listing has ended */
+        kinagg__map_replace(p, KINAGG__MAP_DENIED, now);
+    }
+    p->map_retry_ms = now + 60000;
+}
+
+static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
+    int refused;
+    p->map_token[0] = '\0';
+    p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+    p->stats.shard_map_failures++;
+    refused = kinagg__cred_refused(p, st, k);
+    kinagg__perror_call(p, "ListShards", st, k);
+    if (refused) p->cred_forced = 1;
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
+        /* no permission (or no such stream): go on without a map, and ask
+         * again now and then */
+        p->map_state = KINAGG__MAP_DENIED;
+        kinagg__map_forget(p, now);
+    } else {
+        p->map_retry_ms = now + p->map_backoff_ms;
+        p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
+        /* more shards than the table holds, or an answer we cannot read */
+        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
+            kinagg__map_forget(p, now);
+    }
+}
+
 static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
-    size_t n = 0, i;
+    size_t n = 0;
     st = kinagg__call_result(&c->k, st);
     if (st == KINAGG_OK) { /* the page's shards straight into the next map; more than max_shards: too small */
         kinagg__shard_table t;
@@ -6719,34 +6745,17 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         }
     }
     if (st == KINAGG_OK && p->map_token[0]) { /* the next page */
-        if (kinagg__list_begin(p, c) == KINAGG_OK) {
-            c->state = KINAGG__C_LIST;
-            return;
-        }
+        if (kinagg__list_begin(p, c)) return;
         st = KINAGG_ERR_IO;
     }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
         return;
     }
-    { /* complete: the new map replaces the old one */
-        kinagg__pshard *t = p->shards;
-        p->nopen = kinagg__map_sort(p->staging, p->nstaging);
-        p->shards = p->staging;
-        p->staging = t;
-        p->nshards = p->nstaging;
-        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) { /* the queues: kinagg__requeue_all */
-            p->shards[i].refill_ms = now;
-            p->shards[i].rec_tokens = 10000 * (int64_t)p->cfg.rate_limit_percent;
-            p->shards[i].byte_tokens = (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
-        }
-        p->map_state = KINAGG__MAP_OK;
-        p->map_gen++;
-        p->map_backoff_ms = 1000;
-        p->map_retry_ms = now + 1000; /* at most one refresh a second */
-        p->stats.shard_map_loads++;
-        kinagg__requeue_all(p);
-    }
+    /* complete: the new map replaces the old one */
+    kinagg__map_replace(p, KINAGG__MAP_OK, now);
+    p->map_backoff_ms = 1000;
+    p->stats.shard_map_loads++;
 }
 
 /* ---- credentials that rotate ---- */
@@ -6843,8 +6852,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             kinagg__pconn *c = &p->conns[ci];
             if (c->state != KINAGG__C_IDLE) continue;
             p->map_token[0] = '\0';
-            if (kinagg__list_begin(p, c) == KINAGG_OK) {
-                c->state = KINAGG__C_LIST;
+            if (kinagg__list_begin(p, c)) {
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
