@@ -1102,7 +1102,8 @@ typedef struct kinagg_producer {
     int full;                    /* put said FULL: records go without waiting
                                   * for max_buffered_ms until a put fits again */
     unsigned map_gen;            /* counts maps loaded */
-    uint64_t map_retry_ms, map_backoff_ms;
+    uint32_t map_backoff_ms;     /* 1 to 30 s */
+    uint64_t map_retry_ms;
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
     uint64_t cred_retry_ms;      /* monotonic: when to ask the source again */
     uint32_t cred_backoff_ms;
@@ -6715,7 +6716,7 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
         kinagg__map_forget(p, now);
     } else {
         p->map_retry_ms = now + p->map_backoff_ms;
-        p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
+        p->map_backoff_ms = p->map_backoff_ms > 15000 ? 30000 : p->map_backoff_ms * 2;
         /* more shards than the table holds, or an answer we cannot read */
         if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
             kinagg__map_forget(p, now);
@@ -6974,9 +6975,11 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         c->n = 0;
     }
     kinagg__queues_clear(p);
-    if (KINAGG__MAPS) p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
-    if (KINAGG__MAPS && p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
-    p->map_token[0] = '\0';
+    if (KINAGG__MAPS) { /* every record is abandoned; new ones are queued at put; a listing is dropped */
+        p->requeueing = 0;
+        if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+        p->map_token[0] = '\0';
+    }
     /* mark first: a callback may put new records, which stay */
     count = p->rec_count;
     tail = p->rec_tail;
@@ -6994,7 +6997,8 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
     int m = KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED;
     KINAGG_MEMCPY(stats, &p->stats, sizeof *stats);
-    stats->shard_map = m == KINAGG__MAP_OK || (m == KINAGG__MAP_LISTING && p->nshards) ? KINAGG_SHARD_MAP_LOADED
+    /* a map in use (nshards, while listing too), or an empty one listed */
+    stats->shard_map = m == KINAGG__MAP_OK || (KINAGG__MAPS && p->nshards) ? KINAGG_SHARD_MAP_LOADED
                        : m == KINAGG__MAP_DENIED || p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE
                        : m == KINAGG__MAP_LISTING ? KINAGG_SHARD_MAP_LOADING
                                                   : KINAGG_SHARD_MAP_NONE;
