@@ -6606,6 +6606,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
  * started. */
 static int kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     kinagg__field f[2];
+    size_t most;
     KINAGG_MEMSET(f, 0, sizeof f);
     if (p->map_token[0]) {
         f[0].key = "NextToken";
@@ -6619,10 +6620,10 @@ static int kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
      * and one more than the table, which then says the stream has too
      * many; at most 32, whose answer stays under 16 KiB, where some
      * servers' CBOR encoders cut answers */
+    most = (p->cfg.recv_buffer_size - 2048) / 512;
+    if (most > KINAGG__MAX_SHARDS(&p->cfg) + 1) most = KINAGG__MAX_SHARDS(&p->cfg) + 1;
     f[1].key = "MaxResults";
-    f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
-    if (f[1].num > KINAGG__MAX_SHARDS(&p->cfg) + 1) f[1].num = KINAGG__MAX_SHARDS(&p->cfg) + 1;
-    if (f[1].num > 32) f[1].num = 32;
+    f[1].num = most > 32 ? 32 : most;
     if (kinagg__small_begin(&c->k, "ListShards", f, 2) != KINAGG_OK) return 0;
     c->state = KINAGG__C_LIST;
     return 1;
@@ -6655,13 +6656,14 @@ static void kinagg__map_sift(kinagg__pshard *s, size_t i, size_t n) {
     }
 }
 static size_t kinagg__map_sort(kinagg__pshard *s, size_t n) {
-    size_t i, open = 0;
-    for (i = n / 2; i-- > 0;) kinagg__map_sift(s, i, n);
-    for (i = n; i-- > 1;) {
-        kinagg__map_swap(&s[0], &s[i]);
-        kinagg__map_sift(s, 0, i);
+    size_t k, open = 0;
+    /* one loop: k from n + n/2 down to n makes the heap (sifting k - n),
+     * then below n takes the largest to k */
+    for (k = n + n / 2; k-- > 1;) {
+        if (k < n) kinagg__map_swap(&s[0], &s[k]);
+        kinagg__map_sift(s, k < n ? 0 : k - n, k < n ? k : n);
     }
-    for (i = 0; i < n; i++) open += s[i].open != 0;
+    for (k = 0; k < n; k++) open += s[k].open != 0;
     return open;
 }
 
@@ -6910,8 +6912,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         uint64_t t;
         if (!x->count) continue;
         h = &p->recs[x->head];
-        t = p->flushing || p->full ? h->next_ms : h->put_ms + p->cfg.max_buffered_ms;
-        if (h->next_ms > t) t = h->next_ms;
+        t = h->put_ms + p->cfg.max_buffered_ms; /* flushing or full: without waiting for that */
+        if (p->flushing || p->full || h->next_ms > t) t = h->next_ms;
         if (t <= now) t = p->work_left ? now + 10 : now; /* ready but waiting: a connection or the rate limit */
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;
@@ -6983,9 +6985,9 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
     /* mark first: a callback may put new records, which stay */
     count = p->rec_count;
     tail = p->rec_tail;
-    for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs)
+    for (n = 0, i = tail; n < count; n++, i = i + 1 < p->nrecs ? i + 1 : 0)
         if (p->recs[i].state != KINAGG__R_FREE) p->recs[i].abandon = 1;
-    for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs) {
+    for (n = 0, i = tail; n < count; n++, i = i + 1 < p->nrecs ? i + 1 : 0) {
         if (!p->recs[i].abandon) continue;
         kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED, KINAGG__TEXT("abandoned before it was known to be delivered"),
                      now);
