@@ -6647,9 +6647,9 @@ static KINAGG__SMALL_NOINLINE void kinagg__map_swap(kinagg__pshard *a, kinagg__p
 }
 static void kinagg__map_sift(kinagg__pshard *s, size_t i, size_t n) {
     for (;;) {
-        size_t m = i, l = 2 * i + 1;
-        if (l < n && kinagg__map_before(&s[m], &s[l])) m = l;
-        if (l + 1 < n && kinagg__map_before(&s[m], &s[l + 1])) m = l + 1;
+        size_t m = i, c;
+        for (c = 2 * i + 1; c <= 2 * i + 2 && c < n; c++) /* the larger of i and its children */
+            if (kinagg__map_before(&s[m], &s[c])) m = c;
         if (m == i) return;
         kinagg__map_swap(&s[i], &s[m]);
         i = m;
@@ -6996,14 +6996,21 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
     return abandoned;
 }
 
+/* The map's states are the public ones, in the same order. */
+typedef char kinagg__map_states[(int)KINAGG__MAP_NONE == (int)KINAGG_SHARD_MAP_NONE &&
+                                        (int)KINAGG__MAP_LISTING == (int)KINAGG_SHARD_MAP_LOADING &&
+                                        (int)KINAGG__MAP_OK == (int)KINAGG_SHARD_MAP_LOADED &&
+                                        (int)KINAGG__MAP_DENIED == (int)KINAGG_SHARD_MAP_UNAVAILABLE
+                                    ? 1
+                                    : -1];
+
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
-    int m = KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED;
+    /* a map in use (nshards, while listing too); else the state, but
+     * unavailable once a listing failed */
+    int m = !KINAGG__MAPS ? KINAGG__MAP_DENIED : p->nshards ? KINAGG__MAP_OK : p->map_state;
     KINAGG_MEMCPY(stats, &p->stats, sizeof *stats);
-    /* a map in use (nshards, while listing too), or an empty one listed */
-    stats->shard_map = m == KINAGG__MAP_OK || (KINAGG__MAPS && p->nshards) ? KINAGG_SHARD_MAP_LOADED
-                       : m == KINAGG__MAP_DENIED || p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE
-                       : m == KINAGG__MAP_LISTING ? KINAGG_SHARD_MAP_LOADING
-                                                  : KINAGG_SHARD_MAP_NONE;
+    if (m < KINAGG__MAP_OK && p->stats.shard_map_failures) m = KINAGG__MAP_DENIED;
+    stats->shard_map = (kinagg_shard_map_state)m;
 }
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
@@ -7016,12 +7023,9 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
         /* the call on it ends as a closed connection would end it (a later
          * poll would otherwise take the cut response for a whole one): its
          * records go back to be sent again, the listing is asked again */
-        if (c->state == KINAGG__C_PUT) {
-            kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
-        } else if (KINAGG__MAPS) {
-            c->state = KINAGG__C_IDLE;
-            kinagg__list_done(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
-        }
+        if (c->state == KINAGG__C_PUT) kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
+        else if (KINAGG__MAPS) /* a listing, ended as a poll ends it */
+            kinagg__conn_poll(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
     }
 }
 
