@@ -1102,7 +1102,8 @@ typedef struct kinagg_producer {
     int full;                    /* put said FULL: records go without waiting
                                   * for max_buffered_ms until a put fits again */
     unsigned map_gen;            /* counts maps loaded */
-    uint64_t map_retry_ms, map_backoff_ms;
+    uint32_t map_backoff_ms;     /* 1 to 30 s */
+    uint64_t map_retry_ms;
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
     uint64_t cred_retry_ms;      /* monotonic: when to ask the source again */
     uint32_t cred_backoff_ms;
@@ -6067,11 +6068,10 @@ static KINAGG__SMALL_NOINLINE void kinagg__queues_clear(kinagg_producer *p) {
 /* The queue a record belongs to: its shard's, or the unmapped one. The
  * open shards come first in the map, by starting hash key (kinagg__map_sort),
  * and do not overlap: the last one starting at or below the key is the only
- * one that can hold it. Every put routes, so this is a binary search. */
+ * one that can hold it. Every put routes, so this is a binary search. No
+ * map in use (none yet, or forgotten) has nopen 0: all go unmapped. */
 static size_t kinagg__route(const kinagg_producer *p, const kinagg__prec *r) {
-    size_t lo = 0, hi = p->nopen;
-    if (!KINAGG__MAPS || !(p->map_state == KINAGG__MAP_OK || (p->map_state == KINAGG__MAP_LISTING && p->nshards)))
-        return KINAGG__MAX_SHARDS(&p->cfg);
+    size_t lo = 0, hi = KINAGG__MAPS ? p->nopen : 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (kinagg_hash_key_compare(&p->shards[mid].start, &r->hk) <= 0) lo = mid + 1;
@@ -6269,15 +6269,18 @@ static void kinagg__requeue_step(kinagg_producer *p) {
 
 /* ---- rate limits: token buckets per shard, in thousandths ---- */
 
-static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
-    uint32_t pct = p->cfg.rate_limit_percent, dt; /* pct <= 100000: dt * pct * 10 fits 32 bits */
+/* dt ms (at most a second) of tokens added, up to one second's worth. */
+static KINAGG__SMALL_NOINLINE void kinagg__tokens_add(const kinagg_producer *p, kinagg__pshard *s, uint32_t dt) {
+    uint32_t pct = p->cfg.rate_limit_percent; /* pct <= 100000: dt * pct * 10 fits 32 bits */
     int64_t rec_cap = (int64_t)(10000 * pct), byte_cap = (int64_t)1048576 * 10 * pct; /* one second's worth */
-    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
-    dt = d > 1000 ? 1000 : (uint32_t)d;
     s->rec_tokens += (int64_t)(dt * pct * 10);
     s->byte_tokens += (int64_t)(dt * pct) * 10486;
     if (s->rec_tokens > rec_cap) s->rec_tokens = rec_cap;
     if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
+}
+static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
+    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
+    kinagg__tokens_add(p, s, d > 1000 ? 1000 : (uint32_t)d);
     s->refill_ms = now;
 }
 static int kinagg__bucket_full(const kinagg_producer *p, const kinagg__pshard *s) {
@@ -6599,8 +6602,11 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
 
 /* ---- the shard map ---- */
 
-static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
+/* Starts a ListShards call on c (the next page with a token); 1 when it
+ * started. */
+static int kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     kinagg__field f[2];
+    size_t most;
     KINAGG_MEMSET(f, 0, sizeof f);
     if (p->map_token[0]) {
         f[0].key = "NextToken";
@@ -6614,49 +6620,13 @@ static kinagg_status kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
      * and one more than the table, which then says the stream has too
      * many; at most 32, whose answer stays under 16 KiB, where some
      * servers' CBOR encoders cut answers */
+    most = (p->cfg.recv_buffer_size - 2048) / 512;
+    if (most > KINAGG__MAX_SHARDS(&p->cfg) + 1) most = KINAGG__MAX_SHARDS(&p->cfg) + 1;
     f[1].key = "MaxResults";
-    f[1].num = (p->cfg.recv_buffer_size - 2048) / 512;
-    if (f[1].num > KINAGG__MAX_SHARDS(&p->cfg) + 1) f[1].num = KINAGG__MAX_SHARDS(&p->cfg) + 1;
-    if (f[1].num > 32) f[1].num = 32;
-    return kinagg__small_begin(&c->k, "ListShards", f, 2);
-}
-
-/* A listing that fails for good (denied, more shards than max_shards, a
- * response we cannot read) while a map is known: that map is out of date
- * (a known map is listed again only after an aggregate landed on another
- * shard). Forget it: records go on unmapped, where records of one hash key
- * always land together, instead of to shards that are gone (each such
- * aggregate is stored, refused as misplaced, and sent again, until it
- * expires), and the map is asked for again now and then. */
-static KINAGG__SMALL_NOINLINE void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
-    p->map_retry_ms = now + 60000;
-    if (!p->nshards) return;
-    p->nshards = p->nopen = 0;
-    p->map_gen++;
-    p->map_state = KINAGG__MAP_DENIED;
-    kinagg__requeue_all(p); /* and no shard busy */
-}
-
-static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
-    int refused;
-    p->map_token[0] = '\0';
-    p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
-    p->stats.shard_map_failures++;
-    refused = kinagg__cred_refused(p, st, k);
-    kinagg__perror_call(p, "ListShards", st, k);
-    if (refused) p->cred_forced = 1;
-    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
-        /* no permission (or no such stream): go on without a map, and ask
-         * again now and then */
-        if (!p->nshards) p->map_state = KINAGG__MAP_DENIED;
-        kinagg__map_forget(p, now);
-    } else {
-        p->map_retry_ms = now + p->map_backoff_ms;
-        p->map_backoff_ms = p->map_backoff_ms * 2 > 30000 ? 30000 : p->map_backoff_ms * 2;
-        /* more shards than the table holds, or an answer we cannot read */
-        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
-            kinagg__map_forget(p, now);
-    }
+    f[1].num = most > 32 ? 32 : most;
+    if (kinagg__small_begin(&c->k, "ListShards", f, 2) != KINAGG_OK) return 0;
+    c->state = KINAGG__C_LIST;
+    return 1;
 }
 
 /* Sorts a map for kinagg__route: open shards first, by starting hash key
@@ -6677,27 +6647,86 @@ static KINAGG__SMALL_NOINLINE void kinagg__map_swap(kinagg__pshard *a, kinagg__p
 }
 static void kinagg__map_sift(kinagg__pshard *s, size_t i, size_t n) {
     for (;;) {
-        size_t m = i, l = 2 * i + 1;
-        if (l < n && kinagg__map_before(&s[m], &s[l])) m = l;
-        if (l + 1 < n && kinagg__map_before(&s[m], &s[l + 1])) m = l + 1;
+        size_t m = i, c;
+        for (c = 2 * i + 1; c <= 2 * i + 2 && c < n; c++) /* the larger of i and its children */
+            if (kinagg__map_before(&s[m], &s[c])) m = c;
         if (m == i) return;
         kinagg__map_swap(&s[i], &s[m]);
         i = m;
     }
 }
 static size_t kinagg__map_sort(kinagg__pshard *s, size_t n) {
-    size_t i, open = 0;
-    for (i = n / 2; i-- > 0;) kinagg__map_sift(s, i, n);
-    for (i = n; i-- > 1;) {
-        kinagg__map_swap(&s[0], &s[i]);
-        kinagg__map_sift(s, 0, i);
+    size_t k, open = 0;
+    /* one loop: k from n + n/2 down to n makes the heap (sifting k - n),
+     * then below n takes the largest to k */
+    for (k = n + n / 2; k-- > 1;) {
+        if (k < n) kinagg__map_swap(&s[0], &s[k]);
+        kinagg__map_sift(s, k < n ? 0 : k - n, k < n ? k : n);
     }
-    for (i = 0; i < n; i++) open += s[i].open != 0;
+    for (k = 0; k < n; k++) open += s[k].open != 0;
     return open;
 }
 
+/* The staged map (nstaging shards, none to forget the map) replaces the
+ * one in use: its shards' token buckets full, the records sorted into its
+ * queues again (kinagg__requeue_all). */
+static KINAGG__SMALL_NOINLINE void kinagg__map_replace(kinagg_producer *p, int state, uint64_t now) {
+    kinagg__pshard *t = p->shards;
+    size_t i;
+    p->nopen = kinagg__map_sort(p->staging, p->nstaging);
+    p->shards = p->staging;
+    p->staging = t;
+    p->nshards = p->nstaging;
+    for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) { /* the queues: kinagg__requeue_all */
+        p->shards[i].refill_ms = now;
+        p->shards[i].rec_tokens = p->shards[i].byte_tokens = 0;
+        kinagg__tokens_add(p, &p->shards[i], 1000); /* full */
+    }
+    p->map_state = state;
+    p->map_gen++;
+    p->map_retry_ms = now + 1000; /* at most one refresh a second */
+    kinagg__requeue_all(p); /* and no shard busy */
+}
+
+/* A listing that fails for good (denied, more shards than max_shards, a
+ * response we cannot read) while a map is known: that map is out of date
+ * (a known map is listed again only after an aggregate landed on another
+ * shard). Forget it: records go on unmapped, where records of one hash key
+ * always land together, instead of to shards that are gone (each such
+ * aggregate is stored, refused as misplaced, and sent again, until it
+ * expires), and the map is asked for again now and then. */
+static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
+    if (p->nshards) {
+        p->nstaging = 0; /* the listing has ended */
+        kinagg__map_replace(p, KINAGG__MAP_DENIED, now);
+    }
+    p->map_retry_ms = now + 60000;
+}
+
+static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k, uint64_t now) {
+    int refused;
+    p->map_token[0] = '\0';
+    p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+    p->stats.shard_map_failures++;
+    refused = kinagg__cred_refused(p, st, k);
+    kinagg__perror_call(p, "ListShards", st, k);
+    if (refused) p->cred_forced = 1;
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
+        /* no permission (or no such stream): go on without a map, and ask
+         * again now and then */
+        p->map_state = KINAGG__MAP_DENIED;
+        kinagg__map_forget(p, now);
+    } else {
+        p->map_retry_ms = now + p->map_backoff_ms;
+        p->map_backoff_ms = p->map_backoff_ms > 15000 ? 30000 : p->map_backoff_ms * 2;
+        /* more shards than the table holds, or an answer we cannot read */
+        if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
+            kinagg__map_forget(p, now);
+    }
+}
+
 static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
-    size_t n = 0, i;
+    size_t n = 0;
     st = kinagg__call_result(&c->k, st);
     if (st == KINAGG_OK) { /* the page's shards straight into the next map; more than max_shards: too small */
         kinagg__shard_table t;
@@ -6719,34 +6748,17 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         }
     }
     if (st == KINAGG_OK && p->map_token[0]) { /* the next page */
-        if (kinagg__list_begin(p, c) == KINAGG_OK) {
-            c->state = KINAGG__C_LIST;
-            return;
-        }
+        if (kinagg__list_begin(p, c)) return;
         st = KINAGG_ERR_IO;
     }
     if (st != KINAGG_OK) {
         kinagg__list_failed(p, st, &c->k, now);
         return;
     }
-    { /* complete: the new map replaces the old one */
-        kinagg__pshard *t = p->shards;
-        p->nopen = kinagg__map_sort(p->staging, p->nstaging);
-        p->shards = p->staging;
-        p->staging = t;
-        p->nshards = p->nstaging;
-        for (i = 0; i <= KINAGG__MAX_SHARDS(&p->cfg); i++) { /* the queues: kinagg__requeue_all */
-            p->shards[i].refill_ms = now;
-            p->shards[i].rec_tokens = 10000 * (int64_t)p->cfg.rate_limit_percent;
-            p->shards[i].byte_tokens = (int64_t)1048576 * 10 * (int64_t)p->cfg.rate_limit_percent;
-        }
-        p->map_state = KINAGG__MAP_OK;
-        p->map_gen++;
-        p->map_backoff_ms = 1000;
-        p->map_retry_ms = now + 1000; /* at most one refresh a second */
-        p->stats.shard_map_loads++;
-        kinagg__requeue_all(p);
-    }
+    /* complete: the new map replaces the old one */
+    kinagg__map_replace(p, KINAGG__MAP_OK, now);
+    p->map_backoff_ms = 1000;
+    p->stats.shard_map_loads++;
 }
 
 /* ---- credentials that rotate ---- */
@@ -6843,8 +6855,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             kinagg__pconn *c = &p->conns[ci];
             if (c->state != KINAGG__C_IDLE) continue;
             p->map_token[0] = '\0';
-            if (kinagg__list_begin(p, c) == KINAGG_OK) {
-                c->state = KINAGG__C_LIST;
+            if (kinagg__list_begin(p, c)) {
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
@@ -6901,8 +6912,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         uint64_t t;
         if (!x->count) continue;
         h = &p->recs[x->head];
-        t = p->flushing || p->full ? h->next_ms : h->put_ms + p->cfg.max_buffered_ms;
-        if (h->next_ms > t) t = h->next_ms;
+        t = h->put_ms + p->cfg.max_buffered_ms; /* flushing or full: without waiting for that */
+        if (p->flushing || p->full || h->next_ms > t) t = h->next_ms;
         if (t <= now) t = p->work_left ? now + 10 : now; /* ready but waiting: a connection or the rate limit */
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;
@@ -6966,15 +6977,17 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         c->n = 0;
     }
     kinagg__queues_clear(p);
-    if (KINAGG__MAPS) p->requeueing = 0; /* every record is abandoned; new ones are queued at put */
-    if (KINAGG__MAPS && p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
-    p->map_token[0] = '\0';
+    if (KINAGG__MAPS) { /* every record is abandoned; new ones are queued at put; a listing is dropped */
+        p->requeueing = 0;
+        if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+        p->map_token[0] = '\0';
+    }
     /* mark first: a callback may put new records, which stay */
     count = p->rec_count;
     tail = p->rec_tail;
-    for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs)
+    for (n = 0, i = tail; n < count; n++, i = i + 1 < p->nrecs ? i + 1 : 0)
         if (p->recs[i].state != KINAGG__R_FREE) p->recs[i].abandon = 1;
-    for (n = 0, i = tail; n < count; n++, i = (i + 1) % p->nrecs) {
+    for (n = 0, i = tail; n < count; n++, i = i + 1 < p->nrecs ? i + 1 : 0) {
         if (!p->recs[i].abandon) continue;
         kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED, KINAGG__TEXT("abandoned before it was known to be delivered"),
                      now);
@@ -6983,13 +6996,21 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
     return abandoned;
 }
 
+/* The map's states are the public ones, in the same order. */
+typedef char kinagg__map_states[(int)KINAGG__MAP_NONE == (int)KINAGG_SHARD_MAP_NONE &&
+                                        (int)KINAGG__MAP_LISTING == (int)KINAGG_SHARD_MAP_LOADING &&
+                                        (int)KINAGG__MAP_OK == (int)KINAGG_SHARD_MAP_LOADED &&
+                                        (int)KINAGG__MAP_DENIED == (int)KINAGG_SHARD_MAP_UNAVAILABLE
+                                    ? 1
+                                    : -1];
+
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats) {
-    int m = KINAGG__MAPS ? p->map_state : KINAGG__MAP_DENIED;
+    /* a map in use (nshards, while listing too); else the state, but
+     * unavailable once a listing failed */
+    int m = !KINAGG__MAPS ? KINAGG__MAP_DENIED : p->nshards ? KINAGG__MAP_OK : p->map_state;
     KINAGG_MEMCPY(stats, &p->stats, sizeof *stats);
-    stats->shard_map = m == KINAGG__MAP_OK || (m == KINAGG__MAP_LISTING && p->nshards) ? KINAGG_SHARD_MAP_LOADED
-                       : m == KINAGG__MAP_DENIED || p->stats.shard_map_failures ? KINAGG_SHARD_MAP_UNAVAILABLE
-                       : m == KINAGG__MAP_LISTING ? KINAGG_SHARD_MAP_LOADING
-                                                  : KINAGG_SHARD_MAP_NONE;
+    if (m < KINAGG__MAP_OK && p->stats.shard_map_failures) m = KINAGG__MAP_DENIED;
+    stats->shard_map = (kinagg_shard_map_state)m;
 }
 
 KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
@@ -7002,12 +7023,9 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
         /* the call on it ends as a closed connection would end it (a later
          * poll would otherwise take the cut response for a whole one): its
          * records go back to be sent again, the listing is asked again */
-        if (c->state == KINAGG__C_PUT) {
-            kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
-        } else if (KINAGG__MAPS) {
-            c->state = KINAGG__C_IDLE;
-            kinagg__list_done(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
-        }
+        if (c->state == KINAGG__C_PUT) kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
+        else if (KINAGG__MAPS) /* a listing, ended as a poll ends it */
+            kinagg__conn_poll(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
     }
 }
 
