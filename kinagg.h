@@ -6165,7 +6165,8 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
 }
 
 /* How a record ends: the status, and what goes with it; the record's own
- * parts (its pointer, attempts, latency) are added by kinagg__complete. */
+ * parts (its pointer, attempts, latency) are added by kinagg__complete,
+ * in place. */
 static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str code, kinagg_str message) {
     KINAGG_MEMSET(how, 0, sizeof *how);
     how->status = st;
@@ -6174,25 +6175,28 @@ static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str cod
     how->error_message = message;
 }
 
-static void kinagg__complete(kinagg_producer *p, uint32_t i, const kinagg_completion *how, uint64_t now) {
+/* Completes record i as how says, with the record's own parts filled into
+ * how; its error code is as it was again afterwards, for the next record. */
+static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_completion *how, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
     size_t cost = KINAGG__COMPLETION_COST + r->size;
-    kinagg_completion c = *how;
-    c.user = r->user;
-    c.attempts = r->attempts;
-    if (!c.error_code.len) c.error_code = kinagg_str_c(kinagg__pcodes[r->last_error]);
-    c.latency_ms = now - r->put_ms;
-    if (c.status == KINAGG_OK) {
+    kinagg_str code = how->error_code;
+    how->user = r->user;
+    how->attempts = r->attempts;
+    if (!code.len) how->error_code = kinagg_str_c(kinagg__pcodes[r->last_error]);
+    how->latency_ms = now - r->put_ms;
+    if (how->status == KINAGG_OK) {
         p->stats.records_delivered++;
         p->stats.user_bytes += r->data_len;
-        p->stats.latency_ms_total += c.latency_ms;
-        if (c.latency_ms > p->stats.latency_ms_max) p->stats.latency_ms_max = c.latency_ms;
+        p->stats.latency_ms_total += how->latency_ms;
+        if (how->latency_ms > p->stats.latency_ms_max) p->stats.latency_ms_max = how->latency_ms;
     } else {
         p->stats.records_failed++;
     }
     kinagg__prec_free(p, i); /* first: the callback may put again */
     kinagg__work_done(p, cost);
-    if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
+    if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, how);
+    how->error_code = code;
 }
 
 /* A record failed with st before it was sent or known to be delivered. */
