@@ -6357,17 +6357,22 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             int as_agg = 0;
             /* the bytes the shard's limit lets go now: no limit unmapped, or
              * when its bucket is full (an entry larger than a second's worth
-             * still goes, then waits it off) */
-            int64_t tokens = (int64_t)(((uint64_t)1 << 63) - 1);
+             * still goes, then waits it off). Compared with sizes only, so
+             * kept as one, none below 0; below a second's worth of
+             * rate_limit_percent (at most 100000) of 1 MiB, it fits. */
+            size_t tokens = (size_t)-1;
             if (!p->work_left) return 0;
             if ((size_t)h->pk_len + h->data_len > left) return 1;                /* the request is full */
-            if (sh && !kinagg__bucket_full(p, sh)) tokens = kinagg__sdiv(sh->byte_tokens, 1000);
+            if (sh && !kinagg__bucket_full(p, sh)) {
+                int64_t t = kinagg__sdiv(sh->byte_tokens, 1000);
+                tokens = t > 0 ? (size_t)t : 0;
+            }
             /* the shard's limit (a key is never empty: a record costs 1 or more) */
-            if ((sh && sh->rec_tokens < 1000) || tokens < (int64_t)h->pk_len + h->data_len) break;
+            if ((sh && sh->rec_tokens < 1000) || tokens < (size_t)h->pk_len + h->data_len) break;
             /* at the limit, wait for a whole aggregate's worth of tokens: slivers
              * sized to the tokens of the moment would spend a record each */
             if (aggregate && q->count > 1 &&
-                tokens < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes : p->cfg.aggregation_max_size))
+                tokens < (q->bytes < p->cfg.aggregation_max_size ? q->bytes : p->cfg.aggregation_max_size))
                 break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
                 /* as many records from the front as fit one aggregate (the
@@ -6380,7 +6385,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
                 if (room > left - 1) room = left - 1;
-                if ((int64_t)room > tokens - 1) room = (size_t)(tokens - 1); /* tokens > 0 here: see above */
+                if (room > tokens - 1) room = tokens - 1; /* tokens > 0 here: see above */
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;
