@@ -5637,15 +5637,24 @@ enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C
 /* Codes a record's last failure may have, kept as an index (up to
  * KINAGG__E_CODES), then the other service errors the producer tells
  * apart: more that are worth retrying (up to KINAGG__E_RETRYABLE), and
- * refused credentials (to the end). The retryable codes come first. */
-static const char *const kinagg__pcodes[] = {
-    "", "ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException", "ThrottlingException",
-    "ServiceUnavailable", "WrongShard", "ServiceError", "ConnectionError", "Timeout",
-    "LimitExceededException", "SlowDown", "ResourceInUseException", /* being created or updated */
-    "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId"};
+ * refused credentials (to the end). The retryable codes come first.
+ * One after another, each ended by its NUL: no table of pointers (the
+ * index of a record's code is walked to only when the record completes
+ * after a failure). */
+static const char kinagg__pcodes[] =
+    "\0ProvisionedThroughputExceededException\0InternalFailure\0KMSThrottlingException\0ThrottlingException"
+    "\0ServiceUnavailable\0WrongShard\0ServiceError\0ConnectionError\0Timeout"
+    "\0LimitExceededException\0SlowDown\0ResourceInUseException" /* being created or updated */
+    "\0ExpiredTokenException\0ExpiredToken\0UnrecognizedClientException\0InvalidClientTokenId";
 enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
        KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
        KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 3, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
+static kinagg_str kinagg__pcode(int i) {
+    const char *s = kinagg__pcodes;
+    while (i)
+        if (!*s++) i--;
+    return kinagg_str_c(s);
+}
 
 typedef struct kinagg__pqueue {
     uint32_t head, tail, count;
@@ -6183,7 +6192,7 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_completion *
     kinagg_str code = how->error_code;
     how->user = r->user;
     how->attempts = r->attempts;
-    if (!code.len) how->error_code = kinagg_str_c(kinagg__pcodes[r->last_error]);
+    if (!code.len) how->error_code = kinagg__pcode(r->last_error);
     how->latency_ms = now - r->put_ms;
     if (how->status == KINAGG_OK) {
         p->stats.records_delivered++;
@@ -6471,10 +6480,13 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
 
 /* ---- responses ---- */
 
-/* Where name is among kinagg__pcodes[from..to), or 0. */
+/* Where name is among codes from..to-1 of kinagg__pcodes, or 0. */
 static int kinagg__pcode_find(kinagg_str name, int from, int to) {
-    for (; from < to; from++)
-        if (kinagg__key_is(name, kinagg__pcodes[from])) return from;
+    kinagg_str code = kinagg__pcode(from);
+    for (; from < to; from++) {
+        if (name.len == code.len && KINAGG_MEMCMP(name.ptr, code.ptr, code.len) == 0) return from;
+        if (from + 1 < to) code = kinagg_str_c(code.ptr + code.len + 1); /* not past the last */
+    }
     return 0;
 }
 
