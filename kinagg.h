@@ -6319,21 +6319,19 @@ static KINAGG__SMALL_NOINLINE void kinagg__take_records(kinagg_producer *p, kina
     c->first[c->n] = q->head;
     for (k = 0; k < take; k++) {
         uint32_t i;
-        if (!same_key) {
-            i = kinagg__q_pop(p, q);
-        } else { /* unlink the next record with the head's hash key */
-            while (at != head && kinagg_hash_key_compare(&p->recs[at].hk, &p->recs[head].hk) != 0) {
-                before = at;
-                at = p->recs[at].next;
-            }
-            i = at;
-            at = p->recs[i].next;
-            if (before == KINAGG__NONE) q->head = at;
-            else p->recs[before].next = at;
-            if (q->tail == i) q->tail = before;
-            q->count--;
-            q->bytes -= p->recs[i].size;
+        /* unlink the next record (with same_key, the next with the head's
+         * hash key; else the queue's head, as nothing is passed over) */
+        while (same_key && at != head && kinagg_hash_key_compare(&p->recs[at].hk, &p->recs[head].hk) != 0) {
+            before = at;
+            at = p->recs[at].next;
         }
+        i = at;
+        at = p->recs[i].next;
+        if (before == KINAGG__NONE) q->head = at;
+        else p->recs[before].next = at;
+        if (q->tail == i) q->tail = before;
+        q->count--;
+        q->bytes -= p->recs[i].size;
         p->recs[i].state = KINAGG__R_FLIGHT;
         p->recs[i].attempts++;
         if (prev != KINAGG__NONE) p->recs[prev].next = i;
