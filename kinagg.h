@@ -6450,9 +6450,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->data_len = h->data_len;
                 e->partition_key.ptr = kinagg__prec_pk(p, h);
                 e->partition_key.len = h->pk_len;
-                e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
+                e->explicit_hash_key.ptr = (const char *)e->data - h->ehk_len; /* none: length 0 */
                 e->explicit_hash_key.len = h->ehk_len;
-                if (!e->explicit_hash_key.ptr) e->explicit_hash_key.ptr = ""; /* length 0 */
                 cost = (size_t)h->pk_len + h->data_len;
             }
             kinagg__work_done(p, agg_len + KINAGG__COMPLETION_COST);
