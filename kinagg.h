@@ -5910,6 +5910,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     unsigned char *base;
     size_t i, pad;
     kinagg_status st;
+    int nomap; /* never a shard map */
     static const kinagg_credentials none = {{"", 0}, {"", 0}, {"", 0}};
     if (!p || !region || !cfg || !endpoint || (!credentials && !cfg->credentials_source.get) || !transports ||
         !platform || !platform->now_ms || (!KINAGG__CRED_SOURCE && cfg->credentials_source.get))
@@ -5974,10 +5975,12 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     KINAGG_MEMSET(p->recs, 0, l.nrecs * sizeof(kinagg__prec));
     p->ring = base + l.ring;
     p->ring_cap = l.ring_cap;
-    p->map_state = p->cfg.no_shard_map ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
-    p->map_retry_ms = p->cfg.no_shard_map ? (uint64_t)-1 : 0;
+    /* (a constant without maps, not read back from p->cfg) */
+    nomap = !KINAGG__MAPS || p->cfg.no_shard_map;
+    p->map_state = nomap ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
+    p->map_retry_ms = nomap ? (uint64_t)-1 : 0;
     p->map_backoff_ms = 1000;
-    p->stats.shard_map = p->cfg.no_shard_map ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
+    p->stats.shard_map = nomap ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
     return KINAGG_OK;
 }
 
