@@ -6781,6 +6781,7 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
     const kinagg_credentials_source *src = &p->cfg.credentials_source;
     kinagg_credentials c;
     uint64_t expires = 0, unix_now;
+    uint32_t wait = 10; /* ms until the source is asked again; 0: when needed */
     kinagg_status st;
     if (!KINAGG__CRED_SOURCE || !src->get || now < p->cred_retry_ms) return;
     unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) : 0;
@@ -6789,23 +6790,22 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
         return;
     KINAGG_MEMSET(&c, 0, sizeof c);
     st = src->get(src->ctx, p->cred_forced, &c, &expires);
-    if (st == KINAGG_PENDING) {
-        p->cred_retry_ms = now + 10; /* a fetch under way: look again soon */
-        return;
+    if (st != KINAGG_PENDING) { /* else a fetch under way: look again soon (wait's 10 ms) */
+        if (st == KINAGG_OK && (!c.access_key_id.len || !c.secret_access_key.len)) st = KINAGG_ERR_INVALID_ARGUMENT;
+        if (st == KINAGG_OK) st = kinagg_producer_set_credentials(p, &c);
+        if (st == KINAGG_OK) {
+            p->cred_expires_ms = expires;
+            p->cred_forced = 0;
+            p->cred_backoff_ms = 1000;
+            /* credentials shorter-lived than the refresh margin: not every poll */
+            wait = expires && unix_now + p->cfg.credentials_refresh_ms >= expires ? 1000 : 0;
+        } else {
+            kinagg__perror(p, "Credentials", kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
+            wait = p->cred_backoff_ms;
+            p->cred_backoff_ms = wait * 2 > 30000 ? 30000 : wait * 2;
+        }
     }
-    if (st == KINAGG_OK && (!c.access_key_id.len || !c.secret_access_key.len)) st = KINAGG_ERR_INVALID_ARGUMENT;
-    if (st == KINAGG_OK) st = kinagg_producer_set_credentials(p, &c);
-    if (st == KINAGG_OK) {
-        p->cred_expires_ms = expires;
-        p->cred_forced = 0;
-        p->cred_backoff_ms = 1000;
-        /* credentials shorter-lived than the refresh margin: not every poll */
-        p->cred_retry_ms = expires && unix_now + p->cfg.credentials_refresh_ms >= expires ? now + 1000 : 0;
-        return;
-    }
-    kinagg__perror(p, "Credentials", kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
-    p->cred_retry_ms = now + p->cred_backoff_ms;
-    p->cred_backoff_ms = p->cred_backoff_ms * 2 > 30000 ? 30000 : p->cred_backoff_ms * 2;
+    p->cred_retry_ms = wait ? now + wait : 0;
 }
 
 /* ---- driving ---- */
