@@ -6447,7 +6447,6 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->data_len = agg_len;
                 e->partition_key.ptr = "a";
                 e->partition_key.len = 1;
-                cost = 1 + agg_len;
             } else {
                 e->data = kinagg__prec_data(p, h);
                 e->data_len = h->data_len;
@@ -6455,8 +6454,8 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->partition_key.len = h->pk_len;
                 e->explicit_hash_key.ptr = (const char *)e->data - h->ehk_len; /* none: length 0 */
                 e->explicit_hash_key.len = h->ehk_len;
-                cost = (size_t)h->pk_len + h->data_len;
             }
+            cost = e->partition_key.len + e->data_len;
             kinagg__work_done(p, agg_len + KINAGG__COMPLETION_COST);
             if (sh) {
                 sh->rec_tokens -= 1000;
