@@ -6170,7 +6170,7 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     while (p->rec_count && p->recs[p->rec_tail].state == KINAGG__R_FREE) {
         p->rec_tail = (p->rec_tail + 1) % p->nrecs;
         p->rec_count--;
-        if (p->requeued) p->requeued--; /* counted from the tail */
+        if (KINAGG__MAPS && p->requeued) p->requeued--; /* counted from the tail (0 without maps) */
     }
     if (p->rec_count) p->ring_tail = p->recs[p->rec_tail].off;
     else p->ring_head = p->ring_tail = 0;
@@ -6596,7 +6596,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             if (retry >= 0) kinagg__retry(p, i, retry, now);
             else kinagg__complete(p, i, &how, now);
             if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-            if (how.aggregated) how.subsequence++;
+            how.subsequence += (unsigned)how.aggregated; /* 0 or 1 */
             i = next;
         }
     } while (p->work_left);
