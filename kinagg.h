@@ -5638,15 +5638,24 @@ enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C
 /* Codes a record's last failure may have, kept as an index (up to
  * KINAGG__E_CODES), then the other service errors the producer tells
  * apart: more that are worth retrying (up to KINAGG__E_RETRYABLE), and
- * refused credentials (to the end). The retryable codes come first. */
-static const char *const kinagg__pcodes[] = {
-    "", "ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException", "ThrottlingException",
-    "ServiceUnavailable", "WrongShard", "ServiceError", "ConnectionError", "Timeout",
-    "LimitExceededException", "SlowDown", "ResourceInUseException", /* being created or updated */
-    "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId"};
+ * refused credentials (to the end). The retryable codes come first.
+ * One after another, each ended by its NUL: no table of pointers (the
+ * index of a record's code is walked to only when the record completes
+ * after a failure). */
+static const char kinagg__pcodes[] =
+    "\0ProvisionedThroughputExceededException\0InternalFailure\0KMSThrottlingException\0ThrottlingException"
+    "\0ServiceUnavailable\0WrongShard\0ServiceError\0ConnectionError\0Timeout"
+    "\0LimitExceededException\0SlowDown\0ResourceInUseException" /* being created or updated */
+    "\0ExpiredTokenException\0ExpiredToken\0UnrecognizedClientException\0InvalidClientTokenId";
 enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
        KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
        KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 3, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
+static kinagg_str kinagg__pcode(int i) {
+    const char *s = kinagg__pcodes;
+    while (i)
+        if (!*s++) i--;
+    return kinagg_str_c(s);
+}
 
 typedef struct kinagg__pqueue {
     uint32_t head, tail, count;
@@ -5697,6 +5706,10 @@ typedef struct kinagg__pconn {
     unsigned events;
     uint64_t wake;
 } kinagg__pconn;
+
+typedef char kinagg__ptables_in_a_row[offsetof(kinagg__pconn, queue) - offsetof(kinagg__pconn, entries) ==
+                                              (KINAGG__PTABLES - 1) * sizeof(unsigned char *) &&
+                                          sizeof(kinagg_put_entry *) == sizeof(unsigned char *) ? 1 : -1];
 
 static void kinagg__queues_clear(kinagg_producer *p);
 /* the queue entry e of c came from: without maps, the only one */
@@ -5898,6 +5911,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     unsigned char *base;
     size_t i, pad;
     kinagg_status st;
+    int nomap; /* never a shard map */
     static const kinagg_credentials none = {{"", 0}, {"", 0}, {"", 0}};
     if (!p || !region || !cfg || !endpoint || (!credentials && !cfg->credentials_source.get) || !transports ||
         !platform || !platform->now_ms || (!KINAGG__CRED_SOURCE && cfg->credentials_source.get))
@@ -5920,15 +5934,14 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     for (i = 0; i < KINAGG__NCONN_OF(cfg); i++) {
         kinagg__pconn *c = &p->conns[i];
         unsigned char *at = base + l.conn_parts + i * l.conn_stride;
+        size_t k;
         KINAGG_MEMSET(c, 0, sizeof *c);
-        c->entries = (kinagg_put_entry *)(void *)(at + l.tables[0]);
-        c->results = (kinagg_put_result *)(void *)(at + l.tables[1]);
-        c->first = (uint32_t *)(void *)(at + l.tables[2]);
-        c->count = (uint32_t *)(void *)(at + l.tables[3]);
-        c->aggregated = at + l.tables[4];
-        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.tables[5]);
-        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.tables[6]);
-        c->queue = (uint32_t *)(void *)(at + l.tables[7]);
+        /* the per-entry tables: their pointers are fields in a row (kinagg__ptables_in_a_row),
+         * each set by copying its value in, which the types of the fields allow */
+        for (k = 0; k < KINAGG__PTABLES; k++) {
+            unsigned char *t = at + l.tables[k];
+            KINAGG_MEMCPY((unsigned char *)c + offsetof(kinagg__pconn, entries) + k * sizeof t, &t, sizeof t);
+        }
         c->reqbuf = l.reqcap ? at + l.reqbuf : NULL;
         c->reqcap = l.reqcap;
         st = kinagg_kinesis_init(&c->k, endpoint, signing_region, credentials, protocol, &transports[i], platform,
@@ -5963,10 +5976,12 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     KINAGG_MEMSET(p->recs, 0, l.nrecs * sizeof(kinagg__prec));
     p->ring = base + l.ring;
     p->ring_cap = l.ring_cap;
-    p->map_state = p->cfg.no_shard_map ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
-    p->map_retry_ms = p->cfg.no_shard_map ? (uint64_t)-1 : 0;
+    /* (a constant without maps, not read back from p->cfg) */
+    nomap = !KINAGG__MAPS || p->cfg.no_shard_map;
+    p->map_state = nomap ? KINAGG__MAP_DENIED : KINAGG__MAP_NONE;
+    p->map_retry_ms = nomap ? (uint64_t)-1 : 0;
     p->map_backoff_ms = 1000;
-    p->stats.shard_map = p->cfg.no_shard_map ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
+    p->stats.shard_map = nomap ? KINAGG_SHARD_MAP_UNAVAILABLE : KINAGG_SHARD_MAP_NONE;
     return KINAGG_OK;
 }
 
@@ -6155,14 +6170,15 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     while (p->rec_count && p->recs[p->rec_tail].state == KINAGG__R_FREE) {
         p->rec_tail = (p->rec_tail + 1) % p->nrecs;
         p->rec_count--;
-        if (p->requeued) p->requeued--; /* counted from the tail */
+        if (KINAGG__MAPS && p->requeued) p->requeued--; /* counted from the tail (0 without maps) */
     }
     if (p->rec_count) p->ring_tail = p->recs[p->rec_tail].off;
     else p->ring_head = p->ring_tail = 0;
 }
 
 /* How a record ends: the status, and what goes with it; the record's own
- * parts (its pointer, attempts, latency) are added by kinagg__complete. */
+ * parts (its pointer, attempts, latency) are added by kinagg__complete,
+ * in place. */
 static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str code, kinagg_str message) {
     KINAGG_MEMSET(how, 0, sizeof *how);
     how->status = st;
@@ -6171,25 +6187,28 @@ static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str cod
     how->error_message = message;
 }
 
-static void kinagg__complete(kinagg_producer *p, uint32_t i, const kinagg_completion *how, uint64_t now) {
+/* Completes record i as how says, with the record's own parts filled into
+ * how; its error code is as it was again afterwards, for the next record. */
+static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_completion *how, uint64_t now) {
     kinagg__prec *r = &p->recs[i];
     size_t cost = KINAGG__COMPLETION_COST + r->size;
-    kinagg_completion c = *how;
-    c.user = r->user;
-    c.attempts = r->attempts;
-    if (!c.error_code.len) c.error_code = kinagg_str_c(kinagg__pcodes[r->last_error]);
-    c.latency_ms = now - r->put_ms;
-    if (c.status == KINAGG_OK) {
+    kinagg_str code = how->error_code;
+    how->user = r->user;
+    how->attempts = r->attempts;
+    if (!code.len) how->error_code = kinagg__pcode(r->last_error);
+    how->latency_ms = now - r->put_ms;
+    if (how->status == KINAGG_OK) {
         p->stats.records_delivered++;
         p->stats.user_bytes += r->data_len;
-        p->stats.latency_ms_total += c.latency_ms;
-        if (c.latency_ms > p->stats.latency_ms_max) p->stats.latency_ms_max = c.latency_ms;
+        p->stats.latency_ms_total += how->latency_ms;
+        if (how->latency_ms > p->stats.latency_ms_max) p->stats.latency_ms_max = how->latency_ms;
     } else {
         p->stats.records_failed++;
     }
     kinagg__prec_free(p, i); /* first: the callback may put again */
     kinagg__work_done(p, cost);
-    if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, &c);
+    if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, how);
+    how->error_code = code;
 }
 
 /* A record failed with st before it was sent or known to be delivered. */
@@ -6306,21 +6325,19 @@ static KINAGG__SMALL_NOINLINE void kinagg__take_records(kinagg_producer *p, kina
     c->first[c->n] = q->head;
     for (k = 0; k < take; k++) {
         uint32_t i;
-        if (!same_key) {
-            i = kinagg__q_pop(p, q);
-        } else { /* unlink the next record with the head's hash key */
-            while (at != head && kinagg_hash_key_compare(&p->recs[at].hk, &p->recs[head].hk) != 0) {
-                before = at;
-                at = p->recs[at].next;
-            }
-            i = at;
-            at = p->recs[i].next;
-            if (before == KINAGG__NONE) q->head = at;
-            else p->recs[before].next = at;
-            if (q->tail == i) q->tail = before;
-            q->count--;
-            q->bytes -= p->recs[i].size;
+        /* unlink the next record (with same_key, the next with the head's
+         * hash key; else the queue's head, as nothing is passed over) */
+        while (same_key && at != head && kinagg_hash_key_compare(&p->recs[at].hk, &p->recs[head].hk) != 0) {
+            before = at;
+            at = p->recs[at].next;
         }
+        i = at;
+        at = p->recs[i].next;
+        if (before == KINAGG__NONE) q->head = at;
+        else p->recs[before].next = at;
+        if (q->tail == i) q->tail = before;
+        q->count--;
+        q->bytes -= p->recs[i].size;
         p->recs[i].state = KINAGG__R_FLIGHT;
         p->recs[i].attempts++;
         if (prev != KINAGG__NONE) p->recs[prev].next = i;
@@ -6353,17 +6370,22 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             int as_agg = 0;
             /* the bytes the shard's limit lets go now: no limit unmapped, or
              * when its bucket is full (an entry larger than a second's worth
-             * still goes, then waits it off) */
-            int64_t tokens = (int64_t)(((uint64_t)1 << 63) - 1);
+             * still goes, then waits it off). Compared with sizes only, so
+             * kept as one, none below 0; below a second's worth of
+             * rate_limit_percent (at most 100000) of 1 MiB, it fits. */
+            size_t tokens = (size_t)-1;
             if (!p->work_left) return 0;
             if ((size_t)h->pk_len + h->data_len > left) return 1;                /* the request is full */
-            if (sh && !kinagg__bucket_full(p, sh)) tokens = kinagg__sdiv(sh->byte_tokens, 1000);
+            if (sh && !kinagg__bucket_full(p, sh)) {
+                int64_t t = kinagg__sdiv(sh->byte_tokens, 1000);
+                tokens = t > 0 ? (size_t)t : 0;
+            }
             /* the shard's limit (a key is never empty: a record costs 1 or more) */
-            if ((sh && sh->rec_tokens < 1000) || tokens < (int64_t)h->pk_len + h->data_len) break;
+            if ((sh && sh->rec_tokens < 1000) || tokens < (size_t)h->pk_len + h->data_len) break;
             /* at the limit, wait for a whole aggregate's worth of tokens: slivers
              * sized to the tokens of the moment would spend a record each */
             if (aggregate && q->count > 1 &&
-                tokens < (int64_t)(q->bytes < p->cfg.aggregation_max_size ? q->bytes : p->cfg.aggregation_max_size))
+                tokens < (q->bytes < p->cfg.aggregation_max_size ? q->bytes : p->cfg.aggregation_max_size))
                 break;
             if (aggregate && !(unmapped && p->cfg.unmapped == KINAGG_UNMAPPED_RAW) && q->count > 1) {
                 /* as many records from the front as fit one aggregate (the
@@ -6376,7 +6398,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 if (room > p->cfg.aggregation_max_size) room = p->cfg.aggregation_max_size;
                 if (room > p->cfg.max_record_size - 1) room = p->cfg.max_record_size - 1; /* + "a" */
                 if (room > left - 1) room = left - 1;
-                if ((int64_t)room > tokens - 1) room = (size_t)(tokens - 1); /* tokens > 0 here: see above */
+                if (room > tokens - 1) room = tokens - 1; /* tokens > 0 here: see above */
                 lim.max_record_size = room + 1;
                 lim.outer_key_len = 1;
                 take = 0;
@@ -6428,17 +6450,15 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
                 e->data_len = agg_len;
                 e->partition_key.ptr = "a";
                 e->partition_key.len = 1;
-                cost = 1 + agg_len;
             } else {
                 e->data = kinagg__prec_data(p, h);
                 e->data_len = h->data_len;
                 e->partition_key.ptr = kinagg__prec_pk(p, h);
                 e->partition_key.len = h->pk_len;
-                e->explicit_hash_key.ptr = kinagg__prec_ehk(p, h);
+                e->explicit_hash_key.ptr = (const char *)e->data - h->ehk_len; /* none: length 0 */
                 e->explicit_hash_key.len = h->ehk_len;
-                if (!e->explicit_hash_key.ptr) e->explicit_hash_key.ptr = ""; /* length 0 */
-                cost = (size_t)h->pk_len + h->data_len;
             }
+            cost = e->partition_key.len + e->data_len;
             kinagg__work_done(p, agg_len + KINAGG__COMPLETION_COST);
             if (sh) {
                 sh->rec_tokens -= 1000;
@@ -6462,10 +6482,13 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
 
 /* ---- responses ---- */
 
-/* Where name is among kinagg__pcodes[from..to), or 0. */
+/* Where name is among codes from..to-1 of kinagg__pcodes, or 0. */
 static int kinagg__pcode_find(kinagg_str name, int from, int to) {
-    for (; from < to; from++)
-        if (kinagg__key_is(name, kinagg__pcodes[from])) return from;
+    kinagg_str code = kinagg__pcode(from);
+    for (; from < to; from++) {
+        if (name.len == code.len && KINAGG_MEMCMP(name.ptr, code.ptr, code.len) == 0) return from;
+        if (from + 1 < to) code = kinagg_str_c(code.ptr + code.len + 1); /* not past the last */
+    }
     return 0;
 }
 
@@ -6576,7 +6599,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             if (retry >= 0) kinagg__retry(p, i, retry, now);
             else kinagg__complete(p, i, &how, now);
             if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
-            if (how.aggregated) how.subsequence++;
+            how.subsequence += (unsigned)how.aggregated; /* 0 or 1 */
             i = next;
         }
     } while (p->work_left);
@@ -6769,6 +6792,7 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
     const kinagg_credentials_source *src = &p->cfg.credentials_source;
     kinagg_credentials c;
     uint64_t expires = 0, unix_now;
+    uint32_t wait = 10; /* ms until the source is asked again; 0: when needed */
     kinagg_status st;
     if (!KINAGG__CRED_SOURCE || !src->get || now < p->cred_retry_ms) return;
     unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) : 0;
@@ -6777,23 +6801,22 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
         return;
     KINAGG_MEMSET(&c, 0, sizeof c);
     st = src->get(src->ctx, p->cred_forced, &c, &expires);
-    if (st == KINAGG_PENDING) {
-        p->cred_retry_ms = now + 10; /* a fetch under way: look again soon */
-        return;
+    if (st != KINAGG_PENDING) { /* else a fetch under way: look again soon (wait's 10 ms) */
+        if (st == KINAGG_OK && (!c.access_key_id.len || !c.secret_access_key.len)) st = KINAGG_ERR_INVALID_ARGUMENT;
+        if (st == KINAGG_OK) st = kinagg_producer_set_credentials(p, &c);
+        if (st == KINAGG_OK) {
+            p->cred_expires_ms = expires;
+            p->cred_forced = 0;
+            p->cred_backoff_ms = 1000;
+            /* credentials shorter-lived than the refresh margin: not every poll */
+            wait = expires && unix_now + p->cfg.credentials_refresh_ms >= expires ? 1000 : 0;
+        } else {
+            kinagg__perror(p, "Credentials", kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
+            wait = p->cred_backoff_ms;
+            p->cred_backoff_ms = wait * 2 > 30000 ? 30000 : wait * 2;
+        }
     }
-    if (st == KINAGG_OK && (!c.access_key_id.len || !c.secret_access_key.len)) st = KINAGG_ERR_INVALID_ARGUMENT;
-    if (st == KINAGG_OK) st = kinagg_producer_set_credentials(p, &c);
-    if (st == KINAGG_OK) {
-        p->cred_expires_ms = expires;
-        p->cred_forced = 0;
-        p->cred_backoff_ms = 1000;
-        /* credentials shorter-lived than the refresh margin: not every poll */
-        p->cred_retry_ms = expires && unix_now + p->cfg.credentials_refresh_ms >= expires ? now + 1000 : 0;
-        return;
-    }
-    kinagg__perror(p, "Credentials", kinagg_str_c(kinagg_strerror(st)), kinagg_str_c(""));
-    p->cred_retry_ms = now + p->cred_backoff_ms;
-    p->cred_backoff_ms = p->cred_backoff_ms * 2 > 30000 ? 30000 : p->cred_backoff_ms * 2;
+    p->cred_retry_ms = wait ? now + wait : 0;
 }
 
 /* ---- driving ---- */
