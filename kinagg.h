@@ -3742,7 +3742,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
     }
 }
 
-static void kinagg__http_complete(kinagg_http_client *c) {
+static KINAGG__SMALL_NOINLINE void kinagg__http_complete(kinagg_http_client *c) {
     c->response.body = c->recv_buf + c->resp_head_len;
     c->response.body_len = c->dec_end - c->resp_head_len;
     c->state = KINAGG__ST_DONE;
