@@ -3178,7 +3178,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     part[KINAGG__P_AMZ_DATE] = &r->amz_date;
     part[KINAGG__P_HEX] = &hexs;
     part[KINAGG__P_AKID] = &signer->credentials.access_key_id;
-    part[KINAGG__P_NONE] = part[KINAGG__P_NEWLINE] = NULL; /* never parts: the end, the newline */
+    /* part[KINAGG__P_NONE] and part[KINAGG__P_NEWLINE] are never read: the end, the newline */
     part[KINAGG__P_ALGORITHM] = &kinagg__sig_fixed[1];
 
     /* Canonical request */
@@ -3272,7 +3272,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
  * a 32-bit target needs no 64-bit division from libgcc. */
 #if KINAGG__SMALL
 /* A bit at a time: 26 bytes less on the M4 than 16 bits at a time (below),
- * and slower (64 steps; a few calls for each request). */
+ * and slower (64 steps; a few calls for each request). This one takes any
+ * d from 1 to 2^31. */
 static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     uint64_t q = *n; /* n's bits go out at the top into r, the quotient's come in at the bottom */
     uint32_t r = 0;
@@ -3325,13 +3326,20 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
      * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small.
      * Past the days count all is 32-bit: the era (below 2^31 even for
      * t = 2^64 - 1) matters to the year's last four digits only as era % 25. */
-    uint64_t z = t >> 7;
     uint32_t secs, doe, era, yoe, doy, mp, m, v;
     int i;
+#if KINAGG__SMALL /* days and seconds, then eras and days, by one division each (see kinagg__divmod16) */
+    uint64_t z = t;
+    secs = kinagg__divmod16(&z, 86400);
+    z += 719468;
+    doe = kinagg__divmod16(&z, 146097);
+#else
+    uint64_t z = t >> 7;
     secs = kinagg__divmod16(&z, 675) << 7 | (uint32_t)(t & 127);
     z += 719468;
     doe = kinagg__divmod16(&z, 27);
     doe += 27 * kinagg__divmod16(&z, 5411);
+#endif
     era = (uint32_t)z;
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
