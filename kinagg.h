@@ -1589,8 +1589,26 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
     st[0] = a; st[1] = b; st[2] = c; st[3] = d;
 }
 #else
+#if KINAGG__SMALL
+/* MD5's step constants without their table: K[i] is the first 32 bits
+ * after the point of |sin(i + 1)|, and sin(n + 1) = 2 cos(1) sin(n) -
+ * sin(n - 1). s[0] is sin(n + 1), s[1] sin(n), in two's complement with 62
+ * bits after the point; each call returns K[n] and moves s on by one. In
+ * this fixed point every K comes out as MD5's table has it (the unit tests'
+ * digests check all 64). 108 bytes less on the M4 than the table, and slower. */
+static KINAGG__NOINLINE uint32_t kinagg__md5_k(uint64_t s[2]) {
+    uint64_t x = s[0], neg = 0 - (x >> 63), a = (x ^ neg) - neg, ah = a >> 32, al = (uint32_t)a;
+    /* 2 cos(1) times |x|: 0x4528a03 ed41a2e4 with 58 bits after the point,
+     * al times its low word left out */
+    uint64_t m = (0x4528a03u * ah << 6) + ((0x4528a03u * al + 0xed41a2e4u * ah) >> 26);
+    s[0] = ((m ^ neg) - neg) - s[1];
+    s[1] = x;
+    return (uint32_t)(a >> 26);
+}
+#endif
 /* MD5 as one loop over its 64 steps: small code. */
 static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t blocks) {
+#if !KINAGG__SMALL
     static const uint32_t K[64] = {
         0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
         0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
@@ -1600,12 +1618,21 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
         0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
         0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
         0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
+#define KINAGG__MD5_K K[i]
+#else
+    uint64_t sn[2];
+#define KINAGG__MD5_K kinagg__md5_k(sn)
+#endif
     /* each round's four rotations, then its message word (m * i + k) % 16: m, k */
     static const unsigned char R[24] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21,
                                         1, 0, 5, 1, 3, 5, 7, 0};
     for (; blocks; blocks--, p += 64) {
         uint32_t a = st[0], b = st[1], c = st[2], d = st[3];
         unsigned i;
+#if KINAGG__SMALL
+        sn[0] = 0x35daa91e1219dc0u; /* sin(1) */
+        sn[1] = 0;
+#endif
         for (i = 0; i < 64; i++) {
             uint32_t f, t;
             unsigned r = i >> 4, g = (R[16 + 2 * r] * i + R[17 + 2 * r]) & 15;
@@ -1618,11 +1645,12 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
             t = d;
             d = c;
             c = b;
-            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[(r << 2) | (i & 3)]);
+            b = b + kinagg__rotl(a + f + KINAGG__MD5_K + kinagg__load32le(p + 4 * g), R[(r << 2) | (i & 3)]);
             a = t;
         }
         st[0] += a; st[1] += b; st[2] += c; st[3] += d;
     }
+#undef KINAGG__MD5_K
 }
 #endif /* KINAGG__FAST_CRYPTO */
 
@@ -3151,7 +3179,7 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     part[KINAGG__P_AMZ_DATE] = &r->amz_date;
     part[KINAGG__P_HEX] = &hexs;
     part[KINAGG__P_AKID] = &signer->credentials.access_key_id;
-    part[KINAGG__P_NONE] = part[KINAGG__P_NEWLINE] = NULL; /* never parts: the end, the newline */
+    /* part[KINAGG__P_NONE] and part[KINAGG__P_NEWLINE] are never read: the end, the newline */
     part[KINAGG__P_ALGORITHM] = &kinagg__sig_fixed[1];
 
     /* Canonical request */
@@ -3241,8 +3269,28 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
     return KINAGG_OK;
 }
 
-/* n /= d, returning n % d, for d below 65536: 16 bits at a time in 32-bit
- * arithmetic, so a 32-bit target needs no 64-bit division from libgcc. */
+/* n /= d, returning n % d, for d from 1 to 65535, in 32-bit arithmetic, so
+ * a 32-bit target needs no 64-bit division from libgcc. */
+#if KINAGG__SMALL
+/* A bit at a time: 26 bytes less on the M4 than 16 bits at a time (below),
+ * and slower (64 steps; a few calls for each request). This one takes any
+ * d from 1 to 2^31. */
+static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
+    uint64_t q = *n; /* n's bits go out at the top into r, the quotient's come in at the bottom */
+    uint32_t r = 0;
+    int i;
+    for (i = 0; i < 64; i++) {
+        r = r << 1 | (uint32_t)(q >> 63); /* below 2d: fits */
+        q <<= 1;
+        if (r >= d) {
+            r -= d;
+            q |= 1;
+        }
+    }
+    *n = q;
+    return r;
+}
+#else /* 16 bits at a time */
 static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     uint32_t w[2], r = 0; /* the high word, then the low one; each becomes its quotient */
     int i, k;
@@ -3260,6 +3308,7 @@ static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     *n = (uint64_t)w[0] << 32 | w[1];
     return r;
 }
+#endif
 
 /* Quotients of 64-bit numbers by small divisors in 32-bit arithmetic, so
  * that 32-bit CPUs link no 64-bit division (about 900 bytes on the M4). */
@@ -3278,13 +3327,20 @@ KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
      * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small.
      * Past the days count all is 32-bit: the era (below 2^31 even for
      * t = 2^64 - 1) matters to the year's last four digits only as era % 25. */
-    uint64_t z = t >> 7;
     uint32_t secs, doe, era, yoe, doy, mp, m, v;
     int i;
+#if KINAGG__SMALL /* days and seconds, then eras and days, by one division each (see kinagg__divmod16) */
+    uint64_t z = t;
+    secs = kinagg__divmod16(&z, 86400);
+    z += 719468;
+    doe = kinagg__divmod16(&z, 146097);
+#else
+    uint64_t z = t >> 7;
     secs = kinagg__divmod16(&z, 675) << 7 | (uint32_t)(t & 127);
     z += 719468;
     doe = kinagg__divmod16(&z, 27);
     doe += 27 * kinagg__divmod16(&z, 5411);
+#endif
     era = (uint32_t)z;
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -3695,7 +3751,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
     }
 }
 
-static void kinagg__http_complete(kinagg_http_client *c) {
+static KINAGG__SMALL_NOINLINE void kinagg__http_complete(kinagg_http_client *c) {
     c->response.body = c->recv_buf + c->resp_head_len;
     c->response.body_len = c->dec_end - c->resp_head_len;
     c->state = KINAGG__ST_DONE;
