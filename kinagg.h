@@ -4372,9 +4372,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
         int v6;
         for (i = 0; k->endpoint.host[i] && k->endpoint.host[i] != ':'; i++) {}
         v6 = k->endpoint.host[i] != '\0'; /* a ':' in it */
-        if (v6) kinagg__out_c(&o, "[");
+        kinagg__out_c(&o, &"["[!v6]); /* "" when not */
         kinagg__out_c(&o, k->endpoint.host);
-        if (v6) kinagg__out_c(&o, "]");
+        kinagg__out_c(&o, &"]"[!v6]);
         if (k->endpoint.port != (k->endpoint.tls ? 443 : 80)) {
             kinagg__out_c(&o, ":");
             kinagg__out_u64(&o, k->endpoint.port);
@@ -4847,7 +4847,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
     }
 }
 
-static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
+static KINAGG__SMALL_NOINLINE int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
     /* (left and indefinite: CBOR's, set from its head) */
     it->first = 1;
     it->map = map;

@@ -3,8 +3,8 @@
  * of it, and prints what each call gave, a line per call. Built once with
  * the header under test and once with an older one
  * (-DKINAGG_HEADER='"old/kinagg.h"'), the two outputs must be the same.
- * Usage: kin_diff CORPUS [MUTATIONS_PER_BODY] [SEED]. Test code: uses the
- * heap freely. */
+ * Usage: kin_diff CORPUS [MUTATIONS_PER_BODY] [SEED] [ENDPOINT_URL]. Test
+ * code: uses the heap freely. */
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
 #ifndef KINAGG_HEADER
@@ -18,8 +18,11 @@
 static unsigned char answer[1 << 17];
 static size_t answer_len, answer_pos;
 static kinagg_io t_connect(void *c, const char *h, uint16_t p) { (void)c; (void)h; (void)p; answer_pos = 0; return KINAGG_IO_OK; }
+static unsigned long long sent_hash; /* of every request's bytes */
 static kinagg_io t_send(void *c, const unsigned char *d, size_t n, size_t *sent) {
-    (void)c; (void)d;
+    size_t i;
+    (void)c;
+    for (i = 0; i < n; i++) sent_hash = (sent_hash ^ d[i]) * 1099511628211ull;
     *sent = n;
     answer_pos = 0;
     return KINAGG_IO_OK;
@@ -59,6 +62,7 @@ static kinagg_shard shards[8];
 static kinagg_record records[16];
 #endif
 
+static const char *endpoint = "http://127.0.0.1:4567";
 static int client(int cbor) {
     static kinagg_transport t;
     static kinagg_platform pf;
@@ -66,7 +70,7 @@ static int client(int cbor) {
     static kinagg_credentials cr;
     t.connect = t_connect; t.send = t_send; t.recv = t_recv; t.close = t_close;
     pf.now_ms = t_ms; pf.unix_ms = t_ms;
-    kinagg_endpoint_from_url(&ep, kinagg_str_c("http://127.0.0.1:4567"));
+    kinagg_endpoint_from_url(&ep, kinagg_str_c(endpoint));
     cr.access_key_id = kinagg_str_c("AKID");
     cr.secret_access_key = kinagg_str_c("secret");
     cr.session_token = kinagg_str_c("");
@@ -89,8 +93,8 @@ static void hstr(kinagg_str s) {
 }
 
 static void after(const char *what, kinagg_status st) {
-    printf("%s %d %d %lld %lld |%s|%s| %016llx\n", what, (int)st, k.http_status, (long long)k.clock_offset_ms,
-           (long long)k.last_skew_ms, k.error_type, k.error_message, h64);
+    printf("%s %d %d %lld %lld |%s|%s| %016llx %016llx\n", what, (int)st, k.http_status, (long long)k.clock_offset_ms,
+           (long long)k.last_skew_ms, k.error_type, k.error_message, h64, sent_hash);
 }
 
 /* Every call on one answer. */
@@ -266,6 +270,7 @@ int main(int argc, char **argv) {
     size_t cap = 0, count = 2;
     int status = 200, muts = argc > 2 ? atoi(argv[2]) : 8;
     rng = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+    if (argc > 4) endpoint = argv[4]; /* e.g. http://[::1]:4567 */
     if (argc < 2 || !(f = fopen(argv[1], "r"))) { fprintf(stderr, "usage: kin_diff CORPUS [MUTATIONS] [SEED]\n"); return 2; }
     dates(200000);
     while (getline(&line, &cap, f) > 0) {
