@@ -4429,9 +4429,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
         int v6;
         for (i = 0; k->endpoint.host[i] && k->endpoint.host[i] != ':'; i++) {}
         v6 = k->endpoint.host[i] != '\0'; /* a ':' in it */
-        if (v6) kinagg__out_c(&o, "[");
+        kinagg__out_c(&o, &"["[!v6]); /* "" when not */
         kinagg__out_c(&o, k->endpoint.host);
-        if (v6) kinagg__out_c(&o, "]");
+        kinagg__out_c(&o, &"]"[!v6]);
         if (k->endpoint.port != (k->endpoint.tls ? 443 : 80)) {
             kinagg__out_c(&o, ":");
             kinagg__out_u64(&o, k->endpoint.port);
@@ -4904,7 +4904,7 @@ static int kinagg__doc_skip(kinagg__doc *d) {
     }
 }
 
-static int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
+static KINAGG__SMALL_NOINLINE int kinagg__doc_begin(kinagg__doc *d, kinagg__iter *it, int map) {
     /* (left and indefinite: CBOR's, set from its head) */
     it->first = 1;
     it->map = map;
@@ -5065,29 +5065,30 @@ static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *l
 
 /* Seconds since 1970 from an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT". */
 static int kinagg__http_date(kinagg_str s, uint64_t *out) {
-    /* the form from its second byte: d a digit, x any byte, others
-     * themselves; the month is checked after */
-    static const char form[] = "xxxx, dd xxx dddd dd:dd:dd xxx", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* the form: d a digit, x any byte, others themselves; the month is
+     * checked after */
+    static const char form[] = "xxx, dd xxx dddd dd:dd:dd xxx", months[] = "MarAprMayJunJulAugSepOctNovDecJanFeb";
     const char *p = s.ptr;
-    uint32_t v[5], y, mon, days; /* day, year, hh, mm, ss */
+    uint32_t v[5], y, mon, days, acc = 0; /* day, year, hh, mm, ss */
     unsigned i, n = 0;
     if (s.len != 29) return 0;
     for (i = 0; i < 29; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (form[i + 1] == 'd') {
-            if ((unsigned)(c - '0') > 9) return 0;
-            v[n] = (form[i] == 'd' ? v[n] * 10 : 0) + (uint32_t)(c - '0'); /* 0 before a first digit */
-        } else {
-            if (form[i + 1] != 'x' && c != (unsigned char)form[i + 1]) return 0;
-            n += form[i] == 'd'; /* after a number */
+        unsigned c = (unsigned char)p[i], f = (unsigned char)form[i];
+        if (f == 'd') {
+            if (c - '0' > 9) return 0;
+            acc = acc * 10 + (c - '0');
+            if (form[i + 1] != 'd') { v[n++] = acc; acc = 0; } /* a number's last digit */
+        } else if (f != 'x' && c != f) {
+            return 0;
         }
     }
     for (mon = 0; mon < 12; mon++)
         if (KINAGG_MEMCMP(months + 3 * mon, p + 8, 3) == 0) break;
     if (mon == 12 || v[1] < 1970 || !v[0] || v[0] > 31 || v[2] > 23 || v[3] > 59 || v[4] > 60) return 0;
-    /* days from 0000-03-01, the year starting in March (the leap day last) */
-    y = v[1] - (mon < 2);
-    days = y * 365 + y / 4 - y / 100 + y / 400 + (153 * (mon < 2 ? mon + 10 : mon - 2) + 2) / 5 + v[0] - 1 - 719468;
+    /* days from 0000-03-01, the year starting in March (the leap day last:
+     * months counts from March) */
+    y = v[1] - (mon >= 10);
+    days = y * 365 + y / 4 - y / 100 + y / 400 + (153 * mon + 2) / 5 + v[0] - 1 - 719468;
     *out = (uint64_t)(((days * 24 + v[2]) * 60 + v[3])) * 60 + v[4];
     return 1;
 }
@@ -5136,9 +5137,14 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     k->http_status = r->status;
     date = kinagg_http_header_get(r, "date");
     if (date && kinagg__http_date(*date, &server)) {
-        /* against the corrected clock: the offset learns the remainder */
-        int64_t local = kinagg__sdiv((int64_t)k->platform.unix_ms(k->platform.ctx) + k->clock_offset_ms, 1000);
-        k->last_skew_ms = ((int64_t)server - local) * 1000;
+        /* against the corrected clock: the offset learns the remainder. Its
+         * seconds round toward 0 (as kinagg__sdiv): the magnitude divided,
+         * the sign put back (one division in the code, not one a sign) */
+        uint64_t now = k->platform.unix_ms(k->platform.ctx) + (uint64_t)k->clock_offset_ms;
+        uint64_t sign = 0 - (now >> 63); /* all ones when below 0 */
+        now = (now ^ sign) - sign;
+        (void)kinagg__divmod16(&now, 1000);
+        k->last_skew_ms = (int64_t)((server - ((now ^ sign) - sign)) * 1000);
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
     kinagg__doc_of_response(k, &d);
