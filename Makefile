@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 15
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
-.PHONY: test demo deps warnings size fw-stack fw-stack-min fuzz bench clean creds-warnings
+.PHONY: test demo deps warnings size fw-stack fw-stack-min fuzz bench sidebyside clean creds-warnings
 
 test: deps
 	@SEED=$(SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run.sh
@@ -337,6 +337,13 @@ fuzz: deps $(addprefix $(B)/fuzz_,$(FUZZERS))
 # path against Node and the AWS SDK (docs/performance.md). BENCH_ONLY=agg|path.
 bench: deps
 	@bash tests/bench/run.sh
+
+# kinagg.h against itself at an earlier commit, in one program or two runs
+# over the same inputs (tests/xcheck/sidebyside): a change meant to keep
+# behaviour (a size or speed cut) must make no difference.
+# make sidebyside REV=<commit> [SIDEBYSIDE_ITERATIONS=3000] [SEED=n]
+sidebyside: deps
+	@bash tests/xcheck/sidebyside/run.sh $(or $(REV),HEAD~1) $(or $(SIDEBYSIDE_ITERATIONS),3000) $(or $(SEED),1)
 
 # ---- demo -------------------------------------------------------------------
 $(B)/agg_demo: examples/agg_demo.c $(CORE) | $(B)

@@ -3,12 +3,12 @@
  * of it, and prints what each call gave, a line per call. Built once with
  * the header under test and once with an older one
  * (-DKINAGG_HEADER='"old/kinagg.h"'), the two outputs must be the same.
- * Usage: kin_diff CORPUS [MUTATIONS_PER_BODY] [SEED] [ENDPOINT_URL]. Test
+ * Usage: kinesis CORPUS [MUTATIONS_PER_BODY] [SEED] [ENDPOINT_URL]. Test
  * code: uses the heap freely. */
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
 #ifndef KINAGG_HEADER
-#define KINAGG_HEADER "../kinagg.h"
+#define KINAGG_HEADER "../../../kinagg.h"
 #endif
 #include KINAGG_HEADER
 #include <stdio.h>
@@ -271,7 +271,7 @@ int main(int argc, char **argv) {
     int status = 200, muts = argc > 2 ? atoi(argv[2]) : 8;
     rng = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
     if (argc > 4) endpoint = argv[4]; /* e.g. http://[::1]:4567 */
-    if (argc < 2 || !(f = fopen(argv[1], "r"))) { fprintf(stderr, "usage: kin_diff CORPUS [MUTATIONS] [SEED]\n"); return 2; }
+    if (argc < 2 || !(f = fopen(argv[1], "r"))) { fprintf(stderr, "usage: kinesis CORPUS [MUTATIONS] [SEED]\n"); return 2; }
     dates(200000);
     while (getline(&line, &cap, f) > 0) {
         if (line[0] == 'B') {
