@@ -39,6 +39,6 @@ for v in "O2:-O2" "Os:-Os" "small:-O2 -DKINAGG_SMALL" "no-cbor:-O2 -DKINAGG_NO_C
   ./kinesis-new-$name responses.txt 2 "$seed" > kinesis-new-$name.txt
   if cmp -s kinesis-old-$name.txt kinesis-new-$name.txt; then r="0 differences"; else r="differ"; fail=1; fi
   printf 'kinesis %-10s %s lines: %s\n' "$name" "$(wc -l < kinesis-new-$name.txt)" "$r"
-  [ $r = differ ] && diff kinesis-old-$name.txt kinesis-new-$name.txt | head -4 | sed 's/^/  /'
+  [ "$r" = differ ] && diff kinesis-old-$name.txt kinesis-new-$name.txt | head -4 | sed 's/^/  /'
 done
 exit $fail
