@@ -41,15 +41,17 @@
  *                       replace the four <string.h> functions used.
  * KINAGG_SMALL          favour code size over speed: the two options below
  *                       default to 0; hashing, the chunked-body decoder and
- *                       the signer's texts go a byte at a time; and the
+ *                       the signer's texts go a byte at a time, MD5's
+ *                       constants are computed as it goes and 64-bit
+ *                       quotients a bit at a time; and the
  *                       four memory functions not replaced are the
  *                       library's own byte loops (smaller than newlib's:
  *                       make size shows the producer with either).
  *                       Defined by itself when compiling for size (-Os),
  *                       unless KINAGG_FAST is defined.
  * KINAGG_LIBC_MEMORY    with KINAGG_SMALL, use <string.h>'s memory functions
- *                       all the same: smaller when the firmware links them
- *                       anyway, and faster.
+ *                       all the same: faster, and about the same size when
+ *                       the firmware links them anyway (make size).
  * KINAGG_FAST_CRYPTO    1: MD5 and SHA-256 with their rounds written out,
  *                       base64 by blocks with tables (about 5 KB more code
  *                       on Thumb-2); 0: compact loops. Default 1.
