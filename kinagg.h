@@ -41,8 +41,7 @@
  *                       replace the four <string.h> functions used.
  * KINAGG_SMALL          favour code size over speed: the two options below
  *                       default to 0; hashing, the chunked-body decoder and
- *                       the signer's texts go a byte at a time, MD5's
- *                       constants are computed as it goes and 64-bit
+ *                       the signer's texts go a byte at a time, and 64-bit
  *                       quotients a bit at a time; and the
  *                       four memory functions not replaced are the
  *                       library's own byte loops (smaller than newlib's:
@@ -1591,26 +1590,8 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
     st[0] = a; st[1] = b; st[2] = c; st[3] = d;
 }
 #else
-#if KINAGG__SMALL
-/* MD5's step constants without their table: K[i] is the first 32 bits
- * after the point of |sin(i + 1)|, and sin(n + 1) = 2 cos(1) sin(n) -
- * sin(n - 1). s[0] is sin(n + 1), s[1] sin(n), in two's complement with 62
- * bits after the point; each call returns K[n] and moves s on by one. In
- * this fixed point every K comes out as MD5's table has it (the unit tests'
- * digests check all 64). 108 bytes less on the M4 than the table, and slower. */
-static KINAGG__NOINLINE uint32_t kinagg__md5_k(uint64_t s[2]) {
-    uint64_t x = s[0], neg = 0 - (x >> 63), a = (x ^ neg) - neg, ah = a >> 32, al = (uint32_t)a;
-    /* 2 cos(1) times |x|: 0x4528a03 ed41a2e4 with 58 bits after the point,
-     * al times its low word left out */
-    uint64_t m = (0x4528a03u * ah << 6) + ((0x4528a03u * al + 0xed41a2e4u * ah) >> 26);
-    s[0] = ((m ^ neg) - neg) - s[1];
-    s[1] = x;
-    return (uint32_t)(a >> 26);
-}
-#endif
 /* MD5 as one loop over its 64 steps: small code. */
 static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t blocks) {
-#if !KINAGG__SMALL
     static const uint32_t K[64] = {
         0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
         0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
@@ -1620,21 +1601,12 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
         0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
         0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
         0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-#define KINAGG__MD5_K K[i]
-#else
-    uint64_t sn[2];
-#define KINAGG__MD5_K kinagg__md5_k(sn)
-#endif
     /* each round's four rotations, then its message word (m * i + k) % 16: m, k */
     static const unsigned char R[24] = {7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21,
                                         1, 0, 5, 1, 3, 5, 7, 0};
     for (; blocks; blocks--, p += 64) {
         uint32_t a = st[0], b = st[1], c = st[2], d = st[3];
         unsigned i;
-#if KINAGG__SMALL
-        sn[0] = 0x35daa91e1219dc0u; /* sin(1) */
-        sn[1] = 0;
-#endif
         for (i = 0; i < 64; i++) {
             uint32_t f, t;
             unsigned r = i >> 4, g = (R[16 + 2 * r] * i + R[17 + 2 * r]) & 15;
@@ -1647,12 +1619,11 @@ static void kinagg__md5_blocks(uint32_t st[4], const unsigned char *p, size_t bl
             t = d;
             d = c;
             c = b;
-            b = b + kinagg__rotl(a + f + KINAGG__MD5_K + kinagg__load32le(p + 4 * g), R[(r << 2) | (i & 3)]);
+            b = b + kinagg__rotl(a + f + K[i] + kinagg__load32le(p + 4 * g), R[(r << 2) | (i & 3)]);
             a = t;
         }
         st[0] += a; st[1] += b; st[2] += c; st[3] += d;
     }
-#undef KINAGG__MD5_K
 }
 #endif /* KINAGG__FAST_CRYPTO */
 
