@@ -1235,6 +1235,14 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 #if KINAGG__OWN_MEMORY && (!defined(KINAGG_MEMCPY) || !defined(KINAGG_MEMMOVE))
 #define KINAGG__OWN_MOVE 1
 #endif
+#if KINAGG__OWN_MEMORY && !defined(KINAGG_MEMCPY)
+/* KINAGG_MEMCPY is the library's own loop, which copies nothing for a
+ * length of 0 whatever the pointers (even NULL, which memcpy must not be
+ * given): the tests of the length before a copy can go */
+#define KINAGG__COPY_ANY 1
+#else
+#define KINAGG__COPY_ANY 0
+#endif
 #if KINAGG__OWN_MEMORY && !defined(KINAGG_MEMSET)
 #define KINAGG__OWN_SET 1
 #endif
@@ -1851,7 +1859,7 @@ static void kinagg__hash_update(void *ctx, const void *data, size_t len, kinagg_
     if (len >= 64) kinagg__hash_blocks(kind, st, p, len / 64);
     p += len & ~(size_t)63;
     len &= 63;
-    if (len) KINAGG_MEMCPY(block, p, len);
+    if (KINAGG__COPY_ANY || len) KINAGG_MEMCPY(block, p, len);
 #endif
 }
 /* The padding: 0x80, zeros, the bit count (little-endian for MD5); then
@@ -2434,7 +2442,7 @@ static kinagg_status kinagg__agg_add_checked(kinagg_agg *agg, const char *pk, si
     p = kinagg__put_tagged(p, KINAGG__TAG_REC_PK_INDEX, pl.pk_index);
     if (pl.has_ehk) p = kinagg__put_tagged(p, KINAGG__TAG_REC_EHK_INDEX, pl.ehk_index);
     p = kinagg__put_tagged(p, KINAGG__TAG_REC_DATA, data_len);
-    if (data_len) KINAGG_MEMCPY(p, data, data_len);
+    if (KINAGG__COPY_ANY || data_len) KINAGG_MEMCPY(p, data, data_len);
     agg->record_count++;
     return KINAGG_OK;
 }
@@ -5925,7 +5933,7 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
     if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__wipe(p->cred_buf, p->cred_cap);
     for (b = p->cred_buf, i = 0; i < 3; b += from[i].len, i++) {
-        if (from[i].len) KINAGG_MEMCPY(b, from[i].ptr, from[i].len);
+        if (KINAGG__COPY_ANY || from[i].len) KINAGG_MEMCPY(b, from[i].ptr, from[i].len);
         to[i].ptr = b;
         to[i].len = from[i].len;
     }
@@ -5990,7 +5998,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
         char *b = p->strings = (char *)(base + l.strings);
         kinagg_str *to = &p->cfg.stream.name; /* then arn */
         for (i = 0; i < 2; b += to[i].len + 1, i++) {
-            if (to[i].len) KINAGG_MEMCPY(b, to[i].ptr, to[i].len);
+            if (KINAGG__COPY_ANY || to[i].len) KINAGG_MEMCPY(b, to[i].ptr, to[i].len);
             b[to[i].len] = '\0';
             to[i].ptr = b;
         }
@@ -6180,8 +6188,8 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *pk,
     r->put_ms = p->platform.now_ms(p->platform.ctx);
     r->state = KINAGG__R_QUEUED;
     KINAGG_MEMCPY(p->ring + off, pk, pk_len);
-    if (ehk_len) KINAGG_MEMCPY(p->ring + off + pk_len, ehk, ehk_len);
-    if (data_len) KINAGG_MEMCPY(p->ring + off + pk_len + ehk_len, data, data_len);
+    if (KINAGG__COPY_ANY || ehk_len) KINAGG_MEMCPY(p->ring + off + pk_len, ehk, ehk_len);
+    if (KINAGG__COPY_ANY || data_len) KINAGG_MEMCPY(p->ring + off + pk_len + ehk_len, data, data_len);
     if (ehk_len) r->hk = hk;
     else kinagg_hash_key_of_partition_key(pk, pk_len, &r->hk);
     if (!KINAGG__MAPS || !p->requeueing) kinagg__q_push(p, kinagg__q(p, kinagg__route(p, r)), i); /* else the requeue reaches it */
