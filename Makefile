@@ -117,7 +117,7 @@ $(B)/producer_model: tests/producer_model.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 $(B)/noheap: tests/noheap.c $(CORE) tests/check.h | $(B)
 	gcc $(STD) $(WARN) -O2 -fno-builtin $< $(WRAP) -o $@
-$(B)/response_test: tests/response_test.c $(CORE) tests/check.h | $(B)
+$(B)/response_test: tests/response_test.c $(CORE) tests/check.h tests/canned_transport.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
 
 # ---- independent decoders and encoders --------------------------------------

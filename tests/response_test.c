@@ -21,27 +21,7 @@
 
 /* ---- a transport that answers with one canned response ---------------- */
 
-static unsigned char answer[1 << 17];
-static size_t answer_len, answer_pos;
-static kinagg_io t_connect(void *c, const char *h, uint16_t p) { (void)c; (void)h; (void)p; answer_pos = 0; return KINAGG_IO_OK; }
-static kinagg_io t_send(void *c, const unsigned char *d, size_t n, size_t *sent) {
-    (void)c; (void)d;
-    *sent = n;
-    answer_pos = 0; /* a request: the answer starts again */
-    return KINAGG_IO_OK;
-}
-static kinagg_io t_recv(void *c, unsigned char *buf, size_t cap, size_t *got) {
-    size_t n = answer_len - answer_pos;
-    (void)c;
-    if (n == 0) return KINAGG_IO_CLOSED;
-    if (n > cap) n = cap;
-    memcpy(buf, answer + answer_pos, n);
-    answer_pos += n;
-    *got = n;
-    return KINAGG_IO_OK;
-}
-static void t_close(void *c) { (void)c; }
-static uint64_t t_ms(void *c) { (void)c; return 1700000000000ull; }
+#include "canned_transport.h"
 
 static void respond(int status, int cbor, const unsigned char *body, size_t len) {
     int n = snprintf((char *)answer, sizeof answer,

@@ -3,7 +3,8 @@
  * of it, and prints what each call gave, a line per call. Built once with
  * the header under test and once with an older one
  * (-DKINAGG_HEADER='"old/kinagg.h"'), the two outputs must be the same.
- * Usage: kinesis CORPUS [MUTATIONS_PER_BODY] [SEED] [ENDPOINT_URL]. Test
+ * Built and run by run.sh here (make sidebyside), with tests/ on the
+ * include path. Usage: kinesis CORPUS [MUTATIONS_PER_BODY] [SEED] [ENDPOINT_URL]. Test
  * code: uses the heap freely. */
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
@@ -15,30 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned char answer[1 << 17];
-static size_t answer_len, answer_pos;
-static kinagg_io t_connect(void *c, const char *h, uint16_t p) { (void)c; (void)h; (void)p; answer_pos = 0; return KINAGG_IO_OK; }
 static unsigned long long sent_hash; /* of every request's bytes */
-static kinagg_io t_send(void *c, const unsigned char *d, size_t n, size_t *sent) {
+static void hash_sent(const unsigned char *d, size_t n) {
     size_t i;
-    (void)c;
     for (i = 0; i < n; i++) sent_hash = (sent_hash ^ d[i]) * 1099511628211ull;
-    *sent = n;
-    answer_pos = 0;
-    return KINAGG_IO_OK;
 }
-static kinagg_io t_recv(void *c, unsigned char *buf, size_t cap, size_t *got) {
-    size_t n = answer_len - answer_pos;
-    (void)c;
-    if (n == 0) return KINAGG_IO_CLOSED;
-    if (n > cap) n = cap;
-    memcpy(buf, answer + answer_pos, n);
-    answer_pos += n;
-    *got = n;
-    return KINAGG_IO_OK;
-}
-static void t_close(void *c) { (void)c; }
-static uint64_t t_ms(void *c) { (void)c; return 1700000000000ull; }
+#define CANNED_ON_SEND(d, n) hash_sent(d, n)
+#include "canned_transport.h" /* tests/ */
 
 /* ctype: 0 none, 1 json, 2 cbor; date: a Date header (skew) */
 static void respond(int status, int ctype, int date, const char *etype, const unsigned char *body, size_t len) {

@@ -17,7 +17,7 @@ d=build/sidebyside
 mkdir -p $d
 git show "$rev:kinagg.h" > $d/old.h
 cp kinagg.h $d/new.h
-cp tests/xcheck/sidebyside/*.c tests/xcheck/sidebyside/dx.h $d/
+cp tests/xcheck/sidebyside/*.c tests/xcheck/sidebyside/dx.h tests/canned_transport.h $d/
 node tests/responses/gen.js $d/responses.txt >/dev/null
 cd $d
 for v in "O2:-O2" "small:-Os -DKINAGG_SMALL" "small-simple-path:-Os -DKINAGG_SMALL -DKINAGG_SIGV4_SIMPLE_PATH" \
