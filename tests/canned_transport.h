@@ -32,4 +32,22 @@ static kinagg_io t_recv(void *c, unsigned char *buf, size_t cap, size_t *got) {
 }
 static void t_close(void *c) { (void)c; }
 static uint64_t t_ms(void *c) { (void)c; return 1700000000000ull; }
+
+/* k as a Kinesis client over this transport, for endpoint, with test keys;
+ * what kinagg_kinesis_init returned. */
+static kinagg_status canned_client(kinagg_kinesis *k, const char *endpoint, int cbor, unsigned char *sbuf, size_t sbuf_size,
+                                   unsigned char *rbuf, size_t rbuf_size) {
+    static kinagg_transport t;
+    static kinagg_platform pf;
+    static kinagg_endpoint ep;
+    static kinagg_credentials cr;
+    t.connect = t_connect; t.send = t_send; t.recv = t_recv; t.close = t_close;
+    pf.now_ms = t_ms; pf.unix_ms = t_ms;
+    kinagg_endpoint_from_url(&ep, kinagg_str_c(endpoint));
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("secret");
+    cr.session_token = kinagg_str_c("");
+    return kinagg_kinesis_init(k, &ep, kinagg_str_c("us-east-1"), &cr, cbor ? KINAGG_PROTOCOL_CBOR : KINAGG_PROTOCOL_JSON,
+                               &t, &pf, sbuf, sbuf_size, rbuf, rbuf_size);
+}
 #endif

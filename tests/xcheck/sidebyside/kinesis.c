@@ -48,18 +48,7 @@ static kinagg_record records[16];
 
 static const char *endpoint = "http://127.0.0.1:4567";
 static int client(int cbor) {
-    static kinagg_transport t;
-    static kinagg_platform pf;
-    static kinagg_endpoint ep;
-    static kinagg_credentials cr;
-    t.connect = t_connect; t.send = t_send; t.recv = t_recv; t.close = t_close;
-    pf.now_ms = t_ms; pf.unix_ms = t_ms;
-    kinagg_endpoint_from_url(&ep, kinagg_str_c(endpoint));
-    cr.access_key_id = kinagg_str_c("AKID");
-    cr.secret_access_key = kinagg_str_c("secret");
-    cr.session_token = kinagg_str_c("");
-    return kinagg_kinesis_init(&k, &ep, kinagg_str_c("us-east-1"), &cr, cbor ? KINAGG_PROTOCOL_CBOR : KINAGG_PROTOCOL_JSON,
-                               &t, &pf, sbuf, sizeof sbuf, rbuf, sizeof rbuf) == KINAGG_OK;
+    return canned_client(&k, endpoint, cbor, sbuf, sizeof sbuf, rbuf, sizeof rbuf) == KINAGG_OK;
 }
 
 static unsigned long long h64;
