@@ -3254,8 +3254,9 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
  * a 32-bit target needs no 64-bit division from libgcc. */
 #if KINAGG__SMALL
 /* A bit at a time: 26 bytes less on the M4 than 16 bits at a time (below),
- * and slower (64 steps; a few calls for each request). This one takes any
- * d from 1 to 2^31. */
+ * and slower (64 steps a call: a call for each decimal digit written, and
+ * in the producer one for each PutRecords entry). This one takes any d
+ * from 1 to 2^31. */
 static uint32_t kinagg__divmod16(uint64_t *n, uint32_t d) {
     uint64_t q = *n; /* n's bits go out at the top into r, the quotient's come in at the bottom */
     uint32_t r = 0;
@@ -3305,7 +3306,8 @@ static int64_t kinagg__sdiv(int64_t n, uint32_t d) { /* rounds toward 0, as / */
 
 KINAGG_API void kinagg_sigv4_amz_date(uint64_t t, char out[17]) {
     /* days to civil date: Howard Hinnant's algorithm, for dates from 1970;
-     * 86400 = 128 * 675 and 146097 = 27 * 5411 keep the divisors small.
+     * without KINAGG_SMALL, whose kinagg__divmod16 takes divisors up to
+     * 65535, 86400 = 128 * 675 and 146097 = 27 * 5411 keep them small.
      * Past the days count all is 32-bit: the era (below 2^31 even for
      * t = 2^64 - 1) matters to the year's last four digits only as era % 25. */
     uint32_t secs, doe, era, yoe, doy, mp, m, v;
@@ -5682,9 +5684,9 @@ enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C
  * KINAGG__E_CODES), then the other service errors the producer tells
  * apart: more that are worth retrying (up to KINAGG__E_RETRYABLE), and
  * refused credentials (to the end). The retryable codes come first.
- * One after another, each ended by its NUL: no table of pointers (the
- * index of a record's code is walked to only when the record completes
- * after a failure). */
+ * One after another, each ended by its NUL: no table of pointers (a
+ * record's code is walked to when it completes with no code of the
+ * service's: no steps for a record that never failed, index 0). */
 static const char kinagg__pcodes[] =
     "\0ProvisionedThroughputExceededException\0InternalFailure\0KMSThrottlingException\0ThrottlingException"
     "\0ServiceUnavailable\0WrongShard\0ServiceError\0ConnectionError\0Timeout"
