@@ -5752,10 +5752,6 @@ typedef struct kinagg__pconn {
     uint64_t wake;
 } kinagg__pconn;
 
-typedef char kinagg__ptables_in_a_row[offsetof(kinagg__pconn, queue) - offsetof(kinagg__pconn, entries) ==
-                                              (KINAGG__PTABLES - 1) * sizeof(unsigned char *) &&
-                                          sizeof(kinagg_put_entry *) == sizeof(unsigned char *) ? 1 : -1];
-
 static void kinagg__queues_clear(kinagg_producer *p);
 /* the queue entry e of c came from: without maps, the only one */
 #define KINAGG__QUEUE_OF(c, e) (KINAGG__MAPS ? (c)->queue[e] : 0u)
@@ -5979,14 +5975,15 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     for (i = 0; i < KINAGG__NCONN_OF(cfg); i++) {
         kinagg__pconn *c = &p->conns[i];
         unsigned char *at = base + l.conn_parts + i * l.conn_stride;
-        size_t k;
         KINAGG_MEMSET(c, 0, sizeof *c);
-        /* the per-entry tables: their pointers are fields in a row (kinagg__ptables_in_a_row),
-         * each set by copying its value in, which the types of the fields allow */
-        for (k = 0; k < KINAGG__PTABLES; k++) {
-            unsigned char *t = at + l.tables[k];
-            KINAGG_MEMCPY((unsigned char *)c + offsetof(kinagg__pconn, entries) + k * sizeof t, &t, sizeof t);
-        }
+        c->entries = (kinagg_put_entry *)(void *)(at + l.tables[0]);
+        c->results = (kinagg_put_result *)(void *)(at + l.tables[1]);
+        c->first = (uint32_t *)(void *)(at + l.tables[2]);
+        c->count = (uint32_t *)(void *)(at + l.tables[3]);
+        c->aggregated = at + l.tables[4];
+        c->ehk = (char(*)[KINAGG_HASH_KEY_DECIMAL_MAX + 1])(void *)(at + l.tables[5]);
+        c->expect = (char(*)[KINAGG__PSHARD_ID])(void *)(at + l.tables[6]);
+        c->queue = (uint32_t *)(void *)(at + l.tables[7]);
         c->reqbuf = l.reqcap ? at + l.reqbuf : NULL;
         c->reqcap = l.reqcap;
         st = kinagg_kinesis_init(&c->k, endpoint, signing_region, credentials, protocol, &transports[i], platform,
