@@ -5908,8 +5908,16 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
     return l.end + 15; /* any alignment of the region */
 }
 
-typedef char kinagg__str_runs[offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
+/* The credentials' three strings, and a stream's name and ARN, are runs of
+ * kinagg_str with no gap: they are walked as KINAGG__STR_RUN(struct, i),
+ * reached from the start of the whole struct (an array index past the first
+ * member would leave that member's object). */
+typedef char kinagg__str_runs[offsetof(kinagg_credentials, access_key_id) == 0 &&
+                                      offsetof(kinagg_credentials, secret_access_key) == sizeof(kinagg_str) &&
+                                      offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
+                                      offsetof(kinagg_stream_ref, name) == 0 &&
                                       offsetof(kinagg_stream_ref, arn) == sizeof(kinagg_str) ? 1 : -1];
+#define KINAGG__STR_RUN(type, s, i) ((type *)(void *)((char *)(s) + (i) * sizeof(kinagg_str)))
 
 static KINAGG__SMALL_NOINLINE void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
     volatile unsigned char *v = (volatile unsigned char *)p;
@@ -5919,21 +5927,21 @@ static KINAGG__SMALL_NOINLINE void kinagg__wipe(void *p, size_t n) { /* not opti
 KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, const kinagg_credentials *cr) {
     size_t need = 0, i;
     char *b;
-    const kinagg_str *from;
-    kinagg_str *to;
     if (!p || !cr || !p->cred_buf) return KINAGG_ERR_INVALID_ARGUMENT;
-    from = &cr->access_key_id; /* the three strings, one after another */
-    to = &p->credentials.access_key_id;
-    for (i = 0; i < 3; i++) {
-        if (!from[i].ptr && from[i].len) return KINAGG_ERR_INVALID_ARGUMENT;
-        need += from[i].len;
+    for (i = 0; i < 3; i++) { /* the three strings, one after another */
+        const kinagg_str *from = KINAGG__STR_RUN(const kinagg_str, cr, i);
+        if (!from->ptr && from->len) return KINAGG_ERR_INVALID_ARGUMENT;
+        need += from->len;
     }
     if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__wipe(p->cred_buf, p->cred_cap);
-    for (b = p->cred_buf, i = 0; i < 3; b += from[i].len, i++) {
-        if (KINAGG__COPY_ANY || from[i].len) KINAGG_MEMCPY(b, from[i].ptr, from[i].len);
-        to[i].ptr = b;
-        to[i].len = from[i].len;
+    for (b = p->cred_buf, i = 0; i < 3; i++) {
+        const kinagg_str *from = KINAGG__STR_RUN(const kinagg_str, cr, i);
+        kinagg_str *to = KINAGG__STR_RUN(kinagg_str, &p->credentials, i);
+        if (KINAGG__COPY_ANY || from->len) KINAGG_MEMCPY(b, from->ptr, from->len);
+        to->ptr = b;
+        to->len = from->len;
+        b += from->len;
     }
     for (i = 0; p->conns && i < KINAGG__NCONN(p); i++) {
         kinagg__wipe(&p->conns[i].k.signer, sizeof p->conns[i].k.signer); /* and the derived key */
@@ -5995,11 +6003,12 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     /* the stream's name and ARN, and the credentials: copies of our own */
     {
         char *b = p->strings = (char *)(base + l.strings);
-        kinagg_str *to = &p->cfg.stream.name; /* then arn */
-        for (i = 0; i < 2; b += to[i].len + 1, i++) {
-            if (KINAGG__COPY_ANY || to[i].len) KINAGG_MEMCPY(b, to[i].ptr, to[i].len);
-            b[to[i].len] = '\0';
-            to[i].ptr = b;
+        for (i = 0; i < 2; i++) { /* the name, then the ARN */
+            kinagg_str *to = KINAGG__STR_RUN(kinagg_str, &p->cfg.stream, i);
+            if (KINAGG__COPY_ANY || to->len) KINAGG_MEMCPY(b, to->ptr, to->len);
+            b[to->len] = '\0';
+            to->ptr = b;
+            b += to->len + 1;
         }
     }
     p->cred_buf = (char *)(base + l.cred);
