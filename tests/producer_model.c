@@ -991,6 +991,13 @@ static size_t seen_cap;
 static void check_internals(const char *when) {
     kinagg_producer *p = &prod;
     size_t qi, ci, n, i;
+    /* what route and get_stats take for granted: no map in use while none
+     * is known or listing is denied (no shards then: every record is
+     * unmapped), and open shards only among the loaded ones */
+    if ((p->map_state == KINAGG__MAP_NONE || p->map_state == KINAGG__MAP_DENIED) && (p->nshards || p->nopen))
+        fail("%s: map state %d with %lu shards loaded, %lu open", when, p->map_state, (unsigned long)p->nshards,
+             (unsigned long)p->nopen);
+    if (p->nopen > p->nshards) fail("%s: %lu open shards of %lu", when, (unsigned long)p->nopen, (unsigned long)p->nshards);
     if (seen_cap < p->nrecs) { seen_cap = p->nrecs; seen = (unsigned char *)xrealloc(seen, seen_cap); }
     memset(seen, 0, p->nrecs);
     for (qi = 0; qi <= p->cfg.max_shards; qi++) {
