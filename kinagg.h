@@ -6238,6 +6238,10 @@ static void kinagg__how(kinagg_completion *how, kinagg_status st, kinagg_str cod
     how->error_message = message;
 }
 
+/* The ms from t to now, 0 when t is later: a record put by a completion
+ * callback during a poll was put after the poll read its clock. */
+static KINAGG__SMALL_NOINLINE uint64_t kinagg__since(uint64_t now, uint64_t t) { return now > t ? now - t : 0; }
+
 /* Completes record i as how says, with the record's own parts filled into
  * how; its error code is as it was again afterwards, for the next record. */
 static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_completion *how, uint64_t now) {
@@ -6247,7 +6251,7 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_completion *
     how->user = r->user;
     how->attempts = r->attempts;
     if (!code.len) how->error_code = kinagg__pcode(r->last_error);
-    how->latency_ms = now - r->put_ms;
+    how->latency_ms = kinagg__since(now, r->put_ms);
     if (how->status == KINAGG_OK) {
         p->stats.records_delivered++;
         p->stats.user_bytes += r->data_len;
@@ -6273,7 +6277,7 @@ static void kinagg__fail(kinagg_producer *p, uint32_t i, kinagg_status st, const
 }
 
 static int kinagg__expired(const kinagg_producer *p, const kinagg__prec *r, uint64_t now) {
-    return p->cfg.record_ttl_ms && now - r->put_ms >= p->cfg.record_ttl_ms;
+    return p->cfg.record_ttl_ms && kinagg__since(now, r->put_ms) >= p->cfg.record_ttl_ms;
 }
 
 static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
@@ -6349,7 +6353,7 @@ static KINAGG__SMALL_NOINLINE void kinagg__tokens_add(const kinagg_producer *p, 
     if (s->byte_tokens > byte_cap) s->byte_tokens = byte_cap;
 }
 static void kinagg__refill(kinagg_producer *p, kinagg__pshard *s, uint64_t now) {
-    uint64_t d = now > s->refill_ms ? now - s->refill_ms : 0;
+    uint64_t d = kinagg__since(now, s->refill_ms);
     kinagg__tokens_add(p, s, d > 1000 ? 1000 : (uint32_t)d);
     s->refill_ms = now;
 }
@@ -6364,7 +6368,7 @@ static int kinagg__queue_ready(kinagg_producer *p, kinagg__pqueue *q, uint64_t n
     if (!q->count) return 0;
     h = &p->recs[q->head];
     if (h->next_ms > now) return 0;
-    return p->flushing || p->full || now - h->put_ms >= p->cfg.max_buffered_ms || q->bytes >= p->cfg.aggregation_max_size ||
+    return p->flushing || p->full || kinagg__since(now, h->put_ms) >= p->cfg.max_buffered_ms || q->bytes >= p->cfg.aggregation_max_size ||
            q->count >= p->cfg.collection_max_count;
 }
 
