@@ -5691,10 +5691,14 @@ static const char kinagg__pcodes[] =
     "\0ProvisionedThroughputExceededException\0InternalFailure\0KMSThrottlingException\0ThrottlingException"
     "\0ServiceUnavailable\0WrongShard\0ServiceError\0ConnectionError\0Timeout"
     "\0LimitExceededException\0SlowDown\0ResourceInUseException" /* being created or updated */
+    /* the other throttling and transient codes the AWS SDKs retry */
+    "\0Throttling\0ThrottledException\0RequestThrottled\0RequestThrottledException\0TooManyRequestsException"
+    "\0RequestLimitExceeded\0BandwidthLimitExceeded\0EC2ThrottledException\0PriorRequestNotComplete"
+    "\0TransactionInProgressException\0RequestTimeout\0RequestTimeoutException"
     "\0ExpiredTokenException\0ExpiredToken\0UnrecognizedClientException\0InvalidClientTokenId";
 enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
        KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
-       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 3, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
+       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 15, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
 static kinagg_str kinagg__pcode(int i) {
     const char *s = kinagg__pcodes;
     while (i)
@@ -6562,7 +6566,7 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
         return 1;
     case KINAGG_ERR_SERVICE:
         i = kinagg__pcode_find(kinagg_str_c(k->error_type), 1, KINAGG__E_RETRYABLE);
-        return k->http_status >= 500 || (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES));
+        return k->http_status >= 500 || k->http_status == 429 || (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES));
     default:
         return 0;
     }

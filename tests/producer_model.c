@@ -427,8 +427,8 @@ static void answer(peer *pe, int status, const char *reason, size_t body_at) {
 
 static void answer_error(peer *pe, int status, const char *type, const char *msg) {
     say(pe, "{\"__type\":\"%s\",\"message\":\"%s\"}", type, msg);
-    answer(pe, status, status == 400 ? "Bad Request" : status == 500 ? "Internal Server Error" : "Service Unavailable",
-           0);
+    answer(pe, status, status == 400 ? "Bad Request" : status == 500 ? "Internal Server Error" :
+                       status == 429 ? "Too Many Requests" : "Service Unavailable", 0);
 }
 
 /* ---- a small JSON reader for request bodies -------------------------------- */
@@ -676,7 +676,16 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     if (pe->fault == F_NONE) {
         if (whole == 500) { answer_error(pe, 500, "InternalFailure", "internal"); return; }
         if (whole == 503) { answer_error(pe, 503, "ServiceUnavailable", "slow down"); return; }
-        if (whole == 4001) { answer_error(pe, 400, "ProvisionedThroughputExceededException", "Rate exceeded for stream"); return; }
+        if (whole == 4001) { /* throttled, in the words of Kinesis or of other AWS services and gateways */
+            static const struct { int status; const char *type; } throttles[] = {
+                {400, "ProvisionedThroughputExceededException"}, {400, "ProvisionedThroughputExceededException"},
+                {400, "ThrottlingException"}, {400, "Throttling"}, {400, "LimitExceededException"},
+                {400, "RequestLimitExceeded"}, {400, "RequestThrottledException"}, {400, "RequestTimeoutException"},
+                {429, "TooManyRequestsException"}, {429, ""}};
+            unsigned t = rnd(sizeof throttles / sizeof throttles[0]);
+            answer_error(pe, throttles[t].status, throttles[t].type, "Rate exceeded for stream");
+            return;
+        }
         if (whole == 4002) {
             /* with static credentials this one is for good */
             if (!cred_mode) {
