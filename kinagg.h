@@ -5163,7 +5163,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     {
         /* (a shorter message differs at its NUL, inside the array) */
         int which = kinagg__key_find(kinagg_str_c(k->error_type), skew_types);
-        int skewed = which >= 0 && (which < 2 || KINAGG_MEMCMP(k->error_message, "Signature expired", 17) == 0);
+        int skewed = which >= 0 && (which < 2 || KINAGG_MEMCMP(k->error_message, "Signature expired", 17) == 0 ||
+                                    KINAGG_MEMCMP(k->error_message, "Signature not yet current", 25) == 0);
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
             return KINAGG_ERR_CLOCK_SKEW;

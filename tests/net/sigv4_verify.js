@@ -25,8 +25,14 @@ async function verify(req, body, lookup) {
   const t = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
   if (!t || t[1] + t[2] + t[3] !== day) return ['IncompleteSignatureException', 'X-Amz-Date missing or not matching the scope'];
   const when = Date.UTC(+t[1], +t[2] - 1, +t[3], +t[4], +t[5], +t[6]);
-  if (Math.abs(when - Date.now()) > 15 * 60 * 1000)
-    return ['InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed window`];
+  // Kinesis's words: a request time more than 5 minutes behind or ahead
+  const stamp = (ms) => new Date(ms).toISOString().replace(/[-:]|\.\d+/g, '');
+  if (when < Date.now() - 5 * 60 * 1000)
+    return ['InvalidSignatureException',
+      `Signature expired: ${amzDate} is now earlier than ${stamp(Date.now() - 5 * 60 * 1000)} (${stamp(Date.now())} - 5 min.)`];
+  if (when > Date.now() + 5 * 60 * 1000)
+    return ['InvalidSignatureException',
+      `Signature not yet current: ${amzDate} is still later than ${stamp(Date.now() + 5 * 60 * 1000)} (${stamp(Date.now())} + 5 min.)`];
   if (cred.sessionToken && req.headers['x-amz-security-token'] !== cred.sessionToken) return INVALID_TOKEN;
   const names = signedHeaders.split(';');
   if (!names.includes('host') || !names.includes('x-amz-date')) return ['InvalidSignatureException', 'host and x-amz-date must be signed'];
