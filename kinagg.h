@@ -983,10 +983,12 @@ typedef struct kinagg_producer_config {
     uint32_t record_ttl_ms;        /* default 30000 (KPL RecordTtl); 0: no limit, a
                                     * record is retried until it is delivered or fails
                                     * for good (or is abandoned) */
-    uint32_t rate_limit_percent;   /* of a shard's 1000 records/s and 1 MiB/s; default 150 */
+    uint32_t rate_limit_percent;   /* of a shard's 1000 records/s and 1 MiB/s; default 150;
+                                    * 1 to 100000 */
     uint32_t min_backoff_ms;       /* first retry delay; default 100 */
     uint32_t max_backoff_ms;       /* default 5000 */
-    uint32_t request_timeout_ms;   /* whole response; default 6000 (KPL RequestTimeout) */
+    uint32_t request_timeout_ms;   /* whole response; default 6000 (KPL RequestTimeout);
+                                    * at least 1 */
     unsigned connections;          /* default 1, at most KINAGG_PRODUCER_MAX_CONNECTIONS */
     size_t max_shards;             /* open and closed shards kept; default 64 */
     size_t record_buffer_size;     /* bytes for buffered records (key + explicit hash
@@ -5805,7 +5807,8 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
            cfg->max_record_size >= 64 && cfg->max_record_size <= KINAGG_RECORD_SIZE_MAX &&
            cfg->collection_max_size >= cfg->max_record_size && cfg->collection_max_size <= KINAGG_RECORD_SIZE_MAX &&
            cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
-           cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->recv_buffer_size >= 4096 &&
+           cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->request_timeout_ms >= 1 &&
+           cfg->recv_buffer_size >= 4096 &&
            cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
            cfg->recv_buffer_size <= KINAGG__PBUF_MAX && cfg->send_buffer_size <= KINAGG__PBUF_MAX &&
            cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u &&

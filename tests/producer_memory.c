@@ -156,6 +156,11 @@ int main(void) {
     cfg = base; cfg.aggregation_max_size = cfg.max_record_size + 1;
     CHECK(kinagg_producer_region_size(&cfg) == 0, "aggregates larger than records: region_size 0");
     CHECK(kinagg_producer_region_size(NULL) == 0, "NULL: region_size 0");
+    cfg = base; cfg.request_timeout_ms = 0; /* every call would time out at once */
+    CHECK(kinagg_producer_region_size(&cfg) == 0 && try_init(&cfg, (unsigned char *)arn, 1) == KINAGG_ERR_INVALID_ARGUMENT,
+          "request_timeout_ms 0: refused");
+    cfg = base; cfg.rate_limit_percent = 100001;
+    CHECK(kinagg_producer_region_size(&cfg) == 0, "rate_limit_percent over 100000: region_size 0");
     cfg = base; cfg.record_buffer_size = 100000; /* smaller than one 1 MiB record */
     CHECK(kinagg_producer_region_size(&cfg) == 0 && try_init(&cfg, (unsigned char *)arn, 1) == KINAGG_ERR_INVALID_ARGUMENT,
           "a record buffer that cannot hold one record: refused");
