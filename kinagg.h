@@ -1112,6 +1112,8 @@ typedef struct kinagg_producer {
     uint32_t cred_backoff_ms;
     size_t entries_max;          /* entries a request carries: collection_max_count,
                                   * halved after an answer that could not be read */
+    uint64_t entries_back_ms;    /* monotonic: when entries_max is whole again;
+                                  * 0: to be set (it was just halved) */
     int have_credentials, cred_forced;
     char map_token[KINAGG__MAP_TOKEN_CAP];
     char last_error[KINAGG__LAST_ERROR_CAP];
@@ -6599,12 +6601,15 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
         p->stats.requests_failed++;
         kinagg__perror_call(p, "PutRecords", st, &c->k);
         if (kinagg__cred_refused(p, st, &c->k)) p->cred_forced = 1;
-        /* an answer cut short or larger than the receive buffer: its size
-         * may be why (kinesalite cuts CBOR answers at 16 KiB), so later
-         * requests carry half as many entries */
+        /* a success answer cut short or larger than the receive buffer:
+         * its size may be why (kinesalite cuts CBOR answers at 16 KiB), so
+         * later requests carry half as many entries, for a minute (a large
+         * error page says nothing about entries) */
         if ((st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR || st == KINAGG_ERR_RESPONSE_TOO_LARGE) && c->n > 1 &&
-            c->n / 2 < p->entries_max)
+            c->k.http.response.status / 100 == 2 && c->n / 2 < p->entries_max) {
             p->entries_max = c->n / 2;
+            p->entries_back_ms = 0;
+        }
     }
     c->done_st = st;
     c->done_e = 0;
@@ -6949,6 +6954,12 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             }
             break;
         }
+    }
+    /* entries per request whole again a minute after they were last
+     * halved: a cut answer is more often a passing fault than a size */
+    if (p->entries_max < p->cfg.collection_max_count) {
+        if (!p->entries_back_ms) p->entries_back_ms = now + 60000;
+        else if (now >= p->entries_back_ms) p->entries_max = p->cfg.collection_max_count;
     }
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */

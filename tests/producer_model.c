@@ -233,6 +233,8 @@ typedef struct rec {
 static rec recs[MAXREC];
 static unsigned nrecs_put;
 static size_t completed, buffered_bytes, reputs;
+static kinagg_producer_config cfg;
+static uint64_t last_cut_at; /* the clock when a PutRecords answer was last cut or too large, or 0 */
 
 static unsigned id_of_data(const unsigned char *d, size_t n, int *ok) {
     char tmp[9];
@@ -777,8 +779,10 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     if (put_cut && pe->resp_len > put_cut) { /* as kinesalite cuts CBOR answers, under a Content-Length that matches */
         TRACE("peer %d: answer of %lu bytes cut at %lu\n", (int)(pe - peers), (unsigned long)pe->resp_len, (unsigned long)put_cut);
         pe->resp_len = put_cut;
+        last_cut_at = vnow;
     }
     answer(pe, 200, "OK", 0);
+    if (pe->resp_len > cfg.recv_buffer_size) last_cut_at = vnow;
 }
 
 /* ---- ListShards -------------------------------------------------------------- */
@@ -889,7 +893,6 @@ static void peer_request(peer *pe) {
 /* ---- the producer's side ------------------------------------------------------ */
 
 static kinagg_producer prod;
-static kinagg_producer_config cfg;
 static int in_abandon, cb_abandon, cb_reput, cb_slow;
 static unsigned cb_depth;
 static size_t n_abandons;
@@ -1095,6 +1098,12 @@ static uint64_t poll_once(void) {
     kinagg_status st = kinagg_producer_poll(&prod, &next);
     EXPECT(st == KINAGG_OK, "poll: %s", kinagg_strerror(st));
     EXPECT(next >= start, "next_ms %lu is in the past (the poll began at %lu)", (unsigned long)next, (unsigned long)start);
+    /* entries per request, halved after an answer cut or too large, whole
+     * again a minute later (the answer is read within the request timeout,
+     * polls come at most 10 s apart: 100 s after the last such answer) */
+    EXPECT(prod.entries_max == cfg.collection_max_count || !last_cut_at || start < last_cut_at + 100000,
+           "entries per request still %lu of %u, %lu s after the last answer cut or too large",
+           (unsigned long)prod.entries_max, cfg.collection_max_count, (unsigned long)((start - last_cut_at) / 1000));
     check_stats("after poll");
     return next;
 }
@@ -1196,6 +1205,7 @@ static int run_seed(unsigned long long seed) {
     nstore = nstore_ids = 0;
     nrecs_put = 0;
     completed = buffered_bytes = reputs = n_abandons = 0;
+    last_cut_at = 0;
     ncreds = 0;
     cred_calls = cred_needless = cred_pending = 0;
     in_abandon = 0;
