@@ -108,6 +108,11 @@
  *                       the loops over them are constants.
  * KINAGG_PRODUCER_CREDENTIALS_MAX
  *                       a producer's room for credentials (section 11).
+ * KINAGG_PRODUCER_SHARD_ID_MAX
+ *                       bytes a producer keeps of a shard id, NUL included,
+ *                       default 32 (Kinesis's ids have 20 characters; the
+ *                       API allows 128): a stream with a longer id is
+ *                       written to without a shard map.
  */
 #if defined(KINAGG_NO_CBOR) && defined(KINAGG_NO_JSON)
 #error "kinagg.h: KINAGG_NO_CBOR and KINAGG_NO_JSON leave no wire protocol"
@@ -839,7 +844,7 @@ KINAGG_API kinagg_status kinagg_put_records(kinagg_kinesis *k, kinagg_stream_ref
                                             const kinagg_put_entry *entries, size_t count,
                                             kinagg_put_result *results, size_t *failed);
 
-#define KINAGG_SHARD_ID_MAX 128
+#define KINAGG_SHARD_ID_MAX 129 /* the API's 128 characters and a NUL */
 typedef struct kinagg_shard {
     char shard_id[KINAGG_SHARD_ID_MAX];
     char parent_shard_id[KINAGG_SHARD_ID_MAX];          /* "" if none */
@@ -5303,7 +5308,8 @@ typedef struct kinagg__shard_table {
     size_t stride, cap, id_cap, id, parent, adjacent, start, end, open;
 } kinagg__shard_table;
 
-/* Reads a shard description into the table's entry at. */
+/* Reads a shard description into the table's entry at: 1, or 0 when it is
+ * malformed, -1 when an id is longer than the table keeps. */
 static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsigned char *at) {
     static const char members[] = "ShardId\0ParentShardId\0AdjacentParentShardId\0HashKeyRange\0SequenceNumberRange\0",
                       hash_range[] = "StartingHashKey\0EndingHashKey\0", sequence_range[] = "EndingSequenceNumber\0";
@@ -5317,7 +5323,8 @@ static int kinagg__read_shard(kinagg__doc *d, const kinagg__shard_table *t, unsi
         if (which < 3) {
             size_t off = which == 0 ? t->id : which == 1 ? t->parent : t->adjacent;
             size_t cap = which == 0 ? t->id_cap : KINAGG_SHARD_ID_MAX;
-            if (!kinagg__doc_string(d, &v) || v.len >= cap) return 0;
+            if (!kinagg__doc_string(d, &v)) return 0;
+            if (v.len >= cap) return -1;
             if (off != (size_t)-1) kinagg__copy_cstr((char *)(at + off), cap, v);
             continue;
         }
@@ -5361,8 +5368,8 @@ static kinagg_status kinagg__list_shards_parse(kinagg_kinesis *k, kinagg_str *ne
         }
         if (!kinagg__doc_begin(&d, &ai, 0)) return kinagg__doc_err(&d);
         while ((r = kinagg__doc_next(&d, &ai, NULL)) == 1) {
-            if (n < t->cap ? !kinagg__read_shard(&d, t, t->base + n * t->stride) : !kinagg__doc_skip(&d))
-                return kinagg__doc_err(&d);
+            int got = n < t->cap ? kinagg__read_shard(&d, t, t->base + n * t->stride) : kinagg__doc_skip(&d);
+            if (got <= 0) return got ? KINAGG_ERR_BUFFER_TOO_SMALL : kinagg__doc_err(&d);
             n++;
         }
         if (r < 0) return kinagg__doc_err(&d);
@@ -5647,7 +5654,10 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
  * so are the queues sorted again when a new shard map arrives. */
 
 #define KINAGG__NONE 0xffffffffu
-#define KINAGG__PSHARD_ID 32
+#ifndef KINAGG_PRODUCER_SHARD_ID_MAX
+#define KINAGG_PRODUCER_SHARD_ID_MAX 32
+#endif
+#define KINAGG__PSHARD_ID KINAGG_PRODUCER_SHARD_ID_MAX
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 #define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
 #define KINAGG__SAME_KEY_SCAN 256  /* other keys' records an unmapped aggregate passes over */

@@ -379,5 +379,32 @@ int main(int argc, char **argv) {
         CHECK(st == KINAGG_OK && n == 1 && records[0].arrival_ms == 1700000000123ull,
               "CBOR float seconds: %s, %llu", kinagg_strerror(st), (unsigned long long)(n ? records[0].arrival_ms : 0));
     }
+    {   /* shard ids of the API's 128 characters are kept; a longer one does
+         * not fit the table (too small, not a malformed answer) */
+        size_t idlen;
+        for (idlen = 127; idlen <= 129; idlen++) {
+            char body[512], id[200], text[64] = "";
+            kinagg_stream_ref s;
+            size_t n = 0;
+            int blen;
+            kinagg_status st;
+            memset(id, 'i', idlen);
+            id[idlen] = '\0';
+            blen = snprintf(body, sizeof body, "{\"Shards\":[{\"ShardId\":\"%s\",\"ParentShardId\":\"%s\","
+                            "\"HashKeyRange\":{\"StartingHashKey\":\"0\",\"EndingHashKey\":\"9\"}}]}", id, id);
+            s.name = kinagg_str_c("s");
+            s.arn = kinagg_str_c("");
+            client(0);
+            respond(200, 0, (const unsigned char *)body, (size_t)blen);
+            st = kinagg_list_shards_page(&k, s, text, sizeof text, shards, MAX_ITEMS, &n, 0);
+            if (idlen <= 128)
+                CHECK(st == KINAGG_OK && n == 1 && strcmp(shards[0].shard_id, id) == 0 &&
+                      strcmp(shards[0].parent_shard_id, id) == 0,
+                      "a shard id of %u characters: %s", (unsigned)idlen, kinagg_strerror(st));
+            else
+                CHECK(st == KINAGG_ERR_BUFFER_TOO_SMALL, "a shard id of %u characters: %s", (unsigned)idlen,
+                      kinagg_strerror(st));
+        }
+    }
     return check_summary("responses");
 }
