@@ -9,7 +9,7 @@
  * --max-buffered-ms. Reading stops while the producer is full or delivery is
  * failing, so the writer upstream waits and no more than the buffer
  * (--buffer-mb) is ever at risk; nothing expires unless --record-ttl says
- * so. SIGINT or SIGTERM stops reading and delivers what was read (for up to
+ * so. SIGINT, SIGTERM or SIGHUP stops reading and delivers what was read (for up to
  * --drain-timeout); a second one gives the rest up. Errors are printed when
  * they first happen, repeats summarised every 10 s. */
 #define _POSIX_C_SOURCE 200809L
@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -57,12 +58,14 @@ static const char usage_more[] =
     "  --connections N        concurrent requests, 1-8 (default 2)\n"
     "  --rate-limit PERCENT   of each shard's write limits (1000 records/s, 1 MiB/s)\n"
     "                         to send at most, 1-1000 (default 100)\n"
+    "  --max-shards N         shards the shard map holds, open and closed (default\n"
+    "                         1024); a stream with more is written without it\n"
     "  --record-ttl MS        give a record up when it is not delivered within MS\n"
     "                         (default 0: never; it is retried until delivered)\n"
     "  --buffer-mb N          memory for records read and not delivered yet, MiB\n"
     "                         (default 16). Reading waits while it is full or while\n"
     "                         delivery fails, so the writer upstream waits too\n"
-    "  --drain-timeout MS     after SIGINT or SIGTERM, how long to go on delivering\n"
+    "  --drain-timeout MS     after SIGINT, SIGTERM or SIGHUP, how long to go on delivering\n"
     "                         what was read (default 30000)\n"
     "  --create N             create the stream with N shards first, if it does not exist\n"
     "\n"
@@ -77,7 +80,8 @@ static const char usage_more[] =
     "Errors are printed when they first happen, and repeats every 10 s at most; a\n"
     "progress line when standard error is a terminal; a summary at the end.\n"
     "\n"
-    "Signals: the first SIGINT or SIGTERM stops reading and delivers what was read,\n"
+    "Signals: the first SIGINT, SIGTERM or SIGHUP stops reading and delivers what was\n"
+    "read (a line read in part is not sent: where reading stopped is printed),\n"
     "for up to --drain-timeout; a second one gives the rest up at once (written to\n"
     "--failed). Killed outright (SIGKILL), the records read and not yet delivered\n"
     "are lost: at most --buffer-mb.\n"
@@ -92,7 +96,7 @@ typedef struct cat_opts {
     int tab_key, aggregate, strip_cr;
     unsigned char sep;
     unsigned long max_buffered_ms, max_entries, connections, buffer_mb, create, rate_limit, record_ttl_ms,
-        drain_timeout_ms, max_record_kib;
+        drain_timeout_ms, max_record_kib, max_shards;
 } cat_opts;
 
 static int usage_error(const char *opt, const char *value, const char *want) {
@@ -109,6 +113,8 @@ static kinagg_platform pf;
 static unsigned long long lines_read, delivered, failed, abandoned, expired, refused, input_errors;
 static char first_failure[300];
 static volatile sig_atomic_t signals_seen, last_signal;
+static FILE *stats_file; /* --stats-json, opened at the start: a path that cannot be written is found then */
+static int stats_write_error;
 static int sig_pipe[2] = {-1, -1};
 static int tty, progress_shown;
 
@@ -228,6 +234,7 @@ static struct {
     int eof;                /* this input has ended (or reading stopped) */
     int stopped;            /* a signal: read no more, put what is buffered */
     int done;               /* every input read and put */
+    unsigned long long consumed; /* bytes of this input before buf[0] */
 } in;
 static unsigned long refusals_shown;
 
@@ -279,7 +286,7 @@ static int put_record(const unsigned char *rec, size_t len) {
         return 0;
     }
     in.no++;
-    lines_read++;
+    if (st == KINAGG_OK) lines_read++; /* (refused ones are counted by refuse) */
     if (st != KINAGG_OK) {
         int too_large = st == KINAGG_ERR_TOO_LARGE || st == KINAGG_ERR_BUFFER_TOO_SMALL;
         if (slot) keep_undo();
@@ -302,6 +309,7 @@ static int input_open_next(void) {
         in.next++;
         in.no = 0;
         in.start = in.end = in.scan = 0;
+        in.consumed = 0;
         in.skipping = 0;
         in.eof = 0;
         if (!strcmp(name, "-")) {
@@ -361,12 +369,17 @@ static int input_feed(void) {
             continue;
         }
         if (!in.eof) return 1;
-        if (in.end > in.start) { /* the last record, without a separator */
-            if (in.stopped) {
-                say_begin();
-                fprintf(stderr, "kinagg-cat: %s:%llu: the last record read had no %s yet; sent as it is\n", in.name,
-                        in.no + 1, opt.sep ? "newline" : "NUL");
-            }
+        if (in.end > in.start && in.stopped) {
+            /* reading stopped inside a record (a read ends anywhere): the
+             * part read is not a record, and is not sent; the input goes on
+             * from its first byte */
+            say_begin();
+            fprintf(stderr,
+                    "kinagg-cat: %s:%llu: reading stopped inside this record; it and what follows were not sent "
+                    "(they start at byte %llu)\n",
+                    in.name, in.no + 1, in.consumed + in.start);
+            in.start = in.end = in.scan = 0;
+        } else if (in.end > in.start) { /* the last record, without a separator */
             if (!put_record(in.buf + in.start, in.end - in.start)) return 0;
             in.start = in.end = in.scan = 0;
         }
@@ -383,6 +396,7 @@ static void input_read(void) {
     ssize_t n;
     if (in.start) {
         memmove(in.buf, in.buf + in.start, in.end - in.start);
+        in.consumed += in.start;
         in.end -= in.start;
         in.scan -= in.start;
         in.start = 0;
@@ -448,8 +462,11 @@ static void errors_report(uint64_t now, int final) {
         /* a missing stream says so itself; the map is not the point then */
         if (!strstr(kinagg_producer_last_error(&prod), "ResourceNotFoundException")) {
             say_begin();
-            fprintf(stderr, "kinagg-cat: shard map unavailable: sending without aggregation (only records with "
-                            "the same partition key are aggregated)\n");
+            const char *why = kinagg_producer_last_error(&prod);
+            fprintf(stderr, "kinagg-cat: shard map unavailable (%s%s): sending without aggregation (only records "
+                            "with the same partition key are aggregated)\n",
+                    strstr(why, "ListShards") ? why : "ListShards failed",
+                    strstr(why, "buffer too small") ? "; more shards than --max-shards, open and closed?" : "");
         }
         map_note = 1;
     } else if (s.shard_map == KINAGG_SHARD_MAP_LOADED && map_note == 1) {
@@ -507,14 +524,21 @@ static void signals_setup(void) {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-    { /* SIGINT ignored by the parent (a background job of a script, nohup)
-       * stays ignored, as the convention goes */
-        struct sigaction old;
-        if (sigaction(SIGINT, NULL, &old) != 0 || old.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL);
+    { /* SIGINT and SIGHUP (the terminal or ssh session closed) ignored by
+       * the parent (a background job of a script, nohup) stay ignored, as
+       * the convention goes */
+        static const int sigs[2] = {SIGINT, SIGHUP};
+        int k;
+        for (k = 0; k < 2; k++) {
+            struct sigaction old;
+            if (sigaction(sigs[k], NULL, &old) != 0 || old.sa_handler != SIG_IGN) sigaction(sigs[k], &sa, NULL);
+        }
     }
 }
 
-static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal"; }
+static const char *signal_name(int sig) {
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "signal";
+}
 
 /* ---- main -------------------------------------------------------------------- */
 
@@ -547,6 +571,7 @@ int main(int argc, char **argv) {
     opt.rate_limit = 100;
     opt.drain_timeout_ms = 30000;
     opt.max_record_kib = 1024;
+    opt.max_shards = 1024;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         static const struct {
@@ -564,6 +589,7 @@ int main(int argc, char **argv) {
             {"--record-ttl", 0, 86400000, "milliseconds, 0 (never) to 86400000", offsetof(cat_opts, record_ttl_ms)},
             {"--drain-timeout", 0, 86400000, "milliseconds, 0-86400000", offsetof(cat_opts, drain_timeout_ms)},
             {"--max-record-kib", 1, 10240, "KiB, 1-10240", offsetof(cat_opts, max_record_kib)},
+            {"--max-shards", 1, 65535, "a shard count, 1-65535", offsetof(cat_opts, max_shards)},
         };
         size_t k;
         int r;
@@ -599,6 +625,32 @@ int main(int argc, char **argv) {
             else opt.stats_path = argv[++i];
         } else {
             fprintf(stderr, "kinagg-cat: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+    }
+    {
+        int stdin_used = !nfiles;
+        for (i = 0; i < nfiles; i++) stdin_used |= !strcmp(files[i], "-");
+        if (!tool_std_fds("kinagg-cat", stdin_used ? 1u : 0u)) return 2;
+        /* --failed is truncated when it opens: never one of the inputs (the
+         * usual retry, `kinagg-cat --failed f f`, would erase f unread) */
+        if (opt.failed_path) {
+            struct stat fs, is;
+            if (stat(opt.failed_path, &fs) == 0 && S_ISREG(fs.st_mode)) {
+                for (i = 0; i <= nfiles; i++) {
+                    int same = i < nfiles ? (strcmp(files[i], "-") ? stat(files[i], &is) : fstat(0, &is)) == 0
+                                          : stdin_used && fstat(0, &is) == 0;
+                    if (same && is.st_dev == fs.st_dev && is.st_ino == fs.st_ino) {
+                        fprintf(stderr, "kinagg-cat: --failed %s is also an input (%s): it would be erased; "
+                                        "write the failed records to another file\n",
+                                opt.failed_path, i < nfiles && strcmp(files[i], "-") ? files[i] : "standard input");
+                        return 2;
+                    }
+                }
+            }
+        }
+        if (opt.stats_path && !(stats_file = fopen(opt.stats_path, "w"))) {
+            fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
             return 2;
         }
     }
@@ -648,6 +700,7 @@ int main(int argc, char **argv) {
     pc.connections = (unsigned)opt.connections;
     pc.rate_limit_percent = (uint32_t)opt.rate_limit;
     pc.record_ttl_ms = (uint32_t)opt.record_ttl_ms;
+    pc.max_shards = opt.max_shards;
     pc.max_record_size = (size_t)opt.max_record_kib << 10;
     if (pc.aggregation_max_size > pc.max_record_size) pc.aggregation_max_size = pc.max_record_size;
     if (pc.collection_max_size < pc.max_record_size) pc.collection_max_size = pc.max_record_size;
@@ -820,10 +873,12 @@ int main(int argc, char **argv) {
                         failed_write_error ? "; writing it failed: " : "",
                         failed_write_error ? strerror(failed_write_error) : "");
         }
-        if (opt.stats_path) {
-            FILE *sf = fopen(opt.stats_path, "w");
-            int ok = sf != NULL;
-            if (sf) {
+        if (stats_file) {
+            FILE *sf = stats_file;
+            int ok = 1;
+            char signal_json[16];
+            snprintf(signal_json, sizeof signal_json, "\"%s\"", signal_name(last_signal));
+            {
                 fprintf(sf,
                         "{\"lines\":%llu,\"user_records\":%llu,\"kinesis_records\":%llu,\"requests\":%llu,"
                         "\"retries\":%llu,\"throttled\":%llu,\"failed\":%llu,\"expired\":%llu,\"refused\":%llu,"
@@ -834,10 +889,13 @@ int main(int argc, char **argv) {
                         (unsigned long long)s.records_retried, (unsigned long long)s.entries_throttled, failed, expired,
                         refused, abandoned, failed_written, (unsigned long long)s.user_bytes,
                         (unsigned long long)s.wire_bytes, (unsigned long long)s.errors,
-                        handled_signals ? (last_signal == SIGINT ? "\"SIGINT\"" : "\"SIGTERM\"") : "null", secs);
+                        handled_signals ? signal_json : "null", secs);
                 ok = fclose(sf) == 0;
             }
-            if (!ok) fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
+            if (!ok) {
+                fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
+                stats_write_error = 1;
+            }
         }
     }
     kinagg_producer_close(&prod);
@@ -846,5 +904,5 @@ int main(int argc, char **argv) {
     free(keep.buf);
     free(keep.slots);
     free(files);
-    return failed || refused || abandoned || input_errors || failed_write_error ? 1 : 0;
+    return failed || refused || abandoned || input_errors || failed_write_error || stats_write_error ? 1 : 0;
 }

@@ -39,7 +39,7 @@ static const char usage[] =
     "  --shard ID             only this shard; repeat for more (children not followed)\n"
     "  --follow               keep reading new records (else exit once caught up)\n"
     "  --grep PATTERN         only records whose data matches the extended regular\n"
-    "                         expression\n"
+    "                         expression (a NUL byte in the data matches as a newline)\n"
     "  --output raw|json      raw (the default): the data, one record per line;\n"
     "                         json: one object per record with shard, sequence_number,\n"
     "                         subsequence, aggregated, partition_key, explicit_hash_key,\n"
@@ -366,7 +366,10 @@ static void emit(const tshard *s, const kinagg_record *r, int aggregated, const 
     const char *pk = u->partition_key ? u->partition_key : r->partition_key.ptr;
     size_t pk_len = u->partition_key ? u->partition_key_len : r->partition_key.len;
     if (grep) {
-        memcpy(line, u->data, u->data_len);
+        size_t i;
+        /* regexec reads up to a NUL: a NUL in the data is matched as a
+         * newline instead, so that what follows it is searched too */
+        for (i = 0; i < u->data_len; i++) line[i] = u->data[i] ? (char)u->data[i] : '\n';
         line[u->data_len] = '\0';
         if (regexec(&re, line, 0, NULL, 0) != 0) return;
     }
@@ -889,6 +892,7 @@ int main(int argc, char **argv) {
             }
         }
     }
+    if (!tool_std_fds("kinagg-tail", 2u)) return 2; /* the records go to standard output */
     if (!tool_setup("kinagg-tail", &o, &cfg, &ep, &cred, region, sizeof region, &conn, 1, &tp, &pf)) return 2;
     if (ckpt_path) {
         snprintf(ckpt_tmp, sizeof ckpt_tmp, "%s.tmp", ckpt_path);

@@ -9,6 +9,8 @@
 #define KINAGG_AWS_CREDENTIALS_IMPLEMENTATION
 #include "../port/kinagg_aws_credentials.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -108,6 +110,30 @@ static inline size_t tool_conn_pollfds(const tool_conn *conns, unsigned n, struc
         k++;
     }
     return k;
+}
+
+/* Descriptors 0, 1 and 2 open before anything else is opened: one left
+ * closed by the caller would be given to the next socket or file, and what
+ * the tool writes to standard output would go into its network connection.
+ * The streams the tool needs (need: 1 << fd) must be open (else 0, with a
+ * message); the others are opened on /dev/null. */
+static inline int tool_std_fds(const char *tool, unsigned need) {
+    static const char *names[3] = {"standard input", "standard output", "standard error"};
+    int fd;
+    for (fd = 0; fd < 3; fd++) {
+        int nul;
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        nul = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+        if (nul != fd) { /* the lowest free descriptor is fd */
+            if (nul >= 0) close(nul);
+            return 0;
+        }
+        if (need & (1u << fd)) {
+            fprintf(stderr, "%s: %s is closed\n", tool, names[fd]);
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* A whole decimal number from lo to hi (no sign, no spaces, no suffix). */

@@ -134,7 +134,7 @@ case_trickle() {
 }
 
 # SIGTERM or SIGINT to `slow writer | kinagg-cat`: what was read is delivered.
-case_signal() { # SIGTERM|SIGINT
+case_signal() { # SIGTERM|SIGINT|SIGHUP
   set -m # a background job takes SIGINT only under job control
   local sig=$1 s=signal-$1-$SEED cat rc t took
   mkstream $s 2
@@ -153,6 +153,66 @@ case_signal() { # SIGTERM|SIGINT
   check "$sig: every line written 1 s before the signal was delivered" lines_delivered $W/$sig.wlog $W/$sig.out $((t - 1000))
   check "$sig: as many delivered as read ($(json $W/$sig.json user_records) of $(json $W/$sig.json lines))" \
     "[ \"$(json $W/$sig.json user_records)\" = \"$(json $W/$sig.json lines)\" ]"
+}
+
+# What people get wrong or run into: a stop in the middle of a large file,
+# --failed naming the input, closed standard streams, refused lines in the
+# counts, a stream with many shards.
+case_mistakes() {
+  set -m
+  local s=mistakes-$SEED cat rc got t
+  mkstream $s 2
+  # SIGTERM while a 24 MB file is read through a 1 MiB buffer: reads end
+  # anywhere, and the line read in part must not be sent cut short
+  seq -f 'line-%09g padding-padding-padding-padding-padding-padding-padding-pad' 1 300000 > $W/big.in
+  $CAT --stream $s --partition-key k --buffer-mb 1 --max-record-kib 100 --stats-json $W/big.json $W/big.in 2>$W/big.err &
+  cat=$!
+  sleep 2
+  kill -TERM $cat
+  wait_for $cat 60
+  rc=$?
+  readback $s $W/big.out
+  got=$(wc -l < $W/big.out)
+  check "SIGTERM inside a file: exit 0 (got $rc), $got of 300,000 lines delivered before it" \
+    "[ $rc -eq 0 ] && [ $got -gt 0 ] && [ $got -lt 300000 ]"
+  check "SIGTERM inside a file: every line delivered is a whole input line ($(comm -23 <(sort $W/big.out) <(sort $W/big.in) | wc -l) are not)" \
+    "[ -z \"\$(comm -23 <(sort $W/big.out) <(sort $W/big.in) | head -1)\" ]"
+  check "SIGTERM inside a file: they are the first $got lines, once each" "cmp -s <(head -n $got $W/big.in) <(sort $W/big.out)"
+  check "SIGTERM inside a file: where reading stopped is printed (line $((got + 1)))" \
+    "grep -q 'big.in:$((got + 1)): reading stopped inside this record' $W/big.err"
+  check "SIGTERM inside a file: lines = delivered in --stats-json" \
+    "[ \"$(json $W/big.json lines)\" = \"$got\" ] && [ \"$(json $W/big.json user_records)\" = \"$got\" ]"
+  # the retry of docs/tools.md with the same file named twice
+  seq 1 10 > $W/retry.txt
+  cat_run --stream $s --failed $W/retry.txt $W/retry.txt 2>$W/retry.err
+  rc=$?
+  check "--failed naming an input: refused, exit 2 (got $rc), the input untouched" \
+    "[ $rc -eq 2 ] && [ \"\$(seq 1 10)\" = \"\$(cat $W/retry.txt)\" ] && grep -q 'also an input' $W/retry.err"
+  cat_run --stream $s --failed $W/retry.txt < $W/retry.txt 2>>$W/retry.err
+  rc=$?
+  check "--failed naming standard input's file: refused, exit 2 (got $rc)" "[ $rc -eq 2 ] && [ \$(wc -l < $W/retry.txt) -eq 10 ]"
+  # standard streams closed by the caller
+  cat_run --stream $s <&- 2>$W/closed.err
+  rc=$?
+  check "kinagg-cat with standard input closed: exit 2 (got $rc) and says so" \
+    "[ $rc -eq 2 ] && grep -q 'standard input is closed' $W/closed.err"
+  timeout 60 ./$B/kinagg-tail --stream $s >&- 2>>$W/closed.err
+  rc=$?
+  check "kinagg-tail with standard output closed: exit 2 (got $rc) and says so" \
+    "[ $rc -eq 2 ] && grep -q 'standard output is closed' $W/closed.err"
+  echo x | cat_run --stream $s --stats-json $W/closed.json >&- 2>>$W/closed.err
+  rc=$?
+  check "kinagg-cat with standard output closed (it writes none): exit 0 (got $rc)" "[ $rc -eq 0 ]"
+  # refused lines counted once
+  printf 'a\n%01030d\nb\n' 0 | cat_run --stream $s --partition-key k --max-record-kib 1 --stats-json $W/refused.json 2>/dev/null
+  check "3 lines, 1 refused: lines 3 (got $(json $W/refused.json lines)), refused 1, delivered 2" \
+    "[ $(json $W/refused.json lines) = 3 ] && [ $(json $W/refused.json refused) = 1 ] && [ $(json $W/refused.json user_records) = 2 ]"
+  # more shards than the library's default map holds (64)
+  mkstream many-$SEED 80
+  seq -f 'm%g' 1 20000 | cat_run --stream many-$SEED --stats-json $W/many.json 2>$W/many.err
+  rc=$?
+  check "80 shards: exit 0 (got $rc), 20,000 lines aggregated into $(json $W/many.json kinesis_records) Kinesis records" \
+    "[ $rc -eq 0 ] && [ $(json $W/many.json kinesis_records) -lt 2000 ] && ! grep -q 'shard map unavailable' $W/many.err"
 }
 
 # Nothing reachable: the cause at once; then signals end it.
@@ -289,6 +349,8 @@ run_case bytes case_bytes
 run_case trickle case_trickle
 run_case_bg sigterm case_signal SIGTERM
 run_case sigint case_signal SIGINT
+run_case sighup case_signal SIGHUP
+run_case mistakes case_mistakes
 wait "${bg[2]}"
 run_case unreachable case_unreachable
 run_case failed case_failed
