@@ -854,7 +854,10 @@ typedef struct kinagg_shard {
 } kinagg_shard;
 
 /* ListShards, all pages: fills shards[0..*count). More shards than cap is
- * KINAGG_ERR_BUFFER_TOO_SMALL. page_size is MaxResults (0: 1000). */
+ * KINAGG_ERR_BUFFER_TOO_SMALL, with *count the shards listed; so is a shard
+ * id longer than KINAGG_SHARD_ID_MAX - 1 (the API's limit), with *count not
+ * above cap (a larger table does not help). page_size is MaxResults (0:
+ * 1000). */
 KINAGG_API kinagg_status kinagg_list_shards(kinagg_kinesis *k, kinagg_stream_ref stream, kinagg_shard *shards,
                                             size_t cap, size_t *count, unsigned page_size);
 /* One page; next_token in and out ("" for the first page and at the end). */
@@ -1117,8 +1120,11 @@ typedef struct kinagg_producer {
     uint32_t cred_backoff_ms;
     size_t entries_max;          /* entries a request carries: collection_max_count,
                                   * halved after an answer that could not be read */
-    uint64_t entries_back_ms;    /* monotonic: when entries_max is whole again;
-                                  * 0: to be set (it was just halved) */
+    uint64_t entries_back_ms;    /* monotonic: when entries_max, halved, doubles */
+    uint32_t entries_wait_ms;    /* from a change of entries_max to its doubling:
+                                  * 1 minute, doubled (to an hour) when a size
+                                  * grown back fails again */
+    int entries_grown;           /* entries_max was doubled since it was halved */
     int have_credentials, cred_forced;
     char map_token[KINAGG__MAP_TOKEN_CAP];
     char last_error[KINAGG__LAST_ERROR_CAP];
@@ -5172,8 +5178,10 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     {
         /* (a shorter message differs at its NUL, inside the array) */
         int which = kinagg__key_find(kinagg_str_c(k->error_type), skew_types);
-        int skewed = which >= 0 && (which < 2 || KINAGG_MEMCMP(k->error_message, "Signature expired", 17) == 0 ||
-                                    KINAGG_MEMCMP(k->error_message, "Signature not yet current", 25) == 0);
+        /* InvalidSignatureException says "Signature expired: ..." (clock
+         * behind) or "Signature not yet current: ..." (ahead); a wrong
+         * signature is "The request signature we calculated ..." */
+        int skewed = which >= 0 && (which < 2 || KINAGG_MEMCMP(k->error_message, "Signature ", 10) == 0);
         if (skewed && date) {
             k->clock_offset_ms += k->last_skew_ms;
             return KINAGG_ERR_CLOCK_SKEW;
@@ -5657,6 +5665,9 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #ifndef KINAGG_PRODUCER_SHARD_ID_MAX
 #define KINAGG_PRODUCER_SHARD_ID_MAX 32
 #endif
+#if KINAGG_PRODUCER_SHARD_ID_MAX < 2 || KINAGG_PRODUCER_SHARD_ID_MAX > KINAGG_SHARD_ID_MAX
+#error "kinagg.h: KINAGG_PRODUCER_SHARD_ID_MAX must be 2 to KINAGG_SHARD_ID_MAX (129)"
+#endif
 #define KINAGG__PSHARD_ID KINAGG_PRODUCER_SHARD_ID_MAX
 #define KINAGG__COMPLETION_COST 64 /* work of one completion, in bytes */
 #define KINAGG__REQUEUE_COST 64    /* work of sorting one record into a queue */
@@ -5705,15 +5716,11 @@ enum { KINAGG__C_IDLE, KINAGG__C_BUILD, KINAGG__C_PUT, KINAGG__C_DONE, KINAGG__C
 static const char kinagg__pcodes[] =
     "\0ProvisionedThroughputExceededException\0InternalFailure\0KMSThrottlingException\0ThrottlingException"
     "\0ServiceUnavailable\0WrongShard\0ServiceError\0ConnectionError\0Timeout"
-    "\0LimitExceededException\0SlowDown\0ResourceInUseException" /* being created or updated */
-    /* the other throttling and transient codes the AWS SDKs retry */
-    "\0Throttling\0ThrottledException\0RequestThrottled\0RequestThrottledException\0TooManyRequestsException"
-    "\0RequestLimitExceeded\0BandwidthLimitExceeded\0EC2ThrottledException\0PriorRequestNotComplete"
-    "\0TransactionInProgressException\0RequestTimeout\0RequestTimeoutException"
+    "\0SlowDown\0ResourceInUseException" /* being created or updated */
     "\0ExpiredTokenException\0ExpiredToken\0UnrecognizedClientException\0InvalidClientTokenId";
 enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
        KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
-       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 15, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
+       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 2, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
 static kinagg_str kinagg__pcode(int i) {
     const char *s = kinagg__pcodes;
     while (i)
@@ -5929,7 +5936,8 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
 }
 
 /* The credentials' three strings, and a stream's name and ARN, are runs of
- * kinagg_str with no gap: they are walked as KINAGG__STR_RUN(struct, i),
+ * kinagg_str with no gap: they are walked as KINAGG__STR_RUN(struct, i)
+ * (_C for a const one),
  * reached from the start of the whole struct (an array index past the first
  * member would leave that member's object). */
 typedef char kinagg__str_runs[offsetof(kinagg_credentials, access_key_id) == 0 &&
@@ -5937,7 +5945,8 @@ typedef char kinagg__str_runs[offsetof(kinagg_credentials, access_key_id) == 0 &
                                       offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
                                       offsetof(kinagg_stream_ref, name) == 0 &&
                                       offsetof(kinagg_stream_ref, arn) == sizeof(kinagg_str) ? 1 : -1];
-#define KINAGG__STR_RUN(type, s, i) ((type *)(void *)((char *)(s) + (i) * sizeof(kinagg_str)))
+#define KINAGG__STR_RUN(s, i) ((kinagg_str *)(void *)((char *)(s) + (i) * sizeof(kinagg_str)))
+#define KINAGG__STR_RUN_C(s, i) ((const kinagg_str *)(const void *)((const char *)(s) + (i) * sizeof(kinagg_str)))
 
 static KINAGG__SMALL_NOINLINE void kinagg__wipe(void *p, size_t n) { /* not optimised away: the secret goes */
     volatile unsigned char *v = (volatile unsigned char *)p;
@@ -5949,15 +5958,15 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
     char *b;
     if (!p || !cr || !p->cred_buf) return KINAGG_ERR_INVALID_ARGUMENT;
     for (i = 0; i < 3; i++) { /* the three strings, one after another */
-        const kinagg_str *from = KINAGG__STR_RUN(const kinagg_str, cr, i);
+        const kinagg_str *from = KINAGG__STR_RUN_C(cr, i);
         if (!from->ptr && from->len) return KINAGG_ERR_INVALID_ARGUMENT;
         need += from->len;
     }
     if (need > p->cred_cap) return KINAGG_ERR_BUFFER_TOO_SMALL;
     kinagg__wipe(p->cred_buf, p->cred_cap);
     for (b = p->cred_buf, i = 0; i < 3; i++) {
-        const kinagg_str *from = KINAGG__STR_RUN(const kinagg_str, cr, i);
-        kinagg_str *to = KINAGG__STR_RUN(kinagg_str, &p->credentials, i);
+        const kinagg_str *from = KINAGG__STR_RUN_C(cr, i);
+        kinagg_str *to = KINAGG__STR_RUN(&p->credentials, i);
         if (KINAGG__COPY_ANY || from->len) KINAGG_MEMCPY(b, from->ptr, from->len);
         to->ptr = b;
         to->len = from->len;
@@ -5999,6 +6008,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     p->cfg.no_shard_map = cfg->no_shard_map || !KINAGG__MAPS;
     p->platform = *platform;
     p->entries_max = cfg->collection_max_count;
+    p->entries_wait_ms = 60000;
     p->conns = (kinagg__pconn *)(void *)(base + l.conns);
     for (i = 0; i < KINAGG__NCONN_OF(cfg); i++) {
         kinagg__pconn *c = &p->conns[i];
@@ -6024,7 +6034,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     {
         char *b = p->strings = (char *)(base + l.strings);
         for (i = 0; i < 2; i++) { /* the name, then the ARN */
-            kinagg_str *to = KINAGG__STR_RUN(kinagg_str, &p->cfg.stream, i);
+            kinagg_str *to = KINAGG__STR_RUN(&p->cfg.stream, i);
             if (KINAGG__COPY_ANY || to->len) KINAGG_MEMCPY(b, to->ptr, to->len);
             b[to->len] = '\0';
             to->ptr = b;
@@ -6572,7 +6582,21 @@ static int kinagg__code_index(kinagg_str code) {
     return i ? i : KINAGG__E_SERVICE;
 }
 
-/* Whether a failed call is worth sending again. */
+/* Whether name holds one of the words (NUL-separated, ended by an empty one). */
+static int kinagg__has_word(kinagg_str name, const char *words) {
+    for (; *words; words += kinagg_str_c(words).len + 1) {
+        size_t n = kinagg_str_c(words).len, j;
+        for (j = 0; j + n <= name.len; j++)
+            if (KINAGG_MEMCMP(name.ptr + j, words, n) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Whether a failed call is worth sending again: network faults, 5xx and
+ * 429, and the codes the AWS SDKs retry as throttling or timeouts, by the
+ * words they share (Throttling, RequestThrottledException,
+ * LimitExceededException, RequestLimitExceeded, TooManyRequestsException,
+ * RequestTimeout, ...). */
 static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
     int i;
     switch (st) {
@@ -6582,7 +6606,8 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
         return 1;
     case KINAGG_ERR_SERVICE:
         i = kinagg__pcode_find(kinagg_str_c(k->error_type), 1, KINAGG__E_RETRYABLE);
-        return k->http_status >= 500 || k->http_status == 429 || (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES));
+        return k->http_status >= 500 || k->http_status == 429 || (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES)) ||
+               kinagg__has_word(kinagg_str_c(k->error_type), "Throttl\0LimitExceeded\0TooManyRequests\0Timeout\0");
     default:
         return 0;
     }
@@ -6603,7 +6628,7 @@ static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
 
 /* The request on c ended with st: read its results; the records are
  * completed or queued again by kinagg__put_done_step. */
-static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_status st) {
+static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
     size_t failed = 0;
     if (st == KINAGG_OK) st = kinagg_put_records_finish(&c->k, c->results, c->n, &failed);
     else st = kinagg__call_result(&c->k, st);
@@ -6613,12 +6638,15 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
         if (kinagg__cred_refused(p, st, &c->k)) p->cred_forced = 1;
         /* a success answer cut short or larger than the receive buffer:
          * its size may be why (kinesalite cuts CBOR answers at 16 KiB), so
-         * later requests carry half as many entries, for a minute (a large
-         * error page says nothing about entries) */
+         * later requests carry half as many entries (a large error page
+         * says nothing about entries). A size grown back that fails again
+         * waits twice as long before it grows the next time. */
         if ((st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR || st == KINAGG_ERR_RESPONSE_TOO_LARGE) && c->n > 1 &&
             c->k.http.response.status / 100 == 2 && c->n / 2 < p->entries_max) {
             p->entries_max = c->n / 2;
-            p->entries_back_ms = 0;
+            if (p->entries_grown && p->entries_wait_ms < 3600000) p->entries_wait_ms *= 2;
+            p->entries_grown = 0;
+            p->entries_back_ms = now + p->entries_wait_ms;
         }
     }
     c->done_st = st;
@@ -6899,6 +6927,19 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
 
 /* ---- driving ---- */
 
+/* Entries per request, halved after unreadable answers, doubled again after
+ * each quiet wait: a passing fault (a connection closed inside an answer
+ * delimited by the close) is forgotten, and a size that fails for good is
+ * tried seldom. */
+static KINAGG__NOINLINE void kinagg__entries_step(kinagg_producer *p, uint64_t now) {
+    if (p->entries_max < p->cfg.collection_max_count && now >= p->entries_back_ms) {
+        size_t twice = p->entries_max * 2;
+        p->entries_max = twice < p->cfg.collection_max_count ? twice : p->cfg.collection_max_count;
+        p->entries_grown = 1;
+        p->entries_back_ms = now + p->entries_wait_ms;
+    }
+}
+
 /* A connection's share of the poll's work for hashing and sending. */
 static KINAGG__SMALL_NOINLINE void kinagg__conn_budget(kinagg_producer *p, kinagg__pconn *c) {
     c->k.work_budget = !p->cfg.poll_work_bytes ? 0 : p->work_left ? p->work_left : 1;
@@ -6914,7 +6955,7 @@ static void kinagg__conn_poll(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         if (st == KINAGG_PENDING) return;
     }
     if (c->state == KINAGG__C_PUT) {
-        kinagg__put_done_begin(p, c, st);
+        kinagg__put_done_begin(p, c, st, now);
         kinagg__put_done_step(p, c, now);
     } else if (KINAGG__MAPS) {
         c->state = KINAGG__C_IDLE;
@@ -6965,12 +7006,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             break;
         }
     }
-    /* entries per request whole again a minute after they were last
-     * halved: a cut answer is more often a passing fault than a size */
-    if (p->entries_max < p->cfg.collection_max_count) {
-        if (!p->entries_back_ms) p->entries_back_ms = now + 60000;
-        else if (now >= p->entries_back_ms) p->entries_max = p->cfg.collection_max_count;
-    }
+    kinagg__entries_step(p, now);
     /* 4. requests on idle connections (records wait while the first map is
      * listed: a map is about to say where they go), built across polls */
     if (p->have_credentials && (!KINAGG__MAPS || p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
@@ -7130,7 +7166,7 @@ KINAGG_API void kinagg_producer_close(kinagg_producer *p) {
         /* the call on it ends as a closed connection would end it (a later
          * poll would otherwise take the cut response for a whole one): its
          * records go back to be sent again, the listing is asked again */
-        if (c->state == KINAGG__C_PUT) kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED);
+        if (c->state == KINAGG__C_PUT) kinagg__put_done_begin(p, c, KINAGG_ERR_CLOSED, 0); /* (no halving) */
         else if (KINAGG__MAPS) /* a listing, ended as a poll ends it */
             kinagg__conn_poll(p, c, KINAGG_ERR_CLOSED, p->platform.now_ms(p->platform.ctx));
     }

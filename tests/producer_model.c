@@ -234,7 +234,10 @@ static rec recs[MAXREC];
 static unsigned nrecs_put;
 static size_t completed, buffered_bytes, reputs;
 static kinagg_producer_config cfg;
-static uint64_t last_cut_at; /* the clock when a PutRecords answer was last cut or too large, or 0 */
+static uint64_t last_bad_at; /* the clock when a success answer to PutRecords kinagg cannot read was last served */
+static struct { uint64_t at; size_t n; } cuts[64]; /* ... and the last ones without a fault (they
+                                                   * will be read): when, and their entries */
+static unsigned ncuts;
 
 static unsigned id_of_data(const unsigned char *d, size_t n, int *ok) {
     char tmp[9];
@@ -597,7 +600,7 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     jr j;
     size_t n = 0, i, failed = 0, ids_at = nstore_ids;
     char name[32];
-    int whole = 0, store_it;
+    int whole = 0, store_it, unreadable = 0;
     j.p = body; j.end = body + len; j.bad = 0;
     if (!j_eat(&j, '{')) { fail("PutRecords body is not an object"); return; }
     datas_cap = len + 16;
@@ -654,6 +657,15 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     j_ws(&j);
     if (j.bad || j.p != j.end) { fail("PutRecords body does not parse"); answer_error(pe, 400, "SerializationException", "bad"); return; }
     EXPECT(n >= 1 && n <= 500, "PutRecords with %lu entries", (unsigned long)n);
+    /* after an answer that could not be read (served by then, read within
+     * the request timeout), half as many entries for at least a minute */
+    for (i = 0; i < 64 && i < ncuts; i++) {
+        size_t cn = cuts[i].n;
+        uint64_t at = cuts[i].at;
+        EXPECT(cn < 2 || vnow < at + 20000 || vnow >= at + 55000 || n <= cn / 2,
+               "PutRecords with %lu entries %lu s after an answer to %lu could not be read", (unsigned long)n,
+               (unsigned long)((vnow - at) / 1000), (unsigned long)cn);
+    }
 
     /* the whole request's fate */
     TRACE("peer %d: PutRecords of %lu entries, fault %d, refused %d\n", (int)(pe - peers), (unsigned long)n, pe->fault, refuse_token);
@@ -676,6 +688,14 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     if (whole) TRACE("peer %d: whole request fails %d\n", (int)(pe - peers), whole);
     store_it = !whole && (pe->fault == F_NONE || cz.store_on_fault);
     if (pe->fault == F_NONE) {
+        if (whole == 500 && chance(300)) { /* a gateway's error page, larger than the receive buffer */
+            size_t k;
+            say(pe, "<html><body>502 Bad Gateway ");
+            for (k = 0; k < cfg.recv_buffer_size / 16 + 1; k++) say(pe, "padding-padding ");
+            say(pe, "</body></html>");
+            answer(pe, 502, "Bad Gateway", 0);
+            return;
+        }
         if (whole == 500) { answer_error(pe, 500, "InternalFailure", "internal"); return; }
         if (whole == 503) { answer_error(pe, 503, "ServiceUnavailable", "slow down"); return; }
         if (whole == 4001) { /* throttled, in the words of Kinesis or of other AWS services and gateways */
@@ -750,7 +770,8 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
             nstore_ids = at;
         } else if (!store_it) {
             nstore_ids = at;
-            say(pe, "{}");
+            say(pe, "{}"); /* (the request fails: its answer is never read whole) */
+            unreadable = 1;
         } else {
             char sid[32];
             stored *st;
@@ -779,10 +800,18 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     if (put_cut && pe->resp_len > put_cut) { /* as kinesalite cuts CBOR answers, under a Content-Length that matches */
         TRACE("peer %d: answer of %lu bytes cut at %lu\n", (int)(pe - peers), (unsigned long)pe->resp_len, (unsigned long)put_cut);
         pe->resp_len = put_cut;
-        last_cut_at = vnow;
+        unreadable = 1;
     }
     answer(pe, 200, "OK", 0);
-    if (pe->resp_len > cfg.recv_buffer_size) last_cut_at = vnow;
+    if (pe->resp_len > cfg.recv_buffer_size) unreadable = 1;
+    if (unreadable) { /* (one with a fault may go unread: no halving to check then) */
+        last_bad_at = vnow;
+        if (pe->fault == F_NONE) {
+            cuts[ncuts % 64].at = vnow;
+            cuts[ncuts % 64].n = n;
+            ncuts++;
+        }
+    }
 }
 
 /* ---- ListShards -------------------------------------------------------------- */
@@ -1098,12 +1127,19 @@ static uint64_t poll_once(void) {
     kinagg_status st = kinagg_producer_poll(&prod, &next);
     EXPECT(st == KINAGG_OK, "poll: %s", kinagg_strerror(st));
     EXPECT(next >= start, "next_ms %lu is in the past (the poll began at %lu)", (unsigned long)next, (unsigned long)start);
-    /* entries per request, halved after an answer cut or too large, whole
-     * again a minute later (the answer is read within the request timeout,
-     * polls come at most 10 s apart: 100 s after the last such answer) */
-    EXPECT(prod.entries_max == cfg.collection_max_count || !last_cut_at || start < last_cut_at + 100000,
-           "entries per request still %lu of %u, %lu s after the last answer cut or too large",
-           (unsigned long)prod.entries_max, cfg.collection_max_count, (unsigned long)((start - last_cut_at) / 1000));
+    /* entries per request: halved only after a success answer cut or too
+     * large (never for an error page), and whole again after one quiet
+     * wait per doubling (the answer is read within the request timeout,
+     * polls come at most 10 s apart) */
+    EXPECT(prod.entries_max == cfg.collection_max_count || last_bad_at,
+           "entries per request %lu of %u, and no success answer was unreadable", (unsigned long)prod.entries_max,
+           cfg.collection_max_count);
+    if (prod.entries_max < cfg.collection_max_count && last_bad_at) {
+        uint64_t bound = 60000, e;
+        for (e = prod.entries_max; e < cfg.collection_max_count; e *= 2) bound += prod.entries_wait_ms + 11000;
+        EXPECT(start < last_bad_at + bound, "entries per request still %lu of %u, %lu s after the last unreadable answer",
+               (unsigned long)prod.entries_max, cfg.collection_max_count, (unsigned long)((start - last_bad_at) / 1000));
+    }
     check_stats("after poll");
     return next;
 }
@@ -1205,7 +1241,8 @@ static int run_seed(unsigned long long seed) {
     nstore = nstore_ids = 0;
     nrecs_put = 0;
     completed = buffered_bytes = reputs = n_abandons = 0;
-    last_cut_at = 0;
+    last_bad_at = 0;
+    ncuts = 0;
     ncreds = 0;
     cred_calls = cred_needless = cred_pending = 0;
     in_abandon = 0;

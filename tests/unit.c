@@ -1276,6 +1276,35 @@ static size_t route_linear(const kinagg__pshard *s, size_t n, const kinagg_hash_
         if (s[i].open && kinagg_hash_key_in_range(k, &s[i].start, &s[i].end)) return i;
     return none;
 }
+/* The producer's error code names: as many as its index ranges say, and
+ * which of them a failed call is sent again for. */
+static void test_producer_codes(void) {
+    static const struct { const char *type; int status, retry; } cases[] = {
+        {"ProvisionedThroughputExceededException", 400, 1}, {"ThrottlingException", 400, 1}, {"Throttling", 400, 1},
+        {"RequestThrottledException", 400, 1}, {"EC2ThrottledException", 400, 1}, {"LimitExceededException", 400, 1},
+        {"RequestLimitExceeded", 400, 1}, {"BandwidthLimitExceeded", 400, 1}, {"TooManyRequestsException", 429, 1},
+        {"HTTP 429", 429, 1}, {"RequestTimeout", 400, 1}, {"RequestTimeoutException", 408, 1}, {"SlowDown", 503, 1},
+        {"ResourceInUseException", 400, 1}, {"InternalFailure", 500, 1}, {"ServiceUnavailable", 503, 1},
+        {"ResourceNotFoundException", 400, 0}, {"AccessDeniedException", 400, 0}, {"ValidationException", 400, 0},
+        {"InvalidArgumentException", 400, 0}, {"KMSAccessDeniedException", 400, 0}, {"ExpiredTokenException", 400, 0},
+        {"UnrecognizedClientException", 400, 0}, {"InvalidSignatureException", 403, 0}, {"HTTP 404", 404, 0}};
+    kinagg_str last = kinagg__pcode(KINAGG__E_ALL - 1);
+    kinagg_kinesis k;
+    size_t i;
+    CHECK(last.ptr + last.len == kinagg__pcodes + sizeof kinagg__pcodes - 1,
+          "kinagg__pcodes holds KINAGG__E_ALL - 1 names (the last ends the array)");
+    CHECK(kinagg__pcode_find(kinagg_str_c("ExpiredToken"), KINAGG__E_RETRYABLE, KINAGG__E_ALL) &&
+              !kinagg__pcode_find(kinagg_str_c("ExpiredToken"), 1, KINAGG__E_RETRYABLE),
+          "refused credentials are past the retryable codes");
+    memset(&k, 0, sizeof k);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(k.error_type, sizeof k.error_type, "%s", cases[i].type);
+        k.http_status = cases[i].status;
+        CHECK(kinagg__retryable(KINAGG_ERR_SERVICE, &k) == cases[i].retry, "%s (HTTP %d): %s", cases[i].type,
+              cases[i].status, cases[i].retry ? "sent again" : "fails for good");
+    }
+}
+
 static void test_producer_route(void) {
     enum { MAXS = 64 };
     static kinagg__pshard map[MAXS + 1];
@@ -1458,6 +1487,7 @@ static void test_unmapped_gather(void) {
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_memory();
+    test_producer_codes();
     test_md5();
     test_sha256();
     test_hash_lengths();

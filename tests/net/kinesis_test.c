@@ -293,7 +293,7 @@ int main(int argc, char **argv) {
         CHECK(st == KINAGG_ERR_CLOCK_SKEW, "skewed clock: %s %s", kinagg_strerror(st), k.error_type);
         st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, NULL);
         CHECK(st == KINAGG_OK, "after skew correction: %s %s", kinagg_strerror(st), k.error_message);
-        /* and one 20 minutes fast (Kinesis says "Signature not yet current") */
+        /* and one 40 minutes fast (Kinesis says "Signature not yet current") */
         k.clock_offset_ms += 40 * 60 * 1000;
         st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, NULL);
         CHECK(st == KINAGG_ERR_CLOCK_SKEW, "clock ahead: %s %s %s", kinagg_strerror(st), k.error_type, k.error_message);
