@@ -22,7 +22,8 @@
     "  --stream-arn ARN       or its ARN\n"                                                             \
     "  --region REGION        region to sign for (else AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"  \
     "  --endpoint URL         http(s)://host[:port] (else AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL,\n" \
-    "                         the profile's endpoint_url, or kinesis.REGION.amazonaws.com)\n"           \
+    "                         the profile's services section or endpoint_url, or\n"                    \
+    "                         kinesis.REGION.amazonaws.com)\n"                                        \
     "  --ca-file FILE         trusted CA certificates for https (default\n"                             \
     "                         /etc/ssl/certs/ca-certificates.crt)\n"                                    \
     "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else AWS_PROFILE)\n"      \
