@@ -11,6 +11,7 @@
  *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
  *             else the profile in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE),
  *             else in ~/.aws/config (AWS_CONFIG_FILE, section [profile NAME]);
+ *             a leading ~/ in those two variables is HOME;
  *   profile   the argument, else AWS_PROFILE, else "default";
  *   region    AWS_REGION, AWS_DEFAULT_REGION, else the profile's region;
  *   endpoint  AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL, else the
@@ -77,10 +78,12 @@ static const char *kinagg__cfg_env(const char *name) {
     return v && *v ? v : NULL;
 }
 
-/* The path of an AWS file: the variable's value, else ~/.aws/NAME. */
+/* The path of an AWS file: the variable's value (a leading ~ or ~/ is
+ * HOME, as the AWS CLI expands it), else ~/.aws/NAME. */
 static void kinagg__cfg_path(char *out, size_t cap, const char *var, const char *name) {
     const char *v = kinagg__cfg_env(var), *home = kinagg__cfg_env("HOME");
-    if (v) snprintf(out, cap, "%s", v);
+    if (v && v[0] == '~' && (v[1] == '/' || !v[1]) && home) snprintf(out, cap, "%s%s", home, v + 1);
+    else if (v) snprintf(out, cap, "%s", v);
     else snprintf(out, cap, "%s/.aws/%s", home ? home : ".", name);
 }
 

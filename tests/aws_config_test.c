@@ -94,6 +94,15 @@ int main(void) {
     setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDELSEWHERE"),
           "AWS_SHARED_CREDENTIALS_FILE: %s", c.access_key_id);
+    /* a leading ~ is HOME, as the AWS CLI has it */
+    write_file(path, "[default]\naws_access_key_id = AKIDTILDE\naws_secret_access_key = s\n");
+    snprintf(path, sizeof path, "%s/elsewhere.config", home);
+    write_file(path, "[default]\nregion = me-south-1\n");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "~/elsewhere", 1);
+    setenv("AWS_CONFIG_FILE", "~/elsewhere.config", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDTILDE") &&
+              !strcmp(c.region, "me-south-1") && strstr(c.source, home),
+          "~/ in AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE: %s %s %s", c.access_key_id, c.region, c.source);
 
     /* indented lines after "s3 =" are s3's sub-settings, not the profile's */
     clear_env();
