@@ -18,7 +18,8 @@
  *             endpoint_url under "kinesis =" in the config file's section
  *             [services NAME] named by the profile's "services = NAME",
  *             else the profile's endpoint_url (empty: the region's public
- *             endpoint).
+ *             endpoint);
+ *   CA bundle AWS_CA_BUNDLE, else the profile's ca_bundle (empty: none named).
  * Indented lines after a key with an empty value (e.g. "s3 =") are that
  * key's sub-settings, as the AWS CLI reads them: never the profile's own.
  * Static memory only: the strings live in the struct.
@@ -39,6 +40,7 @@ typedef struct kinagg_aws_config {
     char session_token[4096];
     char region[64];
     char endpoint_url[512];
+    char ca_bundle[512];   /* AWS_CA_BUNDLE, else the profile's ca_bundle; "": none named */
     char source[160];   /* where the keys came from, for messages */
     char error[512];
 } kinagg_aws_config;
@@ -175,6 +177,8 @@ static void kinagg__cfg_profile_setting(void *ctx, const char *parent, const cha
         kinagg__cfg_copy(x->endpoint_url, sizeof x->endpoint_url, v);
     else if (!strcmp(k, "services") && !x->services[0])
         kinagg__cfg_copy(x->services, sizeof x->services, v);
+    else if (!strcmp(k, "ca_bundle") && !c->ca_bundle[0])
+        kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
 }
 
 /* A setting of a [services NAME] section: Kinesis's endpoint_url. */
@@ -206,6 +210,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     }
     if ((v = kinagg__cfg_env("AWS_REGION")) || (v = kinagg__cfg_env("AWS_DEFAULT_REGION")))
         kinagg__cfg_copy(c->region, sizeof c->region, v);
+    if ((v = kinagg__cfg_env("AWS_CA_BUNDLE"))) kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
     /* the shared files: credentials [NAME], config [profile NAME] / [default] */
     x.keys = !env_keys;
     if (kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x) && !env_keys && c->access_key_id[0])

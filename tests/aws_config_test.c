@@ -2,7 +2,8 @@
  * variables over files, named profiles in ~/.aws/credentials and in
  * ~/.aws/config ([profile NAME]), region and endpoint precedence, session
  * tokens, a clear error when there are no keys, sub-settings (s3 = ...) that
- * are not the profile's, and the services section's Kinesis endpoint. */
+ * are not the profile's, the services section's Kinesis endpoint, and the CA
+ * bundle (AWS_CA_BUNDLE, ca_bundle). */
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
@@ -142,5 +143,20 @@ int main(void) {
           "AWS_ENDPOINT_URL_KINESIS first: %s", c.endpoint_url);
     clear_env();
     setenv("HOME", home, 1);
+    /* the CA bundle: AWS_CA_BUNDLE, else the profile's ca_bundle */
+    clear_env();
+    setenv("HOME", home, 1);
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\nca_bundle = /etc/profile-ca.pem\ns3 =\n  ca_bundle = /etc/s3-ca.pem\n"
+                     "[profile work]\nregion = ap-south-1\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/profile-ca.pem"),
+          "the profile's ca_bundle: %s", c.ca_bundle);
+    CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && !c.ca_bundle[0], "no ca_bundle: %s", c.ca_bundle);
+    setenv("AWS_CA_BUNDLE", "/etc/env-ca.pem", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/env-ca.pem"),
+          "AWS_CA_BUNDLE over the profile's ca_bundle: %s", c.ca_bundle);
+    CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/env-ca.pem"),
+          "AWS_CA_BUNDLE with a named profile: %s", c.ca_bundle);
+    clear_env();
     return check_summary("aws-config");
 }
