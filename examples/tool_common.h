@@ -24,9 +24,10 @@
     "  --stream-arn ARN       or its ARN\n"                                                             \
     "  --region REGION        region to sign for (else AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"  \
     "  --endpoint URL         http(s)://host[:port] (else AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL,\n" \
-    "                         the profile's endpoint_url, or kinesis.REGION.amazonaws.com)\n"           \
-    "  --ca-file FILE         trusted CA certificates for https (default\n"                             \
-    "                         /etc/ssl/certs/ca-certificates.crt)\n"                                    \
+    "                         the profile's services section or endpoint_url, or\n"                    \
+    "                         kinesis.REGION.amazonaws.com)\n"                                        \
+    "  --ca-file FILE         trusted CA certificates for https (else AWS_CA_BUNDLE, the profile's\n"  \
+    "                         ca_bundle, or /etc/ssl/certs/ca-certificates.crt)\n"                     \
     "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else AWS_PROFILE)\n"      \
     "  --protocol json|cbor   wire protocol (default json)\n"                                           \
     "  --iot-endpoint HOST    credentials from the AWS IoT credentials provider (the account's\n"      \
@@ -186,8 +187,9 @@ static uint64_t tool_creds_expires; /* unix ms; 0: never */
 
 /* Finds the credentials (AWS IoT when its options are given, else the AWS
  * SDKs' default chain) once, and fetches them now, so that a problem shows
- * at once. *cred points into tool_creds. */
-static int tool_credentials(const char *tool, const tool_opts *o, kinagg_credentials *cred) {
+ * at once. *cred points into tool_creds. ca_file: the CA bundle for their
+ * https (NULL: the providers' own default). */
+static int tool_credentials(const char *tool, const tool_opts *o, const char *ca_file, kinagg_credentials *cred) {
     kinagg_status st;
     if (tool_creds_found) {
         st = KINAGG_OK; /* a second tool_setup (kinagg-cat --create): the same provider */
@@ -197,10 +199,10 @@ static int tool_credentials(const char *tool, const tool_opts *o, kinagg_credent
             return 0;
         }
         st = kinagg_aws_provider_iot(&tool_creds, o->iot_endpoint, o->iot_role_alias, o->iot_thing_name, o->cert,
-                                     o->key, o->ca_file);
+                                     o->key, ca_file);
     } else {
         st = kinagg_aws_provider_chain(&tool_creds, o->profile);
-        if (st == KINAGG_OK && o->ca_file) snprintf(tool_creds.ca_file, sizeof tool_creds.ca_file, "%s", o->ca_file);
+        if (st == KINAGG_OK && ca_file) snprintf(tool_creds.ca_file, sizeof tool_creds.ca_file, "%s", ca_file);
     }
     tool_creds_found = st == KINAGG_OK;
     if (st == KINAGG_OK) st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &tool_creds_expires);
@@ -258,13 +260,15 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
                       kinagg_credentials *cred, char *region, size_t region_cap, tool_conn *conns, unsigned n,
                       kinagg_transport *tps, kinagg_platform *pf) {
     unsigned i;
-    const char *url;
+    const char *url, *ca;
     if (!o->stream && !o->stream_arn) {
         fprintf(stderr, "%s: --stream NAME or --stream-arn ARN is required (see --help)\n", tool);
         return 0;
     }
-    (void)kinagg_aws_config_load(cfg, o->profile); /* the region and endpoint; the keys come from: */
-    if (!tool_credentials(tool, o, cred)) return 0;
+    (void)kinagg_aws_config_load(cfg, o->profile); /* the region, endpoint and CA bundle; the keys come from: */
+    /* the CA bundle, as the AWS CLI picks it: --ca-file, AWS_CA_BUNDLE, the profile's ca_bundle */
+    ca = o->ca_file ? o->ca_file : cfg->ca_bundle[0] ? cfg->ca_bundle : NULL;
+    if (!tool_credentials(tool, o, ca, cred)) return 0;
     snprintf(region, region_cap, "%s", o->region ? o->region : cfg->region);
     if (!region[0] && o->stream_arn) { /* arn:aws:kinesis:REGION:... */
         const char *r = strchr(o->stream_arn, ':');
@@ -295,10 +299,9 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         conns[i].tp.error = tool_conn_error;
         tps[i] = conns[i].tp;
         if (ep->tls) {
-            const char *ca = o->ca_file ? o->ca_file : "/etc/ssl/certs/ca-certificates.crt";
             kinagg_transport tcp = conns[i].tp;
             if (kinagg_mbedtls_init(&conns[i].tls, &tcp, &tps[i]) != KINAGG_OK ||
-                kinagg_mbedtls_ca_file(&conns[i].tls, ca) != KINAGG_OK) {
+                kinagg_mbedtls_ca_file(&conns[i].tls, ca ? ca : "/etc/ssl/certs/ca-certificates.crt") != KINAGG_OK) {
                 fprintf(stderr, "%s: TLS: %s\n", tool, conns[i].tls.error);
                 return 0;
             }

@@ -11,10 +11,17 @@
  *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
  *             else the profile in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE),
  *             else in ~/.aws/config (AWS_CONFIG_FILE, section [profile NAME]);
+ *             a leading ~/ in those two variables is HOME;
  *   profile   the argument, else AWS_PROFILE, else "default";
  *   region    AWS_REGION, AWS_DEFAULT_REGION, else the profile's region;
- *   endpoint  AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL, else the profile's
- *             endpoint_url (empty: the region's public endpoint).
+ *   endpoint  AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL, else the
+ *             endpoint_url under "kinesis =" in the config file's section
+ *             [services NAME] named by the profile's "services = NAME",
+ *             else the profile's endpoint_url (empty: the region's public
+ *             endpoint);
+ *   CA bundle AWS_CA_BUNDLE, else the profile's ca_bundle (empty: none named).
+ * Indented lines after a key with an empty value (e.g. "s3 =") are that
+ * key's sub-settings, as the AWS CLI reads them: never the profile's own.
  * Static memory only: the strings live in the struct.
  */
 #ifndef KINAGG_AWS_CONFIG_H
@@ -33,6 +40,7 @@ typedef struct kinagg_aws_config {
     char session_token[4096];
     char region[64];
     char endpoint_url[512];
+    char ca_bundle[512];   /* AWS_CA_BUNDLE, else the profile's ca_bundle; "": none named */
     char source[160];   /* where the keys came from, for messages */
     char error[512];
 } kinagg_aws_config;
@@ -72,10 +80,12 @@ static const char *kinagg__cfg_env(const char *name) {
     return v && *v ? v : NULL;
 }
 
-/* The path of an AWS file: the variable's value, else ~/.aws/NAME. */
+/* The path of an AWS file: the variable's value (a leading ~ or ~/ is
+ * HOME, as the AWS CLI expands it), else ~/.aws/NAME. */
 static void kinagg__cfg_path(char *out, size_t cap, const char *var, const char *name) {
     const char *v = kinagg__cfg_env(var), *home = kinagg__cfg_env("HOME");
-    if (v) snprintf(out, cap, "%s", v);
+    if (v && v[0] == '~' && (v[1] == '/' || !v[1]) && home) snprintf(out, cap, "%s%s", home, v + 1);
+    else if (v) snprintf(out, cap, "%s", v);
     else snprintf(out, cap, "%s/.aws/%s", home ? home : ".", name);
 }
 
@@ -87,48 +97,105 @@ static char *kinagg__cfg_trim(char *s) {
     return s;
 }
 
-/* Reads key = value pairs of one section of an INI file into the struct's
- * fields (only those still empty). Returns 1 if the section exists. */
-static int kinagg__cfg_read(kinagg_aws_config *c, const char *path, const char *section, int keys) {
+/* Calls fn for each setting of one section of an INI file, read as the AWS
+ * CLI reads it: "key = value" lines; an indented line after a key with an
+ * empty value is a sub-setting of that key (fn gets the key as parent),
+ * after a key with a value a continuation of that value (ignored). The rest
+ * of a line longer than the buffer is dropped. Returns 1 if the section
+ * exists. */
+typedef void (*kinagg__cfg_fn)(void *ctx, const char *parent, const char *key, const char *value);
+static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_fn fn, void *ctx) {
     FILE *f = fopen(path, "r");
-    char line[4608];
-    int in = 0, found = 0;
+    char line[4608], parent[128];
+    int in = 0, found = 0, have_key = 0, nested = 0;
     if (!f) return 0;
+    parent[0] = '\0';
     while (fgets(line, sizeof line, f)) {
-        char *s = kinagg__cfg_trim(line), *eq;
+        size_t n = strlen(line);
+        int indented = line[0] == ' ' || line[0] == '\t';
+        char *s, *eq;
+        if (n && line[n - 1] != '\n' && !feof(f)) {
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {
+            }
+        }
+        s = kinagg__cfg_trim(line);
         if (*s == '#' || *s == ';' || !*s) continue;
+        if (indented && have_key) { /* a sub-setting, or a value's continuation */
+            if (in && nested && (eq = strchr(s, '='))) {
+                *eq = '\0';
+                fn(ctx, parent, kinagg__cfg_trim(s), kinagg__cfg_trim(eq + 1));
+            }
+            continue;
+        }
         if (*s == '[') {
             char *end = strchr(s, ']');
             if (end) *end = '\0';
             in = strcmp(kinagg__cfg_trim(s + 1), section) == 0;
             found |= in;
+            have_key = 0;
             continue;
         }
-        if (!in || !(eq = strchr(s, '='))) continue;
+        if (!(eq = strchr(s, '='))) continue;
         *eq = '\0';
         {
             char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1);
-            if (keys && !strcmp(k, "aws_access_key_id") && !c->access_key_id[0])
-                kinagg__cfg_copy(c->access_key_id, sizeof c->access_key_id, v);
-            else if (keys && !strcmp(k, "aws_secret_access_key") && !c->secret_access_key[0])
-                kinagg__cfg_copy(c->secret_access_key, sizeof c->secret_access_key, v);
-            else if (keys && !strcmp(k, "aws_session_token") && !c->session_token[0])
-                kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
-            else if (!strcmp(k, "region") && !c->region[0])
-                kinagg__cfg_copy(c->region, sizeof c->region, v);
-            else if (!strcmp(k, "endpoint_url") && !c->endpoint_url[0])
-                kinagg__cfg_copy(c->endpoint_url, sizeof c->endpoint_url, v);
+            have_key = 1;
+            nested = !*v;
+            kinagg__cfg_copy(parent, sizeof parent, k);
+            if (in) fn(ctx, NULL, k, v);
         }
     }
     fclose(f);
     return found;
 }
 
+/* What a profile's sections give besides the struct's fields. */
+typedef struct kinagg__cfg_read_ctx {
+    kinagg_aws_config *c;
+    int keys;               /* take the keys too */
+    char services[128];     /* services = NAME */
+    char endpoint_url[512]; /* the profile's own endpoint_url */
+    char kinesis_url[512];  /* [services NAME]'s kinesis = / endpoint_url */
+} kinagg__cfg_read_ctx;
+
+/* A setting of the profile: only the profile's own (not a sub-setting, such
+ * as those of s3 =), into the fields still empty. */
+static void kinagg__cfg_profile_setting(void *ctx, const char *parent, const char *k, const char *v) {
+    kinagg__cfg_read_ctx *x = (kinagg__cfg_read_ctx *)ctx;
+    kinagg_aws_config *c = x->c;
+    if (parent) return;
+    if (x->keys && !strcmp(k, "aws_access_key_id") && !c->access_key_id[0])
+        kinagg__cfg_copy(c->access_key_id, sizeof c->access_key_id, v);
+    else if (x->keys && !strcmp(k, "aws_secret_access_key") && !c->secret_access_key[0])
+        kinagg__cfg_copy(c->secret_access_key, sizeof c->secret_access_key, v);
+    else if (x->keys && !strcmp(k, "aws_session_token") && !c->session_token[0])
+        kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
+    else if (!strcmp(k, "region") && !c->region[0])
+        kinagg__cfg_copy(c->region, sizeof c->region, v);
+    else if (!strcmp(k, "endpoint_url") && !x->endpoint_url[0])
+        kinagg__cfg_copy(x->endpoint_url, sizeof x->endpoint_url, v);
+    else if (!strcmp(k, "services") && !x->services[0])
+        kinagg__cfg_copy(x->services, sizeof x->services, v);
+    else if (!strcmp(k, "ca_bundle") && !c->ca_bundle[0])
+        kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
+}
+
+/* A setting of a [services NAME] section: Kinesis's endpoint_url. */
+static void kinagg__cfg_services_setting(void *ctx, const char *parent, const char *k, const char *v) {
+    kinagg__cfg_read_ctx *x = (kinagg__cfg_read_ctx *)ctx;
+    if (parent && !strcmp(parent, "kinesis") && !strcmp(k, "endpoint_url") && !x->kinesis_url[0])
+        kinagg__cfg_copy(x->kinesis_url, sizeof x->kinesis_url, v);
+}
+
 KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char *profile) {
     char creds_path[512], config_path[512], section[160];
+    kinagg__cfg_read_ctx x;
     const char *v;
     int env_keys = 0;
     memset(c, 0, sizeof *c);
+    memset(&x, 0, sizeof x);
+    x.c = c;
     v = profile && *profile ? profile : kinagg__cfg_env("AWS_PROFILE");
     kinagg__cfg_copy(c->profile, sizeof c->profile, v ? v : "default");
     kinagg__cfg_path(creds_path, sizeof creds_path, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
@@ -143,16 +210,26 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     }
     if ((v = kinagg__cfg_env("AWS_REGION")) || (v = kinagg__cfg_env("AWS_DEFAULT_REGION")))
         kinagg__cfg_copy(c->region, sizeof c->region, v);
-    if ((v = kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS")) || (v = kinagg__cfg_env("AWS_ENDPOINT_URL")))
-        kinagg__cfg_copy(c->endpoint_url, sizeof c->endpoint_url, v);
+    if ((v = kinagg__cfg_env("AWS_CA_BUNDLE"))) kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
     /* the shared files: credentials [NAME], config [profile NAME] / [default] */
-    if (kinagg__cfg_read(c, creds_path, c->profile, !env_keys) && !env_keys && c->access_key_id[0])
+    x.keys = !env_keys;
+    if (kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x) && !env_keys && c->access_key_id[0])
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", creds_path, c->profile);
     if (strcmp(c->profile, "default") == 0) snprintf(section, sizeof section, "default");
     else snprintf(section, sizeof section, "profile %.140s", c->profile);
-    if (kinagg__cfg_read(c, config_path, section, !env_keys && !c->access_key_id[0]) && !c->source[0] &&
+    x.keys = !env_keys && !c->access_key_id[0];
+    if (kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x) && !c->source[0] &&
         c->access_key_id[0])
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
+    /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url */
+    if (x.services[0]) {
+        snprintf(section, sizeof section, "services %.140s", x.services);
+        (void)kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x);
+    }
+    /* the endpoint: Kinesis's own over the general one, the environment over the files */
+    if ((v = kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS")) || (v = kinagg__cfg_env("AWS_ENDPOINT_URL")) ||
+        (v = x.kinesis_url[0] ? x.kinesis_url : NULL) || (v = x.endpoint_url[0] ? x.endpoint_url : NULL))
+        kinagg__cfg_copy(c->endpoint_url, sizeof c->endpoint_url, v);
     if (!c->access_key_id[0] || !c->secret_access_key[0]) {
         snprintf(c->error, sizeof c->error,
                  "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile [%.60s] to %.150s",

@@ -1231,9 +1231,11 @@ static void kinagg__ac_ini(const char *path, const char *section, const char *al
     fclose(f);
 }
 
+/* As kinagg_aws_config finds the files: a leading ~ or ~/ is HOME. */
 static void kinagg__ac_aws_path(char *out, size_t cap, const char *var, const char *name) {
     const char *v = kinagg__ac_env(var), *home = kinagg__ac_env("HOME");
-    if (v) snprintf(out, cap, "%s", v);
+    if (v && v[0] == '~' && (v[1] == '/' || !v[1]) && home) snprintf(out, cap, "%s%s", home, v + 1);
+    else if (v) snprintf(out, cap, "%s", v);
     else snprintf(out, cap, "%s/.aws/%s", home ? home : ".", name);
 }
 

@@ -1,7 +1,9 @@
 /* Tests of port/kinagg_aws_config.h with a throwaway HOME: environment
  * variables over files, named profiles in ~/.aws/credentials and in
  * ~/.aws/config ([profile NAME]), region and endpoint precedence, session
- * tokens, and a clear error when there are no keys. */
+ * tokens, a clear error when there are no keys, sub-settings (s3 = ...) that
+ * are not the profile's, the services section's Kinesis endpoint, and the CA
+ * bundle (AWS_CA_BUNDLE, ca_bundle). */
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
@@ -21,7 +23,8 @@ static void write_file(const char *path, const char *text) {
 static void clear_env(void) {
     static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                        "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-                                       "AWS_ENDPOINT_URL_KINESIS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"};
+                                       "AWS_ENDPOINT_URL_KINESIS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+                                       "AWS_CA_BUNDLE"};
     size_t i;
     for (i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
@@ -92,5 +95,68 @@ int main(void) {
     setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDELSEWHERE"),
           "AWS_SHARED_CREDENTIALS_FILE: %s", c.access_key_id);
+    /* a leading ~ is HOME, as the AWS CLI has it */
+    write_file(path, "[default]\naws_access_key_id = AKIDTILDE\naws_secret_access_key = s\n");
+    snprintf(path, sizeof path, "%s/elsewhere.config", home);
+    write_file(path, "[default]\nregion = me-south-1\n");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "~/elsewhere", 1);
+    setenv("AWS_CONFIG_FILE", "~/elsewhere.config", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDTILDE") &&
+              !strcmp(c.region, "me-south-1") && strstr(c.source, home),
+          "~/ in AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE: %s %s %s", c.access_key_id, c.region, c.source);
+
+    /* indented lines after "s3 =" are s3's sub-settings, not the profile's */
+    clear_env();
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\ns3 =\n    endpoint_url = http://127.0.0.1:1\n    region = eu-west-1\n"
+                     "region = us-east-1\n[profile nested]\nendpoint_url = http://own:3\nkinesis =\n"
+                     "  endpoint_url = http://nested:4\n  region = eu-north-1\nregion = eu-central-1\n"
+                     "[profile cont]\nregion = ap-east-1\nnote = a value\n  endpoint_url = http://continued:5\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.region, "us-east-1") && !c.endpoint_url[0],
+          "s3's sub-settings ignored: region %s endpoint %s", c.region, c.endpoint_url);
+    (void)kinagg_aws_config_load(&c, "nested"); /* no keys there */
+    CHECK(!strcmp(c.region, "eu-central-1") &&
+              !strcmp(c.endpoint_url, "http://own:3"),
+          "kinesis = in a profile (not a services section) ignored: region %s endpoint %s", c.region, c.endpoint_url);
+    (void)kinagg_aws_config_load(&c, "cont"); /* no keys there */
+    CHECK(!strcmp(c.region, "ap-east-1") && !c.endpoint_url[0],
+          "a value's continuation line is not a setting: region %s endpoint %s", c.region, c.endpoint_url);
+
+    /* services = NAME: [services NAME]'s kinesis = / endpoint_url, over the profile's endpoint_url */
+    write_file(path, "[default]\nregion = us-east-1\nservices = local\nendpoint_url = http://general:6\n"
+                     "[services local]\ns3 =\n  endpoint_url = http://s3:7\nkinesis =\n"
+                     "  endpoint_url = http://127.0.0.1:4568\n  region = eu-west-3\n"
+                     "[services other]\nkinesis =\n  endpoint_url = http://other:8\n"
+                     "[profile s3only]\nservices = s3only\nendpoint_url = http://general:9\n"
+                     "[services s3only]\ns3 =\n  endpoint_url = http://s3:10\nendpoint_url = http://top:11\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.endpoint_url, "http://127.0.0.1:4568") &&
+              !strcmp(c.region, "us-east-1"),
+          "services section: %s %s", c.endpoint_url, c.region);
+    (void)kinagg_aws_config_load(&c, "s3only"); /* no keys there */
+    CHECK(!strcmp(c.endpoint_url, "http://general:9"),
+          "a services section without kinesis: the profile's endpoint_url: %s", c.endpoint_url);
+    setenv("AWS_ENDPOINT_URL", "http://env:12", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.endpoint_url, "http://env:12"),
+          "AWS_ENDPOINT_URL over the services section: %s", c.endpoint_url);
+    setenv("AWS_ENDPOINT_URL_KINESIS", "http://env-kinesis:13", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.endpoint_url, "http://env-kinesis:13"),
+          "AWS_ENDPOINT_URL_KINESIS first: %s", c.endpoint_url);
+    clear_env();
+    setenv("HOME", home, 1);
+    /* the CA bundle: AWS_CA_BUNDLE, else the profile's ca_bundle */
+    clear_env();
+    setenv("HOME", home, 1);
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\nca_bundle = /etc/profile-ca.pem\ns3 =\n  ca_bundle = /etc/s3-ca.pem\n"
+                     "[profile work]\nregion = ap-south-1\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/profile-ca.pem"),
+          "the profile's ca_bundle: %s", c.ca_bundle);
+    CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && !c.ca_bundle[0], "no ca_bundle: %s", c.ca_bundle);
+    setenv("AWS_CA_BUNDLE", "/etc/env-ca.pem", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/env-ca.pem"),
+          "AWS_CA_BUNDLE over the profile's ca_bundle: %s", c.ca_bundle);
+    CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/env-ca.pem"),
+          "AWS_CA_BUNDLE with a named profile: %s", c.ca_bundle);
+    clear_env();
     return check_summary("aws-config");
 }

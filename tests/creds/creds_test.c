@@ -554,6 +554,20 @@ static void test_environment_and_profile(void) {
           "missing: %s", prov.error);
 }
 
+/* Offline: the files named with a leading ~/, as the AWS CLI expands it. */
+static void test_profile_paths(void) {
+    clear_env();
+    write_file(path_in(dir, "home/.aws/tilde-config"), "[profile sso]\nsso_session = corp\n");
+    setenv("AWS_CONFIG_FILE", "~/.aws/tilde-config", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/tilde-credentials", 1);
+    CHECK(kinagg_aws_provider_profile(&prov, "sso") != KINAGG_OK && has(prov.error, "export-credentials"),
+          "AWS_CONFIG_FILE=~/...: %s", prov.error);
+    CHECK(kinagg_aws_provider_profile(&prov, "missing") != KINAGG_OK && has(prov.error, "no such profile") &&
+              has(prov.error, path_in(dir, "home/.aws/tilde-credentials")),
+          "AWS_SHARED_CREDENTIALS_FILE=~/...: %s", prov.error);
+    clear_env();
+}
+
 static void test_process(void) {
     kinagg_credentials c;
     uint64_t exp, slowest, took;
@@ -1127,6 +1141,7 @@ int main(int argc, char **argv) {
     test_json();
     test_xml();
     test_addresses();
+    test_profile_paths();
     if (argc >= 5) {
         snprintf(ports_file, sizeof ports_file, "%s", argv[1]);
         snprintf(pki, sizeof pki, "%s", argv[2]);
