@@ -5113,6 +5113,16 @@ static KINAGG__SMALL_NOINLINE void kinagg__doc_of_response(kinagg_kinesis *k, ki
     d->cbor = k->protocol == KINAGG_PROTOCOL_CBOR;
 }
 
+/* Whether name holds one of the words (NUL-separated, ended by an empty one). */
+static int kinagg__has_word(kinagg_str name, const char *words) {
+    for (; *words; words += kinagg_str_c(words).len + 1) {
+        size_t n = kinagg_str_c(words).len, j;
+        for (j = 0; j + n <= name.len; j++)
+            if (KINAGG_MEMCMP(name.ptr + j, words, n) == 0) return 1;
+    }
+    return 0;
+}
+
 /* After a response: learns the clock skew, and turns an error response
  * into KINAGG_ERR_SERVICE (or _CLOCK_SKEW) with its type and message. The
  * type is the body's __type, else its code, else the x-amzn-ErrorType
@@ -5147,12 +5157,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
     kinagg__doc_of_response(k, &d);
     ct = kinagg_http_header_get(r, "content-type");
-    if (ct) {
-        size_t j;
-        d.cbor = 0;
-        for (j = 0; j + 4 <= ct->len; j++)
-            if (KINAGG_MEMCMP(ct->ptr + j, "cbor", 4) == 0) { d.cbor = 1; break; }
-    }
+    if (ct) d.cbor = kinagg__has_word(*ct, "cbor\0");
     KINAGG_MEMSET(found, 0, sizeof found);
     k->error_type[0] = '\0';
     ok = d.len && KINAGG__BUILT(d.cbor) && kinagg__doc_begin(&d, &it, 1);
@@ -5937,9 +5942,9 @@ KINAGG_API size_t kinagg_producer_region_size(const kinagg_producer_config *cfg)
 
 /* The credentials' three strings, and a stream's name and ARN, are runs of
  * kinagg_str with no gap: they are walked as KINAGG__STR_RUN(struct, i)
- * (_C for a const one),
- * reached from the start of the whole struct (an array index past the first
- * member would leave that member's object). */
+ * (KINAGG__STR_RUN_C for a const one), reached from the start of the whole
+ * struct (an array index past the first member would leave that member's
+ * object). */
 typedef char kinagg__str_runs[offsetof(kinagg_credentials, access_key_id) == 0 &&
                                       offsetof(kinagg_credentials, secret_access_key) == sizeof(kinagg_str) &&
                                       offsetof(kinagg_credentials, session_token) == 2 * sizeof(kinagg_str) &&
@@ -6580,16 +6585,6 @@ static int kinagg__pcode_find(kinagg_str name, int from, int to) {
 static int kinagg__code_index(kinagg_str code) {
     int i = kinagg__pcode_find(code, 1, KINAGG__E_CODES);
     return i ? i : KINAGG__E_SERVICE;
-}
-
-/* Whether name holds one of the words (NUL-separated, ended by an empty one). */
-static int kinagg__has_word(kinagg_str name, const char *words) {
-    for (; *words; words += kinagg_str_c(words).len + 1) {
-        size_t n = kinagg_str_c(words).len, j;
-        for (j = 0; j + n <= name.len; j++)
-            if (KINAGG_MEMCMP(name.ptr + j, words, n) == 0) return 1;
-    }
-    return 0;
 }
 
 /* Whether a failed call is worth sending again: network faults, 5xx and
