@@ -113,7 +113,6 @@ static kinagg_platform pf;
 static unsigned long long lines_read, delivered, failed, abandoned, expired, refused, input_errors;
 static char first_failure[300];
 static volatile sig_atomic_t signals_seen, last_signal;
-static FILE *stats_file; /* --stats-json, opened at the start: a path that cannot be written is found then */
 static int stats_write_error;
 static int sig_pipe[2] = {-1, -1};
 static int tty, progress_shown;
@@ -234,6 +233,7 @@ static struct {
     int eof;                /* this input has ended (or reading stopped) */
     int stopped;            /* a signal: read no more, put what is buffered */
     int done;               /* every input read and put */
+    int ended;              /* read() said so: its last bytes are a whole record */
     unsigned long long consumed; /* bytes of this input before buf[0] */
 } in;
 static unsigned long refusals_shown;
@@ -311,7 +311,7 @@ static int input_open_next(void) {
         in.start = in.end = in.scan = 0;
         in.consumed = 0;
         in.skipping = 0;
-        in.eof = 0;
+        in.eof = in.ended = 0;
         if (!strcmp(name, "-")) {
             in.fd = 0; /* shared with others: its flags are left alone */
             in.name = "standard input";
@@ -341,6 +341,7 @@ static int input_feed(void) {
         if (in.skipping) {
             sep = (const unsigned char *)memchr(in.buf + in.start, opt.sep, in.end - in.start);
             if (!sep) {
+                in.consumed += in.end;
                 in.start = in.end = in.scan = 0;
                 if (!in.eof) return 1;
             } else {
@@ -364,22 +365,13 @@ static int input_feed(void) {
             in.no++;
             snprintf(why, sizeof why, "record longer than %lu bytes", (unsigned long)in.limit);
             refuse(NULL, 0, why);
+            in.consumed += in.end;
             in.start = in.end = in.scan = 0;
             in.skipping = 1;
             continue;
         }
         if (!in.eof) return 1;
-        if (in.end > in.start && in.stopped) {
-            /* reading stopped inside a record (a read ends anywhere): the
-             * part read is not a record, and is not sent; the input goes on
-             * from its first byte */
-            say_begin();
-            fprintf(stderr,
-                    "kinagg-cat: %s:%llu: reading stopped inside this record; it and what follows were not sent "
-                    "(they start at byte %llu)\n",
-                    in.name, in.no + 1, in.consumed + in.start);
-            in.start = in.end = in.scan = 0;
-        } else if (in.end > in.start) { /* the last record, without a separator */
+        if (in.end > in.start) { /* the last record, without a separator */
             if (!put_record(in.buf + in.start, in.end - in.start)) return 0;
             in.start = in.end = in.scan = 0;
         }
@@ -405,13 +397,42 @@ static void input_read(void) {
     if (n > 0) {
         in.end += (size_t)n;
     } else if (n == 0) {
-        in.eof = 1;
+        in.eof = in.ended = 1;
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         say_begin();
         fprintf(stderr, "kinagg-cat: %s: %s\n", in.name, strerror(errno));
         input_errors++;
-        in.eof = 1;
+        in.eof = in.ended = 1;
     }
+}
+
+/* Reading stops (a signal): a read ends anywhere, so the buffer usually
+ * ends inside a record. That part is not a record, and is not sent (nor
+ * written to --failed, whose records must be whole): the input goes on from
+ * its first byte, which is printed. */
+static void input_stop(void) {
+    size_t i, k = 0;
+    in.stopped = 1;
+    if (in.fd < 0 || in.done || in.ended) return; /* (its last record is whole) */
+    if (in.skipping) { /* inside a record refused as too long */
+        say_begin();
+        fprintf(stderr, "kinagg-cat: %s:%llu: reading stopped inside this refused record; the input after it was not "
+                        "read (from byte %llu on)\n", in.name, in.no, in.consumed + in.end);
+    } else {
+        for (i = in.end; i > in.start && in.buf[i - 1] != opt.sep; i--) {}
+        if (i < in.end) {
+            const unsigned char *p = in.buf + in.start, *e = in.buf + i;
+            while ((p = (const unsigned char *)memchr(p, opt.sep, (size_t)(e - p))) != NULL) { p++; k++; }
+            say_begin();
+            fprintf(stderr,
+                    "kinagg-cat: %s:%llu: reading stopped inside this record; it and what follows were not sent "
+                    "(they start at byte %llu)\n", in.name, in.no + k + 1, in.consumed + i);
+            in.end = i;
+            if (in.scan > i) in.scan = i;
+        }
+    }
+    in.skipping = 0;
+    in.eof = 1;
 }
 
 /* ---- errors as they happen ----------------------------------------------------
@@ -460,9 +481,9 @@ static void errors_report(uint64_t now, int final) {
     }
     if (s.shard_map == KINAGG_SHARD_MAP_UNAVAILABLE && map_note != 1) {
         /* a missing stream says so itself; the map is not the point then */
-        if (!strstr(kinagg_producer_last_error(&prod), "ResourceNotFoundException")) {
+        const char *why = kinagg_producer_last_error(&prod);
+        if (!strstr(why, "ResourceNotFoundException")) {
             say_begin();
-            const char *why = kinagg_producer_last_error(&prod);
             fprintf(stderr, "kinagg-cat: shard map unavailable (%s%s): sending without aggregation (only records "
                             "with the same partition key are aggregated)\n",
                     strstr(why, "ListShards") ? why : "ListShards failed",
@@ -629,29 +650,37 @@ int main(int argc, char **argv) {
         }
     }
     {
-        int stdin_used = !nfiles;
+        /* --failed and --stats-json are truncated when they open: never one
+         * of the inputs (the usual retry, `kinagg-cat --failed f f`, would
+         * erase f unread) */
+        const char *outs[2], *what[2] = {"--failed", "--stats-json"};
+        int k, stdin_used = !nfiles;
         for (i = 0; i < nfiles; i++) stdin_used |= !strcmp(files[i], "-");
         if (!tool_std_fds("kinagg-cat", stdin_used ? 1u : 0u)) return 2;
-        /* --failed is truncated when it opens: never one of the inputs (the
-         * usual retry, `kinagg-cat --failed f f`, would erase f unread) */
-        if (opt.failed_path) {
+        outs[0] = opt.failed_path;
+        outs[1] = opt.stats_path;
+        for (k = 0; k < 2; k++) {
             struct stat fs, is;
-            if (stat(opt.failed_path, &fs) == 0 && S_ISREG(fs.st_mode)) {
-                for (i = 0; i <= nfiles; i++) {
-                    int same = i < nfiles ? (strcmp(files[i], "-") ? stat(files[i], &is) : fstat(0, &is)) == 0
-                                          : stdin_used && fstat(0, &is) == 0;
-                    if (same && is.st_dev == fs.st_dev && is.st_ino == fs.st_ino) {
-                        fprintf(stderr, "kinagg-cat: --failed %s is also an input (%s): it would be erased; "
-                                        "write the failed records to another file\n",
-                                opt.failed_path, i < nfiles && strcmp(files[i], "-") ? files[i] : "standard input");
-                        return 2;
-                    }
+            if (!outs[k] || stat(outs[k], &fs) != 0 || !S_ISREG(fs.st_mode)) continue;
+            for (i = 0; i <= nfiles; i++) {
+                int same = i < nfiles ? (strcmp(files[i], "-") ? stat(files[i], &is) : fstat(0, &is)) == 0
+                                      : stdin_used && fstat(0, &is) == 0;
+                if (same && is.st_dev == fs.st_dev && is.st_ino == fs.st_ino) {
+                    fprintf(stderr, "kinagg-cat: %s %s is also an input (%s): it would be erased; name another file\n",
+                            what[k], outs[k], i < nfiles && strcmp(files[i], "-") ? files[i] : "standard input");
+                    return 2;
                 }
             }
         }
-        if (opt.stats_path && !(stats_file = fopen(opt.stats_path, "w"))) {
-            fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
-            return 2;
+        if (opt.stats_path) { /* writable? (written, from the start, when done; a new one is left only then) */
+            int existed = access(opt.stats_path, F_OK) == 0;
+            int fd = open(opt.stats_path, O_WRONLY | O_CREAT, 0666);
+            if (fd < 0) {
+                fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
+                return 2;
+            }
+            close(fd);
+            if (!existed) unlink(opt.stats_path);
         }
     }
     tty = isatty(2);
@@ -763,13 +792,13 @@ int main(int argc, char **argv) {
             while (read(sig_pipe[0], drain, sizeof drain) > 0) {}
             handled_signals = signals_seen;
             if (handled_signals >= 2) {
+                if (!in.stopped) input_stop(); /* (two at once) */
                 abandon_now = 1;
                 break;
             }
             stop_ms = pf.now_ms(NULL);
             drain_deadline = stop_ms + opt.drain_timeout_ms;
-            in.stopped = 1;
-            in.eof = 1;
+            input_stop();
             say_begin();
             fprintf(stderr, "kinagg-cat: %s: reading stopped; delivering what was read (%lu records buffered), "
                             "for up to %.0f s; a second signal gives it up\n",
@@ -844,6 +873,7 @@ int main(int argc, char **argv) {
             left++;
         }
         abandoned += left;
+        lines_read += left; /* read whole, and counted as lines */
         say_begin();
         fprintf(stderr, "kinagg-cat: %llu records given up, not known to be delivered%s%s\n",
                 (unsigned long long)n + left, failed_file ? "; written to " : "",
@@ -873,12 +903,12 @@ int main(int argc, char **argv) {
                         failed_write_error ? "; writing it failed: " : "",
                         failed_write_error ? strerror(failed_write_error) : "");
         }
-        if (stats_file) {
-            FILE *sf = stats_file;
-            int ok = 1;
+        if (opt.stats_path) {
+            FILE *sf = fopen(opt.stats_path, "w");
+            int ok = sf != NULL;
             char signal_json[16];
             snprintf(signal_json, sizeof signal_json, "\"%s\"", signal_name(last_signal));
-            {
+            if (sf) {
                 fprintf(sf,
                         "{\"lines\":%llu,\"user_records\":%llu,\"kinesis_records\":%llu,\"requests\":%llu,"
                         "\"retries\":%llu,\"throttled\":%llu,\"failed\":%llu,\"expired\":%llu,\"refused\":%llu,"

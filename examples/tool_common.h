@@ -127,6 +127,8 @@ static inline int tool_std_fds(const char *tool, unsigned need) {
         nul = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
         if (nul != fd) { /* the lowest free descriptor is fd */
             if (nul >= 0) close(nul);
+            fprintf(stderr, "%s: %s is closed, and /dev/null cannot stand in: %s\n", tool, names[fd],
+                    nul >= 0 ? "another descriptor was given" : strerror(errno));
             return 0;
         }
         if (need & (1u << fd)) {

@@ -98,9 +98,10 @@ static char *kinagg__cfg_trim(char *s) {
 }
 
 /* Calls fn for each setting of one section of an INI file, read as the AWS
- * CLI reads it: "key = value" lines; an indented line after a key with an
- * empty value is a sub-setting of that key (fn gets the key as parent),
- * after a key with a value a continuation of that value (ignored). The rest
+ * CLI reads it: "key = value" lines; a line indented deeper than the key
+ * before it is, after a key with an empty value, a sub-setting of that key
+ * (fn gets the key as parent), after a key with a value a continuation of
+ * that value (ignored); keys indented alike are keys of the section. The rest
  * of a line longer than the buffer is dropped. Returns 1 if the section
  * exists. */
 typedef void (*kinagg__cfg_fn)(void *ctx, const char *parent, const char *key, const char *value);
@@ -108,11 +109,11 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
     FILE *f = fopen(path, "r");
     char line[4608], parent[128];
     int in = 0, found = 0, have_key = 0, nested = 0;
+    size_t key_indent = 0;
     if (!f) return 0;
     parent[0] = '\0';
     while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        int indented = line[0] == ' ' || line[0] == '\t';
+        size_t n = strlen(line), indent = strspn(line, " \t");
         char *s, *eq;
         if (n && line[n - 1] != '\n' && !feof(f)) {
             int ch;
@@ -121,7 +122,7 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
         }
         s = kinagg__cfg_trim(line);
         if (*s == '#' || *s == ';' || !*s) continue;
-        if (indented && have_key) { /* a sub-setting, or a value's continuation */
+        if (have_key && indent > key_indent) { /* a sub-setting, or a value's continuation */
             if (in && nested && (eq = strchr(s, '='))) {
                 *eq = '\0';
                 fn(ctx, parent, kinagg__cfg_trim(s), kinagg__cfg_trim(eq + 1));
@@ -141,6 +142,7 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
         {
             char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1);
             have_key = 1;
+            key_indent = indent;
             nested = !*v;
             kinagg__cfg_copy(parent, sizeof parent, k);
             if (in) fn(ctx, NULL, k, v);

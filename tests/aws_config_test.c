@@ -111,13 +111,20 @@ int main(void) {
     write_file(path, "[default]\ns3 =\n    endpoint_url = http://127.0.0.1:1\n    region = eu-west-1\n"
                      "region = us-east-1\n[profile nested]\nendpoint_url = http://own:3\nkinesis =\n"
                      "  endpoint_url = http://nested:4\n  region = eu-north-1\nregion = eu-central-1\n"
-                     "[profile cont]\nregion = ap-east-1\nnote = a value\n  endpoint_url = http://continued:5\n");
+                     "[profile cont]\nregion = ap-east-1\nnote = a value\n  endpoint_url = http://continued:5\n"
+                     "[profile indented]\n  region = us-west-2\n  endpoint_url = http://indented:6\n"
+                     "  s3 =\n    region = eu-west-3\n  ca_bundle = /x.pem\n");
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.region, "us-east-1") && !c.endpoint_url[0],
           "s3's sub-settings ignored: region %s endpoint %s", c.region, c.endpoint_url);
     (void)kinagg_aws_config_load(&c, "nested"); /* no keys there */
     CHECK(!strcmp(c.region, "eu-central-1") &&
               !strcmp(c.endpoint_url, "http://own:3"),
           "kinesis = in a profile (not a services section) ignored: region %s endpoint %s", c.region, c.endpoint_url);
+    (void)kinagg_aws_config_load(&c, "indented"); /* no keys there */
+    CHECK(!strcmp(c.region, "us-west-2") && !strcmp(c.endpoint_url, "http://indented:6") &&
+              !strcmp(c.ca_bundle, "/x.pem"),
+          "keys indented alike are all the profile's (deeper ones are sub-settings): region %s endpoint %s ca %s",
+          c.region, c.endpoint_url, c.ca_bundle);
     (void)kinagg_aws_config_load(&c, "cont"); /* no keys there */
     CHECK(!strcmp(c.region, "ap-east-1") && !c.endpoint_url[0],
           "a value's continuation line is not a setting: region %s endpoint %s", c.region, c.endpoint_url);
