@@ -1187,10 +1187,11 @@ static char *kinagg__ac_trim(char *s) {
 static void kinagg__ac_ini(const char *path, const char *section, const char *alt, kinagg__ac_prof *pr) {
     FILE *f = fopen(path, "r");
     char line[4608];
-    int in = 0;
+    int in = 0, have_key = 0;
+    size_t key_indent = 0;
     if (!f) return;
     while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
+        size_t n = strlen(line), indent = strspn(line, " \t");
         char *s, *eq, *key, *val;
         if (n && line[n - 1] != '\n' && !feof(f)) { /* longer than any value of ours: skipped */
             int ch;
@@ -1198,7 +1199,9 @@ static void kinagg__ac_ini(const char *path, const char *section, const char *al
             }
             continue;
         }
-        if (line[0] == ' ' || line[0] == '\t') continue; /* a nested setting (e.g. of s3 =) */
+        /* indented deeper than the key before it: a nested setting (of
+         * s3 =) or a continuation; keys indented alike are the section's */
+        if (have_key && indent > key_indent) continue;
         s = kinagg__ac_trim(line);
         if (!*s || *s == '#' || *s == ';') continue;
         if (*s == '[') {
@@ -1207,9 +1210,13 @@ static void kinagg__ac_ini(const char *path, const char *section, const char *al
             name = kinagg__ac_trim(s + 1);
             in = strcmp(name, section) == 0 || (alt && strcmp(name, alt) == 0);
             if (in) pr->found = 1;
+            have_key = 0;
             continue;
         }
-        if (!in || !(eq = strchr(s, '='))) continue;
+        if (!(eq = strchr(s, '='))) continue;
+        have_key = 1;
+        key_indent = indent;
+        if (!in) continue;
         *eq = '\0';
         key = kinagg__ac_trim(s);
         val = kinagg__ac_trim(eq + 1);

@@ -566,6 +566,23 @@ static void test_profile_paths(void) {
               has(prov.error, path_in(dir, "home/.aws/tilde-credentials")),
           "AWS_SHARED_CREDENTIALS_FILE=~/...: %s", prov.error);
     clear_env();
+    { /* a profile indented throughout: its keys all count; deeper lines are sub-settings */
+        char text[1024];
+        kinagg_credentials c;
+        uint64_t exp;
+        write_file(path_in(dir, "ind-proc.json"), "{\"Version\": 1, \"AccessKeyId\": \"AKIDINDENTED\", "
+                                                  "\"SecretAccessKey\": \"kinagg/test/secret+KEY\"}");
+        snprintf(text, sizeof text, "[profile ind]\n  region = us-west-2\n  s3 =\n    credential_process = false\n"
+                                    "  credential_process = cat %s\n", path_in(dir, "ind-proc.json"));
+        write_file(path_in(dir, "home/.aws/ind-config"), text);
+        setenv("AWS_CONFIG_FILE", path_in(dir, "home/.aws/ind-config"), 1);
+        CHECK(kinagg_aws_provider_profile(&prov, "ind") == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_PROCESS &&
+                  kinagg_aws_provider_wait(&prov, 5000, &c, &exp) == KINAGG_OK && c.access_key_id.len == 12 &&
+                  !memcmp(c.access_key_id.ptr, "AKIDINDENTED", 12),
+              "a profile indented throughout: its second key read: %s", prov.error);
+        kinagg_aws_provider_free(&prov);
+        clear_env();
+    }
 }
 
 static void test_process(void) {
