@@ -238,6 +238,8 @@ static uint64_t last_bad_at; /* the clock when a success answer to PutRecords ki
 static struct { uint64_t at; size_t n; } cuts[64]; /* ... and the last ones without a fault (they
                                                    * will be read): when, and their entries */
 static unsigned ncuts;
+static uint64_t cut_read_at; /* with one connection: when such an answer was last read whole, or 0 */
+static size_t cut_read_n;
 
 static unsigned id_of_data(const unsigned char *d, size_t n, int *ok) {
     char tmp[9];
@@ -305,6 +307,7 @@ typedef struct peer {
     size_t resp_cap, resp_len, resp_pos, close_at, send_cut;
     int answering, fault;
     unsigned long requests;
+    size_t unreadable_n;  /* the answer being sent cannot be read: its request's entries, or 0 */
 } peer;
 static peer peers[MAXCONN];
 static unsigned long peer_bytes_in; /* for progress checks */
@@ -312,7 +315,7 @@ static unsigned long peer_bytes_in; /* for progress checks */
 static void peer_reset(peer *pe) {
     pe->req_len = pe->head_len = pe->body_len = 0;
     pe->have_head = 0;
-    pe->resp_len = pe->resp_pos = 0;
+    pe->resp_len = pe->resp_pos = pe->unreadable_n = 0;
     pe->answering = 0;
     pe->fault = F_NONE;
     pe->send_cut = 0;
@@ -393,6 +396,11 @@ static kinagg_io t_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) 
     memcpy(buf, pe->resp + pe->resp_pos, n);
     pe->resp_pos += n;
     *got = n;
+    if (pe->resp_pos == pe->resp_len && pe->unreadable_n) { /* read whole: the producer halves now */
+        cut_read_at = vnow;
+        cut_read_n = pe->unreadable_n;
+        pe->unreadable_n = 0;
+    }
     return KINAGG_IO_OK;
 }
 
@@ -659,6 +667,11 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     EXPECT(n >= 1 && n <= 500, "PutRecords with %lu entries", (unsigned long)n);
     /* after an answer that could not be read (served by then, read within
      * the request timeout), half as many entries for at least a minute */
+    /* with one connection the next request is built after that answer was
+     * read: at once half as many */
+    EXPECT(cfg.connections != 1 || !cut_read_at || cut_read_n < 2 || vnow >= cut_read_at + 55000 || n <= cut_read_n / 2,
+           "PutRecords with %lu entries %lu ms after an answer to %lu that could not be read was read",
+           (unsigned long)n, (unsigned long)(vnow - cut_read_at), (unsigned long)cut_read_n);
     for (i = 0; i < 64 && i < ncuts; i++) {
         size_t cn = cuts[i].n;
         uint64_t at = cuts[i].at;
@@ -811,6 +824,7 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
             cuts[ncuts % 64].n = n;
             ncuts++;
         }
+        pe->unreadable_n = n;
     }
 }
 
@@ -903,7 +917,7 @@ static void peer_request(peer *pe) {
             pe->req[pe->head_len - 1] = '\n';
         }
     }
-    pe->resp_len = pe->resp_pos = 0;
+    pe->resp_len = pe->resp_pos = pe->unreadable_n = 0;
     pe->fault = F_NONE;
     if (chance(cz.close_before)) pe->fault = F_CLOSE_BEFORE;
     else if (chance(cz.stall)) pe->fault = F_STALL;
@@ -1243,6 +1257,8 @@ static int run_seed(unsigned long long seed) {
     completed = buffered_bytes = reputs = n_abandons = 0;
     last_bad_at = 0;
     ncuts = 0;
+    cut_read_at = 0;
+    cut_read_n = 0;
     ncreds = 0;
     cred_calls = cred_needless = cred_pending = 0;
     in_abandon = 0;
