@@ -6003,8 +6003,11 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     if (!credentials) credentials = &none;
     pad = (16 - ((uintptr_t)region & 15)) & 15;
     /* the aggregate buffers take their share of a large region, or the least */
+    /* (and when the records' headers, by the bytes' share, would leave the
+     * ring less than a record, the least layout, as region_size made it) */
     if (region_size < pad || (!kinagg__producer_layout(&l, cfg, region_size - pad, 0) &&
-                              !kinagg__producer_layout(&l, cfg, region_size - pad, 1)))
+                              !kinagg__producer_layout(&l, cfg, region_size - pad, 1) &&
+                              !(kinagg__producer_layout(&l, cfg, 0, 1) && l.end <= region_size - pad)))
         return KINAGG_ERR_BUFFER_TOO_SMALL;
     base = (unsigned char *)region + pad;
     KINAGG_MEMSET(p, 0, sizeof *p);

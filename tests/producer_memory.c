@@ -54,7 +54,14 @@ static void check_config(const char *what, const kinagg_producer_config *cfg) {
     kinagg_status st;
     CHECK(need > 0, "%s: region_size is 0", what);
     if (!need) return;
-    mem = (unsigned char *)malloc(need + 64);
+    mem = (unsigned char *)malloc(need + 1100);
+    { /* any region larger than region_size() works too */
+        size_t extra, refused = 0, first = 0;
+        for (extra = 1; extra <= 1024; extra += need > 1000000 ? 37 : 1)
+            if (try_init(cfg, mem, need + extra) != KINAGG_OK && !refused++) first = extra;
+        CHECK(refused == 0, "%s: init refuses %lu regions of region_size() + 1..1024 bytes (the first + %lu)", what,
+              (unsigned long)refused, (unsigned long)first);
+    }
     for (off = 0; off < 16; off += 5) { /* at several alignments */
         size_t g, bad = 0;
         memset(mem, 0xA5, need + 64);

@@ -235,8 +235,8 @@ static unsigned nrecs_put;
 static size_t completed, buffered_bytes, reputs;
 static kinagg_producer_config cfg;
 static uint64_t last_bad_at; /* the clock when a success answer to PutRecords kinagg cannot read was last served */
-static struct { uint64_t at; size_t n; } cuts[64]; /* ... and the last ones without a fault (they
-                                                   * will be read): when, and their entries */
+static struct { uint64_t at; size_t n; } cuts[64]; /* the last such answers read whole: when, and their
+                                                   * requests' entries */
 static unsigned ncuts;
 static uint64_t cut_read_at; /* with one connection: when such an answer was last read whole, or 0 */
 static size_t cut_read_n;
@@ -397,8 +397,9 @@ static kinagg_io t_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) 
     pe->resp_pos += n;
     *got = n;
     if (pe->resp_pos == pe->resp_len && pe->unreadable_n) { /* read whole: the producer halves now */
-        cut_read_at = vnow;
-        cut_read_n = pe->unreadable_n;
+        cut_read_at = cuts[ncuts % 64].at = vnow;
+        cut_read_n = cuts[ncuts % 64].n = pe->unreadable_n;
+        ncuts++;
         pe->unreadable_n = 0;
     }
     return KINAGG_IO_OK;
@@ -665,8 +666,9 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     j_ws(&j);
     if (j.bad || j.p != j.end) { fail("PutRecords body does not parse"); answer_error(pe, 400, "SerializationException", "bad"); return; }
     EXPECT(n >= 1 && n <= 500, "PutRecords with %lu entries", (unsigned long)n);
-    /* after an answer that could not be read (served by then, read within
-     * the request timeout), half as many entries for at least a minute */
+    /* after an answer that could not be read was read whole, half as many
+     * entries for at least a minute (20 s on: requests built before it
+     * went out on other connections) */
     /* with one connection the next request is built after that answer was
      * read: at once half as many */
     EXPECT(cfg.connections != 1 || !cut_read_at || cut_read_n < 2 || vnow >= cut_read_at + 55000 || n <= cut_read_n / 2,
@@ -819,11 +821,6 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     if (pe->resp_len > cfg.recv_buffer_size) unreadable = 1;
     if (unreadable) { /* (one with a fault may go unread: no halving to check then) */
         last_bad_at = vnow;
-        if (pe->fault == F_NONE) {
-            cuts[ncuts % 64].at = vnow;
-            cuts[ncuts % 64].n = n;
-            ncuts++;
-        }
         pe->unreadable_n = n;
     }
 }
