@@ -697,7 +697,14 @@ int main(int argc, char **argv) {
         kinagg_kinesis_init(&k, &ep, kinagg_str_c(region), &cred, o.protocol, &ctp, &pf, sb, sizeof sb, rb, sizeof rb);
         st = kinagg_create_stream(&k, kinagg_str_c(o.stream ? o.stream : ""), (unsigned)opt.create);
         if (st != KINAGG_OK && strcmp(k.error_type, "ResourceInUseException") != 0) {
-            fprintf(stderr, "kinagg-cat: CreateStream: %s %s %s\n", kinagg_strerror(st), k.error_type, k.error_message);
+            int service = st == KINAGG_ERR_SERVICE && k.error_type[0];
+            const char *detail = service ? k.error_message : k.http.error_detail;
+            if (!detail || !detail[0] || !service) detail = "";
+            fprintf(stderr, "kinagg-cat: CreateStream: %s%s%s\n",
+                    service                                 ? k.error_type
+                    : k.http.error_detail && k.http.error_detail[0] ? k.http.error_detail
+                                                            : kinagg_strerror(st),
+                    detail[0] ? ": " : "", detail);
             return 2;
         }
         { /* a new stream takes a while to become ACTIVE (tens of seconds on AWS) */

@@ -10,13 +10,33 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 total_pass=0 total_fail=0 failed_steps=()
 start=$(date +%s)
 
-step() { # step NAME COMMAND...
+# No step takes more than a few minutes here; one that hangs (a server gone,
+# a tool waiting on it) is stopped at STEP_LIMIT seconds and fails, and once
+# the whole run is past RUN_LIMIT the remaining steps fail unrun, so a fault
+# shows as failures with their output, never as a run that does not end.
+STEP_LIMIT=${STEP_LIMIT:-900}
+RUN_LIMIT=${RUN_LIMIT:-4500}
+server_pid='' server_dead=''
+
+step() { # step NAME COMMAND... (a program, or a function exported below)
   local name=$1; shift
   local log; log=$(mktemp)
   local t0; t0=$(date +%s)
   printf '== %s\n' "$name"
-  "$@" >"$log" 2>&1
-  local rc=$?
+  local limit=$STEP_LIMIT left=$(( start + RUN_LIMIT - t0 )) rc
+  [ "$left" -lt "$limit" ] && limit=$left
+  if [ "$limit" -le 0 ]; then
+    echo "not run: the whole run is past its ${RUN_LIMIT}s limit (RUN_LIMIT)" >"$log"; rc=1
+  else
+    timeout -k 10 "$limit" bash -c '"$@"' step "$@" >"$log" 2>&1
+    rc=$?
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "stopped: still running after ${limit}s (STEP_LIMIT)" >>"$log"; fi
+  fi
+  if [ -n "$server_pid" ] && [ -z "$server_dead" ] && ! kill -0 "$server_pid" 2>/dev/null; then
+    server_dead=1 rc=1
+    { echo "the test servers (tests/net/server.js) exited during this step; every later network step fails:"
+      tail -30 "$B/server.err"; } >>"$log"
+  fi
   local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
   local p=0 f=0
   if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
@@ -36,6 +56,7 @@ step() { # step NAME COMMAND...
 
 sh_all() { bash -o pipefail -c "$1"; }  # a failure anywhere in a pipeline fails the step
 mk() { make -s --no-print-directory "$@"; }
+export B; export -f sh_all mk
 
 echo "seed $SEED (rerun with: make test SEED=$SEED)"
 step "warnings: gcc, clang, g++, clang++ at -O0/-O2, C99/C11/C++11/C++17, mbedTLS, the KINAGG_NO_* switches" mk warnings
@@ -96,6 +117,8 @@ port() { node -e "process.stdout.write(String(require('./$B/ports.json')['$1']))
 PROXY=$(port proxy) KINESALITE=$(port kinesalite) TLS=$(port tls) TLS_EXPIRED=$(port tls_expired) FAULTS=$(port faults)
 exec 8> >(exec node tests/net/raw_server.js >$B/raw.port)  # a misbehaving HTTP server, until fd 8 closes
 for _ in $(seq 100); do [ -s $B/raw.port ] && break; sleep 0.1; done
+step "servers: requests cut mid-head and mid-body end only themselves (kinesalite, proxies, TLS)" \
+  node tests/net/cut_check.js $KINESALITE $PROXY $FAULTS $(port variants) --tls $TLS
 step "http: client on scripted and real sockets (chunked, splits, keep-alive, faults)" \
   sh_all "make -s $B/http_test && ./$B/http_test $(cat $B/raw.port)"
 for p in json cbor; do
@@ -120,6 +143,7 @@ read_back() { # STREAM MANIFEST [reader flags]
   local s=$1 m=$2; shift 2
   node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream "$s" --manifest "$m" "$@"
 }
+export KINESALITE; export -f read_back
 step "producer: 100,000 random keys + 20,000 on one key, 4 shards, json" \
   ./$B/producer_test delivery --port $PROXY --stream prod-$SEED --manifest $B/manifest-prod.txt
 step "reader: every record once, on its shard, in order per key" read_back prod-$SEED $B/manifest-prod.txt
@@ -215,9 +239,9 @@ node tests/creds/rotating_proxy.js --kinesalite $KINESALITE <"$creds_fifo" >$B/r
 exec 7>"$creds_fifo"   # both serve until this closes
 for _ in $(seq 100); do [ -s $B/creds-ports.txt ] && [ -s $B/rotation-ports.json ] && break; sleep 0.1; done
 rport() { node -e "process.stdout.write(String(require('./$B/rotation-ports.json')['$1']))"; }
-./$B/rotation_test --proxy "$(rport proxy)" --creds "$(rport creds)" --kinesalite $KINESALITE --stream rotation-$SEED \
-  --manifest $B/manifest-rotation.txt --seconds 70 >$B/rotation.log 2>&1 &
-rotation_pid=$!
+rm -f $B/rotation.rc
+( ./$B/rotation_test --proxy "$(rport proxy)" --creds "$(rport creds)" --kinesalite $KINESALITE --stream rotation-$SEED \
+  --manifest $B/manifest-rotation.txt --seconds 70 >$B/rotation.log 2>&1; echo $? >$B/rotation.rc ) &
 step "creds: the local services refuse what IMDS, containers, STS and AWS IoT refuse" \
   node tests/creds/servers_check.js $B/creds-ports.txt $B/pki $B/pki-creds
 step "creds: documents, times, every provider and the chain against the local services (ASan+UBSan)" sh_all \
@@ -229,7 +253,8 @@ for f in creds_json creds_xml creds_process; do
   step "fuzz: $f, 10s, ASan+UBSan" sh_all \
     "make -s $B/fuzz_$f && mkdir -p $B/fuzz-corpus/$f && ./$B/fuzz_$f -max_total_time=10 -max_len=4096 $B/fuzz-corpus/$f tests/fuzz/seeds/$f 2>&1 | tail -3"
 done
-rotation_result() { wait $rotation_pid; local rc=$?; cat $B/rotation.log; return $rc; }
+rotation_result() { while [ ! -s $B/rotation.rc ]; do sleep 1; done; cat $B/rotation.log; return "$(cat $B/rotation.rc)"; }
+export -f rotation_result
 step "creds: 70 s of records while the credentials rotate every 20 s (expired ones refused)" rotation_result
 step "reader: every record of the rotation delivered once" read_back rotation-$SEED $B/manifest-rotation.txt
 exec 7>&-

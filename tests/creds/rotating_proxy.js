@@ -19,6 +19,7 @@ const http = require('http');
 const crypto = require('crypto');
 const path = require('path');
 const { verify } = require(path.join(__dirname, '..', 'net', 'sigv4_verify'));
+const { guard } = require(path.join(__dirname, '..', 'net', 'guard'));
 const cbor = require(path.join(__dirname, '..', 'node_modules', 'cbor'));
 // the whole document: cbor's encode and Encoder.encodeOne return only the
 // first 16 KiB of a larger one
@@ -84,7 +85,7 @@ const lookup = (akid) => {
   return { secretAccessKey: gens[g].secret, sessionToken: gens[g].token };
 };
 
-const proxy = http.createServer(async (req, res) => {
+const proxy = http.createServer(guard(async (req, res) => {
   const chunks = [];
   for await (const c of req) chunks.push(c);
   const body = Buffer.concat(chunks);
@@ -104,7 +105,7 @@ const proxy = http.createServer(async (req, res) => {
   });
   fwd.on('error', (e) => reject(res, 500, 'InternalFailure', e.message));
   fwd.end(body);
-});
+}));
 proxy.keepAliveTimeout = 5000;
 
 credsServer.listen(0, '127.0.0.1', () => proxy.listen(0, '127.0.0.1', () => {

@@ -31,6 +31,7 @@ const net = require('net');
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
+const { guard } = require(path.join(__dirname, '..', 'net', 'guard'));
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -214,8 +215,8 @@ for (const mode of ['good', 'expired', 'malformed', 'incomplete', 'failcode', 'n
 }
 servers.push(['container', http.createServer(container('container'))]);
 servers.push(['container_tls', https.createServer(tlsOpts(), container('container_tls'))]);
-servers.push(['sts', http.createServer(sts('sts'))]);
-servers.push(['sts_tls', https.createServer(tlsOpts(), sts('sts_tls'))]);
+servers.push(['sts', http.createServer(guard(sts('sts')))]);
+servers.push(['sts_tls', https.createServer(tlsOpts(), guard(sts('sts_tls')))]);
 servers.push(['iot', https.createServer(Object.assign(tlsOpts(), {
   ca: fs.readFileSync(path.join(dpki, 'device-ca.crt')), requestCert: true, rejectUnauthorized: true,
 }), iot('iot'))]);

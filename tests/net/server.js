@@ -11,6 +11,7 @@ const https = require('https');
 const fs = require('fs');
 const crypto = require('crypto');
 const path = require('path');
+const { guard } = require('./guard');
 const modules = path.join(__dirname, '..', 'node_modules');
 const kinesalite = require(path.join(modules, 'kinesalite'));
 
@@ -207,12 +208,12 @@ if (!main) return; // required as a module: nothing to start
 const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
 kserver.listen(0, '127.0.0.1', () => {
   const kport = kserver.address().port;
-  const plain = http.createServer(proxy(kport));
+  const plain = http.createServer(guard(proxy(kport)));
   plain.keepAliveTimeout = 5000;
-  const faulty = http.createServer(faultProxy(kport));
+  const faulty = http.createServer(guard(faultProxy(kport)));
   faulty.keepAliveTimeout = 5000;
   faulty.listen(0, '127.0.0.1');
-  const variants = http.createServer(variantsProxy(kport));
+  const variants = http.createServer(guard(variantsProxy(kport)));
   variants.keepAliveTimeout = 5000;
   variants.listen(0, '127.0.0.1');
   plain.listen(0, '127.0.0.1', () => {
@@ -225,7 +226,7 @@ kserver.listen(0, '127.0.0.1', () => {
     let pending = tlsServers.length;
     if (!pending) return finish();
     for (const [name, cert, key] of tlsServers) {
-      const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, proxy(kport));
+      const tls = https.createServer({ cert: fs.readFileSync(args[cert]), key: fs.readFileSync(args[key]) }, guard(proxy(kport)));
       tls.keepAliveTimeout = 5000;
       tls.listen(0, '127.0.0.1', () => { ports[name] = tls.address().port; if (--pending === 0) finish(); });
     }
