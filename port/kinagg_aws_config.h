@@ -137,10 +137,14 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
             have_key = 0;
             continue;
         }
-        if (!(eq = strchr(s, '='))) continue;
+        /* as the AWS CLI reads it (Python's configparser): "key = value" or
+         * "key: value", keys in any case */
+        if (!(eq = strpbrk(s, "=:"))) continue;
         *eq = '\0';
         {
-            char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1);
+            char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1), *c;
+            for (c = k; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
             have_key = 1;
             key_indent = indent;
             nested = !*v;

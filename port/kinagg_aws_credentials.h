@@ -1213,13 +1213,20 @@ static void kinagg__ac_ini(const char *path, const char *section, const char *al
             have_key = 0;
             continue;
         }
-        if (!(eq = strchr(s, '='))) continue;
+        /* "key = value" or "key: value", keys in any case, as the AWS CLI
+         * reads them (Python's configparser) */
+        if (!(eq = strpbrk(s, "=:"))) continue;
         have_key = 1;
         key_indent = indent;
         if (!in) continue;
         *eq = '\0';
         key = kinagg__ac_trim(s);
         val = kinagg__ac_trim(eq + 1);
+        {
+            char *c;
+            for (c = key; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        }
 #define KINAGG__AC_FIELD(name)                                                     \
     if (strcmp(key, #name) == 0) {                                                 \
         if (!pr->name[0] && !kinagg__ac_set(pr->name, sizeof pr->name, val)) pr->too_long = #name; \

@@ -164,6 +164,18 @@ int main(void) {
           "AWS_CA_BUNDLE over the profile's ca_bundle: %s", c.ca_bundle);
     CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && !strcmp(c.ca_bundle, "/etc/env-ca.pem"),
           "AWS_CA_BUNDLE with a named profile: %s", c.ca_bundle);
+    /* keys in any case and "key: value", as the AWS CLI reads them */
+    clear_env();
+    setenv("HOME", home, 1);
+    snprintf(path, sizeof path, "%s/.aws/credentials", home);
+    write_file(path, "[default]\nAWS_Access_Key_ID = AKIDUPPER\nAWS_SECRET_ACCESS_KEY: secret/upper\n");
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\nRegion: sa-east-1\nEndpoint_URL = http://upper:14\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDUPPER") &&
+              !strcmp(c.secret_access_key, "secret/upper") && !strcmp(c.region, "sa-east-1") &&
+              !strcmp(c.endpoint_url, "http://upper:14"),
+          "keys in capitals, key: value: key %s secret %s region %s endpoint %s", c.access_key_id, c.secret_access_key,
+          c.region, c.endpoint_url);
     clear_env();
     return check_summary("aws-config");
 }

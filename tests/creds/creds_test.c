@@ -581,6 +581,14 @@ static void test_profile_paths(void) {
                   !memcmp(c.access_key_id.ptr, "AKIDINDENTED", 12),
               "a profile indented throughout: its second key read: %s", prov.error);
         kinagg_aws_provider_free(&prov);
+        /* keys in any case and "key: value", as the AWS CLI reads them */
+        snprintf(text, sizeof text, "[profile upper]\nCredential_Process: cat %s\n", path_in(dir, "ind-proc.json"));
+        write_file(path_in(dir, "home/.aws/upper-config"), text);
+        setenv("AWS_CONFIG_FILE", path_in(dir, "home/.aws/upper-config"), 1);
+        CHECK(kinagg_aws_provider_profile(&prov, "upper") == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_PROCESS &&
+                  kinagg_aws_provider_wait(&prov, 5000, &c, &exp) == KINAGG_OK && c.access_key_id.len == 12,
+              "Credential_Process: read as credential_process: %s", prov.error);
+        kinagg_aws_provider_free(&prov);
         clear_env();
     }
 }
