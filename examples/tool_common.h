@@ -20,14 +20,14 @@
 #include <unistd.h>
 
 #define TOOL_COMMON_HELP                                                                              \
-    "  --stream NAME          the stream's name\n"                                                      \
+    "  --stream NAME          the stream's name (--stream-name, as the AWS CLI names it, too)\n"         \
     "  --stream-arn ARN       or its ARN\n"                                                             \
     "  --region REGION        region to sign for (else AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"  \
     "  --endpoint URL         http(s)://host[:port] (else AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL,\n" \
     "                         the profile's services section or endpoint_url, or\n"                    \
-    "                         kinesis.REGION.amazonaws.com)\n"                                        \
+    "                         kinesis.REGION.amazonaws.com); --endpoint-url too\n"                   \
     "  --ca-file FILE         trusted CA certificates for https (else AWS_CA_BUNDLE, the profile's\n"  \
-    "                         ca_bundle, or /etc/ssl/certs/ca-certificates.crt)\n"                     \
+    "                         ca_bundle, or /etc/ssl/certs/ca-certificates.crt); --ca-bundle too\n"  \
     "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else AWS_PROFILE)\n"      \
     "  --protocol json|cbor   wire protocol (default json)\n"                                           \
     "  --iot-endpoint HOST    credentials from the AWS IoT credentials provider (the account's\n"      \
@@ -157,15 +157,18 @@ static inline int tool_number(const char *s, unsigned long lo, unsigned long hi,
 /* Takes a common option at argv[*i] (and its value); 1 if it was one,
  * -1 if its value is missing or bad. */
 static int tool_common_option(tool_opts *o, int argc, char **argv, int *i) {
+    /* the last three: the AWS CLI's names for --stream, --endpoint, --ca-file */
     static const char *const names[] = {"--stream", "--stream-arn", "--region", "--endpoint",
                                         "--ca-file", "--profile",  "--protocol", "--iot-endpoint",
-                                        "--iot-role-alias", "--iot-thing-name", "--cert", "--key"};
-    const char **slots[12];
+                                        "--iot-role-alias", "--iot-thing-name", "--cert", "--key",
+                                        "--stream-name", "--endpoint-url", "--ca-bundle"};
+    const char **slots[15];
     size_t k;
     slots[0] = &o->stream; slots[1] = &o->stream_arn; slots[2] = &o->region;
     slots[3] = &o->endpoint; slots[4] = &o->ca_file; slots[5] = &o->profile; slots[6] = NULL;
     slots[7] = &o->iot_endpoint; slots[8] = &o->iot_role_alias; slots[9] = &o->iot_thing_name;
     slots[10] = &o->cert; slots[11] = &o->key;
+    slots[12] = &o->stream; slots[13] = &o->endpoint; slots[14] = &o->ca_file;
     for (k = 0; k < sizeof names / sizeof names[0]; k++) {
         if (strcmp(argv[*i], names[k]) != 0) continue;
         if (*i + 1 >= argc) return -1;

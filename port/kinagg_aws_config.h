@@ -18,10 +18,12 @@
  *             endpoint_url under "kinesis =" in the config file's section
  *             [services NAME] named by the profile's "services = NAME",
  *             else the profile's endpoint_url (empty: the region's public
- *             endpoint);
+ *             endpoint); none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
+ *             else the profile's ignore_configured_endpoint_urls, is true;
  *   CA bundle AWS_CA_BUNDLE, else the profile's ca_bundle (empty: none named).
  * Indented lines after a key with an empty value (e.g. "s3 =") are that
  * key's sub-settings, as the AWS CLI reads them: never the profile's own.
+ * Keys may be in any case and written "key: value" (Python's configparser).
  * Static memory only: the strings live in the struct.
  */
 #ifndef KINAGG_AWS_CONFIG_H
@@ -97,6 +99,14 @@ static char *kinagg__cfg_trim(char *s) {
     return s;
 }
 
+/* "true" in any case, as the AWS SDKs read their boolean settings */
+static int kinagg__cfg_is_true(const char *v) {
+    const char *t = "true";
+    for (; *t; t++, v++)
+        if (*v != *t && *v != *t - 'a' + 'A') return 0;
+    return !*v;
+}
+
 /* Calls fn for each setting of one section of an INI file, read as the AWS
  * CLI reads it: "key = value" lines; a line indented deeper than the key
  * before it is, after a key with an empty value, a sub-setting of that key
@@ -163,6 +173,7 @@ typedef struct kinagg__cfg_read_ctx {
     char services[128];     /* services = NAME */
     char endpoint_url[512]; /* the profile's own endpoint_url */
     char kinesis_url[512];  /* [services NAME]'s kinesis = / endpoint_url */
+    char ignore_urls[8];    /* ignore_configured_endpoint_urls = true */
 } kinagg__cfg_read_ctx;
 
 /* A setting of the profile: only the profile's own (not a sub-setting, such
@@ -181,6 +192,8 @@ static void kinagg__cfg_profile_setting(void *ctx, const char *parent, const cha
         kinagg__cfg_copy(c->region, sizeof c->region, v);
     else if (!strcmp(k, "endpoint_url") && !x->endpoint_url[0])
         kinagg__cfg_copy(x->endpoint_url, sizeof x->endpoint_url, v);
+    else if (!strcmp(k, "ignore_configured_endpoint_urls") && !x->ignore_urls[0])
+        kinagg__cfg_copy(x->ignore_urls, sizeof x->ignore_urls, v);
     else if (!strcmp(k, "services") && !x->services[0])
         kinagg__cfg_copy(x->services, sizeof x->services, v);
     else if (!strcmp(k, "ca_bundle") && !c->ca_bundle[0])
@@ -232,9 +245,14 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
         snprintf(section, sizeof section, "services %.140s", x.services);
         (void)kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x);
     }
-    /* the endpoint: Kinesis's own over the general one, the environment over the files */
-    if ((v = kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS")) || (v = kinagg__cfg_env("AWS_ENDPOINT_URL")) ||
-        (v = x.kinesis_url[0] ? x.kinesis_url : NULL) || (v = x.endpoint_url[0] ? x.endpoint_url : NULL))
+    /* the endpoint: Kinesis's own over the general one, the environment over
+     * the files; none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else
+     * the profile's ignore_configured_endpoint_urls) is true */
+    v = kinagg__cfg_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    if (!v) v = x.ignore_urls;
+    if (!kinagg__cfg_is_true(v) &&
+        ((v = kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS")) || (v = kinagg__cfg_env("AWS_ENDPOINT_URL")) ||
+         (v = x.kinesis_url[0] ? x.kinesis_url : NULL) || (v = x.endpoint_url[0] ? x.endpoint_url : NULL)))
         kinagg__cfg_copy(c->endpoint_url, sizeof c->endpoint_url, v);
     if (!c->access_key_id[0] || !c->secret_access_key[0]) {
         snprintf(c->error, sizeof c->error,

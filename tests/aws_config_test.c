@@ -24,7 +24,7 @@ static void clear_env(void) {
     static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                        "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
                                        "AWS_ENDPOINT_URL_KINESIS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-                                       "AWS_CA_BUNDLE"};
+                                       "AWS_CA_BUNDLE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
     size_t i;
     for (i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
@@ -176,6 +176,18 @@ int main(void) {
               !strcmp(c.endpoint_url, "http://upper:14"),
           "keys in capitals, key: value: key %s secret %s region %s endpoint %s", c.access_key_id, c.secret_access_key,
           c.region, c.endpoint_url);
+    /* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, else the profile's setting: no endpoint from env or files */
+    setenv("AWS_ENDPOINT_URL", "http://env:15", 1);
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !c.endpoint_url[0], "ignored endpoints: %s", c.endpoint_url);
+    write_file(path, "[default]\nregion = sa-east-1\nendpoint_url = http://upper:14\n"
+                     "ignore_configured_endpoint_urls = true\n");
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.endpoint_url, "http://env:15"),
+          "the variable over the profile's ignore_configured_endpoint_urls: %s", c.endpoint_url);
+    unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !c.endpoint_url[0],
+          "the profile's ignore_configured_endpoint_urls: %s", c.endpoint_url);
     clear_env();
     return check_summary("aws-config");
 }

@@ -67,6 +67,15 @@ check "missing stream exits 1" test $? -eq 1
 check "missing stream names the failed count" "grep -q '3 records failed' $B/cat-nostream.err"
 cat $B/cat-badcreds.err $B/cat-nostream.err >&2
 
+# the AWS CLI's option names: --endpoint-url, --stream-name, --ca-bundle
+printf 'cli-name-%s\n' 1 2 3 > $B/cli-names.txt
+AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:1 ./$B/kinagg-cat --endpoint-url http://127.0.0.1:$PROXY \
+  --stream-name tools-json-$SEED --ca-bundle /dev/null $B/cli-names.txt 2> $B/cat-cli-names.err
+check "--endpoint-url, --stream-name and --ca-bundle taken as the AWS CLI takes them" test $? -eq 0
+got=$(AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:1 ./$B/kinagg-tail --endpoint-url http://127.0.0.1:$PROXY \
+  --stream-name tools-json-$SEED --grep cli-name- 2>/dev/null | wc -l)
+check "kinagg-tail --endpoint-url --stream-name reads the 3 lines (got $got)" test "$got" -eq 3
+
 # --grep, --from latest, --follow
 want=$(grep -c 'item/12' $lines)
 got=$(./$B/kinagg-tail --stream tools-json-$SEED --grep 'item/12' 2>/dev/null | wc -l)
