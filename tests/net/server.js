@@ -205,6 +205,16 @@ function faultProxy(kport) {
 module.exports = { verify, reject };
 if (!main) return; // required as a module: nothing to start
 
+// kinesalite throws from its request's 'error' listener when a client closes
+// in the middle of a request (its index.js: req.on('error', function(err) {
+// throw err })). That request is over; the server and its streams are not.
+// Anything else still ends the process, with its stack on stderr.
+process.on('uncaughtException', (e) => {
+  if (e && (e.code === 'ECONNRESET' || e.message === 'aborted')) return;
+  process.stderr.write(`${e && e.stack || e}\n`);
+  process.exit(70);
+});
+
 const kserver = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000 });
 kserver.listen(0, '127.0.0.1', () => {
   const kport = kserver.address().port;
