@@ -938,7 +938,7 @@ typedef struct kinagg_completion {
     kinagg_str sequence_number;
     uint64_t subsequence;       /* index in its aggregate; 0 when sent alone */
     int aggregated;
-    unsigned attempts;          /* PutRecords attempts that carried it */
+    unsigned attempts;          /* PutRecords attempts that carried it (stays at 65535) */
     kinagg_str error_code;      /* the last error, e.g. ProvisionedThroughputExceededException */
     kinagg_str error_message;
     uint64_t latency_ms;        /* from put to this completion */
@@ -946,7 +946,8 @@ typedef struct kinagg_completion {
 
 /* Called from poll (and flush, abandon), once per record put; the strings
  * are valid during the call only. It may call put or abandon (not poll,
- * flush or close). */
+ * flush or close); abandon called from a callback of abandon returns 0 at
+ * once, the first call completing every record it found. */
 typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
 
 /* Where the producer gets credentials that change (instance roles,
@@ -1110,6 +1111,7 @@ typedef struct kinagg_producer {
     size_t requeued;             /* records from the ring's tail sorted into the
                                   * queues of a new map so far, while requeueing */
     int map_state, map_wanted, flushing, requeueing;
+    int abandoning;              /* inside kinagg_producer_abandon (its callbacks may call it) */
     int full;                    /* put said FULL: records go without waiting
                                   * for max_buffered_ms until a put fits again */
     unsigned map_gen;            /* counts maps loaded */
@@ -1184,7 +1186,9 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *par
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms);
 
 /* Blocks until a connection is ready or next_ms or max_ms passes (for
- * threads and POSIX loops; a game loop just polls every frame). */
+ * threads and POSIX loops; a game loop just polls every frame). With
+ * several connections on a call, each transport's wait is called in turn
+ * for up to 10 ms, so a ready one is seen within about that. */
 KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint32_t max_ms);
 
 /* Sends everything buffered without waiting for max_buffered_ms and blocks
@@ -1198,7 +1202,8 @@ KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t time
  * KINAGG_ERR_ABANDONED, in put order, and the connections are closed. A
  * record that was in a request in flight may still have been delivered:
  * its completion cannot tell. Records put from a callback during abandon
- * are new and stay. Returns how many were abandoned. */
+ * are new and stay. Returns how many were abandoned (0 when called from
+ * one of its own callbacks). */
 KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p);
 
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats);
@@ -5115,11 +5120,10 @@ static KINAGG__SMALL_NOINLINE void kinagg__doc_of_response(kinagg_kinesis *k, ki
 
 /* Whether name holds one of the words (NUL-separated, ended by an empty one). */
 static int kinagg__has_word(kinagg_str name, const char *words) {
-    for (; *words; words += kinagg_str_c(words).len + 1) {
-        size_t n = kinagg_str_c(words).len, j;
+    size_t n, j;
+    for (; (n = kinagg_str_c(words).len) != 0; words += n + 1)
         for (j = 0; j + n <= name.len; j++)
             if (KINAGG_MEMCMP(name.ptr + j, words, n) == 0) return 1;
-    }
     return 0;
 }
 
@@ -5153,6 +5157,8 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         now = (now ^ sign) - sign;
         (void)kinagg__divmod16(&now, 1000);
         k->last_skew_ms = (int64_t)((server - ((now ^ sign) - sign)) * 1000);
+    } else {
+        date = NULL; /* none we can read (only IMF-fixdate, which AWS sends): no clock to learn */
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
     kinagg__doc_of_response(k, &d);
@@ -5746,7 +5752,7 @@ typedef struct kinagg__prec {
     uint32_t off, size, data_len; /* the ring is at most 4 GiB */
     uint32_t next;
     uint16_t pk_len, attempts;
-    uint8_t ehk_len, state, last_error, abandon;
+    uint8_t ehk_len, state, last_error;
 } kinagg__prec;
 
 typedef struct kinagg__pshard {
@@ -6255,7 +6261,6 @@ static void kinagg__prec_free(kinagg_producer *p, uint32_t i) {
     p->stats.buffered_records--;
     p->stats.buffered_bytes -= p->recs[i].size;
     p->recs[i].state = KINAGG__R_FREE;
-    p->recs[i].abandon = 0;
     while (p->rec_count && p->recs[p->rec_tail].state == KINAGG__R_FREE) {
         p->rec_tail = (p->rec_tail + 1) % p->nrecs;
         p->rec_count--;
@@ -6432,7 +6437,7 @@ static KINAGG__SMALL_NOINLINE void kinagg__take_records(kinagg_producer *p, kina
         q->count--;
         q->bytes -= p->recs[i].size;
         p->recs[i].state = KINAGG__R_FLIGHT;
-        p->recs[i].attempts++;
+        p->recs[i].attempts += p->recs[i].attempts != 0xffff; /* (saturating: a record retried for days) */
         if (prev != KINAGG__NONE) p->recs[prev].next = i;
         prev = i;
     }
@@ -6604,7 +6609,11 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
         return 1;
     case KINAGG_ERR_SERVICE:
         i = kinagg__pcode_find(kinagg_str_c(k->error_type), 1, KINAGG__E_RETRYABLE);
-        return k->http_status >= 500 || k->http_status == 429 || (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES)) ||
+        /* 408: some servers send it on a connection they close as idle, and
+         * it is then the answer read for the next request (RFC 9110 lets a
+         * client repeat that request) */
+        return k->http_status >= 500 || k->http_status == 429 || k->http_status == 408 ||
+               (i && (i <= KINAGG__E_UNAVAILABLE || i >= KINAGG__E_CODES)) ||
                kinagg__has_word(kinagg_str_c(k->error_type), "Throttl\0LimitExceeded\0TooManyRequests\0Timeout\0");
     default:
         return 0;
@@ -6838,7 +6847,9 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
     refused = kinagg__cred_refused(p, st, k);
     kinagg__perror_call(p, "ListShards", st, k);
     if (refused) p->cred_forced = 1;
-    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused) {
+    /* an expired NextToken (AWS keeps them 300 s): the listing starts again */
+    if (st == KINAGG_ERR_SERVICE && !kinagg__retryable(st, k) && !refused &&
+        !kinagg__has_word(kinagg_str_c(k->error_type), "ExpiredNextToken\0")) {
         /* no permission (or no such stream): go on without a map, and ask
          * again now and then */
         p->map_state = KINAGG__MAP_DENIED;
@@ -7071,11 +7082,32 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     return KINAGG_OK;
 }
 
+/* Several connections on a call: a transport waits on one connection, so
+ * each is waited on in turn for up to 10 ms until one is ready (or fails) or
+ * the deadline passes; an answer on one is not kept waiting by another's
+ * silence. 1 if there were several. */
+static int kinagg__wait_each(kinagg_producer *p, uint64_t deadline) {
+    size_t ci, busy = 0;
+    for (ci = 0; ci < KINAGG__NCONN(p); ci++)
+        busy += KINAGG__ON_CALL(&p->conns[ci]) && p->conns[ci].k.http.transport.wait;
+    if (busy < 2) return 0;
+    for (;;)
+        for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
+            kinagg__pconn *c = &p->conns[ci];
+            uint64_t now = p->platform.now_ms(p->platform.ctx);
+            if (now >= deadline) return 1;
+            if (KINAGG__ON_CALL(c) && c->k.http.transport.wait &&
+                c->k.http.transport.wait(c->k.http.transport.ctx, c->events,
+                                         deadline - now < 10 ? (uint32_t)(deadline - now) : 10) != KINAGG_IO_AGAIN)
+                return 1;
+        }
+}
+
 KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint32_t max_ms) {
     uint64_t now = p->platform.now_ms(p->platform.ctx);
     uint32_t t = next_ms > now ? (next_ms - now > max_ms ? max_ms : (uint32_t)(next_ms - now)) : 0;
     size_t ci;
-    if (t == 0) return;
+    if (t == 0 || (KINAGG__NCONN(p) > 1 && kinagg__wait_each(p, now + t))) return;
     for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
         kinagg__pconn *c = &p->conns[ci];
         if (KINAGG__ON_CALL(c) && c->k.http.transport.wait) {
@@ -7105,9 +7137,12 @@ KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t time
 }
 
 KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
-    size_t n, i, count, tail, abandoned = 0;
+    size_t i, left, abandoned;
     uint64_t now;
-    if (!p) return 0;
+    /* from a callback of this call: the records are this call's to complete
+     * (a call nested in each callback would grow the stack with the buffer) */
+    if (!p || p->abandoning) return 0;
+    p->abandoning = 1;
     now = p->platform.now_ms(p->platform.ctx);
     /* requests in flight are dropped with their connections */
     for (i = 0; i < KINAGG__NCONN(p); i++) {
@@ -7123,17 +7158,16 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
         if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
         p->map_token[0] = '\0';
     }
-    /* mark first: a callback may put new records, which stay */
-    count = p->rec_count;
-    tail = p->rec_tail;
-    for (n = 0, i = tail; n < count; n++, i = i + 1 < p->nrecs ? i + 1 : 0)
-        if (p->recs[i].state != KINAGG__R_FREE) p->recs[i].abandon = 1;
-    for (n = 0, i = tail; n < count; n++, i = i + 1 < p->nrecs ? i + 1 : 0) {
-        if (!p->recs[i].abandon) continue;
-        kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED, KINAGG__TEXT("abandoned before it was known to be delivered"),
-                     now);
-        abandoned++;
-    }
+    /* the records buffered now, oldest first: a callback's new records come
+     * after them in the ring, and the count ends before them, so they stay */
+    abandoned = left = (size_t)p->stats.buffered_records;
+    for (i = p->rec_tail; left; i = i + 1 < p->nrecs ? i + 1 : 0)
+        if (p->recs[i].state != KINAGG__R_FREE) {
+            kinagg__fail(p, (uint32_t)i, KINAGG_ERR_ABANDONED,
+                         KINAGG__TEXT("abandoned before it was known to be delivered"), now);
+            left--;
+        }
+    p->abandoning = 0;
     return abandoned;
 }
 

@@ -461,6 +461,24 @@ static size_t smaller_limit(size_t limit) {
 
 static int is_type(const char *t) { return !strcmp(k.error_type, t); }
 
+/* Worth another try, as the AWS SDKs and the producer judge it: 5xx, 408
+ * (a server closing an idle connection), 429, codes about throttling or time
+ * limits, and a few others that pass: a stream being updated, an expired
+ * ListShards token (kinagg_list_shards starts again without it). */
+static int retryable(void) {
+    static const char *const words[] = {"Throttl", "LimitExceeded", "TooManyRequests", "Timeout"};
+    static const char *const types[] = {"ProvisionedThroughputExceededException", "InternalFailure",
+                                        "ServiceUnavailable", "ServiceUnavailableException", "SlowDown",
+                                        "ResourceInUseException", "ExpiredNextTokenException"};
+    size_t i;
+    if (k.http_status >= 500 || k.http_status == 408 || k.http_status == 429) return 1;
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(k.error_type, words[i])) return 1;
+    for (i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (is_type(types[i])) return 1;
+    return 0;
+}
+
 /* New temporary credentials for the client's signer (see tool_common.h). */
 static int refresh_credentials(int force) {
     if (!tool_credentials_refresh("kinagg-tail", &cred, force)) return 0;
@@ -475,9 +493,7 @@ static int on_error(const char *op, const tshard *s, kinagg_status st) {
     int act = ACT_RETRY;
     if (st == KINAGG_ERR_SERVICE) {
         if (is_type("ExpiredIteratorException")) act = ACT_NEW_ITERATOR;
-        else if (k.http_status >= 500 || is_type("ProvisionedThroughputExceededException") ||
-                 is_type("ThrottlingException") || is_type("LimitExceededException") ||
-                 is_type("KMSThrottlingException") || is_type("InternalFailure") || is_type("ServiceUnavailable"))
+        else if (retryable())
             act = ACT_RETRY;
         else if ((is_type("ExpiredTokenException") || is_type("ExpiredToken") ||
                   is_type("UnrecognizedClientException")) &&

@@ -229,16 +229,19 @@ typedef struct rec {
     int status;
     uint64_t seq, sub;
     uint64_t put_at;    /* the clock when put */
+    int worn;           /* its attempts set to the most the count holds */
 } rec;
 static rec recs[MAXREC];
 static unsigned nrecs_put;
 static size_t completed, buffered_bytes, reputs;
 static kinagg_producer_config cfg;
+static kinagg_producer prod;
 static uint64_t last_bad_at; /* the clock when a success answer to PutRecords kinagg cannot read was last served */
 static size_t low_entries;    /* the fewest entries per request since then (a request of n entries halves to n / 2) */
 static struct { uint64_t at; size_t n; } cuts[64]; /* the last such answers read whole: when, and their
                                                    * requests' entries */
 static unsigned ncuts;
+static uint64_t expired_token_failures; /* ExpiredNextTokenException served: the map failures counted then, + 1 */
 static uint64_t cut_read_at; /* with one connection: when such an answer was last read whole, or 0 */
 static size_t cut_read_n;
 
@@ -861,6 +864,13 @@ static void list_shards(peer *pe, const char *body, size_t len) {
     if (j.bad || !j_eat(&j, '}')) { fail("ListShards body does not parse"); answer_error(pe, 400, "SerializationException", "bad"); return; }
     EXPECT(have_token != have_stream, "ListShards names %s", have_token ? "a token and the stream" : "neither token nor stream");
     if (max < 1) max = 1;
+    if (have_token && chance(cz.list_fail)) { /* AWS keeps a token 300 s: the listing must start again */
+        kinagg_producer_stats st;
+        kinagg_producer_get_stats(&prod, &st);
+        if (!expired_token_failures) expired_token_failures = st.shard_map_failures + 1;
+        answer_error(pe, 400, "ExpiredNextTokenException", "The pagination token passed to the operation is expired.");
+        return;
+    }
     if (chance(cz.list_fail)) { answer_error(pe, chance(500) ? 500 : 503, "InternalFailure", "internal"); return; }
     if (chance(cz.list_denied)) { answer_error(pe, 400, "AccessDeniedException", "not allowed"); return; }
     if (from > cur_map_len) from = cur_map_len; /* a token from an older map: what is left of this one */
@@ -934,7 +944,6 @@ static void peer_request(peer *pe) {
 
 /* ---- the producer's side ------------------------------------------------------ */
 
-static kinagg_producer prod;
 static int in_abandon, cb_abandon, cb_reput, cb_slow;
 static unsigned cb_depth;
 static size_t n_abandons;
@@ -954,7 +963,8 @@ static void on_complete(void *ctx, const kinagg_completion *c) {
           (int)c->sequence_number.len, c->sequence_number.ptr, (unsigned long)c->subsequence, c->attempts);
     completed++;
     buffered_bytes -= r->size;
-    EXPECT(c->attempts <= 60000, "attempts %u", c->attempts);
+    EXPECT(r->worn ? c->attempts == 0xffff : c->attempts <= 60000, "record %lu: attempts %u%s", (unsigned long)(id - 1),
+           c->attempts, r->worn ? " after 65535 (wrapped)" : "");
     EXPECT(c->latency_ms <= vnow - r->put_at, "record %lu completed after %llu ms, put %llu ms ago",
            (unsigned long)(id - 1), (unsigned long long)c->latency_ms, (unsigned long long)(vnow - r->put_at));
     if (c->status == KINAGG_OK) {
@@ -997,6 +1007,16 @@ static void on_complete(void *ctx, const kinagg_completion *c) {
         if (do_put() == KINAGG_OK) reputs++;
         cb_depth--;
     }
+    if (cb_abandon && in_abandon && chance(cb_abandon * 100)) { /* again, from a callback of abandon */
+        static int nested;
+        size_t n;
+        nested++;
+        EXPECT(nested == 1, "abandon nested %d deep in its own callbacks (the stack grows with the buffer)", nested);
+        n = kinagg_producer_abandon(&prod);
+        EXPECT(n == 0, "abandon from a callback of abandon gave up %lu records (the first call completes them)",
+               (unsigned long)n);
+        nested--;
+    }
     if (cb_abandon && chance(cb_abandon) && !in_abandon) {
         in_abandon++;
         TRACE("abandon from a callback\n");
@@ -1029,6 +1049,10 @@ static kinagg_status do_put(void) {
         r->key = k;
         r->put_at = vnow;
         r->size = keys[k].pk_len + keys[k].ehk_len + len;
+        if (chance(5)) { /* as if retried for days: the count must hold, not wrap to 0 */
+            prod.recs[(prod.rec_head + prod.nrecs - 1) % prod.nrecs].attempts = 0xffff;
+            r->worn = 1;
+        }
         {
             kinagg_producer_stats ps;
             kinagg_producer_get_stats(&prod, &ps);
@@ -1154,6 +1178,16 @@ static uint64_t poll_once(void) {
         EXPECT(start < last_bad_at + bound, "entries per request still %lu of %u, %lu s after the last unreadable answer",
                (unsigned long)prod.entries_max, cfg.collection_max_count, (unsigned long)((start - last_bad_at) / 1000));
     }
+    if (expired_token_failures) { /* the first map failure since: that answer, read (or its connection lost) */
+        kinagg_producer_stats st;
+        kinagg_producer_get_stats(&prod, &st);
+        if (st.shard_map_failures >= expired_token_failures) {
+            EXPECT(prod.map_state != KINAGG__MAP_DENIED && prod.map_retry_ms <= start + 30000,
+                   "after ExpiredNextTokenException: map state %d, listing again in %ld ms", prod.map_state,
+                   (long)(prod.map_retry_ms - start));
+            expired_token_failures = 0;
+        }
+    }
     check_stats("after poll");
     return next;
 }
@@ -1257,6 +1291,7 @@ static int run_seed(unsigned long long seed) {
     completed = buffered_bytes = reputs = n_abandons = 0;
     last_bad_at = 0;
     low_entries = (size_t)-1;
+    expired_token_failures = 0;
     ncuts = 0;
     cut_read_at = 0;
     cut_read_n = 0;

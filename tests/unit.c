@@ -1287,7 +1287,8 @@ static void test_producer_codes(void) {
         {"ResourceInUseException", 400, 1}, {"InternalFailure", 500, 1}, {"ServiceUnavailable", 503, 1},
         {"ResourceNotFoundException", 400, 0}, {"AccessDeniedException", 400, 0}, {"ValidationException", 400, 0},
         {"InvalidArgumentException", 400, 0}, {"KMSAccessDeniedException", 400, 0}, {"ExpiredTokenException", 400, 0},
-        {"UnrecognizedClientException", 400, 0}, {"InvalidSignatureException", 403, 0}, {"HTTP 404", 404, 0}};
+        {"UnrecognizedClientException", 400, 0}, {"InvalidSignatureException", 403, 0}, {"HTTP 404", 404, 0},
+        {"HTTP 408", 408, 1}};
     kinagg_str last = kinagg__pcode(KINAGG__E_ALL - 1);
     kinagg_kinesis k;
     size_t i;
@@ -1304,6 +1305,87 @@ static void test_producer_codes(void) {
               cases[i].status, cases[i].retry ? "sent again" : "fails for good");
     }
 }
+
+#ifndef KINAGG_NO_JSON
+static uint64_t skew_test_unix_ms(void *ctx) { (void)ctx; return 784111777000ull - 3600000; } /* an hour slow */
+
+/* A refused request time corrects the clock only from a Date header kinagg
+ * can read (IMF-fixdate, as AWS sends); from another form it is a service
+ * error, not a "corrected" skew that changes nothing. */
+static void test_clock_skew_date(void) {
+    static const char body[] = "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature expired: "
+                               "19941106T074937Z is now earlier than 19941106T084437Z\"}";
+    static const char *const dates[] = {"Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+                                        "Sun Nov  6 08:49:37 1994", ""};
+    static kinagg_kinesis k;
+    static char copy[sizeof body]; /* strings are read in place */
+    size_t i;
+    for (i = 0; i < 4; i++) {
+        kinagg_http_response *r = &k.http.response;
+        kinagg_status st;
+        memset(&k, 0, sizeof k);
+        memcpy(copy, body, sizeof body);
+        k.platform.unix_ms = skew_test_unix_ms;
+        k.protocol = KINAGG_PROTOCOL_JSON;
+        r->status = 400;
+        r->body = (unsigned char *)copy;
+        r->body_len = sizeof body - 1;
+        r->headers[0].name = kinagg_str_c("Content-Type");
+        r->headers[0].value = kinagg_str_c("application/x-amz-json-1.1");
+        r->headers[1].name = kinagg_str_c("Date");
+        r->headers[1].value = kinagg_str_c(dates[i]);
+        r->header_count = dates[i][0] ? 2 : 1;
+        st = kinagg__call_result(&k, KINAGG_OK);
+        if (i == 0)
+            CHECK(st == KINAGG_ERR_CLOCK_SKEW && k.clock_offset_ms == 3600000, "skew from %s: %s, offset %ld",
+                  dates[i], kinagg_strerror(st), (long)k.clock_offset_ms);
+        else
+            CHECK(st == KINAGG_ERR_SERVICE && k.clock_offset_ms == 0 && !strcmp(k.error_type, "InvalidSignatureException"),
+                  "no skew learnt from Date \"%s\": %s, offset %ld", dates[i], kinagg_strerror(st), (long)k.clock_offset_ms);
+    }
+}
+#endif
+
+#if KINAGG_PRODUCER_MAX_CONNECTIONS > 1
+/* kinagg_producer_wait with two connections on a call: the first silent,
+ * the second answered 5 ms in. The wait ends soon after that answer, not
+ * when the first connection's wait would have timed out. */
+static uint64_t wait_clock;
+static unsigned wait_calls[2];
+static uint64_t wait_now(void *ctx) { (void)ctx; return wait_clock; }
+static kinagg_io wait_one(void *ctx, unsigned events, uint32_t timeout_ms) {
+    int id = *(const int *)ctx;
+    (void)events;
+    wait_calls[id]++;
+    if (id == 1 && wait_clock >= 1005) return KINAGG_IO_OK;
+    wait_clock += timeout_ms;
+    return KINAGG_IO_AGAIN;
+}
+static void test_producer_wait_each(void) {
+    static kinagg_producer p;
+    static kinagg__pconn conns[2];
+    static const int ids[2] = {0, 1};
+    int i;
+    memset(&p, 0, sizeof p);
+    memset(conns, 0, sizeof conns);
+    p.cfg.connections = 2;
+    p.conns = conns;
+    p.platform.now_ms = wait_now;
+    for (i = 0; i < 2; i++) {
+        conns[i].state = KINAGG__C_PUT;
+        conns[i].k.http.transport.wait = wait_one;
+        conns[i].k.http.transport.ctx = (void *)(uintptr_t)&ids[i];
+    }
+    wait_clock = 1000;
+    kinagg_producer_wait(&p, 6000, 10000);
+    CHECK(wait_clock <= 1030 && wait_calls[1] > 0, "wait ended at %lu ms (an answer came at 1005): connection 1 waited on %u times",
+          (unsigned long)wait_clock, wait_calls[1]);
+    conns[1].state = KINAGG__C_IDLE; /* one on a call: its wait, whole */
+    wait_clock = 1000;
+    kinagg_producer_wait(&p, 1500, 10000);
+    CHECK(wait_clock == 1500, "one connection on a call: waited to %lu, not 1500", (unsigned long)wait_clock);
+}
+#endif
 
 static void test_producer_route(void) {
     enum { MAXS = 64 };
@@ -1488,6 +1570,12 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_memory();
     test_producer_codes();
+#if KINAGG_PRODUCER_MAX_CONNECTIONS > 1
+    test_producer_wait_each();
+#endif
+#ifndef KINAGG_NO_JSON
+    test_clock_skew_date();
+#endif
     test_md5();
     test_sha256();
     test_hash_lengths();

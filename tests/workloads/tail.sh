@@ -79,7 +79,8 @@ wait_lines $W/fol.out 4000 25
 check "--follow: the 2,000 records sent during a 5 s outage printed after it ($(lines_of $W/fol.out) lines)" \
   test "$(lines_of $W/fol.out)" -eq 4000 -a "$n_during" -eq 2000
 for f in "GetRecords 500 2" "GetRecords 503 1" "GetRecords pte 3" "GetRecords expired 2" "GetRecords cut 1" \
-         "GetRecords reset 1" "GetShardIterator 500 1"; do echo "fail $f" >&7; done
+         "GetRecords reset 1" "GetShardIterator 500 1" "GetRecords 408 1" "GetRecords 429 1" \
+         "GetRecords throttling 1"; do echo "fail $f" >&7; done
 $CAT --stream tail-fol-$SEED $W/fc.txt 2>/dev/null
 wait_lines $W/fol.out 6000 30
 sleep 1.5   # anything extra would show now
@@ -90,8 +91,8 @@ cat $W/fa.txt $W/fb.txt $W/fc.txt > $W/fol.want
 check "--follow: every record of the three batches printed once ($(lines_of $W/fol.out) lines, $(sort $W/fol.out | uniq -d | wc -l) twice)" \
   same_sorted $W/fol.out $W/fol.want
 faults=$(grep -c '"fault"' $W/proxy.log)
-check "--follow: all 11 injected failures met (500, 503, throttling, expired iterator, cut and reset answers): $faults" \
-  test "$faults" -eq 11
+check "--follow: all 14 injected failures met (500, 503, 408, 429, throttling, expired iterator, cut and reset answers): $faults" \
+  test "$faults" -eq 14
 check "--follow: an expired iterator was taken again AFTER_SEQUENCE_NUMBER of the last record" \
   "grep -q '\"type\":\"AFTER_SEQUENCE_NUMBER\"' $W/proxy.log"
 check "--follow: the outage reported on stderr as it began, and the recovery" \
@@ -99,6 +100,15 @@ check "--follow: the outage reported on stderr as it began, and the recovery" \
 check "--follow: repeats summarised, not one line per failed call ($(wc -l < $W/fol.err) lines)" \
   test "$(wc -l < $W/fol.err)" -le 40
 sed 's/^/  | /' $W/fol.err
+
+# an expired ListShards token (AWS keeps them 300 s): the listing starts again
+echo "fail ListShards expiredtoken 1" >&7
+$TAIL --stream tail-fol-$SEED --endpoint http://127.0.0.1:$TP > $W/tok.out 2> $W/tok.err
+rc=$?
+check "ExpiredNextTokenException from ListShards: listed again, every record read, status 0 (got $rc, $(lines_of $W/tok.out) lines)" \
+  "test $rc -eq 0 && same_sorted $W/tok.out $W/fol.want"
+check "ExpiredNextTokenException from ListShards: met and reported" \
+  "grep -q '\"fault\":\"expiredtoken\"' $W/proxy.log && grep -q ExpiredNextTokenException $W/tok.err"
 
 # --follow across a split: the parent read to its end, then its children
 node -e "

@@ -6,8 +6,12 @@
 //   down MS            refuse connections (and drop open ones) for MS ms
 //   fail OP KIND N     the next N calls of OP fail: 500, 503, pte
 //                      (ProvisionedThroughputExceededException), expired
-//                      (ExpiredIteratorException), reset (connection dropped
-//                      unanswered) or cut (the answer dropped halfway)
+//                      (ExpiredIteratorException), 408 (empty, and the
+//                      connection closed, as servers close idle ones), 429
+//                      (TooManyRequestsException), throttling (400
+//                      Throttling), expiredtoken (ExpiredNextTokenException),
+//                      reset (connection dropped unanswered) or cut (the
+//                      answer dropped halfway)
 // Logs one JSON line per fault, outage and GetShardIterator call (its type,
 // sequence number and Timestamp as decoded from JSON or CBOR, with CBOR's
 // tag 1 shown as {"tag1": value}).
@@ -59,6 +63,10 @@ async function handle(req, res) {
       case '503': return answer(res, 503, 'ServiceUnavailable', ctype);
       case 'pte': return answer(res, 400, 'ProvisionedThroughputExceededException', ctype);
       case 'expired': return answer(res, 400, 'ExpiredIteratorException', ctype);
+      case '408': res.writeHead(408, { Connection: 'close', 'Content-Length': 0 }); return res.end();
+      case '429': return answer(res, 429, 'TooManyRequestsException', ctype);
+      case 'throttling': return answer(res, 400, 'Throttling', ctype);
+      case 'expiredtoken': return answer(res, 400, 'ExpiredNextTokenException', ctype);
       case 'reset': return req.socket.destroy();
       default: break; // cut: below
     }
