@@ -7091,7 +7091,8 @@ static int kinagg__wait_each(kinagg_producer *p, uint64_t deadline) {
     for (ci = 0; ci < KINAGG__NCONN(p); ci++)
         busy += KINAGG__ON_CALL(&p->conns[ci]) && p->conns[ci].k.http.transport.wait;
     if (busy < 2) return 0;
-    for (;;)
+    for (;;) {
+        uint64_t began = p->platform.now_ms(p->platform.ctx);
         for (ci = 0; ci < KINAGG__NCONN(p); ci++) {
             kinagg__pconn *c = &p->conns[ci];
             uint64_t now = p->platform.now_ms(p->platform.ctx);
@@ -7101,6 +7102,8 @@ static int kinagg__wait_each(kinagg_producer *p, uint64_t deadline) {
                                          deadline - now < 10 ? (uint32_t)(deadline - now) : 10) != KINAGG_IO_AGAIN)
                 return 1;
         }
+        if (p->platform.now_ms(p->platform.ctx) == began) return 1; /* waits that do not wait: back to poll */
+    }
 }
 
 KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint32_t max_ms) {
