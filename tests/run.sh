@@ -16,7 +16,9 @@ start=$(date +%s)
 # shows as failures with their output, never as a run that does not end.
 STEP_LIMIT=${STEP_LIMIT:-900}
 RUN_LIMIT=${RUN_LIMIT:-4500}
-server_pid='' server_dead=''
+server_pid='' server_dead='' step_pid=''
+trap 'if [ -n "$step_pid" ]; then kill -INT "$step_pid" 2>/dev/null; fi; exit 130' INT
+trap 'if [ -n "$step_pid" ]; then kill -TERM "$step_pid" 2>/dev/null; fi; exit 143' TERM
 
 step() { # step NAME COMMAND... (a program, or a function exported below)
   local name=$1; shift
@@ -28,8 +30,13 @@ step() { # step NAME COMMAND... (a program, or a function exported below)
   if [ "$limit" -le 0 ]; then
     echo "not run: the whole run is past its ${RUN_LIMIT}s limit (RUN_LIMIT)" >"$log"; rc=1
   else
-    timeout -k 10 "$limit" bash -c '"$@"' step "$@" >"$log" 2>&1
+    # (timeout puts the step in a process group of its own, which a Ctrl-C
+    # at the terminal does not reach: the traps above pass it on)
+    timeout -k 10 "$limit" bash -c '"$@"' step "$@" </dev/null >"$log" 2>&1 &
+    step_pid=$!
+    wait "$step_pid"
     rc=$?
+    step_pid=
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "stopped: still running after ${limit}s (STEP_LIMIT)" >>"$log"; fi
   fi
   if [ -n "$server_pid" ] && [ -z "$server_dead" ] && ! kill -0 "$server_pid" 2>/dev/null; then
@@ -118,7 +125,7 @@ PROXY=$(port proxy) KINESALITE=$(port kinesalite) TLS=$(port tls) TLS_EXPIRED=$(
 exec 8> >(exec node tests/net/raw_server.js >$B/raw.port)  # a misbehaving HTTP server, until fd 8 closes
 for _ in $(seq 100); do [ -s $B/raw.port ] && break; sleep 0.1; done
 step "servers: requests cut mid-head and mid-body end only themselves (kinesalite, proxies, TLS)" \
-  node tests/net/cut_check.js $KINESALITE $PROXY $FAULTS $(port variants) --tls $TLS
+  node tests/net/cut_check.js $KINESALITE $PROXY $FAULTS $(port variants) --tls $TLS $TLS_EXPIRED
 step "http: client on scripted and real sockets (chunked, splits, keep-alive, faults)" \
   sh_all "make -s $B/http_test && ./$B/http_test $(cat $B/raw.port)"
 for p in json cbor; do
