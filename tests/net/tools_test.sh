@@ -76,6 +76,28 @@ got=$(AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:1 ./$B/kinagg-tail --endpoint-ur
   --stream-name tools-json-$SEED --grep cli-name- 2>/dev/null | wc -l)
 check "kinagg-tail --endpoint-url --stream-name reads the 3 lines (got $got)" test "$got" -eq 3
 
+# an endpoint without http:// or https:// is a usage error (it was taken as
+# https, and every call to a plain-http port failed and was retried for ever)
+for tool in kinagg-cat kinagg-tail; do
+  for o in --endpoint --endpoint-url; do
+    timeout 10 ./$B/$tool --stream tools-json-$SEED $o 127.0.0.1:$PROXY </dev/null >/dev/null 2> $B/noscheme.err
+    rc=$?
+    check "$tool $o 127.0.0.1:PORT (no scheme) exits 2 (got $rc), naming the form expected" \
+      "[ $rc -eq 2 ] && grep -q 'expected http://host\[:port\] or https://host\[:port\]' $B/noscheme.err"
+  done
+  AWS_ENDPOINT_URL_KINESIS=127.0.0.1:$PROXY timeout 10 ./$B/$tool --stream tools-json-$SEED </dev/null >/dev/null \
+    2> $B/noscheme.err
+  rc=$?
+  check "$tool with AWS_ENDPOINT_URL_KINESIS=127.0.0.1:PORT exits 2 (got $rc), naming the variable" \
+    "[ $rc -eq 2 ] && grep -q 'from AWS_ENDPOINT_URL_KINESIS' $B/noscheme.err"
+done
+printf '[default]\nendpoint_url = 127.0.0.1:%s\n' $PROXY > $B/noscheme.config
+(unset AWS_ENDPOINT_URL_KINESIS; AWS_CONFIG_FILE=$B/noscheme.config timeout 10 ./$B/kinagg-cat \
+  --stream tools-json-$SEED </dev/null 2> $B/noscheme.err)
+rc=$?
+check "kinagg-cat with the profile's endpoint_url = 127.0.0.1:PORT exits 2 (got $rc), naming the setting" \
+  "[ $rc -eq 2 ] && grep -q \"from the profile's endpoint_url\" $B/noscheme.err"
+
 # --grep, --from latest, --follow
 want=$(grep -c 'item/12' $lines)
 got=$(./$B/kinagg-tail --stream tools-json-$SEED --grep 'item/12' 2>/dev/null | wc -l)
