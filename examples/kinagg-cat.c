@@ -675,8 +675,20 @@ int main(int argc, char **argv) {
         if (opt.stats_path) { /* writable? (written, from the start, when done; a new one is left only then) */
             int existed = access(opt.stats_path, F_OK) == 0;
             int fd = open(opt.stats_path, O_WRONLY | O_CREAT, 0666);
+            struct stat ss, fs;
             if (fd < 0) {
                 fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
+                return 2;
+            }
+            /* one file for both: the counts, written last, would replace the
+             * failed records (compared while it exists, so another path to
+             * a file not there before is found too) */
+            if (opt.failed_path && fstat(fd, &ss) == 0 && stat(opt.failed_path, &fs) == 0 && ss.st_dev == fs.st_dev &&
+                ss.st_ino == fs.st_ino) {
+                close(fd);
+                if (!existed) unlink(opt.stats_path);
+                fprintf(stderr, "kinagg-cat: --failed %s and --stats-json %s are the same file: the counts would "
+                                "replace the failed records; name two files\n", opt.failed_path, opt.stats_path);
                 return 2;
             }
             close(fd);

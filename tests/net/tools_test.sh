@@ -67,6 +67,21 @@ check "missing stream exits 1" test $? -eq 1
 check "missing stream names the failed count" "grep -q '3 records failed' $B/cat-nostream.err"
 cat $B/cat-badcreds.err $B/cat-nostream.err >&2
 
+# --failed and --stats-json naming one file (also by another path): refused
+# at the start, since the counts would replace the failed records
+rm -f $B/same.out
+./$B/kinagg-cat --stream tools-json-$SEED --failed $B/same.out --stats-json ./$B/same.out $B/three.txt \
+  2> $B/cat-same.err
+rc=$?
+check "--failed F --stats-json ./F is refused, exit 2 (got $rc), with a message" \
+  "[ $rc -eq 2 ] && grep -q 'are the same file' $B/cat-same.err && [ ! -e $B/same.out ]"
+ln -sf same.target $B/same.link && : > $B/same.target
+./$B/kinagg-cat --stream tools-json-$SEED --failed $B/same.link --stats-json $B/same.target $B/three.txt \
+  2> $B/cat-same.err
+rc=$?
+check "--failed LINK --stats-json its target is refused, exit 2 (got $rc)" \
+  "[ $rc -eq 2 ] && grep -q 'are the same file' $B/cat-same.err"
+
 # the AWS CLI's option names: --endpoint-url, --stream-name, --ca-bundle
 printf 'cli-name-%s\n' 1 2 3 > $B/cli-names.txt
 AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:1 ./$B/kinagg-cat --endpoint-url http://127.0.0.1:$PROXY \
