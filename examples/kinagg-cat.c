@@ -138,20 +138,43 @@ static struct {
     keep_slot *slots;
     size_t nslots, shead, stail, count;
 } keep;
-static FILE *failed_file;
-static unsigned long long failed_written;
+static int failed_fd = -1;
+static unsigned long long failed_written, failed_bytes; /* whole records written, and their bytes */
 static int failed_write_error;
 
-/* Writes a record to --failed; with_sep: add its separator. */
+/* Writes all of p; 0 with errno set when a write fails. */
+static int failed_write_all(const unsigned char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(failed_fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return 0;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
+/* Writes a record to --failed; with_sep: add its separator. Unbuffered, so
+ * a record is counted only once it is in the file (records that fail are
+ * few); when a write fails (a full disk), the file is cut back to the end of
+ * the last whole record, so that a rerun on it never sends part of one as if
+ * it were whole, and nothing more is written. */
 static void failed_write(const unsigned char *rec, size_t len, int with_sep) {
-    if (!failed_file || failed_write_error) return;
-    if (fwrite(rec, 1, len, failed_file) != len || (with_sep && fwrite(&opt.sep, 1, 1, failed_file) != 1)) {
+    if (failed_fd < 0 || failed_write_error) return;
+    if (!failed_write_all(rec, len) || (with_sep && !failed_write_all(&opt.sep, 1))) {
+        int cut;
         failed_write_error = errno ? errno : EIO;
+        cut = ftruncate(failed_fd, (off_t)failed_bytes) == 0;
         say_begin();
-        fprintf(stderr, "kinagg-cat: --failed %s: %s; no more records written to it\n", opt.failed_path,
-                strerror(failed_write_error));
+        fprintf(stderr, "kinagg-cat: --failed %s: %s; no more records written to it%s\n", opt.failed_path,
+                strerror(failed_write_error),
+                cut ? " (it holds the whole records written before)" : " (its last record may be cut short)");
         return;
     }
+    failed_bytes += len + (with_sep ? 1 : 0);
     failed_written++;
 }
 
@@ -276,7 +299,7 @@ static int put_record(const unsigned char *rec, size_t len) {
         key = randkey;
         klen = 16;
     }
-    if (failed_file) {
+    if (failed_fd >= 0) {
         slot = keep_add(rec, len);
         if (!slot) return 0;
     }
@@ -774,8 +797,8 @@ int main(int argc, char **argv) {
         keep.nslots = pc.max_records + 1;
         keep.buf = (unsigned char *)malloc(keep.cap);
         keep.slots = (keep_slot *)calloc(keep.nslots, sizeof(keep_slot));
-        failed_file = fopen(opt.failed_path, "wb");
-        if (!failed_file) {
+        failed_fd = open(opt.failed_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (failed_fd < 0) {
             fprintf(stderr, "kinagg-cat: --failed %s: %s\n", opt.failed_path, strerror(errno));
             return 2;
         }
@@ -895,8 +918,8 @@ int main(int argc, char **argv) {
         lines_read += left; /* read whole, and counted as lines */
         say_begin();
         fprintf(stderr, "kinagg-cat: %llu records given up, not known to be delivered%s%s\n",
-                (unsigned long long)n + left, failed_file ? "; written to " : "",
-                failed_file ? opt.failed_path : "");
+                (unsigned long long)n + left, failed_fd >= 0 ? "; written to " : "",
+                failed_fd >= 0 ? opt.failed_path : "");
     }
     {
         kinagg_producer_stats s;
@@ -915,8 +938,8 @@ int main(int argc, char **argv) {
         if (abandoned) fprintf(stderr, "kinagg-cat: %llu records abandoned\n", abandoned);
         if (failed) fprintf(stderr, "kinagg-cat: %llu records failed; the first: %s\n", failed, first_failure);
         if (input_errors) fprintf(stderr, "kinagg-cat: %llu inputs could not be read\n", input_errors);
-        if (failed_file) {
-            if (fclose(failed_file) != 0 && !failed_write_error) failed_write_error = errno ? errno : EIO;
+        if (failed_fd >= 0) {
+            if (close(failed_fd) != 0 && !failed_write_error) failed_write_error = errno ? errno : EIO;
             if (failed_written || failed_write_error)
                 fprintf(stderr, "kinagg-cat: %llu records written to %s%s%s\n", failed_written, opt.failed_path,
                         failed_write_error ? "; writing it failed: " : "",

@@ -67,6 +67,22 @@ check "missing stream exits 1" test $? -eq 1
 check "missing stream names the failed count" "grep -q '3 records failed' $B/cat-nostream.err"
 cat $B/cat-badcreds.err $B/cat-nostream.err >&2
 
+# --failed on a full disk (writes past 8 KiB fail with EFBIG): the file
+# holds exactly the whole records counted, and nothing cut short
+seq -f 'full-disk-record-%g' 1 2000 > $B/full-in.txt
+rm -f $B/full.failed $B/full.json
+( ulimit -f 8; trap '' XFSZ; exec ./$B/kinagg-cat --stream no-such-stream-$SEED --failed $B/full.failed \
+  --stats-json $B/full.json $B/full-in.txt 2> $B/cat-full.err )
+rc=$?
+n=$(node -e "process.stdout.write(String(require('./$B/full.json').failed_written))" 2>/dev/null)
+check "--failed on a full disk: exit 1 (got $rc), failed_written $n = the whole lines in the file ($(wc -l < $B/full.failed))" \
+  "[ $rc -eq 1 ] && [ -n '$n' ] && [ '$n' -gt 0 ] && [ \"\$(wc -l < $B/full.failed)\" -eq '$n' ]"
+check "--failed on a full disk: the file ends with a newline and holds only whole input lines" \
+  "[ \"\$(tail -c1 $B/full.failed | od -An -tx1 | tr -d ' ')\" = 0a ] && ! grep -qvxFf $B/full-in.txt $B/full.failed"
+check "--failed on a full disk: the message counts the same records" \
+  "grep -q '^kinagg-cat: $n records written to $B/full.failed; writing it failed: File too large' $B/cat-full.err"
+cat $B/cat-full.err >&2
+
 # --failed and --stats-json naming one file (also by another path): refused
 # at the start, since the counts would replace the failed records
 rm -f $B/same.out
