@@ -143,6 +143,20 @@ for _ in $(seq 50); do [ "$(wc -l < $B/follow.txt)" -ge 2 ] && break; sleep 0.2;
 kill $tailpid 2>/dev/null
 check "--follow prints new records" "grep -q 'followed line two' $B/follow.txt"
 
+# --follow | head -1 on a stream gone quiet: the reader has gone, and
+# kinagg-tail notices while it waits (not only at a next write that a quiet
+# stream never brings), ending with status 0 and its checkpoint saved
+printf 'quiet-%s\n' 1 2 3 | ./$B/kinagg-cat --stream tools-quiet-$SEED --create 1 2>/dev/null
+rm -f $B/quiet.ckpt
+t0=$(date +%s%N)
+first=$(timeout 20 ./$B/kinagg-tail --stream tools-quiet-$SEED --follow --checkpoint $B/quiet.ckpt 2>/dev/null | head -1;
+  echo " ${PIPESTATUS[0]}")
+first=${first//$'\n'/} # "LINE STATUS"
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "--follow | head -1 on a quiet stream: kinagg-tail ends with status 0 (got '$first' after $ms ms)" \
+  "[ \"\$first\" = 'quiet-1 0' ] && [ $ms -lt 5000 ]"
+check "--follow | head -1 on a quiet stream: the checkpoint is saved" "grep -q '^shardId-' $B/quiet.ckpt"
+
 # children after resharding: the producer test split a shard of split-$SEED
 if [ -n "${SPLIT_STREAM:-}" ]; then
   n=$(./$B/kinagg-tail --stream "$SPLIT_STREAM" 2>/dev/null | sort -u | wc -l)
