@@ -471,6 +471,46 @@ static struct {
 static size_t nkinds;
 static uint64_t errors_seen, last_summary_ms;
 static int map_note;
+static char map_why[256];  /* the newest ListShards error seen */
+static tool_opts *setup_o; /* what main resolved, for map_cause's own call */
+static kinagg_aws_config *setup_cfg;
+
+/* The cause of a failed listing, from a ListShards call of our own: the
+ * producer keeps only its newest error, and within one poll or flush a
+ * PutRecords error can replace the ListShards one before it is seen (so it
+ * is with refused credentials, where both fail alike). Made once, when the
+ * map is found unavailable and no ListShards error was seen. */
+static void map_cause(char *out, size_t cap) {
+    static kinagg_kinesis mk;
+    static unsigned char sb[4096], rb[16384];
+    static tool_conn cc;
+    kinagg_transport ctp;
+    kinagg_endpoint mep;
+    kinagg_credentials mcred;
+    kinagg_platform mpf;
+    kinagg_shard one[1];
+    char region[64], token[1024] = "";
+    size_t n = 0;
+    kinagg_status st;
+    int service;
+    if (!tool_setup("kinagg-cat", setup_o, setup_cfg, &mep, &mcred, region, sizeof region, &cc, 1, &ctp, &mpf)) {
+        snprintf(out, cap, "ListShards failed");
+        return;
+    }
+    kinagg_kinesis_init(&mk, &mep, kinagg_str_c(region), &mcred, setup_o->protocol, &ctp, &mpf, sb, sizeof sb, rb,
+                        sizeof rb);
+    st = kinagg_list_shards_page(&mk, tool_stream(setup_o), token, sizeof token, one, 1, &n, 1);
+    service = st == KINAGG_ERR_SERVICE && mk.error_type[0];
+    if (st == KINAGG_OK)
+        snprintf(out, cap, "ListShards failed, and answered when asked again");
+    else
+        snprintf(out, cap, "ListShards: %.80s%s%.150s",
+                 service                                           ? mk.error_type
+                 : mk.http.error_detail && mk.http.error_detail[0] ? mk.http.error_detail
+                                                                   : kinagg_strerror(st),
+                 service && mk.error_message[0] ? ": " : "", service ? mk.error_message : "");
+    kinagg_http_close(&mk.http);
+}
 
 static void error_key(const char *text, char *key, size_t cap) {
     size_t n = 0;
@@ -501,15 +541,20 @@ static void errors_report(uint64_t now, int final) {
             snprintf(kinds[i].text, sizeof kinds[i].text, "%s", text);
             kinds[i].again += delta;
         }
+        if (!strncmp(text, "ListShards: ", 12)) snprintf(map_why, sizeof map_why, "%s", text);
     }
     if (s.shard_map == KINAGG_SHARD_MAP_UNAVAILABLE && map_note != 1) {
         /* a missing stream says so itself; the map is not the point then */
         const char *why = kinagg_producer_last_error(&prod);
+        if (strncmp(why, "ListShards: ", 12) != 0) {
+            if (!map_why[0]) map_cause(map_why, sizeof map_why);
+            why = map_why;
+        }
         if (!strstr(why, "ResourceNotFoundException")) {
             say_begin();
             fprintf(stderr, "kinagg-cat: shard map unavailable (%s%s): sending without aggregation (only records "
                             "with the same partition key are aggregated)\n",
-                    strstr(why, "ListShards") ? why : "ListShards failed",
+                    why,
                     strstr(why, "buffer too small") ? "; more shards than --max-shards, open and closed?" : "");
         }
         map_note = 1;
@@ -719,6 +764,8 @@ int main(int argc, char **argv) {
         }
     }
     tty = isatty(2);
+    setup_o = &o;
+    setup_cfg = &cfg;
     if (!tool_setup("kinagg-cat", &o, &cfg, &ep, &cred, region, sizeof region, conns, (unsigned)opt.connections, tps,
                     &pf))
         return 2;

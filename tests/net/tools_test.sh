@@ -62,6 +62,14 @@ printf 'a\nb\nc\n' > $B/three.txt
 AWS_SECRET_ACCESS_KEY=wrong ./$B/kinagg-cat --stream tools-json-$SEED $B/three.txt 2> $B/cat-badcreds.err
 check "wrong credentials exit 1" test $? -eq 1
 check "wrong credentials name the failed count" "grep -q '3 records failed' $B/cat-badcreds.err"
+# the shard map note names the ListShards error (a PutRecords error can be
+# the producer's newest by the time the map is seen unavailable)
+check "wrong credentials: the shard map note names the ListShards error" \
+  "grep -q 'shard map unavailable (ListShards: InvalidSignatureException' $B/cat-badcreds.err"
+seq -f 'tls-%g' 1 20000 | timeout 5 ./$B/kinagg-cat --stream tools-json-$SEED --endpoint https://127.0.0.1:$PROXY \
+  2> $B/cat-tls.err
+check "https to a plain-http port: the shard map note names the ListShards error" \
+  "grep -q 'shard map unavailable (ListShards: TLS' $B/cat-tls.err"
 ./$B/kinagg-cat --stream no-such-stream-$SEED $B/three.txt 2> $B/cat-nostream.err
 check "missing stream exits 1" test $? -eq 1
 check "missing stream names the failed count" "grep -q '3 records failed' $B/cat-nostream.err"
