@@ -138,20 +138,43 @@ static struct {
     keep_slot *slots;
     size_t nslots, shead, stail, count;
 } keep;
-static FILE *failed_file;
-static unsigned long long failed_written;
+static int failed_fd = -1;
+static unsigned long long failed_written, failed_bytes; /* whole records written, and their bytes */
 static int failed_write_error;
 
-/* Writes a record to --failed; with_sep: add its separator. */
+/* Writes all of p; 0 with errno set when a write fails. */
+static int failed_write_all(const unsigned char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(failed_fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return 0;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
+/* Writes a record to --failed; with_sep: add its separator. Unbuffered, so
+ * a record is counted only once it is in the file (records that fail are
+ * few); when a write fails (a full disk), the file is cut back to the end of
+ * the last whole record, so that a rerun on it never sends part of one as if
+ * it were whole, and nothing more is written. */
 static void failed_write(const unsigned char *rec, size_t len, int with_sep) {
-    if (!failed_file || failed_write_error) return;
-    if (fwrite(rec, 1, len, failed_file) != len || (with_sep && fwrite(&opt.sep, 1, 1, failed_file) != 1)) {
+    if (failed_fd < 0 || failed_write_error) return;
+    if (!failed_write_all(rec, len) || (with_sep && !failed_write_all(&opt.sep, 1))) {
+        int cut;
         failed_write_error = errno ? errno : EIO;
+        cut = ftruncate(failed_fd, (off_t)failed_bytes) == 0;
         say_begin();
-        fprintf(stderr, "kinagg-cat: --failed %s: %s; no more records written to it\n", opt.failed_path,
-                strerror(failed_write_error));
+        fprintf(stderr, "kinagg-cat: --failed %s: %s; no more records written to it%s\n", opt.failed_path,
+                strerror(failed_write_error),
+                cut ? " (it holds the whole records written before)" : " (its last record may be cut short)");
         return;
     }
+    failed_bytes += len + (with_sep ? 1 : 0);
     failed_written++;
 }
 
@@ -276,7 +299,7 @@ static int put_record(const unsigned char *rec, size_t len) {
         key = randkey;
         klen = 16;
     }
-    if (failed_file) {
+    if (failed_fd >= 0) {
         slot = keep_add(rec, len);
         if (!slot) return 0;
     }
@@ -448,6 +471,46 @@ static struct {
 static size_t nkinds;
 static uint64_t errors_seen, last_summary_ms;
 static int map_note;
+static char map_why[256];  /* the newest ListShards error seen */
+static tool_opts *setup_o; /* what main resolved, for map_cause's own call */
+static kinagg_aws_config *setup_cfg;
+
+/* The cause of a failed listing, from a ListShards call of our own: the
+ * producer keeps only its newest error, and within one poll or flush a
+ * PutRecords error can replace the ListShards one before it is seen (so it
+ * is with refused credentials, where both fail alike). Made once, when the
+ * map is found unavailable and no ListShards error was seen. */
+static void map_cause(char *out, size_t cap) {
+    static kinagg_kinesis mk;
+    static unsigned char sb[4096], rb[16384];
+    static tool_conn cc;
+    kinagg_transport ctp;
+    kinagg_endpoint mep;
+    kinagg_credentials mcred;
+    kinagg_platform mpf;
+    kinagg_shard one[1];
+    char region[64], token[1024] = "";
+    size_t n = 0;
+    kinagg_status st;
+    int service;
+    if (!tool_setup("kinagg-cat", setup_o, setup_cfg, &mep, &mcred, region, sizeof region, &cc, 1, &ctp, &mpf)) {
+        snprintf(out, cap, "ListShards failed");
+        return;
+    }
+    kinagg_kinesis_init(&mk, &mep, kinagg_str_c(region), &mcred, setup_o->protocol, &ctp, &mpf, sb, sizeof sb, rb,
+                        sizeof rb);
+    st = kinagg_list_shards_page(&mk, tool_stream(setup_o), token, sizeof token, one, 1, &n, 1);
+    service = st == KINAGG_ERR_SERVICE && mk.error_type[0];
+    if (st == KINAGG_OK)
+        snprintf(out, cap, "ListShards failed, and answered when asked again");
+    else
+        snprintf(out, cap, "ListShards: %.80s%s%.150s",
+                 service                                           ? mk.error_type
+                 : mk.http.error_detail && mk.http.error_detail[0] ? mk.http.error_detail
+                                                                   : kinagg_strerror(st),
+                 service && mk.error_message[0] ? ": " : "", service ? mk.error_message : "");
+    kinagg_http_close(&mk.http);
+}
 
 static void error_key(const char *text, char *key, size_t cap) {
     size_t n = 0;
@@ -478,15 +541,20 @@ static void errors_report(uint64_t now, int final) {
             snprintf(kinds[i].text, sizeof kinds[i].text, "%s", text);
             kinds[i].again += delta;
         }
+        if (!strncmp(text, "ListShards: ", 12)) snprintf(map_why, sizeof map_why, "%s", text);
     }
     if (s.shard_map == KINAGG_SHARD_MAP_UNAVAILABLE && map_note != 1) {
         /* a missing stream says so itself; the map is not the point then */
         const char *why = kinagg_producer_last_error(&prod);
+        if (strncmp(why, "ListShards: ", 12) != 0) {
+            if (!map_why[0]) map_cause(map_why, sizeof map_why);
+            why = map_why;
+        }
         if (!strstr(why, "ResourceNotFoundException")) {
             say_begin();
             fprintf(stderr, "kinagg-cat: shard map unavailable (%s%s): sending without aggregation (only records "
                             "with the same partition key are aggregated)\n",
-                    strstr(why, "ListShards") ? why : "ListShards failed",
+                    why,
                     strstr(why, "buffer too small") ? "; more shards than --max-shards, open and closed?" : "");
         }
         map_note = 1;
@@ -675,8 +743,20 @@ int main(int argc, char **argv) {
         if (opt.stats_path) { /* writable? (written, from the start, when done; a new one is left only then) */
             int existed = access(opt.stats_path, F_OK) == 0;
             int fd = open(opt.stats_path, O_WRONLY | O_CREAT, 0666);
+            struct stat ss, fs;
             if (fd < 0) {
                 fprintf(stderr, "kinagg-cat: --stats-json %s: %s\n", opt.stats_path, strerror(errno));
+                return 2;
+            }
+            /* one file for both: the counts, written last, would replace the
+             * failed records (compared while it exists, so another path to
+             * a file not there before is found too) */
+            if (opt.failed_path && fstat(fd, &ss) == 0 && stat(opt.failed_path, &fs) == 0 && ss.st_dev == fs.st_dev &&
+                ss.st_ino == fs.st_ino) {
+                close(fd);
+                if (!existed) unlink(opt.stats_path);
+                fprintf(stderr, "kinagg-cat: --failed %s and --stats-json %s are the same file: the counts would "
+                                "replace the failed records; name two files\n", opt.failed_path, opt.stats_path);
                 return 2;
             }
             close(fd);
@@ -684,6 +764,8 @@ int main(int argc, char **argv) {
         }
     }
     tty = isatty(2);
+    setup_o = &o;
+    setup_cfg = &cfg;
     if (!tool_setup("kinagg-cat", &o, &cfg, &ep, &cred, region, sizeof region, conns, (unsigned)opt.connections, tps,
                     &pf))
         return 2;
@@ -762,8 +844,8 @@ int main(int argc, char **argv) {
         keep.nslots = pc.max_records + 1;
         keep.buf = (unsigned char *)malloc(keep.cap);
         keep.slots = (keep_slot *)calloc(keep.nslots, sizeof(keep_slot));
-        failed_file = fopen(opt.failed_path, "wb");
-        if (!failed_file) {
+        failed_fd = open(opt.failed_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (failed_fd < 0) {
             fprintf(stderr, "kinagg-cat: --failed %s: %s\n", opt.failed_path, strerror(errno));
             return 2;
         }
@@ -883,8 +965,8 @@ int main(int argc, char **argv) {
         lines_read += left; /* read whole, and counted as lines */
         say_begin();
         fprintf(stderr, "kinagg-cat: %llu records given up, not known to be delivered%s%s\n",
-                (unsigned long long)n + left, failed_file ? "; written to " : "",
-                failed_file ? opt.failed_path : "");
+                (unsigned long long)n + left, failed_fd >= 0 ? "; written to " : "",
+                failed_fd >= 0 ? opt.failed_path : "");
     }
     {
         kinagg_producer_stats s;
@@ -903,8 +985,8 @@ int main(int argc, char **argv) {
         if (abandoned) fprintf(stderr, "kinagg-cat: %llu records abandoned\n", abandoned);
         if (failed) fprintf(stderr, "kinagg-cat: %llu records failed; the first: %s\n", failed, first_failure);
         if (input_errors) fprintf(stderr, "kinagg-cat: %llu inputs could not be read\n", input_errors);
-        if (failed_file) {
-            if (fclose(failed_file) != 0 && !failed_write_error) failed_write_error = errno ? errno : EIO;
+        if (failed_fd >= 0) {
+            if (close(failed_fd) != 0 && !failed_write_error) failed_write_error = errno ? errno : EIO;
             if (failed_written || failed_write_error)
                 fprintf(stderr, "kinagg-cat: %llu records written to %s%s%s\n", failed_written, opt.failed_path,
                         failed_write_error ? "; writing it failed: " : "",

@@ -839,12 +839,24 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
-/* Sleeps until when, or a signal. */
+/* Sleeps until when, or a signal. It waits on the standard output too:
+ * with nothing to print (a quiet stream with --follow), a reader that went
+ * away (`| head -1`) would be noticed only at the next write, which may
+ * never come; a pipe with no reader left (POLLERR) or a hung-up terminal
+ * (POLLHUP) ends it as EPIPE does. */
 static void sleep_until(uint64_t when) {
     for (;;) {
         uint64_t now = pf.now_ms(NULL);
+        struct pollfd out_fd;
         if (stop_signal || now >= when) return;
-        pf.sleep_ms(NULL, (uint32_t)(when - now < 100 ? when - now : 100));
+        out_fd.fd = 1;
+        out_fd.events = 0; /* (POLLERR and POLLHUP are always reported) */
+        out_fd.revents = 0;
+        if (poll(&out_fd, 1, (int)(when - now < 100 ? when - now : 100)) > 0 &&
+            (out_fd.revents & (POLLERR | POLLHUP))) {
+            commit(); /* what is left to write meets EPIPE; else the checkpoint covers all written */
+            finish_quietly();
+        }
     }
 }
 

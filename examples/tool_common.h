@@ -258,6 +258,25 @@ static inline int tool_credentials_refresh(const char *tool, kinagg_credentials 
     return 1;
 }
 
+/* 1 when url starts with http:// or https:// (in any case, as the header
+ * reads them). */
+static inline int tool_url_has_scheme(const char *url) {
+    static const char *const schemes[2] = {"http://", "https://"};
+    int k;
+    for (k = 0; k < 2; k++) {
+        const char *s = schemes[k], *u = url;
+        while (*s && (*u == *s || (*s >= 'a' && *s <= 'z' && *u == *s - 'a' + 'A'))) { s++; u++; }
+        if (!*s) return 1;
+    }
+    return 0;
+}
+
+/* 1 when the environment variable name is set to value. */
+static inline int tool_getenv_is(const char *name, const char *value) {
+    const char *v = getenv(name);
+    return v && !strcmp(v, value);
+}
+
 /* Resolves everything to connect: credentials, region, endpoint, and n
  * transports (TLS when the endpoint is https). Prints the problem and
  * returns 0 when something is missing. */
@@ -271,6 +290,19 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         return 0;
     }
     (void)kinagg_aws_config_load(cfg, o->profile); /* the region, endpoint and CA bundle; the keys come from: */
+    url = o->endpoint ? o->endpoint : cfg->endpoint_url;
+    if (url[0] && !tool_url_has_scheme(url)) {
+        /* the header would take it as https, and a plain-http port then
+         * fails every call, retried without end: a mistake, said at once */
+        const char *from = o->endpoint ? NULL : tool_getenv_is("AWS_ENDPOINT_URL_KINESIS", url) ? "AWS_ENDPOINT_URL_KINESIS"
+                           : tool_getenv_is("AWS_ENDPOINT_URL", url) ? "AWS_ENDPOINT_URL"
+                                                                     : "the profile's endpoint_url in the AWS config file";
+        if (from) fprintf(stderr, "%s: endpoint %s (from %s): expected http://host[:port] or https://host[:port]\n",
+                          tool, url, from);
+        else fprintf(stderr, "%s: --endpoint %s: expected http://host[:port] or https://host[:port] (see --help)\n",
+                     tool, url);
+        return 0;
+    }
     /* the CA bundle, as the AWS CLI picks it: --ca-file, AWS_CA_BUNDLE, the profile's ca_bundle */
     ca = o->ca_file ? o->ca_file : cfg->ca_bundle[0] ? cfg->ca_bundle : NULL;
     if (!tool_credentials(tool, o, ca, cred)) return 0;
@@ -285,7 +317,6 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         fprintf(stderr, "%s: no region: use --region, or set AWS_REGION\n", tool);
         return 0;
     }
-    url = o->endpoint ? o->endpoint : cfg->endpoint_url;
     if (url[0] ? kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK
                : kinagg_endpoint_from_region(ep, kinagg_str_c(region)) != KINAGG_OK) {
         fprintf(stderr, "%s: bad endpoint %s\n", tool, url[0] ? url : region);

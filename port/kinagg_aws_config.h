@@ -10,7 +10,8 @@
  * Looks, in the order the AWS CLI and SDKs use:
  *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
  *             else the profile in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE),
- *             else in ~/.aws/config (AWS_CONFIG_FILE, section [profile NAME]);
+ *             else in ~/.aws/config (AWS_CONFIG_FILE, section [profile NAME];
+ *             [default] or [profile default] for the default profile);
  *             a leading ~/ in those two variables is HOME;
  *   profile   the argument, else AWS_PROFILE, else "default";
  *   region    AWS_REGION, AWS_DEFAULT_REGION, else the profile's region;
@@ -230,7 +231,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if ((v = kinagg__cfg_env("AWS_REGION")) || (v = kinagg__cfg_env("AWS_DEFAULT_REGION")))
         kinagg__cfg_copy(c->region, sizeof c->region, v);
     if ((v = kinagg__cfg_env("AWS_CA_BUNDLE"))) kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
-    /* the shared files: credentials [NAME], config [profile NAME] / [default] */
+    /* the shared files: credentials [NAME], config [profile NAME] / [default] (/ [profile default]) */
     x.keys = !env_keys;
     if (kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x) && !env_keys && c->access_key_id[0])
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", creds_path, c->profile);
@@ -240,6 +241,15 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if (kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x) && !c->source[0] &&
         c->access_key_id[0])
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
+    /* the AWS CLI takes [profile default] for the default profile as well as
+     * [default] (as kinagg_aws_credentials.h does); it fills what is still empty */
+    if (strcmp(c->profile, "default") == 0) {
+        snprintf(section, sizeof section, "profile default");
+        x.keys = !env_keys && !c->access_key_id[0];
+        if (kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x) && !c->source[0] &&
+            c->access_key_id[0])
+            snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
+    }
     /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url */
     if (x.services[0]) {
         snprintf(section, sizeof section, "services %.140s", x.services);

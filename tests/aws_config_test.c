@@ -1,6 +1,6 @@
 /* Tests of port/kinagg_aws_config.h with a throwaway HOME: environment
  * variables over files, named profiles in ~/.aws/credentials and in
- * ~/.aws/config ([profile NAME]), region and endpoint precedence, session
+ * ~/.aws/config ([profile NAME], [profile default]), region and endpoint precedence, session
  * tokens, a clear error when there are no keys, sub-settings (s3 = ...) that
  * are not the profile's, the services section's Kinesis endpoint, and the CA
  * bundle (AWS_CA_BUNDLE, ca_bundle). */
@@ -188,6 +188,18 @@ int main(void) {
     unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !c.endpoint_url[0],
           "the profile's ignore_configured_endpoint_urls: %s", c.endpoint_url);
+    /* [profile default] in the config file is the default profile too, as
+     * the AWS CLI reads it */
+    clear_env();
+    setenv("HOME", home, 1);
+    write_file(path, "[profile default]\nregion = ap-east-1\nendpoint_url = http://profile-default:16\n"
+                     "aws_access_key_id = AKIDPROFILEDEFAULT\naws_secret_access_key = secret/pd\n");
+    snprintf(path, sizeof path, "%s/.aws/credentials", home);
+    remove(path);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.region, "ap-east-1") &&
+              !strcmp(c.endpoint_url, "http://profile-default:16") && !strcmp(c.access_key_id, "AKIDPROFILEDEFAULT"),
+          "[profile default] in the config file: region %s endpoint %s key %s (%s)", c.region, c.endpoint_url,
+          c.access_key_id, c.error);
     clear_env();
     return check_summary("aws-config");
 }

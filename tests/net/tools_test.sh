@@ -62,10 +62,49 @@ printf 'a\nb\nc\n' > $B/three.txt
 AWS_SECRET_ACCESS_KEY=wrong ./$B/kinagg-cat --stream tools-json-$SEED $B/three.txt 2> $B/cat-badcreds.err
 check "wrong credentials exit 1" test $? -eq 1
 check "wrong credentials name the failed count" "grep -q '3 records failed' $B/cat-badcreds.err"
+# the shard map note names the ListShards error (a PutRecords error can be
+# the producer's newest by the time the map is seen unavailable)
+check "wrong credentials: the shard map note names the ListShards error" \
+  "grep -q 'shard map unavailable (ListShards: InvalidSignatureException' $B/cat-badcreds.err"
+seq -f 'tls-%g' 1 20000 | timeout 5 ./$B/kinagg-cat --stream tools-json-$SEED --endpoint https://127.0.0.1:$PROXY \
+  2> $B/cat-tls.err
+check "https to a plain-http port: the shard map note names the ListShards error" \
+  "grep -q 'shard map unavailable (ListShards: TLS' $B/cat-tls.err"
 ./$B/kinagg-cat --stream no-such-stream-$SEED $B/three.txt 2> $B/cat-nostream.err
 check "missing stream exits 1" test $? -eq 1
 check "missing stream names the failed count" "grep -q '3 records failed' $B/cat-nostream.err"
 cat $B/cat-badcreds.err $B/cat-nostream.err >&2
+
+# --failed on a full disk (writes past 8 KiB fail with EFBIG): the file
+# holds exactly the whole records counted, and nothing cut short
+seq -f 'full-disk-record-%g' 1 2000 > $B/full-in.txt
+rm -f $B/full.failed $B/full.json
+( ulimit -f 8; trap '' XFSZ; exec ./$B/kinagg-cat --stream no-such-stream-$SEED --failed $B/full.failed \
+  --stats-json $B/full.json $B/full-in.txt 2> $B/cat-full.err )
+rc=$?
+n=$(node -e "process.stdout.write(String(require('./$B/full.json').failed_written))" 2>/dev/null)
+check "--failed on a full disk: exit 1 (got $rc), failed_written $n = the whole lines in the file ($(wc -l < $B/full.failed))" \
+  "[ $rc -eq 1 ] && [ -n '$n' ] && [ '$n' -gt 0 ] && [ \"\$(wc -l < $B/full.failed)\" -eq '$n' ]"
+check "--failed on a full disk: the file ends with a newline and holds only whole input lines" \
+  "[ \"\$(tail -c1 $B/full.failed | od -An -tx1 | tr -d ' ')\" = 0a ] && ! grep -qvxFf $B/full-in.txt $B/full.failed"
+check "--failed on a full disk: the message counts the same records" \
+  "grep -q '^kinagg-cat: $n records written to $B/full.failed; writing it failed: File too large' $B/cat-full.err"
+cat $B/cat-full.err >&2
+
+# --failed and --stats-json naming one file (also by another path): refused
+# at the start, since the counts would replace the failed records
+rm -f $B/same.out
+./$B/kinagg-cat --stream tools-json-$SEED --failed $B/same.out --stats-json ./$B/same.out $B/three.txt \
+  2> $B/cat-same.err
+rc=$?
+check "--failed F --stats-json ./F is refused, exit 2 (got $rc), with a message" \
+  "[ $rc -eq 2 ] && grep -q 'are the same file' $B/cat-same.err && [ ! -e $B/same.out ]"
+ln -sf same.target $B/same.link && : > $B/same.target
+./$B/kinagg-cat --stream tools-json-$SEED --failed $B/same.link --stats-json $B/same.target $B/three.txt \
+  2> $B/cat-same.err
+rc=$?
+check "--failed LINK --stats-json its target is refused, exit 2 (got $rc)" \
+  "[ $rc -eq 2 ] && grep -q 'are the same file' $B/cat-same.err"
 
 # the AWS CLI's option names: --endpoint-url, --stream-name, --ca-bundle
 printf 'cli-name-%s\n' 1 2 3 > $B/cli-names.txt
@@ -75,6 +114,28 @@ check "--endpoint-url, --stream-name and --ca-bundle taken as the AWS CLI takes 
 got=$(AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:1 ./$B/kinagg-tail --endpoint-url http://127.0.0.1:$PROXY \
   --stream-name tools-json-$SEED --grep cli-name- 2>/dev/null | wc -l)
 check "kinagg-tail --endpoint-url --stream-name reads the 3 lines (got $got)" test "$got" -eq 3
+
+# an endpoint without http:// or https:// is a usage error (it was taken as
+# https, and every call to a plain-http port failed and was retried for ever)
+for tool in kinagg-cat kinagg-tail; do
+  for o in --endpoint --endpoint-url; do
+    timeout 10 ./$B/$tool --stream tools-json-$SEED $o 127.0.0.1:$PROXY </dev/null >/dev/null 2> $B/noscheme.err
+    rc=$?
+    check "$tool $o 127.0.0.1:PORT (no scheme) exits 2 (got $rc), naming the form expected" \
+      "[ $rc -eq 2 ] && grep -q 'expected http://host\[:port\] or https://host\[:port\]' $B/noscheme.err"
+  done
+  AWS_ENDPOINT_URL_KINESIS=127.0.0.1:$PROXY timeout 10 ./$B/$tool --stream tools-json-$SEED </dev/null >/dev/null \
+    2> $B/noscheme.err
+  rc=$?
+  check "$tool with AWS_ENDPOINT_URL_KINESIS=127.0.0.1:PORT exits 2 (got $rc), naming the variable" \
+    "[ $rc -eq 2 ] && grep -q 'from AWS_ENDPOINT_URL_KINESIS' $B/noscheme.err"
+done
+printf '[default]\nendpoint_url = 127.0.0.1:%s\n' $PROXY > $B/noscheme.config
+(unset AWS_ENDPOINT_URL_KINESIS; AWS_CONFIG_FILE=$B/noscheme.config timeout 10 ./$B/kinagg-cat \
+  --stream tools-json-$SEED </dev/null 2> $B/noscheme.err)
+rc=$?
+check "kinagg-cat with the profile's endpoint_url = 127.0.0.1:PORT exits 2 (got $rc), naming the setting" \
+  "[ $rc -eq 2 ] && grep -q \"from the profile's endpoint_url\" $B/noscheme.err"
 
 # --grep, --from latest, --follow
 want=$(grep -c 'item/12' $lines)
@@ -89,6 +150,20 @@ printf 'k\tfollowed line one\nk\tfollowed line two\n' | ./$B/kinagg-cat --stream
 for _ in $(seq 50); do [ "$(wc -l < $B/follow.txt)" -ge 2 ] && break; sleep 0.2; done
 kill $tailpid 2>/dev/null
 check "--follow prints new records" "grep -q 'followed line two' $B/follow.txt"
+
+# --follow | head -1 on a stream gone quiet: the reader has gone, and
+# kinagg-tail notices while it waits (not only at a next write that a quiet
+# stream never brings), ending with status 0 and its checkpoint saved
+printf 'quiet-%s\n' 1 2 3 | ./$B/kinagg-cat --stream tools-quiet-$SEED --create 1 2>/dev/null
+rm -f $B/quiet.ckpt
+t0=$(date +%s%N)
+first=$(timeout 20 ./$B/kinagg-tail --stream tools-quiet-$SEED --follow --checkpoint $B/quiet.ckpt 2>/dev/null | head -1;
+  echo " ${PIPESTATUS[0]}")
+first=${first//$'\n'/} # "LINE STATUS"
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "--follow | head -1 on a quiet stream: kinagg-tail ends with status 0 (got '$first' after $ms ms)" \
+  "[ \"\$first\" = 'quiet-1 0' ] && [ $ms -lt 5000 ]"
+check "--follow | head -1 on a quiet stream: the checkpoint is saved" "grep -q '^shardId-' $B/quiet.ckpt"
 
 # children after resharding: the producer test split a shard of split-$SEED
 if [ -n "${SPLIT_STREAM:-}" ]; then
