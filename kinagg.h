@@ -1188,7 +1188,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
 /* Blocks until a connection is ready or next_ms or max_ms passes (for
  * threads and POSIX loops; a game loop just polls every frame). With
  * several connections on a call, each transport's wait is called in turn
- * for up to 10 ms, so a ready one is seen within about that. */
+ * for up to 10 ms, so a ready one is seen within 10 ms for each other
+ * connection on a call. */
 KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint32_t max_ms);
 
 /* Sends everything buffered without waiting for max_buffered_ms and blocks
@@ -5159,6 +5160,7 @@ static kinagg_status kinagg__call_result(kinagg_kinesis *k, kinagg_status st) {
         k->last_skew_ms = (int64_t)((server - ((now ^ sign) - sign)) * 1000);
     } else {
         date = NULL; /* none we can read (only IMF-fixdate, which AWS sends): no clock to learn */
+        k->last_skew_ms = 0;
     }
     if (r->status >= 200 && r->status < 300) return KINAGG_OK;
     kinagg__doc_of_response(k, &d);

@@ -1387,6 +1387,31 @@ static void test_producer_wait_each(void) {
 }
 #endif
 
+#ifndef KINAGG_NO_SHARD_MAP
+/* A ListShards that fails: an expired NextToken or throttling starts the
+ * listing again after the backoff; a denial goes on without a map. */
+static void test_list_failed(void) {
+    static const struct { const char *type; int status, denied; } cases[] = {
+        {"ExpiredNextTokenException", 400, 0}, {"LimitExceededException", 400, 0}, {"HTTP 503", 503, 0},
+        {"AccessDeniedException", 400, 1}, {"ResourceNotFoundException", 400, 1}};
+    static kinagg_producer p;
+    static kinagg_kinesis k;
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(&p, 0, sizeof p);
+        memset(&k, 0, sizeof k);
+        p.map_backoff_ms = 1000;
+        p.map_state = KINAGG__MAP_LISTING;
+        snprintf(k.error_type, sizeof k.error_type, "%s", cases[i].type);
+        k.http_status = cases[i].status;
+        kinagg__list_failed(&p, KINAGG_ERR_SERVICE, &k, 5000);
+        CHECK((p.map_state == KINAGG__MAP_DENIED) == cases[i].denied &&
+                  (cases[i].denied || p.map_retry_ms == 6000),
+              "ListShards %s: map state %d, listed again at %lu", cases[i].type, p.map_state, (unsigned long)p.map_retry_ms);
+    }
+}
+#endif
+
 static void test_producer_route(void) {
     enum { MAXS = 64 };
     static kinagg__pshard map[MAXS + 1];
@@ -1570,6 +1595,9 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_memory();
     test_producer_codes();
+#ifndef KINAGG_NO_SHARD_MAP
+    test_list_failed();
+#endif
 #if KINAGG_PRODUCER_MAX_CONNECTIONS > 1
     test_producer_wait_each();
 #endif
