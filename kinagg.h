@@ -1215,6 +1215,15 @@ KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_produ
  * holds a secret. stats.errors changes whenever it does. */
 KINAGG_API const char *kinagg_producer_last_error(const kinagg_producer *p);
 
+/* Whether a call that ended in st is worth repeating, as the producer
+ * judges a PutRecords or ListShards that failed (connections, timeouts,
+ * 5xx, 408, 429, throttling and time-out codes, ...; not refused
+ * credentials). For callers with their own Kinesis calls, such as a reader
+ * (kinagg-tail); not in KINAGG_NO_READ builds. */
+#ifndef KINAGG_NO_READ
+KINAGG_API int kinagg_producer_retryable(kinagg_status st, const kinagg_kinesis *k);
+#endif
+
 /* Closes the connections (records still buffered stay buffered). */
 KINAGG_API void kinagg_producer_close(kinagg_producer *p);
 
@@ -6621,6 +6630,10 @@ static int kinagg__retryable(kinagg_status st, const kinagg_kinesis *k) {
         return 0;
     }
 }
+
+#ifndef KINAGG_NO_READ
+KINAGG_API int kinagg_producer_retryable(kinagg_status st, const kinagg_kinesis *k) { return kinagg__retryable(st, k); }
+#endif
 
 /* The service refused the credentials as expired or unknown: with a
  * credentials source, new ones will come, and the call is worth retrying. */

@@ -461,22 +461,11 @@ static size_t smaller_limit(size_t limit) {
 
 static int is_type(const char *t) { return !strcmp(k.error_type, t); }
 
-/* Worth another try, as the AWS SDKs and the producer judge it: 5xx, 408
- * (a server closing an idle connection), 429, codes about throttling or time
- * limits, and a few others that pass: a stream being updated, an expired
- * ListShards token (kinagg_list_shards starts again without it). */
-static int retryable(void) {
-    static const char *const words[] = {"Throttl", "LimitExceeded", "TooManyRequests", "Timeout"};
-    static const char *const types[] = {"ProvisionedThroughputExceededException", "InternalFailure",
-                                        "ServiceUnavailable", "ServiceUnavailableException", "SlowDown",
-                                        "ResourceInUseException", "ExpiredNextTokenException"};
-    size_t i;
-    if (k.http_status >= 500 || k.http_status == 408 || k.http_status == 429) return 1;
-    for (i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strstr(k.error_type, words[i])) return 1;
-    for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (is_type(types[i])) return 1;
-    return 0;
+/* Worth another try: the producer's rule (5xx, 408, 429, throttling and
+ * time-out codes, a stream being updated, ...), and an expired ListShards
+ * token (kinagg_list_shards starts again without it). */
+static int retryable(kinagg_status st) {
+    return kinagg_producer_retryable(st, &k) || is_type("ExpiredNextTokenException");
 }
 
 /* New temporary credentials for the client's signer (see tool_common.h). */
@@ -493,7 +482,7 @@ static int on_error(const char *op, const tshard *s, kinagg_status st) {
     int act = ACT_RETRY;
     if (st == KINAGG_ERR_SERVICE) {
         if (is_type("ExpiredIteratorException")) act = ACT_NEW_ITERATOR;
-        else if (retryable())
+        else if (retryable(st))
             act = ACT_RETRY;
         else if ((is_type("ExpiredTokenException") || is_type("ExpiredToken") ||
                   is_type("UnrecognizedClientException")) &&
