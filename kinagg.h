@@ -5035,15 +5035,18 @@ static int kinagg__doc_number(kinagg__doc *d, unsigned scale, uint64_t *out) {
 }
 
 #ifndef KINAGG_NO_READ
-/* Data: JSON base64 decoded in place; CBOR byte string; and kinesalite's
- * {"type":"Buffer","data":[n, ...]} for records it stored from CBOR. */
+/* Data: JSON base64 decoded in place; a CBOR byte string, or base64 in a
+ * CBOR text string (kinesis-mock sends that, and the SDKs built on Jackson
+ * read it); and kinesalite's {"type":"Buffer","data":[n, ...]} for records
+ * it stored from CBOR. */
 static int kinagg__doc_data(kinagg__doc *d, const unsigned char **out, size_t *len) {
     size_t at;
     kinagg_str s;
     if (kinagg__doc_is_string(d)) {
         size_t n;
+        int bytes = KINAGG__CBOR(d->cbor) && d->p[d->pos] >> 5 == 2; /* major type 2 */
         if (!kinagg__doc_string(d, &s)) return 0;
-        n = KINAGG__CBOR(d->cbor) ? s.len : kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
+        n = bytes ? s.len : kinagg_base64_decode(s.ptr, s.len, (unsigned char *)(uintptr_t)s.ptr);
         if (n == (size_t)-1) return 0;
         *out = (const unsigned char *)s.ptr;
         *len = n;
