@@ -211,6 +211,31 @@ step "tools: kinagg-cat 200,000 lines (json, cbor), kinagg-tail and a reader rea
 step "workloads: kinagg-cat with binary input, a quiet FIFO, signals, an unreachable endpoint, a 40 s outage, a shard at its limits" sh_all \
   "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/workloads/run.sh $PROXY $KINESALITE $SEED"
 
+# a second Kinesis implementation: kinesis-mock (npm kinesis-local), which
+# checks no signatures and answers CBOR in its own ways
+km_fifo=$B/kinesis-mock.stdin
+rm -f "$km_fifo" $B/kinesis-mock.port; mkfifo "$km_fifo"
+node tests/net/kinesis_mock.js <"$km_fifo" >$B/kinesis-mock.port 2>$B/kinesis-mock.err &
+exec 6>"$km_fifo"   # it serves until this closes
+for _ in $(seq 300); do [ -s $B/kinesis-mock.port ] && break; sleep 0.1; done
+KM=$(cat $B/kinesis-mock.port 2>/dev/null)
+for p in json cbor; do
+  step "kinesis-mock: $p calls (its shards, paging, records read back)" \
+    ./$B/kinesis_test --endpoint http://127.0.0.1:$KM --protocol $p --stream km-$p-$SEED --manifest $B/manifest-km-$p.txt \
+      --signature-checks 0
+  step "reader: the kinesis-mock $p stream" \
+    node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KM --stream km-$p-$SEED --manifest $B/manifest-km-$p.txt
+done
+step "kinesis-mock: the producer, 25,000 records in cbor, a shard split mid-run" \
+  ./$B/producer_test delivery --port $KM --stream km-split-$SEED --manifest $B/manifest-km-split.txt --random 20000 \
+    --shared 5000 --split-at 10000 --protocol cbor
+step "reader: the kinesis-mock producer stream under the KCL rule" \
+  node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KM --stream km-split-$SEED \
+    --manifest $B/manifest-km-split.txt --allow-duplicates 1 --allow-dropped 1 --unordered $B/manifest-km-split.txt.unordered
+step "kinesis-mock: kinagg-cat and kinagg-tail, binary lines, json and cbor" sh_all \
+  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/net/kinesis_mock_tools.sh $KM $SEED"
+exec 6>&-
+
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do
   step "qemu-$arch: unit tests" sh_all "make -s $B/unit-$arch-cross && qemu-$arch ./$B/unit-$arch-cross"

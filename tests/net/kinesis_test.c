@@ -4,6 +4,7 @@
  *
  *   kinesis_test --endpoint URL --protocol json|cbor --stream NAME
  *                --manifest FILE [--ca FILE] [--records N]
+ *                [--signature-checks 0]
  *
  * Creates a 4-shard stream, lists its shards one per page, puts raw and
  * aggregated records (one aggregate per shard), checks every result names
@@ -79,6 +80,7 @@ static size_t tamper_read(void *ctx, unsigned char *out, size_t cap) {
 int main(int argc, char **argv) {
     const char *endpoint = NULL, *proto = "json", *stream_name = NULL, *ca = NULL, *man = NULL;
     unsigned records = 2000;
+    int signatures_checked = 1;
     kinagg_endpoint ep;
     kinagg_posix_socket sock;
     kinagg_transport tp;
@@ -98,6 +100,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ca")) ca = argv[i + 1];
         else if (!strcmp(argv[i], "--manifest")) man = argv[i + 1];
         else if (!strcmp(argv[i], "--records")) records = (unsigned)atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--signature-checks")) /* 0: a server that checks none (kinesis-mock) */
+            signatures_checked = atoi(argv[i + 1]);
     }
     if (!endpoint || !stream_name || !man) {
         fprintf(stderr, "usage: kinesis_test --endpoint URL --protocol json|cbor --stream NAME --manifest FILE\n");
@@ -264,7 +268,7 @@ int main(int argc, char **argv) {
               "missing stream: %s %s", kinagg_strerror(st), k.error_type);
     }
     /* a tampered request: the proxy recomputes the signature and refuses */
-    {
+    if (signatures_checked) {
         kinagg_body body;
         body.ctx = NULL;
         body.rewind = tamper_rewind;
@@ -282,11 +286,15 @@ int main(int argc, char **argv) {
         bad.secret_access_key = kinagg_str_c("wrong");
         kinagg_sigv4_init(&k.signer, &bad);
         st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, NULL);
-        CHECK(st == KINAGG_ERR_SERVICE && strcmp(k.error_type, "InvalidSignatureException") == 0, "wrong secret: %s",
-              k.error_type);
+        if (signatures_checked)
+            CHECK(st == KINAGG_ERR_SERVICE && strcmp(k.error_type, "InvalidSignatureException") == 0, "wrong secret: %s",
+                  k.error_type);
         kinagg_sigv4_init(&k.signer, &session);
         st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, NULL);
         CHECK(st == KINAGG_OK, "session credentials: %s %s", kinagg_strerror(st), k.error_type);
+    }
+    if (signatures_checked) {
+        char status[32];
         /* a clock 20 minutes slow is refused, learnt from Date, and right on retry */
         k.clock_offset_ms = -20 * 60 * 1000;
         st = kinagg_describe_stream_summary(&k, stream, status, sizeof status, NULL);

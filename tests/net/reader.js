@@ -80,15 +80,25 @@ async function readShard(stream, shard, stats) {
     shards.push(...r.Shards);
     token = r.NextToken;
   } while (token);
+  const linesOf = (buf) => { // the non-empty lines of a buffer, as buffers
+    const out = [];
+    for (let at = 0; at < buf.length;) {
+      let nl = buf.indexOf(10, at);
+      if (nl < 0) nl = buf.length;
+      if (nl > at) out.push(buf.subarray(at, nl));
+      at = nl + 1;
+    }
+    return out;
+  };
   const found = new Map(); // shard id -> user records in order
   for (const s of shards) found.set(s.ShardId, await readShard(args.stream, s, stats));
 
   // the manifest: "kind shard pk-hex data-hex" lines, or (--lines) the
   // KEY<TAB>DATA lines that were sent, on whichever shard owns the key
   const want = args.lines
-    ? fs.readFileSync(args.lines, 'utf8').split('\n').filter(Boolean).map((l) => {
-      const tab = l.indexOf('\t');
-      return { kind: 'line', shard: '*', pk: l.slice(0, tab), data: Buffer.from(l.slice(tab + 1), 'utf8').toString('hex') };
+    ? linesOf(fs.readFileSync(args.lines)).map((l) => { // bytes: the data may be any but the newline
+      const tab = l.indexOf(9);
+      return { kind: 'line', shard: '*', pk: l.subarray(0, tab).toString('utf8'), data: l.subarray(tab + 1).toString('hex') };
     })
     : fs.readFileSync(args.manifest, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
       const [kind, shard, pk, data] = l.split(' ');
