@@ -5788,7 +5788,7 @@ typedef struct kinagg__pconn {
     size_t used, bytes;        /* aggregate buffer used; request bytes (what Kinesis counts) */
     size_t done_e;             /* the next entry whose records to complete */
     kinagg_status done_st;     /* how the request ended */
-    int map_stale;             /* an aggregate went to another shard than the map said */
+    int map_stale;             /* an entry went to another shard than the map said */
     kinagg_put_entry *entries;
     kinagg_put_result *results;
     uint32_t *first, *count;   /* each entry's records: a list through next */
@@ -6578,7 +6578,7 @@ static int kinagg__build(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
             }
             kinagg__take_records(p, c, q, take, unmapped && take > 1);
             c->aggregated[c->n] = (uint8_t)as_agg;
-            if (KINAGG__MAPS && as_agg && sh) /* the id is NUL-padded to its size (kinagg__list_shards_parse) */
+            if (KINAGG__MAPS && sh) /* the id is NUL-padded to its size (kinagg__list_shards_parse) */
                 KINAGG_MEMCPY(c->expect[c->n], sh->id, sizeof c->expect[c->n]);
             else if (KINAGG__MAPS)
                 c->expect[c->n][0] = '\0';
@@ -6698,19 +6698,25 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             int index = kinagg__code_index(code);
             if (index == KINAGG__E_PTE) p->stats.entries_throttled++;
             kinagg__perror(p, "PutRecords entry", code, c->results[e].error_message);
-            if (code.len > 3 && KINAGG_MEMCMP(code.ptr, "KMS", 3) == 0 && index != KINAGG__E_KMS_THROTTLE) {
+            /* KMS errors but throttling, and an entry the service calls
+             * invalid (kinesis-mock refuses a record over the stream's size
+             * limit so, entry by entry): sent again, it would fail again,
+             * and hold its shard's queue behind it for ever */
+            if (kinagg__has_word(code, "KMS\0Invalid\0Validation\0") && index != KINAGG__E_KMS_THROTTLE) {
                 how.status = KINAGG_ERR_SERVICE; /* permanent */
                 how.error_code = code;
                 how.error_message = c->results[e].error_message;
             } else
                 retry = index;
-        } else if (KINAGG__MAPS && st == KINAGG_OK && c->aggregated[e] && c->expect[e][0] &&
-                   !kinagg__key_is(c->results[e].shard_id, c->expect[e])) {
-            /* the aggregate went to another shard than the map said: the
-             * map is out of date (resharding), and a KCL consumer would
-             * drop the aggregate if any record is outside that shard. Send
-             * its records again once the map is new. */
-            c->map_stale = 1;
+        } else if (KINAGG__MAPS && st == KINAGG_OK && c->expect[e][0] &&
+                   !kinagg__key_is(c->results[e].shard_id, c->expect[e]) && (c->map_stale = 1, c->aggregated[e])) {
+            /* an entry went to another shard than the map said: the map is
+             * out of date (resharding), and is listed again (for the rate
+             * limits too, and a lone record is delivered all the same). An
+             * aggregate there would be dropped by a KCL consumer if any of
+             * its records is outside that shard: its records are sent
+             * again once the map is new, as the KPL does (a copy that
+             * holds only records inside the shard stays: a duplicate). */
             retry = KINAGG__E_WRONG_SHARD;
         } else if (st == KINAGG_OK) {
             p->stats.kinesis_records++;

@@ -225,6 +225,7 @@ typedef struct rec {
     unsigned key;
     size_t size;        /* pk + ehk + data, as the producer counts it */
     int may_fail;       /* the peer gave a permanent error for it */
+    int must_fail;      /* one that is per entry: it is never sent again */
     int mapped;         /* put once the shard map was known (or with none at all) */
     int status;
     uint64_t seq, sub;
@@ -294,7 +295,7 @@ enum { F_NONE, F_CLOSE_BEFORE, F_STALL, F_CLOSE_MID };
 typedef struct chaos {
     unsigned connect_fail, close_before, stall, close_mid, idle_drop; /* per thousand requests */
     unsigned http500, http503, http400_pte, expired_token, permanent;  /* per thousand requests */
-    unsigned entry_pte, entry_internal, entry_kms_denied;              /* per thousand entries */
+    unsigned entry_pte, entry_internal, entry_kms_denied, entry_invalid; /* per thousand entries */
     unsigned list_fail, list_denied, reshard;                          /* per thousand */
     unsigned again;                                                    /* per thousand calls */
     int store_on_fault;
@@ -312,14 +313,19 @@ typedef struct peer {
     int answering, fault;
     unsigned long requests;
     size_t unreadable_n;  /* the answer being sent cannot be read: its request's entries, or 0 */
+    unsigned refused[256]; /* records the answer being sent refuses as invalid: once it is read */
+    size_t nrefused;      /* whole, they must never be sent again */
+    unsigned owed;        /* 1 + a shard the answer being sent names that the producer's map has
+                           * not: once it is read whole, the producer must list the shards again */
 } peer;
+static unsigned owed_shard; /* 1 + such a shard, in an answer read whole */
 static peer peers[MAXCONN];
 static unsigned long peer_bytes_in; /* for progress checks */
 
 static void peer_reset(peer *pe) {
     pe->req_len = pe->head_len = pe->body_len = 0;
     pe->have_head = 0;
-    pe->resp_len = pe->resp_pos = pe->unreadable_n = 0;
+    pe->resp_len = pe->resp_pos = pe->unreadable_n = pe->nrefused = pe->owed = 0;
     pe->answering = 0;
     pe->fault = F_NONE;
     pe->send_cut = 0;
@@ -400,6 +406,11 @@ static kinagg_io t_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) 
     memcpy(buf, pe->resp + pe->resp_pos, n);
     pe->resp_pos += n;
     *got = n;
+    if (pe->resp_pos == pe->resp_len) { /* read whole: the producer knows they are invalid, and where they went */
+        while (pe->nrefused) recs[pe->refused[--pe->nrefused]].must_fail = 1;
+        if (pe->owed) owed_shard = pe->owed;
+        pe->owed = 0;
+    }
     if (pe->resp_pos == pe->resp_len && pe->unreadable_n) { /* read whole: the producer halves now */
         cut_read_at = cuts[ncuts % 64].at = vnow;
         cut_read_n = cuts[ncuts % 64].n = pe->unreadable_n;
@@ -603,10 +614,24 @@ static size_t entry_records(const entry *e, int *aggregated, int *clean, unsigne
     return n;
 }
 
+static int in_producer_map(const char *sid) {
+    size_t i;
+    for (i = 0; i < prod.nshards; i++)
+        if (!strncmp(prod.shards[i].id, sid, sizeof prod.shards[i].id)) return 1;
+    return 0;
+}
+
 static void mark_may_fail(size_t first_id, size_t n) {
     size_t k;
     for (k = 0; k < n; k++)
         if (store_ids[first_id + k] != ~0u) recs[store_ids[first_id + k]].may_fail = 1;
+}
+static void mark_must_fail(peer *pe, size_t first_id, size_t n) {
+    size_t k;
+    mark_may_fail(first_id, n);
+    for (k = 0; k < n; k++)
+        if (store_ids[first_id + k] != ~0u && pe->nrefused < sizeof pe->refused / sizeof pe->refused[0])
+            pe->refused[pe->nrefused++] = store_ids[first_id + k];
 }
 
 static void put_records(peer *pe, const char *body, size_t len, int refuse_token) {
@@ -767,6 +792,12 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
         EXPECT(e->pk_len >= 1, "an entry without a partition key");
         s = route(&hk);
         cnt = entry_records(e, &ag, &cl, s);
+        {
+            size_t q;
+            for (q = at; q < nstore_ids; q++)
+                EXPECT(store_ids[q] == ~0u || !recs[store_ids[q]].must_fail,
+                       "record %u sent again after the peer refused it as invalid", store_ids[q]);
+        }
         if (i) say(pe, ",");
         if (tracing) {
             size_t q;
@@ -780,6 +811,11 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
             nstore_ids = at;
         } else if (chance(cz.entry_internal)) {
             say(pe, "{\"ErrorCode\":\"InternalFailure\",\"ErrorMessage\":\"Internal service failure.\"}");
+            failed++;
+            nstore_ids = at;
+        } else if (chance(cz.entry_invalid)) { /* as kinesis-mock refuses a record too large */
+            say(pe, "{\"ErrorCode\":\"InvalidArgumentException\",\"ErrorMessage\":\"Record data size exceeds the limit\"}");
+            mark_must_fail(pe, at, cnt);
             failed++;
             nstore_ids = at;
         } else if (chance(cz.entry_kms_denied)) {
@@ -802,6 +838,7 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
             st->first = at;
             st->n = cnt;
             shard_id(s, sid);
+            if (prod.map_state == KINAGG__MAP_OK && !in_producer_map(sid)) pe->owed = 1 + s;
             if (chance(100)) /* members in another order, with one the producer does not know */
                 say(pe, "{\"ShardId\":\"%s\",\"Unknown\":[1,{\"a\":null}],\"SequenceNumber\":\"%020lu\"}", sid,
                     (unsigned long)nstore);
@@ -823,6 +860,7 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
     }
     answer(pe, 200, "OK", 0);
     if (pe->resp_len > cfg.recv_buffer_size) unreadable = 1;
+    if (unreadable) pe->nrefused = 0; /* sent again: the refusal is not read */
     if (unreadable) { /* (one with a fault may go unread: no halving to check then) */
         last_bad_at = vnow;
         low_entries = (size_t)-1;
@@ -926,7 +964,7 @@ static void peer_request(peer *pe) {
             pe->req[pe->head_len - 1] = '\n';
         }
     }
-    pe->resp_len = pe->resp_pos = pe->unreadable_n = 0;
+    pe->resp_len = pe->resp_pos = pe->unreadable_n = pe->nrefused = pe->owed = 0;
     pe->fault = F_NONE;
     if (chance(cz.close_before)) pe->fault = F_CLOSE_BEFORE;
     else if (chance(cz.stall)) pe->fault = F_STALL;
@@ -967,6 +1005,8 @@ static void on_complete(void *ctx, const kinagg_completion *c) {
            c->attempts, r->worn ? " after 65535 (wrapped)" : "");
     EXPECT(c->latency_ms <= vnow - r->put_at, "record %lu completed after %llu ms, put %llu ms ago",
            (unsigned long)(id - 1), (unsigned long long)c->latency_ms, (unsigned long long)(vnow - r->put_at));
+    EXPECT(!r->must_fail || c->status != KINAGG_OK, "record %lu refused as invalid by the peer, then delivered",
+           (unsigned long)(id - 1));
     if (c->status == KINAGG_OK) {
         unsigned s;
         uint64_t seq;
@@ -1242,12 +1282,13 @@ static void setup_chaos(unsigned level) {
     cz.entry_pte = rnd(level * 40);
     cz.entry_internal = rnd(level * 20);
     cz.entry_kms_denied = chance(300) ? rnd(level * 3) : 0;
+    cz.entry_invalid = chance(300) ? rnd(level * 3) : 0;
     cz.list_fail = rnd(level * 30);
     cz.list_denied = chance(200) ? rnd(level * 10) : 0;
     cz.reshard = rnd(level * 3);
     cz.store_on_fault = chance(500);
     if (order_mode) { /* nothing that the docs let reorder once a map is known */
-        cz.entry_pte = cz.entry_internal = cz.entry_kms_denied = 0;
+        cz.entry_pte = cz.entry_internal = cz.entry_kms_denied = cz.entry_invalid = 0;
         cz.list_denied = cz.reshard = 0;
     }
 }
@@ -1289,6 +1330,7 @@ static int run_seed(unsigned long long seed) {
     map_hist_len = 0;
     nstore = nstore_ids = 0;
     nrecs_put = 0;
+    owed_shard = 0;
     completed = buffered_bytes = reputs = n_abandons = 0;
     last_bad_at = 0;
     low_entries = (size_t)-1;
@@ -1483,6 +1525,19 @@ static int run_seed(unsigned long long seed) {
     while (seed_failures == 0 && last_bad_at && prod.entries_max < cfg.collection_max_count) {
         vnow += 10000;
         (void)poll_once();
+    }
+    /* an answer named a shard the map has not (resharding): the shards
+     * are listed again, whether the entry was an aggregate or a lone record
+     * (the rate limits follow the shards) */
+    if (seed_failures == 0 && owed_shard && prod.map_state == KINAGG__MAP_OK) {
+        char sid[32];
+        shard_id(owed_shard - 1, sid);
+        for (i = 0; i < 5 && !in_producer_map(sid); i++) {
+            vnow += 1500;
+            (void)poll_once();
+        }
+        EXPECT(in_producer_map(sid) || prod.map_state != KINAGG__MAP_OK,
+               "%s named in an answer, never listed: the map has %lu shards", sid, (unsigned long)prod.nshards);
     }
     if (seed_failures == 0) {
         size_t n;
