@@ -86,6 +86,10 @@ static const char usage_more[] =
     "--failed). Killed outright (SIGKILL), the records read and not yet delivered\n"
     "are lost: at most --buffer-mb.\n"
     "\n"
+    "Records are retried until delivered (see --record-ttl); but when the server's TLS\n"
+    "certificate is refused before any record was delivered, the records read are\n"
+    "given up at once (written to --failed).\n"
+    "\n"
     "Exit status: 0 when every record was delivered; 1 when any failed, was refused\n"
     "or was given up; 2 for a usage or setup error.\n";
 
@@ -519,6 +523,21 @@ static void error_key(const char *text, char *key, size_t cap) {
     key[n] = '\0';
 }
 
+static void errors_report(uint64_t now, int final);
+
+/* The server's certificate refused before anything was delivered: a wrong
+ * endpoint, CA bundle or clock, which waiting will not mend (the error
+ * line says which). Says so; the caller gives the records up. */
+static int cert_refused(const tool_conn *conns) {
+    if (prod.stats.records_delivered || !tool_conns_cert_refused(conns, (unsigned)opt.connections)) return 0;
+    errors_report(pf.now_ms(NULL), 0);
+    if (!in.stopped && !in.done) input_stop();
+    say_begin();
+    fprintf(stderr, "kinagg-cat: giving up: the server's certificate is refused (check the endpoint, --ca-file "
+                    "and the clock)\n");
+    return 1;
+}
+
 static void errors_report(uint64_t now, int final) {
     kinagg_producer_stats s;
     size_t i;
@@ -906,6 +925,10 @@ int main(int argc, char **argv) {
             now = pf.now_ms(NULL);
             if (in.done && !prod.stats.buffered_records) break;
             kinagg_producer_flush(&prod, (uint32_t)(drain_deadline - now < 250 ? drain_deadline - now + 1 : 250));
+            if (cert_refused(conns)) {
+                abandon_now = 1;
+                break;
+            }
             now = pf.now_ms(NULL);
             errors_report(now, 0);
             progress(now, start);
@@ -913,6 +936,10 @@ int main(int argc, char **argv) {
         }
 
         kinagg_producer_poll(&prod, &next);
+        if (cert_refused(conns)) {
+            abandon_now = 1;
+            break;
+        }
         kinagg_producer_get_stats(&prod, &s);
         /* delivery failing: records sent again, none delivered since */
         if (s.records_delivered != delivered_mark || !s.buffered_records) {

@@ -92,6 +92,15 @@ static const char *tool_conn_error(void *ctx) {
     return c->tcp.error(c->tcp.ctx);
 }
 
+/* Whether the last TLS handshake of any of the n connections refused the
+ * server's certificate (host name, CA, dates): no retry mends that. */
+static inline int tool_conns_cert_refused(const tool_conn *conns, unsigned n) {
+    unsigned i;
+    for (i = 0; i < n; i++)
+        if (conns[i].tls.cert_refused) return 1;
+    return 0;
+}
+
 /* Adds a pollfd for each connection that waits for its socket; returns how
  * many were added (at most n). A connection that waits without a socket
  * (a name lookup in progress) lowers *timeout_ms to a short retry. */

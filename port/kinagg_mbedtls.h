@@ -51,6 +51,9 @@ typedef struct kinagg_mbedtls {
     int ca_count;
     char server_name[256]; /* "" : the host connected to */
     char error[640];
+    uint32_t cert_refused; /* mbedTLS's verify flags for the server certificate the last
+                            * handshake refused (MBEDTLS_X509_BADCERT_...); 0 once one
+                            * succeeds: a refusal that retrying will not mend */
     mbedtls_x509_crt own_cert;  /* the client certificate for mutual TLS, if set */
     mbedtls_pk_context own_key;
     int own_cert_set;
@@ -153,6 +156,7 @@ static kinagg_io kinagg__tls_connect(void *ctx, const char *host, uint16_t port)
     rc = mbedtls_ssl_handshake(&t->ssl);
     if (rc == 0) {
         t->handshake_done = 1;
+        t->cert_refused = 0;
         return KINAGG_IO_OK;
     }
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
@@ -160,6 +164,7 @@ static kinagg_io kinagg__tls_connect(void *ctx, const char *host, uint16_t port)
         char info[200];
         uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
         size_t n;
+        t->cert_refused = flags ? flags : 1;
         int w = mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
         n = w > 0 ? (size_t)w : 0;
         while (n && (info[n - 1] == '\n' || info[n - 1] == ' ')) info[--n] = '\0';

@@ -218,7 +218,7 @@ rm -f "$km_fifo" $B/kinesis-mock.port; mkfifo "$km_fifo"
 node tests/net/kinesis_mock.js <"$km_fifo" >$B/kinesis-mock.port 2>$B/kinesis-mock.err &
 exec 6>"$km_fifo"   # it serves until this closes
 for _ in $(seq 300); do [ -s $B/kinesis-mock.port ] && break; sleep 0.1; done
-KM=$(cat $B/kinesis-mock.port 2>/dev/null)
+{ read -r KM KM_TLS < $B/kinesis-mock.port; } 2>/dev/null || true
 for p in json cbor; do
   step "kinesis-mock: $p calls (its shards, paging, records read back)" \
     ./$B/kinesis_test --endpoint http://127.0.0.1:$KM --protocol $p --stream km-$p-$SEED --manifest $B/manifest-km-$p.txt \
@@ -233,7 +233,7 @@ step "reader: the kinesis-mock producer stream under the KCL rule" \
   node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KM --stream km-split-$SEED \
     --manifest $B/manifest-km-split.txt --allow-duplicates 1 --allow-dropped 1 --unordered $B/manifest-km-split.txt.unordered
 step "kinesis-mock: kinagg-cat and kinagg-tail, binary lines, json and cbor" sh_all \
-  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/net/kinesis_mock_tools.sh $KM $SEED"
+  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/net/kinesis_mock_tools.sh $KM $KM_TLS $SEED"
 exec 6>&-
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x

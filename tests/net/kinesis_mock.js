@@ -6,8 +6,9 @@
 //
 //     node tests/net/kinesis_mock.js < FIFO > PORT_FILE
 //
-// Writes the plain HTTP port once the server answers, and runs until stdin
-// closes; then it stops the server.
+// Writes the plain HTTP port, a space and the HTTPS port (kinesis-mock's
+// own self-signed certificate, for "Unknown": no host name matches it) once
+// the server answers, and runs until stdin closes; then it stops the server.
 'use strict';
 const net = require('net');
 const path = require('path');
@@ -59,7 +60,7 @@ function answers(port) { // any HTTP answer to a ListStreams call
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(130));
   for (let i = 0; i < 300; i++) {
-    if (await answers(plain)) { process.stdout.write(`${plain}\n`); return; }
+    if (await answers(plain)) { process.stdout.write(`${plain} ${tls}\n`); return; }
     await new Promise((r) => setTimeout(r, 100));
   }
   process.stderr.write('kinesis_mock: kinesis-local did not answer within 30 s\n');

@@ -3,11 +3,11 @@
 # kinesis-mock (tests/net/kinesis_mock.js), in both wire protocols: lines
 # with binary bytes and large lines in, every line back exactly once from
 # kinagg-tail in JSON and in CBOR and from the independent reader.
-#   kinesis_mock_tools.sh PORT SEED
+#   kinesis_mock_tools.sh PORT TLS_PORT SEED
 # Prints "kinesis-mock tools: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-PORT=$1 SEED=$2
+PORT=$1 TLS_PORT=$2 SEED=$3
 B=build
 pass=0 fail=0
 ok() { if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $*" >&2; fi; }
@@ -65,6 +65,17 @@ timeout 60 ./$B/kinagg-tail --stream $stream --protocol cbor --checkpoint $B/km.
 printf 'key-1\tafter the checkpoint\n' | timeout 60 ./$B/kinagg-cat --stream $stream --tab-key --protocol cbor 2>/dev/null
 got=$(timeout 60 ./$B/kinagg-tail --stream $stream --protocol cbor --checkpoint $B/km.ckpt 2>/dev/null)
 check "kinagg-tail --checkpoint (cbor) then prints only the new line (got '$got')" test "'$got'" = "'after the checkpoint'"
+
+# its HTTPS port's certificate names no host: kinagg-cat says so and gives
+# the records up at once (exit 1, written to --failed), not retrying for ever
+node -e "process.stdout.write(require('./tests/node_modules/kinesis-local/server.json').server.cert)" > $B/km-cert.pem
+rm -f $B/km-cert.failed
+printf 'one\ntwo\nthree\n' | timeout 60 ./$B/kinagg-cat --stream km-tls-$SEED --endpoint https://localhost:$TLS_PORT \
+  --ca-file $B/km-cert.pem --failed $B/km-cert.failed 2> $B/km-cert.err
+rc=$?
+check "a refused certificate: kinagg-cat exits 1 (got $rc) and says why" \
+  "test $rc -eq 1 && grep -q 'host name mismatch' $B/km-cert.err && grep -q 'certificate is refused' $B/km-cert.err"
+check "a refused certificate: the 3 lines are written to --failed" "test \"\$(cat $B/km-cert.failed 2>/dev/null)\" = \"\$(printf 'one\ntwo\nthree')\""
 
 echo "kinesis-mock tools: $pass passed, $fail failed"
 [ $fail -eq 0 ]
