@@ -68,6 +68,7 @@ static const char usage_more[] =
     "  --drain-timeout MS     after SIGINT, SIGTERM or SIGHUP, how long to go on delivering\n"
     "                         what was read (default 30000)\n"
     "  --create N             create the stream with N shards first, if it does not exist\n"
+    "                         (throttling and passing faults tried again for a minute)\n"
     "\n"
     "Reporting:\n"
     "  --failed FILE          write every record that was not delivered (failed,\n"
@@ -796,7 +797,24 @@ int main(int argc, char **argv) {
         kinagg_transport ctp;
         if (!tool_setup("kinagg-cat", &o, &cfg, &ep, &cred, region, sizeof region, &cc, 1, &ctp, &pf)) return 2;
         kinagg_kinesis_init(&k, &ep, kinagg_str_c(region), &cred, o.protocol, &ctp, &pf, sb, sizeof sb, rb, sizeof rb);
-        st = kinagg_create_stream(&k, kinagg_str_c(o.stream ? o.stream : ""), (unsigned)opt.create);
+        {
+            /* throttling (five streams being created at most), 5xx and
+             * network faults pass: tried again for a minute, as the other
+             * calls are (a limit that stays is then reported) */
+            uint32_t wait_ms = 500, waited_ms = 0;
+            for (;;) {
+                st = kinagg_create_stream(&k, kinagg_str_c(o.stream ? o.stream : ""), (unsigned)opt.create);
+                if (st == KINAGG_OK || !strcmp(k.error_type, "ResourceInUseException") ||
+                    !kinagg_producer_retryable(st, &k) || waited_ms >= 60000)
+                    break;
+                if (!waited_ms)
+                    fprintf(stderr, "kinagg-cat: CreateStream: %s; trying again\n",
+                            st == KINAGG_ERR_SERVICE && k.error_type[0] ? k.error_type : kinagg_strerror(st));
+                pf.sleep_ms(NULL, wait_ms);
+                waited_ms += wait_ms;
+                wait_ms = wait_ms >= 4000 ? 5000 : wait_ms * 2;
+            }
+        }
         if (st != KINAGG_OK && strcmp(k.error_type, "ResourceInUseException") != 0) {
             int service = st == KINAGG_ERR_SERVICE && k.error_type[0];
             const char *detail = service ? k.error_message : k.http.error_detail;

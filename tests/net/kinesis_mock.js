@@ -44,7 +44,7 @@ function answers(port) { // any HTTP answer to a ListStreams call
     env: Object.assign({}, process.env, {
       KINESIS_MOCK_PLAIN_PORT: String(plain), KINESIS_MOCK_TLS_PORT: String(tls),
       LOG_LEVEL: 'WARN', ROOT_LOG_LEVEL: 'ERROR', SHOULD_PERSIST_DATA: 'false', LOAD_DATA_IF_EXISTS: 'false',
-      CREATE_STREAM_DURATION: '100ms', SPLIT_SHARD_DURATION: '100ms', MERGE_SHARDS_DURATION: '100ms',
+      CREATE_STREAM_DURATION: '1s', SPLIT_SHARD_DURATION: '100ms', MERGE_SHARDS_DURATION: '100ms',
     }),
     stdio: ['ignore', 2, 2], // its log goes to stderr: stdout carries the port
   });

@@ -66,6 +66,18 @@ printf 'key-1\tafter the checkpoint\n' | timeout 60 ./$B/kinagg-cat --stream $st
 got=$(timeout 60 ./$B/kinagg-tail --stream $stream --protocol cbor --checkpoint $B/km.ckpt 2>/dev/null)
 check "kinagg-tail --checkpoint (cbor) then prints only the new line (got '$got')" test "'$got'" = "'after the checkpoint'"
 
+# eight streams created at once: kinesis-mock, as Kinesis, lets five be
+# created at a time and refuses more with LimitExceededException, which
+# --create waits out
+for i in 1 2 3 4 5 6 7 8; do
+  (printf 'x\n' | timeout 120 ./$B/kinagg-cat --stream km-create-$i-$SEED --create 1 2> $B/km-create-$i.err
+   echo $? > $B/km-create-$i.rc) &
+done
+wait
+rcs=$(cat $B/km-create-?.rc | tr -d '\n')
+check "eight --create at once all exit 0 (got $rcs; $(cat $B/km-create-?.err | grep -c 'trying again') waited)" \
+  test "$rcs" = 00000000
+
 # its HTTPS port's certificate names no host: kinagg-cat says so and gives
 # the records up at once (exit 1, written to --failed), not retrying for ever
 node -e "process.stdout.write(require('./tests/node_modules/kinesis-local/server.json').server.cert)" > $B/km-cert.pem
