@@ -633,7 +633,8 @@ typedef struct kinagg_http_client {
     unsigned char *recv_buf;
     size_t recv_cap;
     uint32_t connect_timeout_ms; /* default 5000 */
-    uint32_t send_timeout_ms;    /* whole request; default 10000 */
+    uint32_t send_timeout_ms;    /* longest the request's sending makes no progress;
+                                  * default 10000 */
     uint32_t recv_timeout_ms;    /* whole response after the request; default 10000 */
     size_t send_budget;          /* body bytes one poll may send; 0 (default): no bound */
     size_t sent_in_poll;         /* body bytes the last poll sent */
@@ -3819,6 +3820,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                     c->sent_in_poll += n;
                 }
                 c->chunk_sent += n;
+                c->deadline = now + c->send_timeout_ms; /* a slow link sends a large body in time */
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }

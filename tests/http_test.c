@@ -410,7 +410,50 @@ static void test_real(int port) {
     }
 }
 
+/* A slow link: 300 bytes a second. Sending the body takes 100 s, ten
+ * times send_timeout_ms, but never stalls for that long: no timeout (a
+ * gateway on a slow uplink must get a large request out). A link that
+ * stops for longer than send_timeout_ms still times out. */
+static unsigned slow_turn, slow_stop_after;
+static kinagg_io slow_send(void *ctx, const unsigned char *d, size_t n, size_t *sent) {
+    if (slow_turn++ % 2 == 0 || (slow_stop_after && slow_turn > slow_stop_after)) return KINAGG_IO_AGAIN;
+    return s_send(ctx, d, n > 300 ? 300 : n, sent);
+}
+static void test_slow_link(void) {
+    static script s;
+    static kinagg_http_client c;
+    static gen g;
+    int stop;
+    for (stop = 0; stop < 2; stop++) {
+        kinagg_body b = gen_body(&g, 30000);
+        uint64_t now = 1000;
+        kinagg_status st;
+        memset(&s, 0, sizeof s);
+        s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        make_client(&c, &s);
+        c.transport.send = slow_send;
+        slow_turn = 0;
+        slow_stop_after = stop ? 50 : 0; /* 25 pieces, then silence */
+        st = kinagg_http_begin(&c, "example.com", 80, kinagg_str_c("POST"), kinagg_str_c("/"), NULL, 0, &b, 30000, now);
+        while (st == KINAGG_OK || st == KINAGG_PENDING) {
+            unsigned ev;
+            uint64_t wake;
+            st = kinagg_http_poll(&c, now, &ev, &wake);
+            if (st != KINAGG_PENDING || now > 1000000) break;
+            now += 1000; /* a second between polls */
+        }
+        if (!stop)
+            CHECK(st == KINAGG_OK && body_is(&c, "ok") && s.sent > 30000 && now - 1000 > 10 * c.send_timeout_ms,
+                  "30000 bytes at 300 a second: %s after %lu s, %llu bytes sent", kinagg_strerror(st),
+                  (unsigned long)((now - 1000) / 1000), s.sent);
+        else
+            CHECK(st == KINAGG_ERR_TIMEOUT && now - 1000 <= 25000 + c.send_timeout_ms + 1000,
+                  "a link silent after 25 s: %s after %lu s", kinagg_strerror(st), (unsigned long)((now - 1000) / 1000));
+    }
+}
+
 int main(int argc, char **argv) {
+    test_slow_link();
     test_scripted();
     if (argc > 1) test_real(atoi(argv[1]));
     return check_summary("http");
