@@ -62,6 +62,9 @@ static const char usage_more[] =
     "                         1024); a stream with more is written without it\n"
     "  --record-ttl MS        give a record up when it is not delivered within MS\n"
     "                         (default 0: never; it is retried until delivered)\n"
+    "  --cli-read-timeout S   seconds to wait for a request's answer before sending it\n"
+    "                         again, 1-3600 (default 6, as the KPL; a slow server or\n"
+    "                         downlink needs more)\n"
     "  --buffer-mb N          memory for records read and not delivered yet, MiB\n"
     "                         (default 16). Reading waits while it is full or while\n"
     "                         delivery fails, so the writer upstream waits too\n"
@@ -101,7 +104,7 @@ typedef struct cat_opts {
     int tab_key, aggregate, strip_cr;
     unsigned char sep;
     unsigned long max_buffered_ms, max_entries, connections, buffer_mb, create, rate_limit, record_ttl_ms,
-        drain_timeout_ms, max_record_kib, max_shards;
+        drain_timeout_ms, max_record_kib, max_shards, read_timeout_s;
 } cat_opts;
 
 static int usage_error(const char *opt, const char *value, const char *want) {
@@ -699,6 +702,7 @@ int main(int argc, char **argv) {
             {"--drain-timeout", 0, 86400000, "milliseconds, 0-86400000", offsetof(cat_opts, drain_timeout_ms)},
             {"--max-record-kib", 1, 10240, "KiB, 1-10240", offsetof(cat_opts, max_record_kib)},
             {"--max-shards", 1, 65535, "a shard count, 1-65535", offsetof(cat_opts, max_shards)},
+            {"--cli-read-timeout", 1, 3600, "seconds, 1-3600", offsetof(cat_opts, read_timeout_s)},
         };
         size_t k;
         int r;
@@ -855,6 +859,7 @@ int main(int argc, char **argv) {
     pc.connections = (unsigned)opt.connections;
     pc.rate_limit_percent = (uint32_t)opt.rate_limit;
     pc.record_ttl_ms = (uint32_t)opt.record_ttl_ms;
+    if (opt.read_timeout_s) pc.request_timeout_ms = (uint32_t)opt.read_timeout_s * 1000;
     pc.max_shards = opt.max_shards;
     pc.max_record_size = (size_t)opt.max_record_kib << 10;
     if (pc.aggregation_max_size > pc.max_record_size) pc.aggregation_max_size = pc.max_record_size;

@@ -6,15 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 PROXY=$1 KINESALITE=$2 SEED=$3
 B=build
-pass=0 fail=0
-ok() { if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $*" >&2; fi; }
-check() { # DESCRIPTION, then a shell condition
-  local what=$1; shift
-  if eval "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
-export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1
+. tests/net/checks.sh
 export AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$PROXY
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 lines=$B/tool-lines.tsv
 node -e "
 let s = BigInt($SEED) | 1n; const r = (n) => { s = (s * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n); return Number((s >> 33n) % BigInt(n)); };
