@@ -50,7 +50,9 @@ static const char usage[] =
     "                         number and place in its aggregate) in FILE, replaced\n"
     "                         atomically; start after them when FILE exists\n"
     "  --buffer-mb N          receive buffer for one GetRecords answer, MiB, 1-1024\n"
-    "                         (default 16: the largest answer Kinesis gives)\n\n"
+    "                         (default 16: the largest answer Kinesis gives)\n"
+    "  --cli-read-timeout S   seconds to wait for a whole answer, 1-3600 (default 30)\n\n";
+static const char usage_more[] =
     "Failed calls (connection errors, 5xx, throttling) are tried again with\n"
     "backoff, for ever with --follow, else for 60 s; an expired iterator is taken\n"
     "again after the last record printed; an answer larger than the receive\n"
@@ -856,6 +858,7 @@ int main(int argc, char **argv) {
     kinagg_transport tp;
     char region[64];
     unsigned long buffer_mb = 16;
+    uint32_t read_timeout_ms = 30000;
     unsigned char *rbuf;
     uint64_t next_list_ms = 0;
     unsigned list_fails = 0;
@@ -868,11 +871,11 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (r < 0) return usage_error("%s needs a value", argv[i]);
         if (r) continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage, stdout); fputs(usage_more, stdout); return 0; }
         if (!strcmp(a, "--follow")) { follow = 1; continue; }
         if (!strcmp(a, "--with-key")) { with_key = 1; continue; }
         if (strcmp(a, "--from") && strcmp(a, "--shard") && strcmp(a, "--grep") && strcmp(a, "--output") &&
-            strcmp(a, "--checkpoint") && strcmp(a, "--buffer-mb"))
+            strcmp(a, "--checkpoint") && strcmp(a, "--buffer-mb") && strcmp(a, "--cli-read-timeout"))
             return usage_error("unknown option %s", a);
         if (i + 1 >= argc) return usage_error("%s needs a value", a);
         {
@@ -900,6 +903,10 @@ int main(int argc, char **argv) {
             } else if (!strcmp(a, "--checkpoint")) {
                 if (!v[0] || strlen(v) + 5 > sizeof ckpt_tmp) return usage_error("bad checkpoint file name %s", v);
                 ckpt_path = v;
+            } else if (!strcmp(a, "--cli-read-timeout")) {
+                unsigned long sec;
+                if (!tool_number(v, 1, 3600, &sec)) return usage_error("--cli-read-timeout takes 1 to 3600 seconds, not %s", v);
+                read_timeout_ms = (uint32_t)sec * 1000;
             } else {
                 char *e;
                 errno = 0;
@@ -936,7 +943,7 @@ int main(int argc, char **argv) {
 
     kinagg_kinesis_init(&k, &ep, kinagg_str_c(region), &cred, o.protocol, &tp, &pf, sbuf, sizeof sbuf, rbuf,
                         buffer_mb << 20);
-    k.http.recv_timeout_ms = 30000; /* a full answer over a slow link */
+    k.http.recv_timeout_ms = read_timeout_ms; /* a full answer over a slow link: 30 s by default */
 
     while (!stop_signal) {
         uint64_t now = pf.now_ms(NULL), wake;
