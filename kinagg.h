@@ -3820,7 +3820,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                     c->sent_in_poll += n;
                 }
                 c->chunk_sent += n;
-                c->deadline = now + c->send_timeout_ms; /* a slow link sends a large body in time */
+                if (n) c->deadline = now + c->send_timeout_ms; /* a slow link sends a large body in time */
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
@@ -6756,10 +6756,9 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
     }
     c->n = 0;
     c->state = KINAGG__C_IDLE;
-    if (KINAGG__MAPS && c->map_stale && p->map_state == KINAGG__MAP_OK) {
-        p->map_wanted = 1;
-        p->map_retry_ms = now; /* list now: the records wait their backoff */
-    }
+    /* listed again at once, but at most once a second (kinagg__map_replace),
+     * and not for a request of an older map: the new one may know better */
+    if (KINAGG__MAPS && c->map_stale && p->map_state == KINAGG__MAP_OK && c->map_gen == p->map_gen) p->map_wanted = 1;
 }
 
 /* ---- the shard map ---- */
@@ -6852,7 +6851,7 @@ static KINAGG__SMALL_NOINLINE void kinagg__map_replace(kinagg_producer *p, int s
 
 /* A listing that fails for good (denied, more shards than max_shards, a
  * response we cannot read) while a map is known: that map is out of date
- * (a known map is listed again only after an aggregate landed on another
+ * (a known map is listed again only after an entry landed on another
  * shard). Forget it: records go on unmapped, where records of one hash key
  * always land together, instead of to shards that are gone (each such
  * aggregate is stored, refused as misplaced, and sent again, until it

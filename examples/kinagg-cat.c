@@ -91,8 +91,8 @@ static const char usage_more[] =
     "are lost: at most --buffer-mb.\n"
     "\n"
     "Records are retried until delivered (see --record-ttl); but when the server's\n"
-    "TLS certificate is refused before any record was delivered, the records read\n"
-    "are given up at once (written to --failed).\n"
+    "TLS certificate is refused for its host name or CA before any record was\n"
+    "delivered, the records read are given up at once (written to --failed).\n"
     "\n"
     "Exit status: 0 when every record was delivered; 1 when any failed, was refused\n"
     "or was given up; 2 for a usage or setup error.\n";
@@ -529,16 +529,16 @@ static void error_key(const char *text, char *key, size_t cap) {
 
 static void errors_report(uint64_t now, int final);
 
-/* The server's certificate refused before anything was delivered: a wrong
- * endpoint, CA bundle or clock, which waiting will not mend (the error
- * line says which). Says so; the caller gives the records up. */
+/* The server's certificate refused for its name or CA before anything was
+ * delivered: a wrong endpoint or CA bundle, which waiting will not mend
+ * (the error line says which). Says so; the caller gives the records up. */
 static int cert_refused(const tool_conn *conns) {
     if (prod.stats.records_delivered || !tool_conns_cert_refused(conns, (unsigned)opt.connections)) return 0;
     errors_report(pf.now_ms(NULL), 0);
     if (!in.stopped && !in.done) input_stop();
     say_begin();
-    fprintf(stderr, "kinagg-cat: giving up: the server's certificate is refused (check the endpoint, --ca-file "
-                    "and the clock)\n");
+    fprintf(stderr, "kinagg-cat: giving up: the server's certificate is refused (check the endpoint and "
+                    "--ca-file)\n");
     return 1;
 }
 
@@ -805,17 +805,17 @@ int main(int argc, char **argv) {
             /* throttling (five streams being created at most), 5xx and
              * network faults pass: tried again for a minute, as the other
              * calls are (a limit that stays is then reported) */
-            uint32_t wait_ms = 500, waited_ms = 0;
+            uint32_t wait_ms = 500;
+            uint64_t until = pf.now_ms(NULL) + 60000;
             for (;;) {
                 st = kinagg_create_stream(&k, kinagg_str_c(o.stream ? o.stream : ""), (unsigned)opt.create);
                 if (st == KINAGG_OK || !strcmp(k.error_type, "ResourceInUseException") ||
-                    !kinagg_producer_retryable(st, &k) || waited_ms >= 60000)
+                    !kinagg_producer_retryable(st, &k) || tool_conns_cert_refused(&cc, 1) || pf.now_ms(NULL) >= until)
                     break;
-                if (!waited_ms)
+                if (wait_ms == 500)
                     fprintf(stderr, "kinagg-cat: CreateStream: %s; trying again\n",
                             st == KINAGG_ERR_SERVICE && k.error_type[0] ? k.error_type : kinagg_strerror(st));
                 pf.sleep_ms(NULL, wait_ms);
-                waited_ms += wait_ms;
                 wait_ms = wait_ms >= 4000 ? 5000 : wait_ms * 2;
             }
         }

@@ -93,11 +93,12 @@ static const char *tool_conn_error(void *ctx) {
 }
 
 /* Whether the last TLS handshake of any of the n connections refused the
- * server's certificate (host name, CA, dates): no retry mends that. */
+ * server's certificate for its name or its CA: no retry mends that (dates
+ * may be wrong only until the clock is set, and are retried). */
 static inline int tool_conns_cert_refused(const tool_conn *conns, unsigned n) {
     unsigned i;
     for (i = 0; i < n; i++)
-        if (conns[i].tls.cert_refused) return 1;
+        if (conns[i].tls.cert_refused & (MBEDTLS_X509_BADCERT_CN_MISMATCH | MBEDTLS_X509_BADCERT_NOT_TRUSTED)) return 1;
     return 0;
 }
 

@@ -53,7 +53,8 @@ typedef struct kinagg_mbedtls {
     char error[640];
     uint32_t cert_refused; /* mbedTLS's verify flags for the server certificate the last
                             * handshake refused (MBEDTLS_X509_BADCERT_...); 0 once one
-                            * succeeds: a refusal that retrying will not mend */
+                            * succeeds. A name mismatch or an unknown CA is not mended
+                            * by retrying; dates may be (a clock set after boot) */
     mbedtls_x509_crt own_cert;  /* the client certificate for mutual TLS, if set */
     mbedtls_pk_context own_key;
     int own_cert_set;
@@ -164,8 +165,8 @@ static kinagg_io kinagg__tls_connect(void *ctx, const char *host, uint16_t port)
         char info[200];
         uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
         size_t n;
-        t->cert_refused = flags ? flags : 1;
         int w = mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+        t->cert_refused = flags;
         n = w > 0 ? (size_t)w : 0;
         while (n && (info[n - 1] == '\n' || info[n - 1] == ' ')) info[--n] = '\0';
         for (w = 0; info[w]; w++)

@@ -217,8 +217,9 @@ km_fifo=$B/kinesis-mock.stdin
 rm -f "$km_fifo" $B/kinesis-mock.port; mkfifo "$km_fifo"
 node tests/net/kinesis_mock.js <"$km_fifo" >$B/kinesis-mock.port 2>$B/kinesis-mock.err &
 exec 6>"$km_fifo"   # it serves until this closes
-for _ in $(seq 300); do [ -s $B/kinesis-mock.port ] && break; sleep 0.1; done
+for _ in $(seq 650); do [ -s $B/kinesis-mock.port ] && break; sleep 0.1; done
 { read -r KM KM_TLS < $B/kinesis-mock.port; } 2>/dev/null || true
+step "kinesis-mock: started (npm kinesis-local)" sh_all "test -n '$KM' || { cat $B/kinesis-mock.err >&2; false; }"
 for p in json cbor; do
   step "kinesis-mock: $p calls (its shards, paging, records read back)" \
     ./$B/kinesis_test --endpoint http://127.0.0.1:$KM --protocol $p --stream km-$p-$SEED --manifest $B/manifest-km-$p.txt \

@@ -27,7 +27,7 @@ function freePort() {
 
 function answers(port) { // any HTTP answer to a ListStreams call
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', timeout: 2000, headers: {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', timeout: 300, headers: {
       'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'Kinesis_20131202.ListStreams',
       Authorization: 'AWS4-HMAC-SHA256 Credential=AKIDKINAGGTEST/20240101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0',
     } }, (res) => { res.resume(); res.on('end', () => resolve(true)); });
@@ -44,7 +44,7 @@ function answers(port) { // any HTTP answer to a ListStreams call
     env: Object.assign({}, process.env, {
       KINESIS_MOCK_PLAIN_PORT: String(plain), KINESIS_MOCK_TLS_PORT: String(tls),
       LOG_LEVEL: 'WARN', ROOT_LOG_LEVEL: 'ERROR', SHOULD_PERSIST_DATA: 'false', LOAD_DATA_IF_EXISTS: 'false',
-      CREATE_STREAM_DURATION: '1s', SPLIT_SHARD_DURATION: '100ms', MERGE_SHARDS_DURATION: '100ms',
+      CREATE_STREAM_DURATION: '3s', SPLIT_SHARD_DURATION: '100ms', MERGE_SHARDS_DURATION: '100ms',
     }),
     stdio: ['ignore', 2, 2], // its log goes to stderr: stdout carries the port
   });
@@ -59,10 +59,10 @@ function answers(port) { // any HTTP answer to a ListStreams call
   process.stdin.resume();
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(130));
-  for (let i = 0; i < 300; i++) {
+  for (const until = Date.now() + 60000; Date.now() < until;) {
     if (await answers(plain)) { process.stdout.write(`${plain} ${tls}\n`); return; }
     await new Promise((r) => setTimeout(r, 100));
   }
-  process.stderr.write('kinesis_mock: kinesis-local did not answer within 30 s\n');
+  process.stderr.write('kinesis_mock: kinesis-local did not answer within 60 s\n');
   stop(1);
 })();
