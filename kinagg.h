@@ -3820,7 +3820,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                     c->sent_in_poll += n;
                 }
                 c->chunk_sent += n;
-                if (n) c->deadline = now + c->send_timeout_ms; /* a slow link sends a large body in time */
+                c->deadline = now + c->send_timeout_ms; /* a slow link sends a large body in time */
                 continue;
             }
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
