@@ -299,7 +299,27 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         fprintf(stderr, "%s: --stream NAME or --stream-arn ARN is required (see --help)\n", tool);
         return 0;
     }
-    (void)kinagg_aws_config_load(cfg, o->profile); /* the region, endpoint and CA bundle; the keys come from: */
+    {
+        /* as the library checks it: an empty name, a long one, control
+         * characters, quotes and backslashes never make a request */
+        const char *v = o->stream_arn ? o->stream_arn : o->stream;
+        size_t n = strlen(v), k;
+        int ok = n > 0 && n <= (o->stream_arn ? 2048u : 128u);
+        for (k = 0; ok && k < n; k++) ok = (unsigned char)v[k] >= 0x20 && v[k] != '"' && v[k] != '\\';
+        if (!ok) {
+            fprintf(stderr, "%s: %s \"%.200s\": %s\n", tool, o->stream_arn ? "--stream-arn" : "--stream", v,
+                    !n ? "empty" : o->stream_arn ? "not a stream ARN (at most 2048 characters, no control characters)"
+                                 : "not a stream name (1 to 128 characters: letters, digits, _ . -)");
+            return 0;
+        }
+    }
+    /* the region, endpoint and CA bundle; the keys come from the chain. What
+     * the AWS CLI refuses (a profile named that no file has, a file with a
+     * section or key twice) stops here, whatever the keys */
+    if (kinagg_aws_config_load(cfg, o->profile) != KINAGG_OK && cfg->broken) {
+        fprintf(stderr, "%s: %s\n", tool, cfg->error);
+        return 0;
+    }
     url = o->endpoint ? o->endpoint : cfg->endpoint_url;
     if (url[0] && !tool_url_has_scheme(url)) {
         /* the header would take it as https, and a plain-http port then

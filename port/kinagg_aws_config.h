@@ -12,7 +12,9 @@
  *             else the profile in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE),
  *             else in ~/.aws/config (AWS_CONFIG_FILE, section [profile NAME];
  *             [default] or [profile default] for the default profile);
- *             a leading ~/ in those two variables is HOME;
+ *             a leading ~/ in those two variables, and ~/.aws, are in
+ *             the home directory: HOME, else the password database's
+ *             entry (as the AWS CLI finds it); without one, no files;
  *   profile   the argument, else AWS_PROFILE, else "default";
  *   region    AWS_REGION, AWS_DEFAULT_REGION, else the profile's region;
  *   endpoint  AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL, else the
@@ -45,11 +47,23 @@ typedef struct kinagg_aws_config {
     char endpoint_url[512];
     char ca_bundle[512];   /* AWS_CA_BUNDLE, else the profile's ca_bundle; "": none named */
     char source[160];   /* where the keys came from, for messages */
+    int keys_from;      /* KINAGG_AWS_KEYS_FROM_*: where the keys came from */
+    int broken;         /* the files or the environment are in error (below) */
     char error[512];
 } kinagg_aws_config;
 
+enum { KINAGG_AWS_KEYS_FROM_NONE, KINAGG_AWS_KEYS_FROM_ENV, KINAGG_AWS_KEYS_FROM_CREDENTIALS_FILE,
+       KINAGG_AWS_KEYS_FROM_CONFIG_FILE };
+
 /* Fills *c. KINAGG_ERR_INVALID_ARGUMENT when no keys are found (c->error
- * says where it looked); the region and endpoint may be empty. */
+ * says where it looked); the region and endpoint may be empty. Where the
+ * AWS CLI stops with an error, c->broken is set and c->error says why
+ * (the region and the rest are not to be used then):
+ *   - a profile named (the argument, or AWS_PROFILE) that neither file has;
+ *   - a file with a section twice, or a key twice in a section (the CLI's
+ *     "Unable to parse config file");
+ *   - AWS_ACCESS_KEY_ID set without AWS_SECRET_ACCESS_KEY (unless a
+ *     profile is named by argument: the environment's keys are not looked at). */
 KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char *profile);
 
 /* The credentials, pointing into *c. */
@@ -63,9 +77,11 @@ KINAGG_API kinagg_credentials kinagg_aws_config_credentials(const kinagg_aws_con
 #if defined(KINAGG_AWS_CONFIG_IMPLEMENTATION) && !defined(KINAGG_AWS_CONFIG_IMPLEMENTATION_DONE)
 #define KINAGG_AWS_CONFIG_IMPLEMENTATION_DONE
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,13 +99,48 @@ static const char *kinagg__cfg_env(const char *name) {
     return v && *v ? v : NULL;
 }
 
-/* The path of an AWS file: the variable's value (a leading ~ or ~/ is
- * HOME, as the AWS CLI expands it), else ~/.aws/NAME. */
+/* The home directory as the AWS CLI finds it (Python's expanduser): HOME,
+ * else the user's entry in the password database (a cron job or a
+ * service may run without HOME). NULL when neither says: then there are
+ * no files, never files of the working directory. */
+static const char *kinagg__cfg_home(void) {
+    const char *home = kinagg__cfg_env("HOME");
+    const struct passwd *pw;
+    if (home) return home;
+    pw = getpwuid(getuid());
+    return pw && pw->pw_dir && pw->pw_dir[0] ? pw->pw_dir : NULL;
+}
+
+/* The path of an AWS file: the variable's value (a leading ~ or ~/ is the
+ * home directory, as the AWS CLI expands it), else ~/.aws/NAME; "" when
+ * it needs a home directory and there is none. */
 static void kinagg__cfg_path(char *out, size_t cap, const char *var, const char *name) {
-    const char *v = kinagg__cfg_env(var), *home = kinagg__cfg_env("HOME");
-    if (v && v[0] == '~' && (v[1] == '/' || !v[1]) && home) snprintf(out, cap, "%s%s", home, v + 1);
-    else if (v) snprintf(out, cap, "%s", v);
-    else snprintf(out, cap, "%s/.aws/%s", home ? home : ".", name);
+    const char *v = kinagg__cfg_env(var), *home = kinagg__cfg_home();
+    out[0] = '\0';
+    if (v && v[0] == '~' && (v[1] == '/' || !v[1])) {
+        if (home) snprintf(out, cap, "%s%s", home, v + 1);
+    } else if (v) {
+        snprintf(out, cap, "%s", v);
+    } else if (home) {
+        snprintf(out, cap, "%s/.aws/%s", home, name);
+    }
+}
+
+/* 64-bit FNV-1a of a text, for telling names seen before. */
+static uint64_t kinagg__cfg_hash(const char *s) {
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* Whether h is among the n hashes seen; adds it when not (and there is
+ * room: past cap, nothing more is told apart, and nothing is refused). */
+static int kinagg__cfg_seen(uint64_t *seen, size_t *n, size_t cap, uint64_t h) {
+    size_t i;
+    for (i = 0; i < *n; i++)
+        if (seen[i] == h) return 1;
+    if (*n < cap) seen[(*n)++] = h;
+    return 0;
 }
 
 static char *kinagg__cfg_trim(char *s) {
@@ -114,13 +165,16 @@ static int kinagg__cfg_is_true(const char *v) {
  * (fn gets the key as parent), after a key with a value a continuation of
  * that value (ignored); keys indented alike are keys of the section. The rest
  * of a line longer than the buffer is dropped. Returns 1 if the section
- * exists. */
+ * exists, -1 (with why) if the file has a section twice, or a key twice in
+ * one section, which the AWS CLI refuses (Python's configparser, strict). */
 typedef void (*kinagg__cfg_fn)(void *ctx, const char *parent, const char *key, const char *value);
-static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_fn fn, void *ctx) {
-    FILE *f = fopen(path, "r");
+static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_fn fn, void *ctx, char *why,
+                            size_t why_cap) {
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
     char line[4608], parent[128];
     int in = 0, found = 0, have_key = 0, nested = 0;
-    size_t key_indent = 0;
+    size_t key_indent = 0, nsections = 0, nkeys = 0;
+    uint64_t sections[256], keys[128];
     if (!f) return 0;
     parent[0] = '\0';
     while (fgets(line, sizeof line, f)) {
@@ -143,9 +197,16 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
         if (*s == '[') {
             char *end = strchr(s, ']');
             if (end) *end = '\0';
+            if (end && kinagg__cfg_seen(sections, &nsections, sizeof sections / sizeof sections[0],
+                                        kinagg__cfg_hash(s + 1))) {
+                snprintf(why, why_cap, "%.300s: section [%.100s] appears twice", path, s + 1);
+                fclose(f);
+                return -1;
+            }
             in = strcmp(kinagg__cfg_trim(s + 1), section) == 0;
             found |= in;
             have_key = 0;
+            nkeys = 0;
             continue;
         }
         /* as the AWS CLI reads it (Python's configparser): "key = value" or
@@ -156,6 +217,11 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
             char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1), *c;
             for (c = k; *c; c++)
                 if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+            if (nsections && kinagg__cfg_seen(keys, &nkeys, sizeof keys / sizeof keys[0], kinagg__cfg_hash(k))) {
+                snprintf(why, why_cap, "%.300s: key %.100s appears twice in one section", path, k);
+                fclose(f);
+                return -1;
+            }
             have_key = 1;
             key_indent = indent;
             nested = !*v;
@@ -208,24 +274,37 @@ static void kinagg__cfg_services_setting(void *ctx, const char *parent, const ch
         kinagg__cfg_copy(x->kinesis_url, sizeof x->kinesis_url, v);
 }
 
+/* A file the AWS CLI would refuse: the load stops there. */
+static kinagg_status kinagg__cfg_broken(kinagg_aws_config *c, const char *why) {
+    char keep[sizeof c->error];
+    kinagg__cfg_copy(keep, sizeof keep, why);
+    memset(c, 0, sizeof *c); /* no half-read keys */
+    kinagg__cfg_copy(c->error, sizeof c->error, keep);
+    c->broken = 1;
+    return KINAGG_ERR_INVALID_ARGUMENT;
+}
+
 KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char *profile) {
-    char creds_path[512], config_path[512], section[160];
+    char creds_path[512], config_path[512], section[160], why[512];
     kinagg__cfg_read_ctx x;
     const char *v;
-    int env_keys = 0;
+    int env_keys = 0, found = 0, r, named = profile && *profile;
     memset(c, 0, sizeof *c);
     memset(&x, 0, sizeof x);
     x.c = c;
-    v = profile && *profile ? profile : kinagg__cfg_env("AWS_PROFILE");
+    v = named ? profile : kinagg__cfg_env("AWS_PROFILE");
     kinagg__cfg_copy(c->profile, sizeof c->profile, v ? v : "default");
     kinagg__cfg_path(creds_path, sizeof creds_path, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
     kinagg__cfg_path(config_path, sizeof config_path, "AWS_CONFIG_FILE", "config");
     /* environment first, unless a profile was asked for by name */
-    if (!(profile && *profile) && kinagg__cfg_env("AWS_ACCESS_KEY_ID") && kinagg__cfg_env("AWS_SECRET_ACCESS_KEY")) {
+    if (!named && kinagg__cfg_env("AWS_ACCESS_KEY_ID")) {
+        if (!kinagg__cfg_env("AWS_SECRET_ACCESS_KEY"))
+            return kinagg__cfg_broken(c, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
         kinagg__cfg_copy(c->access_key_id, sizeof c->access_key_id, kinagg__cfg_env("AWS_ACCESS_KEY_ID"));
         kinagg__cfg_copy(c->secret_access_key, sizeof c->secret_access_key, kinagg__cfg_env("AWS_SECRET_ACCESS_KEY"));
         if ((v = kinagg__cfg_env("AWS_SESSION_TOKEN"))) kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
         kinagg__cfg_copy(c->source, sizeof c->source, "environment variables");
+        c->keys_from = KINAGG_AWS_KEYS_FROM_ENV;
         env_keys = 1;
     }
     if ((v = kinagg__cfg_env("AWS_REGION")) || (v = kinagg__cfg_env("AWS_DEFAULT_REGION")))
@@ -233,27 +312,47 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if ((v = kinagg__cfg_env("AWS_CA_BUNDLE"))) kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
     /* the shared files: credentials [NAME], config [profile NAME] / [default] (/ [profile default]) */
     x.keys = !env_keys;
-    if (kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x) && !env_keys && c->access_key_id[0])
+    r = kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x, why, sizeof why);
+    if (r < 0) return kinagg__cfg_broken(c, why);
+    found |= r;
+    if (r && !env_keys && c->access_key_id[0]) {
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", creds_path, c->profile);
+        c->keys_from = KINAGG_AWS_KEYS_FROM_CREDENTIALS_FILE;
+    }
     if (strcmp(c->profile, "default") == 0) snprintf(section, sizeof section, "default");
     else snprintf(section, sizeof section, "profile %.140s", c->profile);
     x.keys = !env_keys && !c->access_key_id[0];
-    if (kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x) && !c->source[0] &&
-        c->access_key_id[0])
+    r = kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x, why, sizeof why);
+    if (r < 0) return kinagg__cfg_broken(c, why);
+    found |= r;
+    if (r && !c->source[0] && c->access_key_id[0]) {
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
+        c->keys_from = KINAGG_AWS_KEYS_FROM_CONFIG_FILE;
+    }
     /* the AWS CLI takes [profile default] for the default profile as well as
      * [default] (as kinagg_aws_credentials.h does); it fills what is still empty */
     if (strcmp(c->profile, "default") == 0) {
         snprintf(section, sizeof section, "profile default");
         x.keys = !env_keys && !c->access_key_id[0];
-        if (kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x) && !c->source[0] &&
-            c->access_key_id[0])
+        r = kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x, why, sizeof why);
+        found |= r > 0;
+        if (r > 0 && !c->source[0] && c->access_key_id[0]) {
             snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
+            c->keys_from = KINAGG_AWS_KEYS_FROM_CONFIG_FILE;
+        }
+    }
+    /* a profile named must exist, as the AWS CLI says ("The config profile
+     * (NAME) could not be found"); only the implicit default may be missing */
+    if (!found && (named || kinagg__cfg_env("AWS_PROFILE"))) {
+        snprintf(why, sizeof why, "the config profile (%.100s) could not be found in %.150s or %.150s", c->profile,
+                 creds_path[0] ? creds_path : "~/.aws/credentials (no home directory)",
+                 config_path[0] ? config_path : "~/.aws/config (no home directory)");
+        return kinagg__cfg_broken(c, why);
     }
     /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url */
     if (x.services[0]) {
         snprintf(section, sizeof section, "services %.140s", x.services);
-        (void)kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x);
+        (void)kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x, why, sizeof why);
     }
     /* the endpoint: Kinesis's own over the general one, the environment over
      * the files; none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else
@@ -267,7 +366,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if (!c->access_key_id[0] || !c->secret_access_key[0]) {
         snprintf(c->error, sizeof c->error,
                  "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile [%.60s] to %.150s",
-                 c->profile, creds_path);
+                 c->profile, creds_path[0] ? creds_path : "~/.aws/credentials");
         return KINAGG_ERR_INVALID_ARGUMENT;
     }
     return KINAGG_OK;

@@ -141,9 +141,11 @@ typedef struct kinagg_aws_provider {
 KINAGG_API kinagg_status kinagg_aws_provider_environment(kinagg_aws_provider *p);
 
 /* A profile of ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE,
- * AWS_CONFIG_FILE): profile, else AWS_PROFILE, else "default". Its static
- * keys, else its credential_process, else role_arn with
- * web_identity_token_file (and role_session_name). */
+ * AWS_CONFIG_FILE): profile, else AWS_PROFILE, else "default" (a profile
+ * named must exist). In the AWS CLI's order: role_arn with source_profile
+ * (AssumeRole: refused), role_arn with web_identity_token_file (and
+ * role_session_name), sso_* (refused), the credentials file's keys,
+ * credential_process, the config file's keys. */
 KINAGG_API kinagg_status kinagg_aws_provider_profile(kinagg_aws_provider *p, const char *profile);
 
 /* Runs command with /bin/sh -c (standard input from /dev/null, standard
@@ -184,14 +186,19 @@ KINAGG_API kinagg_status kinagg_aws_provider_iot(kinagg_aws_provider *p, const c
                                                  const char *thing_name, const char *cert_file,
                                                  const char *key_file, const char *ca_file);
 
-/* The AWS SDKs' default chain: the environment; the profile (static keys,
- * credential_process, web identity); web identity from the environment;
- * the container endpoint; instance metadata. The first place configured is
- * the one used (its kind in p->kind). profile: as for
- * kinagg_aws_provider_profile; naming one skips the environment's keys.
- * When nothing is configured, init still succeeds with IMDS, and if that
- * fails too the error names every place looked at. AWS IoT is never
- * chosen by the chain: it is explicit. */
+/* The AWS CLI's default chain (botocore's order): the environment; the
+ * profile (AssumeRole refused; web identity, the environment's settings
+ * first; sso refused; the credentials file's keys; credential_process; the
+ * config file's keys); the container endpoint; instance metadata. The
+ * first place configured is the one used (its kind in p->kind). profile:
+ * as for kinagg_aws_provider_profile; naming one skips the environment's
+ * keys and web identity settings. What the AWS CLI refuses is an error,
+ * never a reason to use other credentials: a profile named (here or by
+ * AWS_PROFILE) that no file has, a file with a section or a key twice,
+ * AWS_ACCESS_KEY_ID without AWS_SECRET_ACCESS_KEY. When nothing is
+ * configured, init still succeeds with IMDS, and if that fails too the
+ * error names every place looked at. AWS IoT is never chosen by the
+ * chain: it is explicit. */
 KINAGG_API kinagg_status kinagg_aws_provider_chain(kinagg_aws_provider *p, const char *profile);
 
 /* The producer's credentials source over p (p must outlive it). */
@@ -1185,7 +1192,7 @@ static char *kinagg__ac_trim(char *s) {
 
 /* Reads section (or alt) of the INI file at path into the fields still empty. */
 static void kinagg__ac_ini(const char *path, const char *section, const char *alt, kinagg__ac_prof *pr) {
-    FILE *f = fopen(path, "r");
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
     char line[4608];
     int in = 0, have_key = 0;
     size_t key_indent = 0;
@@ -1245,12 +1252,10 @@ static void kinagg__ac_ini(const char *path, const char *section, const char *al
     fclose(f);
 }
 
-/* As kinagg_aws_config finds the files: a leading ~ or ~/ is HOME. */
+/* As kinagg_aws_config finds the files (the home directory, never the
+ * working directory); "" when there is none. */
 static void kinagg__ac_aws_path(char *out, size_t cap, const char *var, const char *name) {
-    const char *v = kinagg__ac_env(var), *home = kinagg__ac_env("HOME");
-    if (v && v[0] == '~' && (v[1] == '/' || !v[1]) && home) snprintf(out, cap, "%s%s", home, v + 1);
-    else if (v) snprintf(out, cap, "%s", v);
-    else snprintf(out, cap, "%s/.aws/%s", home ? home : ".", name);
+    kinagg__cfg_path(out, cap, var, name);
 }
 
 /* ---- URLs, and where plain http may go ----------------------------------- */
@@ -1724,13 +1729,21 @@ KINAGG_API kinagg_status kinagg_aws_provider_web_identity(kinagg_aws_provider *p
     return st == KINAGG_OK ? st : kinagg__ac_init_failed(p, st);
 }
 
-/* The profile: static keys, credential_process, web identity. *nothing is
- * set when it has none of them (the chain then looks further). */
-static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *profile, int *nothing) {
+/* The profile, in the AWS CLI's order (botocore's chain): role_arn with
+ * source_profile or credential_source (AssumeRole: not supported, said so);
+ * web identity (web_identity_token_file with role_arn; with env_ok, the
+ * AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and AWS_ROLE_SESSION_NAME
+ * variables before the profile's settings); sso_* (not supported); the
+ * keys in the credentials file; credential_process; the keys in the config
+ * file. *nothing is set when it has none of them (the chain then looks
+ * further). */
+static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *profile, int env_ok, int *nothing) {
     kinagg__ac_prof pr; /* 5 KiB each: the stack of an init may hold them */
     kinagg_aws_config cfg;
     char cpath[512], fpath[512], section[160], name[128];
     const char *v = profile && *profile ? profile : kinagg__ac_env("AWS_PROFILE");
+    const char *token_file, *role_arn, *session;
+    int is_named = v != NULL;
     kinagg_status st;
     *nothing = 0;
     snprintf(name, sizeof name, "%s", v ? v : "default");
@@ -1745,50 +1758,76 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
     snprintf(p->name, sizeof p->name, "profile [%.100s]", name);
     if (pr.too_long) return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s is too long", pr.too_long);
     st = kinagg_aws_config_load(&cfg, name); /* a profile named: the environment's keys are not looked at */
-    if (st == KINAGG_OK) {
-        snprintf(p->name, sizeof p->name, "profile [%.100s] (%.160s)", name, cfg.source);
-        st = kinagg__ac_static(p, cfg.access_key_id, cfg.secret_access_key, cfg.session_token);
+    if (cfg.broken && (pr.found || is_named)) { /* (only the default profile may be missing) */
+        st = kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s", cfg.error);
         kinagg__ac_wipe(&cfg, sizeof cfg);
         return st;
     }
-    if (cfg.access_key_id[0] || cfg.secret_access_key[0]) {
+    if (pr.role_arn[0] && (pr.source_profile[0] || pr.credential_source[0])) {
         kinagg__ac_wipe(&cfg, sizeof cfg);
         return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
-                               "has only one of aws_access_key_id and aws_secret_access_key");
+                               "role_arn with source_profile or credential_source (STS AssumeRole) is not supported: "
+                               "use credential_process, or web_identity_token_file");
     }
-    kinagg__ac_wipe(&cfg, sizeof cfg);
-    if (pr.credential_process[0]) return kinagg__ac_process(p, pr.credential_process, name);
-    if (pr.role_arn[0] && pr.web_identity_token_file[0]) {
+    /* web identity: each setting from the environment first, as botocore takes them */
+    token_file = env_ok && kinagg__ac_env("AWS_WEB_IDENTITY_TOKEN_FILE") ? kinagg__ac_env("AWS_WEB_IDENTITY_TOKEN_FILE")
+                 : pr.web_identity_token_file[0]                          ? pr.web_identity_token_file
+                                                                          : NULL;
+    role_arn = env_ok && kinagg__ac_env("AWS_ROLE_ARN") ? kinagg__ac_env("AWS_ROLE_ARN")
+               : pr.role_arn[0]                         ? pr.role_arn
+                                                        : NULL;
+    session = env_ok && kinagg__ac_env("AWS_ROLE_SESSION_NAME") ? kinagg__ac_env("AWS_ROLE_SESSION_NAME")
+              : pr.role_session_name[0]                         ? pr.role_session_name
+                                                                : NULL;
+    if (token_file) {
+        kinagg__ac_wipe(&cfg, sizeof cfg);
+        if (!role_arn)
+            return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
+                                   "web identity: a token file (web_identity_token_file or "
+                                   "AWS_WEB_IDENTITY_TOKEN_FILE) but no role_arn or AWS_ROLE_ARN");
         if (!pr.region[0] || kinagg__ac_env("AWS_REGION") || kinagg__ac_env("AWS_DEFAULT_REGION"))
             kinagg__ac_config_region(pr.region, sizeof pr.region, name);
-        st = kinagg__ac_web_identity(p, pr.web_identity_token_file, pr.role_arn, pr.role_session_name, pr.region);
-        if (st == KINAGG_OK) {
+        st = kinagg__ac_web_identity(p, token_file, role_arn, session, pr.region);
+        if (st == KINAGG_OK && pr.web_identity_token_file[0]) {
             size_t l = strlen(p->name);
             snprintf(p->name + l, sizeof p->name - l, " of profile [%.100s]", name);
         }
         return st;
     }
-    if (pr.role_arn[0])
-        return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
-                               "role_arn with source_profile or credential_source (STS AssumeRole) is not supported: "
-                               "use credential_process, or web_identity_token_file");
-    if (pr.sso)
+    if (pr.sso) {
+        kinagg__ac_wipe(&cfg, sizeof cfg);
         return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
                                "IAM Identity Center (sso_*) profiles are not supported: use credential_process = "
                                "aws configure export-credentials --profile %s --format process",
                                name);
+    }
+    if (st != KINAGG_OK && (cfg.access_key_id[0] || cfg.secret_access_key[0])) {
+        kinagg__ac_wipe(&cfg, sizeof cfg);
+        return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
+                               "has only one of aws_access_key_id and aws_secret_access_key");
+    }
+    /* the credentials file's keys, then credential_process, then the config file's keys */
+    if (st == KINAGG_OK && (cfg.keys_from != KINAGG_AWS_KEYS_FROM_CONFIG_FILE || !pr.credential_process[0])) {
+        snprintf(p->name, sizeof p->name, "profile [%.100s] (%.160s)", name, cfg.source);
+        st = kinagg__ac_static(p, cfg.access_key_id, cfg.secret_access_key, cfg.session_token);
+        kinagg__ac_wipe(&cfg, sizeof cfg);
+        return st;
+    }
+    kinagg__ac_wipe(&cfg, sizeof cfg);
+    if (pr.credential_process[0]) return kinagg__ac_process(p, pr.credential_process, name);
     *nothing = 1;
     return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s in %.150s or %.150s",
                            pr.found ? "no aws_access_key_id, credential_process or web_identity_token_file"
                                     : "no such profile",
-                           cpath, fpath);
+                           cpath[0] ? cpath : "~/.aws/credentials (no home directory)",
+                           fpath[0] ? fpath : "~/.aws/config (no home directory)");
 }
 
 KINAGG_API kinagg_status kinagg_aws_provider_profile(kinagg_aws_provider *p, const char *profile) {
     int nothing;
     kinagg_status st;
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
-    st = kinagg__ac_profile(p, profile, &nothing);
+    st = kinagg__ac_profile(p, profile, 0, &nothing);
     return st == KINAGG_OK ? st : kinagg__ac_init_failed(p, st);
 }
 
@@ -2351,25 +2390,41 @@ KINAGG_API kinagg_status kinagg_aws_provider_chain(kinagg_aws_provider *p, const
     kinagg_status st;
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
     looked[0] = '\0';
+    /* 0. what the AWS CLI stops at: a profile named that does not exist, a
+     * file with a section or a key twice, half of the environment's keys.
+     * Never other credentials instead. */
+    {
+        kinagg_aws_config cfg;
+        (void)kinagg_aws_config_load(&cfg, profile);
+        if (cfg.broken) {
+            kinagg__ac_init(p, KINAGG_AWS_PROVIDER_STATIC, "AWS configuration");
+            st = kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s", cfg.error);
+            kinagg__ac_wipe(&cfg, sizeof cfg);
+            return kinagg__ac_init_failed(p, st);
+        }
+        kinagg__ac_wipe(&cfg, sizeof cfg);
+    }
     /* 1. the environment */
     if (!named && kinagg__ac_env("AWS_ACCESS_KEY_ID") && kinagg__ac_env("AWS_SECRET_ACCESS_KEY"))
         return kinagg_aws_provider_environment(p);
     kinagg__ac_append(looked, sizeof looked,
                       named ? "environment variables (not used: a profile was named)"
                             : "environment variables (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not both set)");
-    /* 2. the profile: static keys, credential_process, web identity */
-    st = kinagg__ac_profile(p, profile, &nothing);
+    /* 2. the profile: AssumeRole (refused), web identity (the environment's
+     * too, unless a profile was named by argument), sso (refused), keys,
+     * credential_process */
+    st = kinagg__ac_profile(p, profile, !named, &nothing);
     if (!nothing) return st == KINAGG_OK ? st : kinagg__ac_init_failed(p, st);
     kinagg__ac_append(looked, sizeof looked, p->error);
-    /* 3. web identity from the environment */
-    if (kinagg__ac_env("AWS_WEB_IDENTITY_TOKEN_FILE")) return kinagg_aws_provider_web_identity(p, NULL, NULL, NULL);
-    kinagg__ac_append(looked, sizeof looked, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)");
-    /* 4. the container endpoint */
+    kinagg__ac_append(looked, sizeof looked,
+                      named ? "web identity (the environment's not used: a profile was named)"
+                            : "web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)");
+    /* 3. the container endpoint */
     if (kinagg__ac_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") || kinagg__ac_env("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
         return kinagg_aws_provider_container(p);
     kinagg__ac_append(looked, sizeof looked,
                       "container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI not set)");
-    /* 5. instance metadata: its fetch tells */
+    /* 4. instance metadata: its fetch tells */
     st = kinagg_aws_provider_imds(p);
     if (st != KINAGG_OK) {
         char why[sizeof p->error];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
@@ -66,8 +67,36 @@ int main(void) {
     CHECK(kinagg_aws_config_load(&c, "cfgonly") == KINAGG_OK && !strcmp(c.access_key_id, "AKIDCFG") &&
               !strcmp(c.region, "us-west-2"),
           "keys in ~/.aws/config: %s %s", c.access_key_id, c.region);
-    CHECK(kinagg_aws_config_load(&c, "nosuch") == KINAGG_ERR_INVALID_ARGUMENT && strstr(c.error, "[nosuch]"),
+    CHECK(kinagg_aws_config_load(&c, "nosuch") == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "(nosuch) could not be found") && !c.region[0],
           "unknown profile: %s", c.error);
+    CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && c.keys_from == KINAGG_AWS_KEYS_FROM_CREDENTIALS_FILE &&
+              !c.broken,
+          "keys from the credentials file: %d", c.keys_from);
+    CHECK(kinagg_aws_config_load(&c, "cfgonly") == KINAGG_OK && c.keys_from == KINAGG_AWS_KEYS_FROM_CONFIG_FILE,
+          "keys from the config file: %d", c.keys_from);
+    /* AWS_PROFILE must name a profile too (the AWS CLI: "The config profile
+     * (NAME) could not be found"), even with keys in the environment */
+    setenv("AWS_PROFILE", "nosuch", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "(nosuch) could not be found") && !c.access_key_id[0],
+          "AWS_PROFILE=nosuch with the environment's keys: %s", c.error);
+    unsetenv("AWS_PROFILE");
+    /* half of the environment's keys: an error, not the profile's instead */
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "AWS_SECRET_ACCESS_KEY is not") && !c.access_key_id[0],
+          "AWS_ACCESS_KEY_ID alone: %s", c.error);
+    CHECK(kinagg_aws_config_load(&c, "work") == KINAGG_OK && !strcmp(c.access_key_id, "AKIDWORK"),
+          "a profile named by argument: the environment not looked at: %s", c.error);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDDEFAULT"),
+          "AWS_SECRET_ACCESS_KEY alone is not looked at (as botocore): %s %s", c.access_key_id, c.error);
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    setenv("AWS_PROFILE", "work", 1);
 
     /* the environment wins, for keys, region and endpoint */
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
@@ -200,6 +229,54 @@ int main(void) {
               !strcmp(c.endpoint_url, "http://profile-default:16") && !strcmp(c.access_key_id, "AKIDPROFILEDEFAULT"),
           "[profile default] in the config file: region %s endpoint %s key %s (%s)", c.region, c.endpoint_url,
           c.access_key_id, c.error);
+    /* a section twice, or a key twice in a section: the AWS CLI refuses
+     * the file ("Unable to parse config file"), and so does the load;
+     * sub-settings (s3 =) and [default] beside [profile default] are not
+     * repeats */
+    snprintf(path, sizeof path, "%s/.aws/credentials", home);
+    write_file(path, "[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = old\n\n"
+                     "[default]\naws_access_key_id = AKIDNEW\naws_secret_access_key = new\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "[default] appears twice") && strstr(c.error, path) && !c.access_key_id[0],
+          "[default] twice: %s", c.error);
+    write_file(path, "[other]\nregion = x\n[default]\naws_access_key_id = AKIDNEW\naws_secret_access_key = new\n"
+                     "[other]\nregion = y\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "[other] appears twice"),
+          "another section twice: %s", c.error);
+    write_file(path, "[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = old\n"
+                     "Aws_Access_Key_Id = AKIDNEW\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "aws_access_key_id appears twice"),
+          "a key twice (in any case): %s", c.error);
+    write_file(path, "[default]\naws_access_key_id = AKIDNEW\naws_secret_access_key = new\n"
+                     "[work]\naws_access_key_id = AKIDWORK\naws_secret_access_key = w\n");
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\nregion = eu-west-1\ns3 =\n  max_concurrent_requests = 1\n"
+                     "  max_concurrent_requests = 2\ndynamodb =\n  max_concurrent_requests = 3\n"
+                     "[profile default]\nregion = eu-west-2\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !c.broken && !strcmp(c.access_key_id, "AKIDNEW") &&
+              !strcmp(c.region, "eu-west-1"),
+          "the same key in two sections, sub-settings, [default] and [profile default]: %s", c.error);
+    /* no HOME (a cron job, a service): the password database's home
+     * directory, never the working directory's .aws */
+    {
+        char here[1024], cwd_aws[200];
+        snprintf(cwd_aws, sizeof cwd_aws, "%s/cwd", home);
+        mkdir(cwd_aws, 0700);
+        snprintf(cwd_aws, sizeof cwd_aws, "%s/cwd/.aws", home);
+        mkdir(cwd_aws, 0700);
+        snprintf(path, sizeof path, "%s/credentials", cwd_aws);
+        write_file(path, "[default]\naws_access_key_id = AKIDFROMCWD\naws_secret_access_key = cwd\n");
+        snprintf(cwd_aws, sizeof cwd_aws, "%s/cwd", home);
+        if (getcwd(here, sizeof here) && chdir(cwd_aws) == 0) {
+            unsetenv("HOME");
+            (void)kinagg_aws_config_load(&c, NULL);
+            CHECK(strcmp(c.access_key_id, "AKIDFROMCWD") != 0 && !strstr(c.error, "./.aws"),
+                  "no HOME: not the working directory's keys: %s %s", c.access_key_id, c.error);
+            CHECK(chdir(here) == 0, "back to %s", here);
+        }
+    }
     clear_env();
     return check_summary("aws-config");
 }

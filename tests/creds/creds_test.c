@@ -549,7 +549,7 @@ static void test_environment_and_profile(void) {
           "sso: %s", prov.error);
     CHECK(kinagg_aws_provider_profile(&prov, "empty") != KINAGG_OK && has(prov.error, "no aws_access_key_id"),
           "empty: %s", prov.error);
-    CHECK(kinagg_aws_provider_profile(&prov, "missing") != KINAGG_OK && has(prov.error, "no such profile") &&
+    CHECK(kinagg_aws_provider_profile(&prov, "missing") != KINAGG_OK && has(prov.error, "(missing) could not be found") &&
               has(prov.error, "[missing]"),
           "missing: %s", prov.error);
 }
@@ -562,7 +562,7 @@ static void test_profile_paths(void) {
     setenv("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/tilde-credentials", 1);
     CHECK(kinagg_aws_provider_profile(&prov, "sso") != KINAGG_OK && has(prov.error, "export-credentials"),
           "AWS_CONFIG_FILE=~/...: %s", prov.error);
-    CHECK(kinagg_aws_provider_profile(&prov, "missing") != KINAGG_OK && has(prov.error, "no such profile") &&
+    CHECK(kinagg_aws_provider_profile(&prov, "missing") != KINAGG_OK && has(prov.error, "could not be found") &&
               has(prov.error, path_in(dir, "home/.aws/tilde-credentials")),
           "AWS_SHARED_CREDENTIALS_FILE=~/...: %s", prov.error);
     clear_env();
@@ -1076,9 +1076,17 @@ static void test_chain(void) {
                                 "role_session_name = from-profile\n[default]\ncredential_process = cat %s\n",
              path_in(dir, "web-token"), path_in(dir, "proc-good.json"));
     write_file(path_in(dir, "home/.aws/config"), text);
+    /* the AWS CLI's order (botocore): web identity, with the environment's
+     * settings, before the profile's credential_process and keys */
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_WEB_IDENTITY &&
+              kinagg_aws_provider_wait(&prov, 5000, &c, &exp) == KINAGG_OK,
+          "the environment's web identity before the profile's credential_process: %s", prov.error);
+    kinagg_aws_provider_free(&prov);
+    unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    unsetenv("AWS_ROLE_ARN");
     CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_PROCESS &&
               kinagg_aws_provider_wait(&prov, 5000, &c, &exp) == KINAGG_OK && accepted(&c),
-          "the profile's credential_process before web identity: %s", prov.error);
+          "the profile's credential_process before the container: %s", prov.error);
     kinagg_aws_provider_free(&prov);
     setenv("AWS_PROFILE", "web", 1);
     CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_WEB_IDENTITY &&
@@ -1092,18 +1100,101 @@ static void test_chain(void) {
     CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_STATIC &&
               kinagg_aws_provider_get(&prov, 0, &c, &exp) == KINAGG_OK && c.access_key_id.len == 14 &&
               !memcmp(c.access_key_id.ptr, "AKIDKINAGGTEST", 14) && accepted(&c),
-          "the profile's keys before its credential_process: %s", prov.error);
+          "the credentials file's keys before credential_process: %s", prov.error);
     kinagg_aws_provider_free(&prov);
+    /* keys in the config file come after credential_process */
+    unlink(path_in(dir, "home/.aws/credentials"));
+    snprintf(text, sizeof text, "[default]\naws_access_key_id = AKIDCONFIGFILE\naws_secret_access_key = x\n"
+                                "credential_process = cat %s\n", path_in(dir, "proc-good.json"));
+    write_file(path_in(dir, "home/.aws/config"), text);
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_PROCESS &&
+              kinagg_aws_provider_wait(&prov, 5000, &c, &exp) == KINAGG_OK && accepted(&c),
+          "credential_process before the config file's keys: %s", prov.error);
+    kinagg_aws_provider_free(&prov);
+    /* role_arn with source_profile: AssumeRole, refused as such, even with keys beside it */
+    write_file(path_in(dir, "home/.aws/credentials"),
+               "[default]\naws_access_key_id = AKIDKINAGGTEST\naws_secret_access_key = kinagg/test/secret+KEY\n");
+    write_file(path_in(dir, "home/.aws/config"), "[default]\nrole_arn = " ROLE "x\nsource_profile = default\n");
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "AssumeRole") &&
+              prov.kind == KINAGG_AWS_PROVIDER_NONE,
+          "a profile that assumes a role does not use its keys instead: %s", prov.error);
+    write_file(path_in(dir, "home/.aws/config"), "[default]\nsso_session = corp\n");
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "sso"),
+          "an sso profile does not use its keys instead: %s", prov.error);
+    write_file(path_in(dir, "home/.aws/config"), "[default]\nregion = eu-west-1\n");
+    /* what the AWS CLI refuses, the chain refuses: never other credentials */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/creds/good", port("container"));
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+    setenv("AWS_PROFILE", "prdo", 1);
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "(prdo) could not be found") &&
+              prov.kind == KINAGG_AWS_PROVIDER_NONE,
+          "AWS_PROFILE names no profile: %s", prov.error);
+    CHECK(kinagg_aws_provider_chain(&prov, "prdo") != KINAGG_OK && has(prov.error, "(prdo) could not be found"),
+          "a profile named that does not exist: %s", prov.error);
+    setenv("AWS_PROFILE", "default", 1);
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_STATIC,
+          "AWS_PROFILE=default, which exists: %s", prov.error);
+    kinagg_aws_provider_free(&prov);
+    write_file(path_in(dir, "home/.aws/credentials"),
+               "[default]\naws_access_key_id = AKIDOLDOLDOLD\naws_secret_access_key = old\n\n"
+               "[default]\naws_access_key_id = AKIDKINAGGTEST\naws_secret_access_key = kinagg/test/secret+KEY\n");
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "[default] appears twice"),
+          "a section twice: %s", prov.error);
+    write_file(path_in(dir, "home/.aws/credentials"),
+               "[default]\naws_access_key_id = AKIDOLDOLDOLD\nAWS_ACCESS_KEY_ID = AKIDKINAGGTEST\n"
+               "aws_secret_access_key = kinagg/test/secret+KEY\n");
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "aws_access_key_id appears twice"),
+          "a key twice: %s", prov.error);
+    unsetenv("AWS_PROFILE");
+    write_file(path_in(dir, "home/.aws/credentials"),
+               "[default]\naws_access_key_id = AKIDKINAGGTEST\naws_secret_access_key = kinagg/test/secret+KEY\n");
     setenv("AWS_ACCESS_KEY_ID", "ASIAKINAGGTEST", 1);
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "AWS_SECRET_ACCESS_KEY is not"),
+          "half of the environment's keys: %s", prov.error);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
     setenv("AWS_SESSION_TOKEN", TOKEN, 1);
     CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && kinagg_aws_provider_get(&prov, 0, &c, &exp) == KINAGG_OK &&
               !memcmp(c.access_key_id.ptr, "ASIAKINAGGTEST", 14) && has(prov.name, "environment"),
           "the environment first: %s", prov.name);
     kinagg_aws_provider_free(&prov);
+    setenv("AWS_PROFILE", "prdo", 1);
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "(prdo) could not be found"),
+          "AWS_PROFILE names no profile, with the environment's keys (as the AWS CLI): %s", prov.error);
+    unsetenv("AWS_PROFILE");
+    snprintf(text, sizeof text, "[profile web]\nrole_arn = " ROLE "kinagg-test\nweb_identity_token_file = %s\n",
+             path_in(dir, "web-token"));
+    write_file(path_in(dir, "home/.aws/config"), text);
     CHECK(kinagg_aws_provider_chain(&prov, "web") == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_WEB_IDENTITY,
           "a profile named skips the environment: %s", prov.name);
     kinagg_aws_provider_free(&prov);
+    /* no HOME (cron, systemd): the password database's home, never the
+     * working directory's .aws */
+    clear_env();
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    mkdir(path_in(dir, "cwd"), 0700);
+    mkdir(path_in(dir, "cwd/.aws"), 0700);
+    write_file(path_in(dir, "cwd/.aws/credentials"), "[default]\naws_access_key_id = AKIDFROMCWD\n"
+                                                     "aws_secret_access_key = cwd\n");
+    {
+        char here[1024];
+        if (getcwd(here, sizeof here) && chdir(path_in(dir, "cwd")) == 0) {
+            unsetenv("HOME");
+            st = kinagg_aws_provider_chain(&prov, NULL);
+            CHECK(!(st == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_STATIC && has(prov.name, "AKIDFROMCWD")) &&
+                      !has(prov.error, "./.aws") && !has(prov.name, "./.aws"),
+                  "no HOME: not the working directory's files: %s %s", prov.name, prov.error);
+            if (st == KINAGG_OK) {
+                kinagg_credentials got;
+                uint64_t e;
+                CHECK(kinagg_aws_provider_get(&prov, 0, &got, &e) != KINAGG_OK || got.access_key_id.len != 11 ||
+                          memcmp(got.access_key_id.ptr, "AKIDFROMCWD", 11) != 0,
+                      "no HOME: the working directory's keys are not used");
+            }
+            kinagg_aws_provider_free(&prov);
+            CHECK(chdir(here) == 0, "back");
+        }
+    }
+    clear_env();
 }
 
 /* A producer whose only credentials come from a provider (IMDS here). */

@@ -72,6 +72,47 @@ check "a rogue device certificate: exit 2 (got $rc)" test $rc -eq 2
 check "a rogue device certificate: the error names AWS IoT" "grep -q 'AWS IoT credentials provider' $B/tools-creds-rogue.err"
 bare ./$B/kinagg-cat --iot-endpoint "localhost:$(port iot)" --stream $stream $B/tools-creds-iot.tsv 2> $B/tools-creds-half.err
 check "--iot-endpoint alone: exit 2 naming what is missing" "[ $? -eq 2 ] && grep -q -- '--iot-role-alias' $B/tools-creds-half.err"
+# what the AWS CLI refuses, the tools refuse, with other credentials at hand
+# (here the container's): never those instead
+printf '[default]\naws_access_key_id = AKIDKINAGGTEST\naws_secret_access_key = kinagg/test/secret+KEY\n' \
+  > "$home/creds-ok"
+container=(AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$(port container)/creds/good"
+           AWS_CONTAINER_AUTHORIZATION_TOKEN=kinagg-container-token)
+refused() { # DESCRIPTION, MESSAGE, then the environment and options
+  local what=$1 msg=$2; shift 2
+  bare "${container[@]}" "$@" </dev/null > /dev/null 2> $B/tools-creds-refused.err
+  local rc=$?
+  check "$what: exit 2 (got $rc: $(tail -1 $B/tools-creds-refused.err))" test $rc -eq 2
+  check "$what: the error says '$msg'" "grep -qF -- \"\$msg\" $B/tools-creds-refused.err"
+}
+refused "--profile naming no profile" "(prdo) could not be found" \
+  AWS_SHARED_CREDENTIALS_FILE="$home/creds-ok" ./$B/kinagg-cat --profile prdo --stream $stream $B/tools-creds-iot.tsv
+refused "AWS_PROFILE naming no profile, with keys in the environment" "(prdo) could not be found" \
+  AWS_SHARED_CREDENTIALS_FILE="$home/creds-ok" AWS_PROFILE=prdo AWS_ACCESS_KEY_ID=AKIDKINAGGTEST \
+  AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY ./$B/kinagg-tail --stream $stream
+printf '[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = old\n[default]\n' > "$home/creds-twice"
+cat "$home/creds-ok" >> "$home/creds-twice"
+refused "[default] twice in the credentials file" "[default] appears twice" \
+  AWS_SHARED_CREDENTIALS_FILE="$home/creds-twice" ./$B/kinagg-cat --stream $stream $B/tools-creds-iot.tsv
+refused "AWS_ACCESS_KEY_ID without its secret" "AWS_SECRET_ACCESS_KEY is not" \
+  AWS_ACCESS_KEY_ID=AKIDKINAGGTEST ./$B/kinagg-cat --stream $stream $B/tools-creds-iot.tsv
+refused "--stream ''" '--stream "": empty' ./$B/kinagg-cat --stream "" $B/tools-creds-iot.tsv
+refused "--stream-arn ''" '--stream-arn "": empty' ./$B/kinagg-tail --stream-arn ""
+# no HOME (cron, a service): the password database's home, never the
+# working directory's .aws; here the container's credentials are used
+mkdir -p "$home/cwd/.aws"
+printf '[default]\ncredential_process = touch %s/ran\n' "$home" > "$home/cwd/.aws/config"
+printf '[default]\naws_access_key_id = AKIDFROMCWD\naws_secret_access_key = cwd\n' > "$home/cwd/.aws/credentials"
+(cd "$home/cwd" && env -i PATH="$PATH" AWS_REGION=us-east-1 AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$PROXY" \
+  AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent "${container[@]}" \
+  "$OLDPWD/$B/kinagg-cat" --stream $stream "$OLDPWD/$B/tools-creds-iot.tsv" 2> "$OLDPWD/$B/tools-creds-nohome.err")
+check "no HOME, AWS files named: delivered with the container's credentials" \
+  "grep -q '300 lines, 300 delivered' $B/tools-creds-nohome.err"
+(cd "$home/cwd" && env -i PATH="$PATH" AWS_REGION=us-east-1 AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$PROXY" \
+  "${container[@]}" "$OLDPWD/$B/kinagg-cat" --stream $stream "$OLDPWD/$B/tools-creds-iot.tsv" \
+  2> "$OLDPWD/$B/tools-creds-nohome.err")
+check "no HOME: the working directory's credential_process is not run" test ! -e "$home/ran"
+check "no HOME: the working directory's keys are not used" "! grep -q AKIDFROMCWD $B/tools-creds-nohome.err"
 cat $B/tools-creds-none.err $B/tools-creds-rogue.err >&2
 echo "tools-creds: $pass passed, $fail failed"
 [ $fail -eq 0 ]
