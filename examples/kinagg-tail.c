@@ -443,10 +443,16 @@ static void report(const char *key, const char *message) {
     fprintf(stderr, "kinagg-tail: %s\n", message);
 }
 
-static void recovered(void) {
+/* A call of kind op succeeded. It ends the errors of that kind; and a read
+ * (GetRecords) that succeeds ends the failing spell whatever failed: a
+ * ListShards or GetShardIterator that works while every GetRecords fails
+ * is no progress, and must not keep a run without --follow going for ever. */
+static void recovered(const char *op) {
     uint64_t now = pf.now_ms(NULL);
-    failing_since = 0;
-    if (!err.key[0]) return;
+    size_t n = strlen(op);
+    int same = err.key[0] && !strncmp(err.key, op, n) && err.key[n] == ' ';
+    if (same || !err.key[0] || !strcmp(op, "GetRecords")) failing_since = 0;
+    if (!same) return;
     err_summary(now);
     fprintf(stderr, "kinagg-tail: recovered after %lu failed call%s in %.1f s\n", err.total,
             err.total == 1 ? "" : "s", (double)(now - err.first_ms) / 1000.0);
@@ -574,7 +580,7 @@ static int list_shards(int first) {
         if (on_error("ListShards", NULL, st) == ACT_FATAL) fatal_exit();
         return 0;
     }
-    recovered();
+    recovered("ListShards");
     for (j = 0; j < nshards; j++) shards[j].listed = 0;
     for (j = 0; j < n; j++) {
         tshard *s = shard_find(fresh[j].shard_id);
@@ -639,7 +645,7 @@ static int take_iterator(tshard *s) {
         s->next_call_ms = pf.now_ms(NULL) + backoff_ms(++s->fails);
         return 0;
     }
-    recovered();
+    recovered("GetShardIterator");
     s->followed = 1;
     s->state = S_READING;
     return 1;
@@ -709,7 +715,7 @@ static void read_shard(tshard *s) {
         }
         return;
     }
-    recovered();
+    recovered("GetRecords");
     s->fails = 0;
     for (r = 0; r < got; r++) bytes += recs[r].data_len + recs[r].partition_key.len;
     if (got) { /* the next Limit: what fills three quarters of the buffer */

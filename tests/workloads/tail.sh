@@ -43,6 +43,21 @@ for (let i = 0; i < $3; i++) { let l = '$2-' + i + '-'; const n = $4 + r($5 - $4
 require('fs').writeFileSync('$1', out.join('\n') + '\n');"
 }
 
+# ---- 0. without --follow, a read that fails for 60 s ends the run ----------
+# (in the background meanwhile, through a proxy of its own that fails every
+# GetRecords: the ListShards calls that still work are no progress)
+printf 'g-%d\n' $(seq 5) > $W/giveup.txt
+$CAT --stream tail-giveup-$SEED --create 1 $W/giveup.txt 2>/dev/null
+rm -f $W/gproxy.in; mkfifo $W/gproxy.in
+node tests/workloads/tail_proxy.js $PROXY $W/gproxy.log < $W/gproxy.in > $W/gproxy.port &
+gproxy_pid=$!
+exec 6> $W/gproxy.in
+for _ in $(seq 50); do [ -s $W/gproxy.port ] && break; sleep 0.1; done
+echo "fail GetRecords 500 1000000" >&6
+( t0=$(date +%s); timeout 180 $TAIL --stream tail-giveup-$SEED --endpoint http://127.0.0.1:$(tr -dc 0-9 < $W/gproxy.port) \
+    > $W/giveup.out 2> $W/giveup.err; echo "$? $(( $(date +%s) - t0 ))" > $W/giveup.rc ) &
+giveup_pid=$!
+
 # ---- 1. a shard holding 17 MB: answers larger than the receive buffer -------
 gen $W/big.txt big 1700 9000 11000
 put --stream tail-big-$SEED --shards 1 --agg-kib 1000 lines $W/big.txt
@@ -243,6 +258,15 @@ for bad in "--buffer-mb 0" "--buffer-mb 12x" "--buffer-mb -1" "--buffer-mb 99999
 done
 help=$($TAIL --help)
 check "--help states the exit statuses" "grep -q 'Exit status: 0' <<<\"\$help\""
+
+wait $giveup_pid
+read -r grc gsecs < $W/giveup.rc
+check "every GetRecords failing, no --follow: status 1 after 60 s (got $grc after ${gsecs} s)" \
+  "test $grc -eq 1 -a $gsecs -ge 59 -a $gsecs -lt 170"
+check "every GetRecords failing: it says it gives up, and never that it recovered" \
+  "grep -q 'giving up after 60 s' $W/giveup.err && ! grep -q recovered $W/giveup.err"
+exec 6>&-
+kill $gproxy_pid 2>/dev/null
 
 echo "workloads-tail: $pass passed, $fail failed"
 [ $fail -eq 0 ]
