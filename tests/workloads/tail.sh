@@ -246,6 +246,14 @@ check "--shard twice: both shards" same_sorted $W/two.txt <(cat $W/t1.txt $W/t2.
 $TAIL --stream tail-ts-$SEED --shard shardId-000000000042 > /dev/null 2>&1
 check "--shard of no such shard: status 1 (got $?)" test $? -eq 1
 
+# ---- 4b. aggregates whose key lookups are slow without an index ------------
+n_hostile=$(put --stream tail-hostile-$SEED --shards 1 hostile)
+timeout 60 $TAIL --stream tail-hostile-$SEED --with-key > $W/hostile.tsv 2> $W/hostile.err
+rc=$?
+check "three hostile 1 MiB aggregates: exit 0 within 60 s (got $rc; without a key index this takes minutes)" test $rc -eq 0
+check "hostile aggregates: all $n_hostile user records, keys right" \
+  "[ \"\$(wc -l < $W/hostile.tsv)\" -eq $n_hostile ] && [ \"\$(cut -f2 $W/hostile.tsv | grep -cx b)\" -eq 170000 ] && [ \"\$(cut -f2- $W/hostile.tsv | grep -cx \$'k0\\td0')\" -eq 1 ]"
+
 # ---- 5. a closed pipe, option values, --help --------------------------------
 $TAIL --stream tail-ck-$SEED 2> $W/pipe.err | head -1 > /dev/null
 check "kinagg-tail | head: status ${PIPESTATUS[0]}, nothing on stderr" \

@@ -8,6 +8,11 @@
 //     kinagg-tail --output json must print for them to EXPECTED (JSON lines)
 //   node tail_put.js --endpoint URL --stream NAME split SHARD-ID
 //     splits the shard in the middle of its hash key range
+//   node tail_put.js --endpoint URL --stream NAME hostile
+//     three aggregates written by hand (valid protobuf, not as the KPL lays them
+//     out) whose key lookups are slow without an index: twice 170,000 records
+//     whose key indexes alternate 1, 0 with the key table after them, and
+//     45,000 keys asked for in descending order; prints how many records
 //   node tail_put.js check EXPECTED ACTUAL
 //     compares kinagg-tail --output json with what binary expected
 'use strict';
@@ -43,6 +48,26 @@ function aggregate(records) { // [{ pk, ehk, data }]
   }) };
   const pb = Buffer.from(common.AggregatedRecord.encode(common.AggregatedRecord.create(msg)).finish());
   return Buffer.concat([MAGIC, pb, crypto.createHash('md5').update(pb).digest()]);
+}
+
+// raw protobuf pieces: a varint, a field key, a length-delimited field
+const varint = (v) => { const b = []; do { let x = v % 128; v = Math.floor(v / 128); if (v) x |= 128; b.push(x); } while (v);
+  return Buffer.from(b); };
+const ld = (field, body) => { body = Buffer.from(body); return Buffer.concat([varint(field * 8 + 2), varint(body.length), body]); };
+const vf = (field, v) => Buffer.concat([varint(field * 8), varint(v)]);
+const wrapPb = (pb) => Buffer.concat([MAGIC, pb, crypto.createHash('md5').update(pb).digest()]);
+
+async function hostile() {
+  const a = [];
+  for (let i = 0; i < 170000; i++) a.push(ld(3, Buffer.concat([vf(1, (i + 1) % 2), ld(3, '')])));
+  a.push(ld(1, 'a'), ld(1, 'b'));
+  const b = [];
+  for (let i = 0; i < 45000; i++) b.push(ld(1, 'k' + i));
+  for (let i = 44999; i >= 0; i--) b.push(ld(3, Buffer.concat([vf(1, i), ld(3, 'd' + i)])));
+  await put([{ Data: wrapPb(Buffer.concat(a)), PartitionKey: 'h1' }]);
+  await put([{ Data: wrapPb(Buffer.concat(b)), PartitionKey: 'h2' }]);
+  await put([{ Data: wrapPb(Buffer.concat(a)), PartitionKey: 'h3' }]);
+  console.log(2 * 170000 + 45000);
 }
 
 async function createStream() {
@@ -147,4 +172,5 @@ function check(expectedFile, actualFile) {
     console.log(`tail_put: split ${rest[1]}`);
   } else if (rest[0] === 'lines') await lines(rest[1]);
   else if (rest[0] === 'binary') await binary(rest[1]);
+  else if (rest[0] === 'hostile') await hostile();
 })().catch((e) => { console.error('tail_put:', e.message); process.exit(1); });
