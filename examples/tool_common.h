@@ -309,7 +309,7 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         if (!ok) {
             fprintf(stderr, "%s: %s \"%.200s\": %s\n", tool, o->stream_arn ? "--stream-arn" : "--stream", v,
                     !n ? "empty" : o->stream_arn ? "not a stream ARN (at most 2048 characters, no control characters)"
-                                 : "not a stream name (1 to 128 characters: letters, digits, _ . -)");
+                                 : "not a stream name (1 to 128 characters, no control characters, quotes or backslashes)");
             return 0;
         }
     }

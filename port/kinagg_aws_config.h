@@ -101,27 +101,35 @@ static const char *kinagg__cfg_env(const char *name) {
 
 /* The home directory as the AWS CLI finds it (Python's expanduser): HOME,
  * else the user's entry in the password database (a cron job or a
- * service may run without HOME). NULL when neither says: then there are
- * no files, never files of the working directory. */
-static const char *kinagg__cfg_home(void) {
+ * service may run without HOME), into out. 0 when neither says: then there
+ * are no files, never files of the working directory. */
+static int kinagg__cfg_home(char *out, size_t cap) {
     const char *home = kinagg__cfg_env("HOME");
-    const struct passwd *pw;
-    if (home) return home;
-    pw = getpwuid(getuid());
-    return pw && pw->pw_dir && pw->pw_dir[0] ? pw->pw_dir : NULL;
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    out[0] = '\0';
+    if (home) {
+        kinagg__cfg_copy(out, cap, home);
+        return 1;
+    }
+    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &found) != 0 || !found || !pw.pw_dir || !pw.pw_dir[0]) return 0;
+    kinagg__cfg_copy(out, cap, pw.pw_dir);
+    return 1;
 }
 
 /* The path of an AWS file: the variable's value (a leading ~ or ~/ is the
  * home directory, as the AWS CLI expands it), else ~/.aws/NAME; "" when
  * it needs a home directory and there is none. */
 static void kinagg__cfg_path(char *out, size_t cap, const char *var, const char *name) {
-    const char *v = kinagg__cfg_env(var), *home = kinagg__cfg_home();
+    const char *v = kinagg__cfg_env(var);
+    char home[512];
+    int have_home = kinagg__cfg_home(home, sizeof home);
     out[0] = '\0';
     if (v && v[0] == '~' && (v[1] == '/' || !v[1])) {
-        if (home) snprintf(out, cap, "%s%s", home, v + 1);
+        if (have_home) snprintf(out, cap, "%s%s", home, v + 1);
     } else if (v) {
         snprintf(out, cap, "%s", v);
-    } else if (home) {
+    } else if (have_home) {
         snprintf(out, cap, "%s/.aws/%s", home, name);
     }
 }
@@ -159,27 +167,75 @@ static int kinagg__cfg_is_true(const char *v) {
     return !*v;
 }
 
+/* Whether a section header (the text between [ and the last ]) is the
+ * section asked for. "profile NAME" and "services NAME" are matched as
+ * botocore splits such headers, like a shell (shlex): two words, the first
+ * the kind, the second the name, quotes taken off ("[profile  dev]" and
+ * [profile "dev"] are profile dev); any other header must be the text
+ * asked for exactly ("default", or a credentials file's NAME). */
+static int kinagg__cfg_section_is(const char *header, const char *want) {
+    const char *kinds[2] = {"profile ", "services "};
+    int k;
+    for (k = 0; k < 2; k++) {
+        size_t kl = strlen(kinds[k]);
+        if (!strncmp(want, kinds[k], kl)) {
+            char words[2][160];
+            size_t nw = 0, len = 0;
+            const char *p = header;
+            char quote = 0;
+            int in_word = 0;
+            for (;; p++) {
+                char ch = *p;
+                if (!ch || (!quote && (ch == ' ' || ch == '\t'))) { /* a word ends */
+                    if (in_word) {
+                        if (nw < 2) words[nw][len < sizeof words[0] ? len : sizeof words[0] - 1] = '\0';
+                        nw++;
+                    }
+                    in_word = 0;
+                    len = 0;
+                    if (!ch) break;
+                    continue;
+                }
+                if (!quote && (ch == '"' || ch == '\'')) { quote = ch; in_word = 1; continue; }
+                if (quote && ch == quote) { quote = 0; continue; }
+                in_word = 1;
+                if (nw < 2 && len + 1 < sizeof words[0]) words[nw][len] = ch;
+                len++;
+            }
+            return !quote && nw == 2 && !strncmp(words[0], kinds[k], kl - 1) && strlen(words[0]) == kl - 1 &&
+                   !strcmp(words[1], want + kl);
+        }
+    }
+    return !strcmp(header, want);
+}
+
 /* Calls fn for each setting of one section of an INI file, read as the AWS
- * CLI reads it: "key = value" lines; a line indented deeper than the key
- * before it is, after a key with an empty value, a sub-setting of that key
- * (fn gets the key as parent), after a key with a value a continuation of
- * that value (ignored); keys indented alike are keys of the section. The rest
- * of a line longer than the buffer is dropped. Returns 1 if the section
- * exists, -1 (with why) if the file has a section twice, or a key twice in
- * one section, which the AWS CLI refuses (Python's configparser, strict). */
+ * CLI reads it (Python's configparser, strict, as botocore uses it):
+ * "key = value" or "key: value" lines, keys in any case; a line indented
+ * deeper than the key before it is, after a key with an empty value, a
+ * sub-setting of that key (fn gets the key as parent), after a key with a
+ * value a continuation of that value (ignored); keys indented alike are keys
+ * of the section. The rest of a line longer than the buffer is dropped.
+ * Returns 1 if the section exists, 0 if not, -1 (with why) for a file the
+ * AWS CLI refuses ("Unable to parse config file"): a section twice, a key
+ * twice in a section, a setting before any section, a line that is neither
+ * a section, a setting, a comment nor a continuation. */
 typedef void (*kinagg__cfg_fn)(void *ctx, const char *parent, const char *key, const char *value);
 static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_fn fn, void *ctx, char *why,
                             size_t why_cap) {
     FILE *f = path[0] ? fopen(path, "r") : NULL;
     char line[4608], parent[128];
-    int in = 0, found = 0, have_key = 0, nested = 0;
+    int in = 0, found = 0, have_key = 0, nested = 0, any_section = 0;
     size_t key_indent = 0, nsections = 0, nkeys = 0;
-    uint64_t sections[256], keys[128];
+    unsigned long lineno = 0;
+    uint64_t sections[128], keys[64];
     if (!f) return 0;
     parent[0] = '\0';
     while (fgets(line, sizeof line, f)) {
         size_t n = strlen(line), indent = strspn(line, " \t");
         char *s, *eq;
+        const char *bad = NULL;
+        lineno++;
         if (n && line[n - 1] != '\n' && !feof(f)) {
             int ch;
             while ((ch = fgetc(f)) != EOF && ch != '\n') {
@@ -194,30 +250,39 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
             }
             continue;
         }
-        if (*s == '[') {
-            char *end = strchr(s, ']');
-            if (end) *end = '\0';
-            if (end && kinagg__cfg_seen(sections, &nsections, sizeof sections / sizeof sections[0],
-                                        kinagg__cfg_hash(s + 1))) {
-                snprintf(why, why_cap, "%.300s: section [%.100s] appears twice", path, s + 1);
+        if (*s == '[' && (eq = strrchr(s, ']')) != NULL && eq > s + 1) {
+            const char *header = s + 1;
+            *eq = '\0'; /* (the header is everything up to the last ]) */
+            if (strcmp(header, "DEFAULT") && /* configparser's defaults section: merged, not repeated */
+                kinagg__cfg_seen(sections, &nsections, sizeof sections / sizeof sections[0], kinagg__cfg_hash(header))) {
+                snprintf(why, why_cap, "%.300s: section [%.100s] appears twice", path, header);
                 fclose(f);
                 return -1;
             }
-            in = strcmp(kinagg__cfg_trim(s + 1), section) == 0;
+            in = kinagg__cfg_section_is(header, section);
             found |= in;
+            any_section = 1;
             have_key = 0;
             nkeys = 0;
             continue;
         }
-        /* as the AWS CLI reads it (Python's configparser): "key = value" or
-         * "key: value", keys in any case */
-        if (!(eq = strpbrk(s, "=:"))) continue;
-        *eq = '\0';
+        eq = strpbrk(s, "=:");
+        if (!eq) bad = "neither a [section], a setting (key = value) nor a comment";
+        else if (!any_section) bad = "a setting before any [section]";
+        if (!bad) {
+            *eq = '\0';
+            if (!*kinagg__cfg_trim(s)) bad = "a setting without a name";
+        }
+        if (bad) {
+            snprintf(why, why_cap, "%.300s: line %lu: %s", path, lineno, bad);
+            fclose(f);
+            return -1;
+        }
         {
             char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1), *c;
             for (c = k; *c; c++)
                 if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-            if (nsections && kinagg__cfg_seen(keys, &nkeys, sizeof keys / sizeof keys[0], kinagg__cfg_hash(k))) {
+            if (kinagg__cfg_seen(keys, &nkeys, sizeof keys / sizeof keys[0], kinagg__cfg_hash(k))) {
                 snprintf(why, why_cap, "%.300s: key %.100s appears twice in one section", path, k);
                 fclose(f);
                 return -1;
@@ -231,6 +296,25 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
     }
     fclose(f);
     return found;
+}
+
+/* Which of [default] and [profile default] the config file has last: the
+ * AWS CLI takes that one whole for the default profile ("default" when
+ * neither, or the file cannot be read). */
+static const char *kinagg__cfg_default_section(const char *path) {
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    char line[512];
+    const char *last = "default";
+    if (!f) return last;
+    while (fgets(line, sizeof line, f)) {
+        char *s = kinagg__cfg_trim(line), *end;
+        if (*s != '[' || !(end = strrchr(s, ']'))) continue;
+        *end = '\0';
+        if (!strcmp(s + 1, "default")) last = "default";
+        else if (kinagg__cfg_section_is(s + 1, "profile default")) last = "profile default";
+    }
+    fclose(f);
+    return last;
 }
 
 /* What a profile's sections give besides the struct's fields. */
@@ -288,11 +372,12 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     char creds_path[512], config_path[512], section[160], why[512];
     kinagg__cfg_read_ctx x;
     const char *v;
+    const char *env_profile = getenv("AWS_PROFILE"); /* set, even empty, names a profile */
     int env_keys = 0, found = 0, r, named = profile && *profile;
     memset(c, 0, sizeof *c);
     memset(&x, 0, sizeof x);
     x.c = c;
-    v = named ? profile : kinagg__cfg_env("AWS_PROFILE");
+    v = named ? profile : env_profile;
     kinagg__cfg_copy(c->profile, sizeof c->profile, v ? v : "default");
     kinagg__cfg_path(creds_path, sizeof creds_path, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
     kinagg__cfg_path(config_path, sizeof config_path, "AWS_CONFIG_FILE", "config");
@@ -310,16 +395,25 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if ((v = kinagg__cfg_env("AWS_REGION")) || (v = kinagg__cfg_env("AWS_DEFAULT_REGION")))
         kinagg__cfg_copy(c->region, sizeof c->region, v);
     if ((v = kinagg__cfg_env("AWS_CA_BUNDLE"))) kinagg__cfg_copy(c->ca_bundle, sizeof c->ca_bundle, v);
-    /* the shared files: credentials [NAME], config [profile NAME] / [default] (/ [profile default]) */
+    /* the shared files: credentials [NAME], then config [profile NAME] (for
+     * the default profile, the later of [default] and [profile default],
+     * whole); a setting of the credentials file wins. The keys are one
+     * file's: the credentials file's when it has aws_access_key_id, else
+     * the config file's (never a key of one with a secret or token of the
+     * other) */
     x.keys = !env_keys;
     r = kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x, why, sizeof why);
     if (r < 0) return kinagg__cfg_broken(c, why);
     found |= r;
+    if (!env_keys && !c->access_key_id[0]) { /* no keys there: nothing of them is kept */
+        memset(c->secret_access_key, 0, sizeof c->secret_access_key);
+        memset(c->session_token, 0, sizeof c->session_token);
+    }
     if (r && !env_keys && c->access_key_id[0]) {
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", creds_path, c->profile);
         c->keys_from = KINAGG_AWS_KEYS_FROM_CREDENTIALS_FILE;
     }
-    if (strcmp(c->profile, "default") == 0) snprintf(section, sizeof section, "default");
+    if (strcmp(c->profile, "default") == 0) snprintf(section, sizeof section, "%s", kinagg__cfg_default_section(config_path));
     else snprintf(section, sizeof section, "profile %.140s", c->profile);
     x.keys = !env_keys && !c->access_key_id[0];
     r = kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x, why, sizeof why);
@@ -329,21 +423,9 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
         c->keys_from = KINAGG_AWS_KEYS_FROM_CONFIG_FILE;
     }
-    /* the AWS CLI takes [profile default] for the default profile as well as
-     * [default] (as kinagg_aws_credentials.h does); it fills what is still empty */
-    if (strcmp(c->profile, "default") == 0) {
-        snprintf(section, sizeof section, "profile default");
-        x.keys = !env_keys && !c->access_key_id[0];
-        r = kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x, why, sizeof why);
-        found |= r > 0;
-        if (r > 0 && !c->source[0] && c->access_key_id[0]) {
-            snprintf(c->source, sizeof c->source, "%.100s [%.40s]", config_path, section);
-            c->keys_from = KINAGG_AWS_KEYS_FROM_CONFIG_FILE;
-        }
-    }
     /* a profile named must exist, as the AWS CLI says ("The config profile
      * (NAME) could not be found"); only the implicit default may be missing */
-    if (!found && (named || kinagg__cfg_env("AWS_PROFILE"))) {
+    if (!found && (named || env_profile)) {
         snprintf(why, sizeof why, "the config profile (%.100s) could not be found in %.150s or %.150s", c->profile,
                  creds_path[0] ? creds_path : "~/.aws/credentials (no home directory)",
                  config_path[0] ? config_path : "~/.aws/config (no home directory)");

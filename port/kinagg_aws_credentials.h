@@ -142,10 +142,11 @@ KINAGG_API kinagg_status kinagg_aws_provider_environment(kinagg_aws_provider *p)
 
 /* A profile of ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE,
  * AWS_CONFIG_FILE): profile, else AWS_PROFILE, else "default" (a profile
- * named must exist). In the AWS CLI's order: role_arn with source_profile
- * (AssumeRole: refused), role_arn with web_identity_token_file (and
- * role_session_name), sso_* (refused), the credentials file's keys,
- * credential_process, the config file's keys. */
+ * named must exist). In the AWS CLI's order: role_arn without
+ * web_identity_token_file (AssumeRole: refused), role_arn with
+ * web_identity_token_file (and role_session_name), sso_account_id or
+ * sso_role_name (refused), the credentials file's keys, credential_process,
+ * the config file's keys. */
 KINAGG_API kinagg_status kinagg_aws_provider_profile(kinagg_aws_provider *p, const char *profile);
 
 /* Runs command with /bin/sh -c (standard input from /dev/null, standard
@@ -280,8 +281,10 @@ extern char **environ;
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KINAGG__AC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define KINAGG__AC_NOINLINE __attribute__((noinline))
 #else
 #define KINAGG__AC_PRINTF(a, b)
+#define KINAGG__AC_NOINLINE
 #endif
 
 /* Not optimised away: secrets go for good. */
@@ -1182,74 +1185,33 @@ typedef struct kinagg__ac_prof {
     const char *too_long;    /* a value that did not fit */
 } kinagg__ac_prof;
 
-static char *kinagg__ac_trim(char *s) {
-    char *e;
-    while (*s == ' ' || *s == '\t') s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
-    return s;
-}
-
-/* Reads section (or alt) of the INI file at path into the fields still empty. */
-static void kinagg__ac_ini(const char *path, const char *section, const char *alt, kinagg__ac_prof *pr) {
-    FILE *f = path[0] ? fopen(path, "r") : NULL;
-    char line[4608];
-    int in = 0, have_key = 0;
-    size_t key_indent = 0;
-    if (!f) return;
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line), indent = strspn(line, " \t");
-        char *s, *eq, *key, *val;
-        if (n && line[n - 1] != '\n' && !feof(f)) { /* longer than any value of ours: skipped */
-            int ch;
-            while ((ch = fgetc(f)) != EOF && ch != '\n') {
-            }
-            continue;
-        }
-        /* indented deeper than the key before it: a nested setting (of
-         * s3 =) or a continuation; keys indented alike are the section's */
-        if (have_key && indent > key_indent) continue;
-        s = kinagg__ac_trim(line);
-        if (!*s || *s == '#' || *s == ';') continue;
-        if (*s == '[') {
-            char *end = strchr(s, ']'), *name;
-            if (end) *end = '\0';
-            name = kinagg__ac_trim(s + 1);
-            in = strcmp(name, section) == 0 || (alt && strcmp(name, alt) == 0);
-            if (in) pr->found = 1;
-            have_key = 0;
-            continue;
-        }
-        /* "key = value" or "key: value", keys in any case, as the AWS CLI
-         * reads them (Python's configparser) */
-        if (!(eq = strpbrk(s, "=:"))) continue;
-        have_key = 1;
-        key_indent = indent;
-        if (!in) continue;
-        *eq = '\0';
-        key = kinagg__ac_trim(s);
-        val = kinagg__ac_trim(eq + 1);
-        {
-            char *c;
-            for (c = key; *c; c++)
-                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-        }
+/* A setting of the profile's section (not a sub-setting), into the fields
+ * still empty: the credentials file is read first, and wins. */
+static void kinagg__ac_setting(void *ctx, const char *parent, const char *key, const char *val) {
+    kinagg__ac_prof *pr = (kinagg__ac_prof *)ctx;
+    if (parent) return;
 #define KINAGG__AC_FIELD(name)                                                     \
     if (strcmp(key, #name) == 0) {                                                 \
         if (!pr->name[0] && !kinagg__ac_set(pr->name, sizeof pr->name, val)) pr->too_long = #name; \
-        continue;                                                                  \
+        return;                                                                    \
     }
-        KINAGG__AC_FIELD(credential_process)
-        KINAGG__AC_FIELD(role_arn)
-        KINAGG__AC_FIELD(web_identity_token_file)
-        KINAGG__AC_FIELD(role_session_name)
-        KINAGG__AC_FIELD(source_profile)
-        KINAGG__AC_FIELD(credential_source)
-        KINAGG__AC_FIELD(region)
+    KINAGG__AC_FIELD(credential_process)
+    KINAGG__AC_FIELD(role_arn)
+    KINAGG__AC_FIELD(web_identity_token_file)
+    KINAGG__AC_FIELD(role_session_name)
+    KINAGG__AC_FIELD(source_profile)
+    KINAGG__AC_FIELD(credential_source)
+    KINAGG__AC_FIELD(region)
 #undef KINAGG__AC_FIELD
-        if (strcmp(key, "sso_session") == 0 || strcmp(key, "sso_start_url") == 0) pr->sso = 1;
-    }
-    fclose(f);
+    /* what makes botocore's SSO provider take the profile */
+    if (strcmp(key, "sso_role_name") == 0 || strcmp(key, "sso_account_id") == 0) pr->sso = 1;
+}
+
+/* Reads section of the INI file at path (read as kinagg_aws_config reads
+ * it) into the fields still empty. */
+static void kinagg__ac_ini(const char *path, const char *section, kinagg__ac_prof *pr) {
+    char why[512];
+    if (kinagg__cfg_scan(path, section, kinagg__ac_setting, pr, why, sizeof why) > 0) pr->found = 1;
 }
 
 /* As kinagg_aws_config finds the files (the home directory, never the
@@ -1729,11 +1691,12 @@ KINAGG_API kinagg_status kinagg_aws_provider_web_identity(kinagg_aws_provider *p
     return st == KINAGG_OK ? st : kinagg__ac_init_failed(p, st);
 }
 
-/* The profile, in the AWS CLI's order (botocore's chain): role_arn with
- * source_profile or credential_source (AssumeRole: not supported, said so);
+/* The profile, in the AWS CLI's order (botocore's chain): role_arn without
+ * web_identity_token_file (AssumeRole: not supported, said so);
  * web identity (web_identity_token_file with role_arn; with env_ok, the
  * AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and AWS_ROLE_SESSION_NAME
- * variables before the profile's settings); sso_* (not supported); the
+ * variables before the profile's settings); sso_account_id or
+ * sso_role_name (not supported); the
  * keys in the credentials file; credential_process; the keys in the config
  * file. *nothing is set when it has none of them (the chain then looks
  * further). */
@@ -1750,10 +1713,10 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
     kinagg__ac_aws_path(cpath, sizeof cpath, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
     kinagg__ac_aws_path(fpath, sizeof fpath, "AWS_CONFIG_FILE", "config");
     memset(&pr, 0, sizeof pr);
-    kinagg__ac_ini(cpath, name, NULL, &pr);
-    if (strcmp(name, "default") == 0) kinagg__ac_ini(fpath, "default", "profile default", &pr);
-    snprintf(section, sizeof section, "profile %s", name);
-    if (strcmp(name, "default") != 0) kinagg__ac_ini(fpath, section, NULL, &pr);
+    kinagg__ac_ini(cpath, name, &pr);
+    if (strcmp(name, "default") == 0) snprintf(section, sizeof section, "%s", kinagg__cfg_default_section(fpath));
+    else snprintf(section, sizeof section, "profile %s", name);
+    kinagg__ac_ini(fpath, section, &pr);
     kinagg__ac_init(p, KINAGG_AWS_PROVIDER_STATIC, "");
     snprintf(p->name, sizeof p->name, "profile [%.100s]", name);
     if (pr.too_long) return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s is too long", pr.too_long);
@@ -1763,23 +1726,29 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
         kinagg__ac_wipe(&cfg, sizeof cfg);
         return st;
     }
-    if (pr.role_arn[0] && (pr.source_profile[0] || pr.credential_source[0])) {
+    /* role_arn without a token file of the profile's: botocore's AssumeRole,
+     * which this port does not implement (and which fails without
+     * source_profile or credential_source anyway) */
+    if (pr.role_arn[0] && !pr.web_identity_token_file[0]) {
         kinagg__ac_wipe(&cfg, sizeof cfg);
-        return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
-                               "role_arn with source_profile or credential_source (STS AssumeRole) is not supported: "
-                               "use credential_process, or web_identity_token_file");
+        return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s",
+                               pr.source_profile[0] || pr.credential_source[0]
+                                   ? "role_arn with source_profile or credential_source (STS AssumeRole) is not "
+                                     "supported: use credential_process, or web_identity_token_file"
+                                   : "role_arn without source_profile, credential_source or web_identity_token_file");
     }
-    /* web identity: each setting from the environment first, as botocore takes them */
-    token_file = env_ok && kinagg__ac_env("AWS_WEB_IDENTITY_TOKEN_FILE") ? kinagg__ac_env("AWS_WEB_IDENTITY_TOKEN_FILE")
-                 : pr.web_identity_token_file[0]                          ? pr.web_identity_token_file
-                                                                          : NULL;
+    /* web identity: each setting from the environment first, as botocore
+     * takes them (a variable set but empty counts as set) */
+    token_file = env_ok && getenv("AWS_WEB_IDENTITY_TOKEN_FILE") ? getenv("AWS_WEB_IDENTITY_TOKEN_FILE")
+                 : pr.web_identity_token_file[0]                  ? pr.web_identity_token_file
+                                                                  : NULL;
     role_arn = env_ok && kinagg__ac_env("AWS_ROLE_ARN") ? kinagg__ac_env("AWS_ROLE_ARN")
                : pr.role_arn[0]                         ? pr.role_arn
                                                         : NULL;
     session = env_ok && kinagg__ac_env("AWS_ROLE_SESSION_NAME") ? kinagg__ac_env("AWS_ROLE_SESSION_NAME")
               : pr.role_session_name[0]                         ? pr.role_session_name
                                                                 : NULL;
-    if (token_file) {
+    if (token_file && token_file[0]) {
         kinagg__ac_wipe(&cfg, sizeof cfg);
         if (!role_arn)
             return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
@@ -2384,6 +2353,22 @@ static void kinagg__ac_append(char *buf, size_t cap, const char *text) {
     if (l + 2 < cap) snprintf(buf + l, cap - l, "%s%.*s", l ? "; " : "", (int)(cap - l - 3), text); /* cut when long */
 }
 
+/* 1 (with p's error set) when kinagg_aws_config finds the files or the
+ * environment in error. On its own: its config struct's frame is gone
+ * before the chain goes on. */
+static KINAGG__AC_NOINLINE int kinagg__ac_config_broken(kinagg_aws_provider *p, const char *profile) {
+    kinagg_aws_config cfg;
+    int broken;
+    (void)kinagg_aws_config_load(&cfg, profile);
+    broken = cfg.broken;
+    if (broken) {
+        kinagg__ac_init(p, KINAGG_AWS_PROVIDER_STATIC, "AWS configuration");
+        (void)kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s", cfg.error);
+    }
+    kinagg__ac_wipe(&cfg, sizeof cfg);
+    return broken;
+}
+
 KINAGG_API kinagg_status kinagg_aws_provider_chain(kinagg_aws_provider *p, const char *profile) {
     char looked[sizeof p->looked];
     int named = profile && *profile, nothing = 0;
@@ -2391,19 +2376,9 @@ KINAGG_API kinagg_status kinagg_aws_provider_chain(kinagg_aws_provider *p, const
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
     looked[0] = '\0';
     /* 0. what the AWS CLI stops at: a profile named that does not exist, a
-     * file with a section or a key twice, half of the environment's keys.
-     * Never other credentials instead. */
-    {
-        kinagg_aws_config cfg;
-        (void)kinagg_aws_config_load(&cfg, profile);
-        if (cfg.broken) {
-            kinagg__ac_init(p, KINAGG_AWS_PROVIDER_STATIC, "AWS configuration");
-            st = kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT, "%s", cfg.error);
-            kinagg__ac_wipe(&cfg, sizeof cfg);
-            return kinagg__ac_init_failed(p, st);
-        }
-        kinagg__ac_wipe(&cfg, sizeof cfg);
-    }
+     * file it cannot parse, half of the environment's keys. Never other
+     * credentials instead. */
+    if (kinagg__ac_config_broken(p, profile)) return kinagg__ac_init_failed(p, KINAGG_ERR_INVALID_ARGUMENT);
     /* 1. the environment */
     if (!named && kinagg__ac_env("AWS_ACCESS_KEY_ID") && kinagg__ac_env("AWS_SECRET_ACCESS_KEY"))
         return kinagg_aws_provider_environment(p);

@@ -256,8 +256,58 @@ int main(void) {
                      "  max_concurrent_requests = 2\ndynamodb =\n  max_concurrent_requests = 3\n"
                      "[profile default]\nregion = eu-west-2\n");
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !c.broken && !strcmp(c.access_key_id, "AKIDNEW") &&
-              !strcmp(c.region, "eu-west-1"),
-          "the same key in two sections, sub-settings, [default] and [profile default]: %s", c.error);
+              !strcmp(c.region, "eu-west-2"),
+          "the same key in two sections, sub-settings; [default] then [profile default]: the later, whole (%s) %s",
+          c.region, c.error);
+    write_file(path, "[profile default]\nregion = eu-west-2\nendpoint_url = http://pd:1\n[default]\nregion = eu-west-1\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.region, "eu-west-1") && !c.endpoint_url[0],
+          "[profile default] then [default]: the later, whole: %s %s", c.region, c.endpoint_url);
+    /* lines the AWS CLI cannot parse: the file is refused */
+    {
+        static const char *const bad[] = {"region = x\n[default]\n", "[default]\nregion x\n", "[default]\n= x\n",
+                                          "[]\nregion = x\n", "[default\nregion = x\n"};
+        static const char *const says[] = {"before any [section]", "neither", "without a name", "neither", "neither"};
+        size_t b;
+        for (b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            write_file(path, bad[b]);
+            CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+                      strstr(c.error, says[b]) && strstr(c.error, "line "),
+                  "unparsable config %lu: %s", (unsigned long)b, c.error);
+        }
+    }
+    /* sections named as botocore splits them (like a shell), the header up
+     * to the last ], and [DEFAULT] twice is no repeat */
+    write_file(path, "[profile  spaced]\nregion = r-spaced\n[profile \"quoted\"]\nregion = r-quoted\n"
+                     "[profile a]b]\nregion = r-ab\n[profile a]\nregion = r-a\n[DEFAULT]\n[DEFAULT]\n"
+                     "[profile two words]\nregion = r-two\n");
+    CHECK(kinagg_aws_config_load(&c, "spaced") != KINAGG_ERR_STATE && !c.broken && !strcmp(c.region, "r-spaced"), "[profile  spaced]: %s",
+          c.error);
+    CHECK(kinagg_aws_config_load(&c, "quoted") != KINAGG_ERR_STATE && !c.broken && !strcmp(c.region, "r-quoted"),
+          "[profile \"quoted\"]: %s", c.error);
+    CHECK(kinagg_aws_config_load(&c, "a") != KINAGG_ERR_STATE && !c.broken && !strcmp(c.region, "r-a"), "[profile a]b] is not [profile a]: %s %s",
+          c.region, c.error);
+    CHECK(kinagg_aws_config_load(&c, "two words") == KINAGG_ERR_INVALID_ARGUMENT && c.broken,
+          "[profile two words] is no profile for botocore: %s", c.error);
+    /* keys are one file's: never a key of one file with a secret or a token
+     * of the other */
+    write_file(path, "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = secret-config\n");
+    snprintf(path, sizeof path, "%s/.aws/credentials", home);
+    write_file(path, "[default]\naws_session_token = token-creds\naws_secret_access_key = secret-creds\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDCONFIG") &&
+              !strcmp(c.secret_access_key, "secret-config") && !c.session_token[0],
+          "the config file's keys without the credentials file's secret and token: %s %s", c.secret_access_key,
+          c.session_token);
+    write_file(path, "[default]\naws_secret_access_key = secret-creds\n");
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\naws_access_key_id = AKIDCONFIG\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && !c.broken,
+          "a key in one file and a secret in the other are no keys: %s %s", c.access_key_id, c.error);
+    /* AWS_PROFILE set but empty names the profile "" (as botocore reads it) */
+    setenv("AWS_PROFILE", "", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+              strstr(c.error, "profile () could not be found"),
+          "AWS_PROFILE empty: %s", c.error);
+    unsetenv("AWS_PROFILE");
     /* no HOME (a cron job, a service): the password database's home
      * directory, never the working directory's .aws */
     {

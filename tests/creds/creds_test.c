@@ -557,7 +557,7 @@ static void test_environment_and_profile(void) {
 /* Offline: the files named with a leading ~/, as the AWS CLI expands it. */
 static void test_profile_paths(void) {
     clear_env();
-    write_file(path_in(dir, "home/.aws/tilde-config"), "[profile sso]\nsso_session = corp\n");
+    write_file(path_in(dir, "home/.aws/tilde-config"), "[profile sso]\nsso_session = corp\nsso_role_name = r\n");
     setenv("AWS_CONFIG_FILE", "~/.aws/tilde-config", 1);
     setenv("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/tilde-credentials", 1);
     CHECK(kinagg_aws_provider_profile(&prov, "sso") != KINAGG_OK && has(prov.error, "export-credentials"),
@@ -1118,9 +1118,23 @@ static void test_chain(void) {
     CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "AssumeRole") &&
               prov.kind == KINAGG_AWS_PROVIDER_NONE,
           "a profile that assumes a role does not use its keys instead: %s", prov.error);
-    write_file(path_in(dir, "home/.aws/config"), "[default]\nsso_session = corp\n");
+    write_file(path_in(dir, "home/.aws/config"), "[default]\nsso_session = corp\nsso_account_id = 1\n");
     CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "sso"),
           "an sso profile does not use its keys instead: %s", prov.error);
+    write_file(path_in(dir, "home/.aws/config"), "[default]\nsso_session = corp\n");
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_STATIC,
+          "sso_session alone is no sso profile (botocore needs sso_account_id or sso_role_name): %s", prov.error);
+    kinagg_aws_provider_free(&prov);
+    write_file(path_in(dir, "home/.aws/config"), "[default]\nrole_arn = " ROLE "x\n");
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) != KINAGG_OK && has(prov.error, "role_arn without source_profile") &&
+              prov.kind == KINAGG_AWS_PROVIDER_NONE,
+          "role_arn alone: an error, not the keys nor the container: %s", prov.error);
+    snprintf(text, sizeof text, "[default]\nrole_arn = " ROLE "kinagg-test\nsource_profile = other\n"
+                                "web_identity_token_file = %s\n", path_in(dir, "web-token"));
+    write_file(path_in(dir, "home/.aws/config"), text);
+    CHECK(kinagg_aws_provider_chain(&prov, NULL) == KINAGG_OK && prov.kind == KINAGG_AWS_PROVIDER_WEB_IDENTITY,
+          "role_arn with a token file and source_profile: web identity, as botocore: %s", prov.error);
+    kinagg_aws_provider_free(&prov);
     write_file(path_in(dir, "home/.aws/config"), "[default]\nregion = eu-west-1\n");
     /* what the AWS CLI refuses, the chain refuses: never other credentials */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/creds/good", port("container"));
