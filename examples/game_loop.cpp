@@ -100,8 +100,13 @@ int main(int argc, char **argv) {
         kinagg_producer_poll(&producer, &next); // never blocks
         std::this_thread::sleep_for(std::chrono::milliseconds(2)); // the rest of the frame
     }
-    // shutdown: give buffered events up to 10 s
+    // shutdown: give buffered events up to 10 s, then give up the rest, so
+    // that every event put has its completion (failed, for those) before close
     st = kinagg_producer_flush(&producer, 10000);
+    if (st != KINAGG_OK) {
+        size_t left = kinagg_producer_abandon(&producer);
+        std::printf("game_loop: flush: %s; %lu events given up\n", kinagg_strerror(st), (unsigned long)left);
+    }
     kinagg_producer_stats s;
     kinagg_producer_get_stats(&producer, &s);
     std::printf("game_loop: %d frames, %lu events put (%lu refused while full), %lu delivered in %llu Kinesis "

@@ -240,8 +240,9 @@ static void on_complete(void *ctx, const kinagg_completion *c) {
         else failed++;
         if (c->status == KINAGG_ERR_EXPIRED) expired++;
         if (!first_failure[0] && c->status != KINAGG_ERR_ABANDONED)
-            snprintf(first_failure, sizeof first_failure, "%s: %.*s %.*s", kinagg_strerror(c->status),
-                     (int)c->error_code.len, c->error_code.ptr, (int)c->error_message.len, c->error_message.ptr);
+            snprintf(first_failure, sizeof first_failure, "%s: %.*s%s%.*s", kinagg_strerror(c->status),
+                     (int)c->error_code.len, c->error_code.ptr, c->error_code.len ? " " : "",
+                     (int)c->error_message.len, c->error_message.ptr);
         if (slot) failed_write(keep.buf + keep.slots[slot - 1].off, keep.slots[slot - 1].len, 0);
     }
     if (slot) keep_done(slot - 1);
@@ -548,7 +549,13 @@ static void errors_report(uint64_t now, int final) {
     kinagg_producer_get_stats(&prod, &s);
     if (s.errors != errors_seen) {
         const char *text = kinagg_producer_last_error(&prod);
-        char key[96];
+        char key[96], cred_text[256];
+        /* the producer knows only that its credentials source failed; the
+         * provider says why (the command's exit status, the service's answer) */
+        if (!strncmp(text, "Credentials: ", 13) && tool_creds.error[0]) {
+            snprintf(cred_text, sizeof cred_text, "Credentials: %.240s", tool_creds.error);
+            text = cred_text;
+        }
         uint64_t delta = s.errors - errors_seen;
         errors_seen = s.errors;
         error_key(text, key, sizeof key);
@@ -786,6 +793,13 @@ int main(int argc, char **argv) {
             close(fd);
             if (!existed) unlink(opt.stats_path);
         }
+    }
+    if (opt.record_ttl_ms && opt.record_ttl_ms <= opt.max_buffered_ms) {
+        /* a record of a quiet input would expire before its first send */
+        fprintf(stderr, "kinagg-cat: --record-ttl %lu must be longer than --max-buffered-ms %lu: a record waits up "
+                        "to --max-buffered-ms before it is first sent\n",
+                (unsigned long)opt.record_ttl_ms, (unsigned long)opt.max_buffered_ms);
+        return 2;
     }
     tty = isatty(2);
     setup_o = &o;

@@ -389,8 +389,20 @@ static uint64_t kinagg__posix_unix(void *ctx) {
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+/* Retry jitter: xorshift64*, seeded from /dev/urandom. The state is the
+ * thread's own where the compiler has thread-local storage (gcc, clang), so
+ * producers on several threads neither race on it nor draw the same
+ * jitter; elsewhere one static state (define KINAGG_POSIX_THREAD_LOCAL as
+ * your compiler's keyword for storage of each thread). */
+#ifndef KINAGG_POSIX_THREAD_LOCAL
+#if defined(__GNUC__) || defined(__clang__)
+#define KINAGG_POSIX_THREAD_LOCAL __thread
+#else
+#define KINAGG_POSIX_THREAD_LOCAL
+#endif
+#endif
 static uint32_t kinagg__posix_random(void *ctx) {
-    static uint64_t state;
+    static KINAGG_POSIX_THREAD_LOCAL uint64_t state;
     (void)ctx;
     if (!state) {
         int fd = open("/dev/urandom", O_RDONLY);
