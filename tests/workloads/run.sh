@@ -114,6 +114,15 @@ case_bytes() {
   check "--max-buffered-ms abc is a usage error (exit 2)" test $? -eq 2
   $CAT --stream x --connections 9 </dev/null 2>/dev/null
   check "--connections 9 is a usage error (exit 2)" test $? -eq 2
+  # a time to live no longer than the wait before the first send would
+  # expire every record of a quiet input unsent
+  $CAT --stream x --record-ttl 1000 --max-buffered-ms 1000 </dev/null 2>$W/ttl.err
+  rc=$?
+  check "--record-ttl 1000 with --max-buffered-ms 1000 is a usage error (exit 2), said so" \
+    '[ $rc -eq 2 ] && grep -q "must be longer than --max-buffered-ms" $W/ttl.err'
+  $CAT --stream "" </dev/null 2>$W/empty.err
+  rc=$?
+  check "--stream '' is a usage error (exit 2), said so" '[ $rc -eq 2 ] && grep -q "empty" $W/empty.err'
   check "--help states the exit statuses" "$CAT --help | grep -q 'Exit status: 0'"
 }
 
