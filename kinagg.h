@@ -2127,14 +2127,15 @@ static unsigned char *kinagg__put_tagged(unsigned char *p, unsigned tag, size_t 
     *p++ = (unsigned char)v;
     return p;
 }
-/* Reads a varint at p[*pos..end); 0 on truncation or over 10 bytes / 64 bits. */
+/* Reads a varint at p[*pos..end); 0 on truncation or over 10 bytes. As
+ * protobuf-java (the KCL's) and the other protobuf readers do, the bits of
+ * a tenth byte beyond the 64th are dropped, not refused. */
 static int kinagg__varint_get(const unsigned char *p, size_t end, size_t *pos, uint64_t *out) {
     uint64_t v = 0;
     unsigned shift = 0;
     size_t i = *pos;
     while (i < end) {
         unsigned char b = p[i++];
-        if (shift == 63 && b > 1) return 0;
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) { *pos = i; *out = v; return 1; }
         shift += 7;
@@ -2530,18 +2531,48 @@ KINAGG_API kinagg_status kinagg_agg_finish(kinagg_agg *agg, const unsigned char 
 
 /* ---- 6. Deaggregator ---------------------------------------------------- */
 
-/* Skip one field's value of wire type wt at pb[*pos..end). */
-static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, unsigned wt) {
+/* A field's key: its number and wire type. protobuf-java reads keys and
+ * lengths as 32-bit varints (the low 32 bits of up to 10 bytes), and so
+ * does this, so that an over-long encoding names the same field. */
+static int kinagg__pb_key(const unsigned char *pb, size_t end, size_t *pos, uint32_t *field, unsigned *wt) {
+    uint64_t key;
+    if (!kinagg__varint_get(pb, end, pos, &key)) return 0;
+    *field = (uint32_t)key >> 3;
+    *wt = (unsigned)(key & 7);
+    return *field != 0;
+}
+static int kinagg__pb_len(const unsigned char *pb, size_t end, size_t *pos, size_t *len) {
     uint64_t n;
-    switch (wt) {
-    case 0: return kinagg__varint_get(pb, end, pos, &n);
-    case 1: if (end - *pos < 8) return 0; *pos += 8; return 1;
-    case 2:
-        if (!kinagg__varint_get(pb, end, pos, &n) || n > end - *pos) return 0;
-        *pos += (size_t)n;
-        return 1;
-    case 5: if (end - *pos < 4) return 0; *pos += 4; return 1;
-    default: return 0; /* groups (3, 4) are not used by this schema */
+    if (!kinagg__varint_get(pb, end, pos, &n)) return 0;
+    n &= 0xffffffffu;
+    if (n > 0x7fffffffu || n > end - *pos) return 0; /* (below 0 as a Java int) */
+    *len = (size_t)n;
+    return 1;
+}
+
+/* Groups nest at most this deep (protobuf-java's recursion limit). */
+#define KINAGG__PB_MAX_GROUPS 100
+
+/* Skips the value of field `field` of wire type wt at pb[*pos..end): an
+ * unknown field, which protobuf requires readers to skip, groups (wire
+ * types 3 and 4, of no field of this schema) included, each group ended by
+ * an end of its own field number. */
+static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, unsigned wt, uint32_t field) {
+    uint32_t open[KINAGG__PB_MAX_GROUPS]; /* the field numbers of the groups open */
+    size_t depth = 0, n;
+    uint64_t v;
+    for (;;) {
+        switch (wt) {
+        case 0: if (!kinagg__varint_get(pb, end, pos, &v)) return 0; break;
+        case 1: if (end - *pos < 8) return 0; *pos += 8; break;
+        case 2: if (!kinagg__pb_len(pb, end, pos, &n)) return 0; *pos += n; break;
+        case 3: if (depth == KINAGG__PB_MAX_GROUPS) return 0; open[depth++] = field; break;
+        case 4: if (!depth || open[depth - 1] != field) return 0; depth--; break;
+        case 5: if (end - *pos < 4) return 0; *pos += 4; break;
+        default: return 0;
+        }
+        if (!depth) return 1;
+        if (!kinagg__pb_key(pb, end, pos, &field, &wt)) return 0; /* the group's next field */
     }
 }
 
@@ -2549,19 +2580,16 @@ static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, uns
  * bounds. Returns 0 at a malformed field. */
 static int kinagg__pb_next(const unsigned char *pb, size_t end, size_t *pos, uint64_t *field, unsigned *wt,
                            size_t *body, size_t *body_len) {
-    uint64_t key, n;
-    if (!kinagg__varint_get(pb, end, pos, &key)) return 0;
-    *field = key >> 3;
-    *wt = (unsigned)(key & 7);
-    if (*field == 0) return 0;
+    uint32_t f;
+    if (!kinagg__pb_key(pb, end, pos, &f, wt)) return 0;
+    *field = f;
     if (*wt == 2) {
-        if (!kinagg__varint_get(pb, end, pos, &n) || n > end - *pos) return 0;
+        if (!kinagg__pb_len(pb, end, pos, body_len)) return 0;
         *body = *pos;
-        *body_len = (size_t)n;
-        *pos += (size_t)n;
+        *pos += *body_len;
         return 1;
     }
-    return kinagg__pb_skip(pb, end, pos, *wt);
+    return kinagg__pb_skip(pb, end, pos, *wt, f);
 }
 
 /* A Record's fields; as in protobuf, the last occurrence of a field wins. */

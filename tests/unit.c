@@ -910,9 +910,15 @@ static void test_deagg_bad_input(void) {
     static const unsigned char bad_ehk[] = {0x0A, 1, 'k', 0x1A, 8, 0x08, 0, 0x10, 0, 0x1A, 2, 'h', 'i'};
     static const unsigned char long_len[] = {0x0A, 9, 'k'};
     static const unsigned char bad_varint[] = {0x0A, 1, 'k', 0x1A, 0x86};
-    static const unsigned char huge_varint[] = {0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
+    /* eleven bytes: over the ten a varint may have */
+    static const unsigned char huge_varint[] = {0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x82, 0x01};
     static const unsigned char field_zero[] = {0x02, 0};
-    static const unsigned char group[] = {0x0B, 0x0C};
+    /* groups: one never ended, one ended by another field's end, an end
+     * with no start, nested deeper than protobuf-java allows */
+    static const unsigned char group_open[] = {0x0A, 1, 'k', 0x4B, 0x08, 1};
+    static const unsigned char group_crossed[] = {0x0A, 1, 'k', 0x4B, 0x54};
+    static const unsigned char group_stray_end[] = {0x0A, 1, 'k', 0x4C};
+    unsigned char deep[2 * 101 + 3];
     static const unsigned char tag_without_key[] = {0x0A, 1, 'k', 0x1A, 10, 0x08, 0, 0x1A, 2, 'h', 'i', 0x22, 2,
                                                     0x12, 0};
     /* records before tables, unknown fields: still a valid aggregate */
@@ -942,9 +948,14 @@ static void test_deagg_bad_input(void) {
     n = wrap(bad_ehk, sizeof bad_ehk, buf); expect_plain(buf, n, "hash key index with empty table");
     n = wrap(long_len, sizeof long_len, buf); expect_plain(buf, n, "length past the end");
     n = wrap(bad_varint, sizeof bad_varint, buf); expect_plain(buf, n, "truncated varint");
-    n = wrap(huge_varint, sizeof huge_varint, buf); expect_plain(buf, n, "varint over 64 bits");
+    n = wrap(huge_varint, sizeof huge_varint, buf); expect_plain(buf, n, "varint over 10 bytes");
     n = wrap(field_zero, sizeof field_zero, buf); expect_plain(buf, n, "field number 0");
-    n = wrap(group, sizeof group, buf); expect_plain(buf, n, "group wire type");
+    n = wrap(group_open, sizeof group_open, buf); expect_plain(buf, n, "a group never ended");
+    n = wrap(group_crossed, sizeof group_crossed, buf); expect_plain(buf, n, "a group ended by another field");
+    n = wrap(group_stray_end, sizeof group_stray_end, buf); expect_plain(buf, n, "a group's end without its start");
+    deep[0] = 0x0A; deep[1] = 1; deep[2] = 'k';
+    for (i = 0; i < 101; i++) { deep[3 + i] = 0x4B; deep[3 + 101 + i] = 0x4C; }
+    n = wrap(deep, sizeof deep, buf); expect_plain(buf, n, "groups nested 101 deep");
     n = wrap(tag_without_key, sizeof tag_without_key, buf); expect_plain(buf, n, "tag without its key");
 
     n = wrap(reordered, sizeof reordered, buf);
@@ -971,6 +982,38 @@ static void test_deagg_bad_input(void) {
         kinagg_deagg_init(&it, buf, n);
         CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 0 && !kinagg_deagg_next(&it, &u),
               "22 bytes with no records: an aggregate of zero records");
+    }
+    {   /* what protobuf-java (the KCL) and the other protobuf readers accept:
+         * unknown groups, nested (here 100 deep, the most), skipped; a
+         * ten-byte varint whose last byte has bits past the 64th (dropped); keys
+         * and lengths read as 32-bit varints (the low 32 bits of a longer
+         * encoding) */
+        static const unsigned char grouped[] = {0x4B, 0x4C,                              /* empty group, field 9 */
+                                                0x0A, 1, 'k', 0x1A, 12, 0x08, 0, 0x1A, 2, 'h', 'i',
+                                                0x53, 0x08, 5, 0x5B, 0x5C, 0x54,         /* group 10 { 1: 5, group 11 {} } in the record */
+                                                0x4B, 0x5B, 0x12, 1, 'x', 0x5C, 0x4C};   /* nested, with a bytes field */
+        static const unsigned char wide[] = {0x48, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F,
+                                             0x8A, 0x80, 0x80, 0x80, 0x10, 2, 'k', 'X', /* key 1 + 2^32*8: field 1 */
+                                             0x0A, 0x81, 0x80, 0x80, 0x80, 0x10, 'y',    /* length 1 + 2^32 */
+                                             0x1A, 6, 0x08, 1, 0x1A, 2, 'h', 'i'};
+        unsigned char nest[2 * 100 + 11];
+        n = wrap(grouped, sizeof grouped, buf);
+        kinagg_deagg_init(&it, buf, n);
+        CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 1 && kinagg_deagg_next(&it, &u) &&
+                  u.partition_key_len == 1 && u.partition_key[0] == 'k' && u.data_len == 2 && !kinagg_deagg_next(&it, &u),
+              "unknown groups skipped, in the aggregate and in a record");
+        n = wrap(wide, sizeof wide, buf);
+        kinagg_deagg_init(&it, buf, n);
+        CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 1 && kinagg_deagg_next(&it, &u) &&
+                  u.partition_key_len == 1 && u.partition_key[0] == 'y' && u.data_len == 2,
+              "ten-byte varints, 32-bit keys and lengths, as protobuf-java reads them");
+        kinagg_deagg_init(&it, buf, n);
+        CHECK(kinagg_deagg_is_aggregated(&it), "(again)");
+        memcpy(nest, "\x0A\x01k\x1A\x06\x08\x00\x1A\x02hi", 11);
+        for (i = 0; i < 100; i++) { nest[11 + i] = 0x4B; nest[11 + 100 + i] = 0x4C; }
+        n = wrap(nest, sizeof nest, buf);
+        kinagg_deagg_init(&it, buf, n);
+        CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 1, "groups nested 100 deep skipped");
     }
     kinagg_deagg_init(&it, NULL, 5);
     CHECK(kinagg_deagg_next(&it, &u) == 1 && u.data_len == 0, "NULL input is an empty plain record");
