@@ -1118,6 +1118,8 @@ typedef struct kinagg_producer {
     unsigned map_gen;            /* counts maps loaded */
     uint32_t map_backoff_ms;     /* 1 to 30 s */
     uint64_t map_retry_ms;
+    uint64_t map_first_ms;       /* when the first listing started; 0: not yet */
+    int map_awaited;             /* records wait for the first map (see poll) */
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
     uint64_t cred_retry_ms;      /* monotonic: when to ask the source again */
     uint32_t cred_backoff_ms;
@@ -5736,6 +5738,9 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #else
 #define KINAGG__MAPS 1
 #endif
+/* How long records wait for a first shard map whose listing keeps failing
+ * in ways that pass (then they go unaggregated until a map comes) */
+#define KINAGG__FIRST_MAP_WAIT_MS 30000u
 #ifdef KINAGG_NO_CREDENTIALS_SOURCE
 #define KINAGG__CRED_SOURCE 0
 #else
@@ -6908,7 +6913,9 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
         p->map_state = KINAGG__MAP_DENIED;
         kinagg__map_forget(p, now);
     } else {
-        p->map_retry_ms = now + p->map_backoff_ms;
+        /* refused for the clock, which the refusal has just set right: at
+         * once (the first time), not after the backoff */
+        p->map_retry_ms = now + (st == KINAGG_ERR_CLOCK_SKEW && p->map_backoff_ms == 1000 ? 0 : p->map_backoff_ms);
         p->map_backoff_ms = p->map_backoff_ms > 15000 ? 30000 : p->map_backoff_ms * 2;
         /* more shards than the table holds, or an answer we cannot read */
         if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
@@ -7050,7 +7057,11 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         while (x->count && kinagg__expired(p, &p->recs[x->head], now)) kinagg__expire(p, kinagg__q_pop(p, x), now);
     }
     /* 3. the shard map, first when none is known (nothing is signed
-     * before there are credentials) */
+     * before there are credentials). Until the first map is listed, or for
+     * KINAGG__FIRST_MAP_WAIT_MS after the first try while tries fail and
+     * may work again (5xx, throttling, the clock), records wait for it: a
+     * passing failure must not send them unaggregated (a fleet restarting
+     * together is throttled; a clock set right needs one more try) */
     if (KINAGG__MAPS && p->have_credentials && p->map_state != KINAGG__MAP_LISTING &&
         (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
                                                 p->map_state == KINAGG__MAP_DENIED) &&
@@ -7060,6 +7071,7 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             if (c->state != KINAGG__C_IDLE) continue;
             p->map_token[0] = '\0';
             if (kinagg__list_begin(p, c)) {
+                if (!p->map_first_ms) p->map_first_ms = now;
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
@@ -7068,10 +7080,14 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             break;
         }
     }
+    if (KINAGG__MAPS)
+        p->map_awaited = !p->nshards && p->map_first_ms &&
+                         (p->map_state == KINAGG__MAP_LISTING ||
+                          (p->map_state == KINAGG__MAP_NONE && now < p->map_first_ms + KINAGG__FIRST_MAP_WAIT_MS));
     kinagg__entries_step(p, now);
-    /* 4. requests on idle connections (records wait while the first map is
-     * listed: a map is about to say where they go), built across polls */
-    if (p->have_credentials && (!KINAGG__MAPS || p->map_state != KINAGG__MAP_LISTING || p->nshards)) {
+    /* 4. requests on idle connections (records wait for the first map, as
+     * step 3 says: a map is about to say where they go), built across polls */
+    if (p->have_credentials && (!KINAGG__MAPS || !p->map_awaited)) {
         int none_ready = 0;
         for (ci = 0; ci < KINAGG__NCONN(p) && p->work_left; ci++) {
             kinagg__pconn *c = &p->conns[ci];
@@ -7120,6 +7136,11 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         t = h->put_ms + p->cfg.max_buffered_ms; /* flushing or full: without waiting for that */
         if (p->flushing || p->full || h->next_ms > t) t = h->next_ms;
         if (t <= now) t = p->work_left ? now + 10 : now; /* ready but waiting: a connection or the rate limit */
+        if (KINAGG__MAPS && p->map_awaited && p->map_state == KINAGG__MAP_NONE) {
+            /* waiting for the map's next try, or the end of the wait */
+            uint64_t w = p->map_first_ms + KINAGG__FIRST_MAP_WAIT_MS;
+            if (t < (w < p->map_retry_ms ? w : p->map_retry_ms)) t = w < p->map_retry_ms ? w : p->map_retry_ms;
+        }
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;
     }
@@ -7240,7 +7261,7 @@ KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_produ
      * unavailable once a listing failed */
     int m = !KINAGG__MAPS ? KINAGG__MAP_DENIED : p->nshards ? KINAGG__MAP_OK : p->map_state;
     KINAGG_MEMCPY(stats, &p->stats, sizeof *stats);
-    if (m < KINAGG__MAP_OK && p->stats.shard_map_failures) m = KINAGG__MAP_DENIED;
+    if (m < KINAGG__MAP_OK && p->stats.shard_map_failures && !p->map_awaited) m = KINAGG__MAP_DENIED;
     stats->shard_map = (kinagg_shard_map_state)m;
 }
 

@@ -254,6 +254,21 @@ check "three hostile 1 MiB aggregates: exit 0 within 60 s (got $rc; without a ke
 check "hostile aggregates: all $n_hostile user records, keys right" \
   "[ \"\$(wc -l < $W/hostile.tsv)\" -eq $n_hostile ] && [ \"\$(cut -f2 $W/hostile.tsv | grep -cx b)\" -eq 170000 ] && [ \"\$(cut -f2- $W/hostile.tsv | grep -cx \$'k0\\td0')\" -eq 1 ]"
 
+# ---- 4c. kinagg-cat when its first ListShards fails in a way that passes ---
+# (through the failing proxy): the records wait for the map and go
+# aggregated, not one Kinesis record each under a "map unavailable" note
+for fault in "500 1" "throttling 3"; do
+  gen $W/lsf.txt lsf 3000 20 60
+  awk '{ print "k" (NR % 50) "\t" $0 }' $W/lsf.txt > $W/lsf.tsv
+  $CAT --stream tail-lsf-$SEED --create 2 < /dev/null 2>/dev/null
+  echo "fail ListShards $fault" >&7
+  $CAT --stream tail-lsf-$SEED --tab-key --endpoint http://127.0.0.1:$TP $W/lsf.tsv 2> $W/lsf.err
+  rc=$?
+  recs=$(sed -n 's/.* delivered in \([0-9]*\) Kinesis records.*/\1/p' $W/lsf.err | tail -1)
+  check "ListShards failing ($fault) at first: exit 0, 3,000 lines in ${recs:-?} Kinesis records (aggregated: under 100)" \
+    "[ $rc -eq 0 ] && [ \"${recs:-99999}\" -lt 100 ] && ! grep -q 'shard map unavailable' $W/lsf.err"
+done
+
 # ---- 5. a closed pipe, option values, --help --------------------------------
 $TAIL --stream tail-ck-$SEED 2> $W/pipe.err | head -1 > /dev/null
 check "kinagg-tail | head: status ${PIPESTATUS[0]}, nothing on stderr" \
