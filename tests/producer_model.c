@@ -1532,7 +1532,8 @@ static int run_seed(unsigned long long seed) {
     if (seed_failures == 0 && owed_shard && prod.map_state == KINAGG__MAP_OK) {
         char sid[32];
         shard_id(owed_shard - 1, sid);
-        for (i = 0; i < 5 && !in_producer_map(sid); i++) {
+        /* (after failed listings the next waits up to 30 s: the backoff) */
+        for (i = 0; i < 30 && !in_producer_map(sid); i++) {
             vnow += 1500;
             (void)poll_once();
         }
