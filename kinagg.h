@@ -1118,8 +1118,9 @@ typedef struct kinagg_producer {
     unsigned map_gen;            /* counts maps loaded */
     uint32_t map_backoff_ms;     /* 1 to 30 s */
     uint64_t map_retry_ms;
-    uint64_t map_first_ms;       /* when the first listing started; 0: not yet */
-    int map_awaited;             /* records wait for the first map (see poll) */
+    uint64_t map_wait_end;       /* records wait for the first map until then (see poll) */
+    int map_started;             /* a listing has started */
+    int map_awaited;             /* records wait for the first map now */
     uint64_t cred_expires_ms;    /* unix ms; 0: never */
     uint64_t cred_retry_ms;      /* monotonic: when to ask the source again */
     uint32_t cred_backoff_ms;
@@ -2552,14 +2553,16 @@ static int kinagg__pb_len(const unsigned char *pb, size_t end, size_t *pos, size
     return 1;
 }
 
-/* Groups nest at most this deep (protobuf-java's recursion limit). */
+/* Messages and groups nest at most this deep (protobuf-java's recursion
+ * limit, which counts both: a group inside a Record starts one deeper). */
 #define KINAGG__PB_MAX_GROUPS 100
 
-/* Skips the value of field `field` of wire type wt at pb[*pos..end): an
- * unknown field, which protobuf requires readers to skip, groups (wire
- * types 3 and 4, of no field of this schema) included, each group ended by
- * an end of its own field number. */
-static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, unsigned wt, uint32_t field) {
+/* Skips the value of field `field` of wire type wt at pb[*pos..end), at
+ * message depth `depth`: an unknown field, which protobuf requires readers
+ * to skip, groups (wire types 3 and 4, of no field of this schema)
+ * included, each group ended by an end of its own field number. */
+static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, unsigned wt, uint32_t field,
+                           size_t depth_at) {
     uint32_t open[KINAGG__PB_MAX_GROUPS]; /* the field numbers of the groups open */
     size_t depth = 0, n;
     uint64_t v;
@@ -2568,7 +2571,7 @@ static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, uns
         case 0: if (!kinagg__varint_get(pb, end, pos, &v)) return 0; break;
         case 1: if (end - *pos < 8) return 0; *pos += 8; break;
         case 2: if (!kinagg__pb_len(pb, end, pos, &n)) return 0; *pos += n; break;
-        case 3: if (depth == KINAGG__PB_MAX_GROUPS) return 0; open[depth++] = field; break;
+        case 3: if (depth_at + depth >= KINAGG__PB_MAX_GROUPS) return 0; open[depth++] = field; break;
         case 4: if (!depth || open[depth - 1] != field) return 0; depth--; break;
         case 5: if (end - *pos < 4) return 0; *pos += 4; break;
         default: return 0;
@@ -2579,9 +2582,10 @@ static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, uns
 }
 
 /* Reads the next (field, wire type) key and, for wire type 2, the body's
- * bounds. Returns 0 at a malformed field. */
-static int kinagg__pb_next(const unsigned char *pb, size_t end, size_t *pos, uint64_t *field, unsigned *wt,
-                           size_t *body, size_t *body_len) {
+ * bounds, in a message at depth `depth` (0: the AggregatedRecord, 1: a
+ * Record, 2: a Tag). Returns 0 at a malformed field. */
+static int kinagg__pb_next_in(const unsigned char *pb, size_t end, size_t *pos, uint64_t *field, unsigned *wt,
+                              size_t *body, size_t *body_len, size_t depth) {
     uint32_t f;
     if (!kinagg__pb_key(pb, end, pos, &f, wt)) return 0;
     *field = f;
@@ -2591,7 +2595,11 @@ static int kinagg__pb_next(const unsigned char *pb, size_t end, size_t *pos, uin
         *pos += *body_len;
         return 1;
     }
-    return kinagg__pb_skip(pb, end, pos, *wt, f);
+    return kinagg__pb_skip(pb, end, pos, *wt, f, depth);
+}
+static int kinagg__pb_next(const unsigned char *pb, size_t end, size_t *pos, uint64_t *field, unsigned *wt,
+                           size_t *body, size_t *body_len) {
+    return kinagg__pb_next_in(pb, end, pos, field, wt, body, body_len, 0);
 }
 
 /* A Record's fields; as in protobuf, the last occurrence of a field wins. */
@@ -2608,7 +2616,7 @@ static int kinagg__pb_parse_record(const unsigned char *pb, size_t start, size_t
         uint64_t field;
         unsigned wt;
         size_t body = 0, blen = 0, vpos = pos;
-        if (!kinagg__pb_next(pb, end, &pos, &field, &wt, &body, &blen)) return 0;
+        if (!kinagg__pb_next_in(pb, end, &pos, &field, &wt, &body, &blen, 1)) return 0;
         if ((field == 1 || field == 2) && wt == 0) {
             uint64_t key = 0, v = 0;
             (void)kinagg__varint_get(pb, end, &vpos, &key);
@@ -2624,7 +2632,7 @@ static int kinagg__pb_parse_record(const unsigned char *pb, size_t start, size_t
                 uint64_t tf;
                 unsigned twt;
                 size_t tb, tl;
-                if (!kinagg__pb_next(pb, tend, &tpos, &tf, &twt, &tb, &tl)) return 0;
+                if (!kinagg__pb_next_in(pb, tend, &tpos, &tf, &twt, &tb, &tl, 2)) return 0;
                 if (tf == 1 && twt == 2) has_key = 1;
             }
             if (!has_key) return 0;
@@ -5739,8 +5747,10 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__MAPS 1
 #endif
 /* How long records wait for a first shard map whose listing keeps failing
- * in ways that pass (then they go unaggregated until a map comes) */
-#define KINAGG__FIRST_MAP_WAIT_MS 30000u
+ * in ways that pass (then they go unaggregated until a map comes): tries
+ * at 0, 1, 3 and 7 s; and at most half the records' time to live, so that
+ * they are sent before they expire */
+#define KINAGG__FIRST_MAP_WAIT_MS 10000u
 #ifdef KINAGG_NO_CREDENTIALS_SOURCE
 #define KINAGG__CRED_SOURCE 0
 #else
@@ -6894,6 +6904,7 @@ static void kinagg__map_forget(kinagg_producer *p, uint64_t now) {
         p->nstaging = 0; /* the listing has ended */
         kinagg__map_replace(p, KINAGG__MAP_DENIED, now);
     }
+    p->map_state = KINAGG__MAP_DENIED; /* (no map yet: records do not wait for one) */
     p->map_retry_ms = now + 60000;
 }
 
@@ -7057,11 +7068,12 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         while (x->count && kinagg__expired(p, &p->recs[x->head], now)) kinagg__expire(p, kinagg__q_pop(p, x), now);
     }
     /* 3. the shard map, first when none is known (nothing is signed
-     * before there are credentials). Until the first map is listed, or for
-     * KINAGG__FIRST_MAP_WAIT_MS after the first try while tries fail and
-     * may work again (5xx, throttling, the clock), records wait for it: a
-     * passing failure must not send them unaggregated (a fleet restarting
-     * together is throttled; a clock set right needs one more try) */
+     * before there are credentials). While no map is known, records wait
+     * during each listing; and for KINAGG__FIRST_MAP_WAIT_MS (at most half
+     * record_ttl_ms) after the first one started, while tries fail in ways
+     * that may pass (5xx, throttling, the clock): a passing failure must
+     * not send them unaggregated (a fleet restarting together is
+     * throttled; a clock set right needs one more try) */
     if (KINAGG__MAPS && p->have_credentials && p->map_state != KINAGG__MAP_LISTING &&
         (p->map_state == KINAGG__MAP_NONE || p->map_wanted ||
                                                 p->map_state == KINAGG__MAP_DENIED) &&
@@ -7071,7 +7083,12 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
             if (c->state != KINAGG__C_IDLE) continue;
             p->map_token[0] = '\0';
             if (kinagg__list_begin(p, c)) {
-                if (!p->map_first_ms) p->map_first_ms = now;
+                if (!p->map_started) {
+                    uint32_t wait = KINAGG__FIRST_MAP_WAIT_MS;
+                    if (p->cfg.record_ttl_ms && wait > p->cfg.record_ttl_ms / 2) wait = p->cfg.record_ttl_ms / 2;
+                    p->map_wait_end = now + wait;
+                    p->map_started = 1;
+                }
                 p->map_wanted = 0;
                 if (p->map_state != KINAGG__MAP_DENIED) p->map_state = KINAGG__MAP_LISTING;
                 else p->map_retry_ms = now + 60000;
@@ -7081,9 +7098,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         }
     }
     if (KINAGG__MAPS)
-        p->map_awaited = !p->nshards && p->map_first_ms &&
-                         (p->map_state == KINAGG__MAP_LISTING ||
-                          (p->map_state == KINAGG__MAP_NONE && now < p->map_first_ms + KINAGG__FIRST_MAP_WAIT_MS));
+        p->map_awaited = !p->nshards && (p->map_state == KINAGG__MAP_LISTING ||
+                                         (p->map_state == KINAGG__MAP_NONE && p->map_started && now < p->map_wait_end));
     kinagg__entries_step(p, now);
     /* 4. requests on idle connections (records wait for the first map, as
      * step 3 says: a map is about to say where they go), built across polls */
@@ -7138,8 +7154,8 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
         if (t <= now) t = p->work_left ? now + 10 : now; /* ready but waiting: a connection or the rate limit */
         if (KINAGG__MAPS && p->map_awaited && p->map_state == KINAGG__MAP_NONE) {
             /* waiting for the map's next try, or the end of the wait */
-            uint64_t w = p->map_first_ms + KINAGG__FIRST_MAP_WAIT_MS;
-            if (t < (w < p->map_retry_ms ? w : p->map_retry_ms)) t = w < p->map_retry_ms ? w : p->map_retry_ms;
+            uint64_t w = p->map_wait_end < p->map_retry_ms ? p->map_wait_end : p->map_retry_ms;
+            if (t < w) t = w;
         }
         if (p->cfg.record_ttl_ms && h->put_ms + p->cfg.record_ttl_ms < t) t = h->put_ms + p->cfg.record_ttl_ms;
         if (t < next) next = t;

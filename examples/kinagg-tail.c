@@ -451,7 +451,7 @@ static void recovered(const char *op) {
     uint64_t now = pf.now_ms(NULL);
     size_t n = strlen(op);
     int same = err.key[0] && !strncmp(err.key, op, n) && err.key[n] == ' ';
-    if (same || !err.key[0] || !strcmp(op, "GetRecords")) failing_since = 0;
+    if (!strcmp(op, "GetRecords")) failing_since = 0;
     if (!same) return;
     err_summary(now);
     fprintf(stderr, "kinagg-tail: recovered after %lu failed call%s in %.1f s\n", err.total,

@@ -1014,6 +1014,25 @@ static void test_deagg_bad_input(void) {
         n = wrap(nest, sizeof nest, buf);
         kinagg_deagg_init(&it, buf, n);
         CHECK(kinagg_deagg_is_aggregated(&it) && kinagg_deagg_count(&it) == 1, "groups nested 100 deep skipped");
+        /* inside a Record, which is one level down already: 99 groups, not 100 */
+        {
+            unsigned char rec[3 + 3 + 6 + 2 * 100];
+            size_t depth, k;
+            for (depth = 99; depth <= 100; depth++) {
+                size_t body = 6 + 2 * depth;
+                k = 0;
+                rec[k++] = 0x0A; rec[k++] = 1; rec[k++] = 'k';
+                rec[k++] = 0x1A; rec[k++] = (unsigned char)(0x80 | (body & 0x7f)); rec[k++] = (unsigned char)(body >> 7);
+                rec[k++] = 0x08; rec[k++] = 0; rec[k++] = 0x1A; rec[k++] = 2; rec[k++] = 'h'; rec[k++] = 'i';
+                for (i = 0; i < depth; i++) rec[k++] = 0x4B;
+                for (i = 0; i < depth; i++) rec[k++] = 0x4C;
+                n = wrap(rec, k, buf);
+                kinagg_deagg_init(&it, buf, n);
+                CHECK(kinagg_deagg_is_aggregated(&it) == (depth == 99),
+                      "%u groups nested in a Record: %s as protobuf-java has it", (unsigned)depth,
+                      depth == 99 ? "skipped" : "too deep");
+            }
+        }
     }
     kinagg_deagg_init(&it, NULL, 5);
     CHECK(kinagg_deagg_next(&it, &u) == 1 && u.data_len == 0, "NULL input is an empty plain record");

@@ -268,6 +268,19 @@ for fault in "500 1" "throttling 3"; do
   check "ListShards failing ($fault) at first: exit 0, 3,000 lines in ${recs:-?} Kinesis records (aggregated: under 100)" \
     "[ $rc -eq 0 ] && [ \"${recs:-99999}\" -lt 100 ] && ! grep -q 'shard map unavailable' $W/lsf.err"
 done
+# ListShards failing for good (more shards than --max-shards): no wait at all
+$CAT --stream tail-lsf-$SEED --tab-key --max-shards 1 --endpoint http://127.0.0.1:$TP $W/lsf.tsv 2> $W/lsf.err
+rc=$?
+secs=$(sed -n 's/.* \([0-9.]*\) s$/\1/p' $W/lsf.err | tail -1)
+check "ListShards failing for good (--max-shards 1): exit 0, no wait for a map (${secs:-?} s), said so" \
+  "[ $rc -eq 0 ] && grep -q 'shard map unavailable' $W/lsf.err && [ \"\${secs%%.*}\" -lt 5 ]"
+# ListShards failing all along: the records go unaggregated before their
+# time to live, not expired (the wait is at most half of it)
+echo "fail ListShards 500 20" >&7
+$CAT --stream tail-lsf-$SEED --tab-key --record-ttl 4000 --endpoint http://127.0.0.1:$TP $W/lsf.tsv 2> $W/lsf.err
+rc=$?
+check "ListShards failing all along, --record-ttl 4000: exit 0, all 3,000 delivered (got $rc: $(tail -1 $W/lsf.err))" \
+  "[ $rc -eq 0 ] && grep -q '3000 lines, 3000 delivered' $W/lsf.err"
 
 # ---- 5. a closed pipe, option values, --help --------------------------------
 $TAIL --stream tail-ck-$SEED 2> $W/pipe.err | head -1 > /dev/null
