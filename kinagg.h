@@ -2558,7 +2558,7 @@ static int kinagg__pb_len(const unsigned char *pb, size_t end, size_t *pos, size
 #define KINAGG__PB_MAX_GROUPS 100
 
 /* Skips the value of field `field` of wire type wt at pb[*pos..end), at
- * message depth `depth`: an unknown field, which protobuf requires readers
+ * message depth depth_at: an unknown field, which protobuf requires readers
  * to skip, groups (wire types 3 and 4, of no field of this schema)
  * included, each group ended by an end of its own field number. */
 static int kinagg__pb_skip(const unsigned char *pb, size_t end, size_t *pos, unsigned wt, uint32_t field,
