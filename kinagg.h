@@ -7248,7 +7248,11 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
     kinagg__queues_clear(p);
     if (KINAGG__MAPS) { /* every record is abandoned; new ones are queued at put; a listing is dropped */
         p->requeueing = 0;
-        if (p->map_state == KINAGG__MAP_LISTING) p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+        if (p->map_state == KINAGG__MAP_LISTING) {
+            p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
+            /* a map known out of date is still so: its listing is asked for again */
+            if (p->nshards) p->map_wanted = 1;
+        }
         p->map_token[0] = '\0';
     }
     /* the records buffered now, oldest first: a callback's new records come

@@ -75,8 +75,10 @@ static int cfg_no_shard_map; /* the seed's no_shard_map: never a ListShards call
  *   389, 438, 462  two responses handled across polls at once: one put
  *       the other's half-gathered retries back early, reversing a key's order
  *   30795  after resharding, more shards than max_shards: the stale map was
- *       kept, records went to shards that were gone, again and again */
-static const unsigned long long regression_seeds[] = {1, 3, 89, 92, 389, 438, 462, 30795};
+ *       kept, records went to shards that were gone, again and again
+ *   1796640444  abandon during the listing of a map known out of date: the
+ *       listing was dropped and never asked for again */
+static const unsigned long long regression_seeds[] = {1, 3, 89, 92, 389, 438, 462, 30795, 1796640444ull};
 
 #define UNIX0 1700000000000ull
 #define MAXREC 6000
