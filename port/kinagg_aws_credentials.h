@@ -1214,12 +1214,6 @@ static void kinagg__ac_ini(const char *path, const char *section, kinagg__ac_pro
     if (kinagg__cfg_scan(path, section, kinagg__ac_setting, pr, why, sizeof why) > 0) pr->found = 1;
 }
 
-/* As kinagg_aws_config finds the files (the home directory, never the
- * working directory); "" when there is none. */
-static void kinagg__ac_aws_path(char *out, size_t cap, const char *var, const char *name) {
-    kinagg__cfg_path(out, cap, var, name);
-}
-
 /* ---- URLs, and where plain http may go ----------------------------------- */
 
 enum { KINAGG__AC_ALLOW_LOOPBACK = 1, KINAGG__AC_ALLOW_CONTAINER, KINAGG__AC_ALLOW_IMDS };
@@ -1710,8 +1704,9 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
     kinagg_status st;
     *nothing = 0;
     snprintf(name, sizeof name, "%s", v ? v : "default");
-    kinagg__ac_aws_path(cpath, sizeof cpath, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    kinagg__ac_aws_path(fpath, sizeof fpath, "AWS_CONFIG_FILE", "config");
+    /* found as kinagg_aws_config finds them (the home directory, never the working directory) */
+    kinagg__cfg_path(cpath, sizeof cpath, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    kinagg__cfg_path(fpath, sizeof fpath, "AWS_CONFIG_FILE", "config");
     memset(&pr, 0, sizeof pr);
     kinagg__ac_ini(cpath, name, &pr);
     if (strcmp(name, "default") == 0) snprintf(section, sizeof section, "%s", kinagg__cfg_default_section(fpath));

@@ -280,11 +280,14 @@ int main(void) {
     write_file(path, "[profile  spaced]\nregion = r-spaced\n[profile \"quoted\"]\nregion = r-quoted\n"
                      "[profile a]b]\nregion = r-ab\n[profile a]\nregion = r-a\n[DEFAULT]\n[DEFAULT]\n"
                      "[profile two words]\nregion = r-two\n");
-    CHECK(kinagg_aws_config_load(&c, "spaced") != KINAGG_ERR_STATE && !c.broken && !strcmp(c.region, "r-spaced"), "[profile  spaced]: %s",
+    (void)kinagg_aws_config_load(&c, "spaced"); /* no keys here: the region tells */
+    CHECK(!c.broken && !strcmp(c.region, "r-spaced"), "[profile  spaced]: %s",
           c.error);
-    CHECK(kinagg_aws_config_load(&c, "quoted") != KINAGG_ERR_STATE && !c.broken && !strcmp(c.region, "r-quoted"),
+    (void)kinagg_aws_config_load(&c, "quoted"); /* no keys here: the region tells */
+    CHECK(!c.broken && !strcmp(c.region, "r-quoted"),
           "[profile \"quoted\"]: %s", c.error);
-    CHECK(kinagg_aws_config_load(&c, "a") != KINAGG_ERR_STATE && !c.broken && !strcmp(c.region, "r-a"), "[profile a]b] is not [profile a]: %s %s",
+    (void)kinagg_aws_config_load(&c, "a"); /* no keys here: the region tells */
+    CHECK(!c.broken && !strcmp(c.region, "r-a"), "[profile a]b] is not [profile a]: %s %s",
           c.region, c.error);
     CHECK(kinagg_aws_config_load(&c, "two words") == KINAGG_ERR_INVALID_ARGUMENT && c.broken,
           "[profile two words] is no profile for botocore: %s", c.error);
