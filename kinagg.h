@@ -3443,6 +3443,11 @@ KINAGG_API void kinagg_http_init(kinagg_http_client *c, const kinagg_transport *
     c->connect_timeout_ms = 5000;
     c->send_timeout_ms = 10000;
     c->recv_timeout_ms = 10000;
+    /* init again without a close (of a producer too): the transport may
+     * still hold the connection of a request on the wire, whose answer
+     * would be read as the next request's */
+    c->connected = 1;
+    kinagg_http_close(c);
 }
 
 KINAGG_API void kinagg_http_close(kinagg_http_client *c) {
@@ -3820,9 +3825,12 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
         size_t n = 0;
         switch (c->state) {
         case KINAGG__ST_CONNECT:
+            /* from the first try, and on failure too: close releases what
+             * connect took, a connect under way as well (a socket, a TLS
+             * handshake), so one that timed out is begun anew, not waited on */
+            c->connected = 1;
             io = c->transport.connect(c->transport.ctx, c->host, c->port);
             if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
-            c->connected = 1; /* on failure too: close releases what connect took */
             if (io != KINAGG_IO_OK)
                 return kinagg__http_fail(c, io == KINAGG_IO_TLS_ERROR ? KINAGG_ERR_TLS : KINAGG_ERR_CONNECT);
             c->connections++;
@@ -5753,8 +5761,10 @@ KINAGG_API kinagg_status kinagg_create_stream(kinagg_kinesis *k, kinagg_str name
 #define KINAGG__FIRST_MAP_WAIT_MS 10000u
 #ifdef KINAGG_NO_CREDENTIALS_SOURCE
 #define KINAGG__CRED_SOURCE 0
+#define KINAGG__REFUSED_CODES "" /* (looked for only with a source) */
 #else
 #define KINAGG__CRED_SOURCE 1
+#define KINAGG__REFUSED_CODES "\0ExpiredTokenException\0ExpiredToken\0UnrecognizedClientException\0InvalidClientTokenId"
 #endif
 #ifdef KINAGG_NO_ERROR_TEXT
 #define KINAGG__HAS_TEXT 0
@@ -5787,7 +5797,7 @@ static const char kinagg__pcodes[] =
     "\0ProvisionedThroughputExceededException\0InternalFailure\0KMSThrottlingException\0ThrottlingException"
     "\0ServiceUnavailable\0WrongShard\0ServiceError\0ConnectionError\0Timeout"
     "\0SlowDown\0ResourceInUseException" /* being created or updated */
-    "\0ExpiredTokenException\0ExpiredToken\0UnrecognizedClientException\0InvalidClientTokenId";
+    KINAGG__REFUSED_CODES;
 enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
        KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
        KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 2, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
@@ -6725,6 +6735,20 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
     c->state = KINAGG__C_DONE;
 }
 
+/* Whether entry e, stored on another shard than the map named, landed on a
+ * shard of the same map whose hash keys hold all of the named one's (some
+ * servers store on a closed parent): a KCL consumer keeps every record of
+ * it there, and the map is not out of date. */
+static int kinagg__landed_around(const kinagg_producer *p, const kinagg__pconn *c, size_t e) {
+    const kinagg__pshard *want = &p->shards[KINAGG__QUEUE_OF(c, e)];
+    size_t i;
+    for (i = 0; c->map_gen == p->map_gen && i < p->nshards; i++)
+        if (kinagg__key_is(c->results[e].shard_id, p->shards[i].id))
+            return kinagg_hash_key_compare(&p->shards[i].start, &want->start) <= 0 &&
+                   kinagg_hash_key_compare(&want->end, &p->shards[i].end) <= 0;
+    return 0;
+}
+
 /* Completes or requeues the records of c's entries, as many as the poll's
  * work allows (at least one entry); when all are done, c is idle again. */
 static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t now) {
@@ -6754,7 +6778,8 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             } else
                 retry = index;
         } else if (KINAGG__MAPS && st == KINAGG_OK && c->expect[e][0] &&
-                   !kinagg__key_is(c->results[e].shard_id, c->expect[e]) && (c->map_stale = 1, c->aggregated[e])) {
+                   !kinagg__key_is(c->results[e].shard_id, c->expect[e]) && !kinagg__landed_around(p, c, e) &&
+                   (c->map_stale = 1, c->aggregated[e])) {
             /* an entry went to another shard than the map said: the map is
              * out of date (resharding), and is listed again (for the rate
              * limits too, and a lone record is delivered all the same). An

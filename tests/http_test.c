@@ -26,6 +26,8 @@ typedef struct script {
     int close_after;          /* CLOSED once the response is given (else AGAIN) */
     int stale_second;         /* the 2nd request's first recv on a reused connection: CLOSED */
     int stall;                /* give nothing, ever */
+    int connect_stall;        /* connect answers AGAIN until the connection is closed */
+    size_t closes;
     size_t recv_calls;
     unsigned long long sent;
     kinagg_sha256_ctx sent_hash;
@@ -34,6 +36,7 @@ typedef struct script {
 static kinagg_io s_connect(void *ctx, const char *host, uint16_t port) {
     script *s = (script *)ctx;
     (void)host; (void)port;
+    if (s->connect_stall) return KINAGG_IO_AGAIN;
     s->conn++;
     s->pos = 0;
     kinagg_sha256_init(&s->sent_hash); /* what each connection carried */
@@ -68,7 +71,12 @@ static kinagg_io s_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) 
     *got = n;
     return KINAGG_IO_OK;
 }
-static void s_close(void *ctx) { (void)ctx; }
+/* (a port abandons a connect under way when closed: the next one is new) */
+static void s_close(void *ctx) {
+    script *s = (script *)ctx;
+    s->closes++;
+    s->connect_stall = 0;
+}
 
 static unsigned char send_buf[1024], recv_buf[4096];
 
@@ -302,6 +310,23 @@ static void test_scripted(void) {
     st = exchange(&c, NULL, 0);
     CHECK(st == KINAGG_ERR_TIMEOUT, "stall: %s", kinagg_strerror(st));
     CHECK(s.recv_calls < 10, "stall polled %u times: it should wait, not spin", (unsigned)s.recv_calls);
+
+    /* a connect that never completes (a TCP or TLS handshake that stalls):
+     * the connect time limit ends it, and the transport is closed, so the
+     * next request starts a new connection instead of waiting on the same
+     * stalled one for ever */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    make_client(&c, &s);
+    s.connect_stall = 1;
+    s.closes = 0; /* (init closes what the transport may hold) */
+    c.connect_timeout_ms = 250;
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_ERR_TIMEOUT, "stalled connect: %s", kinagg_strerror(st));
+    CHECK(s.closes == 1, "a connect that timed out was closed %u times, not once", (unsigned)s.closes);
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_OK && body_is(&c, "ok"), "the request after a connect that timed out: %s", kinagg_strerror(st));
+    CHECK(s.conn == 1, "connections opened after the stalled one: %u, not 1", (unsigned)s.conn);
 
     /* a 5 MiB body through a 1 KiB send buffer, in short writes */
     {

@@ -210,6 +210,18 @@ static unsigned route(const kinagg_hash_key *hk) {
     exit(2);
 }
 
+/* A closed shard the peer lists that holds the hash key, else s: some
+ * servers (moto) store there after resharding. Its range may hold all of
+ * the open shard's, or not (the maps here are cut anew, not split). */
+static unsigned closed_holding(const kinagg_hash_key *hk, unsigned s) {
+    unsigned i;
+    for (i = 0; i < cur_map_len; i++) {
+        const shard *c = &shards[cur_map[i]];
+        if (!c->open && kinagg_hash_key_in_range(hk, &c->start, &c->end)) return cur_map[i];
+    }
+    return s;
+}
+
 typedef struct stored { unsigned shard; int aggregated, clean; size_t first, n; } stored;
 static stored *store; /* sequence number s is store[s - 1] */
 static size_t nstore, store_cap;
@@ -298,6 +310,7 @@ typedef struct chaos {
     unsigned connect_fail, close_before, stall, close_mid, idle_drop; /* per thousand requests */
     unsigned http500, http503, http400_pte, expired_token, permanent;  /* per thousand requests */
     unsigned entry_pte, entry_internal, entry_kms_denied, entry_invalid; /* per thousand entries */
+    unsigned closed_store; /* per thousand entries: stored on the closed shard listed with the key (as moto does) */
     unsigned list_fail, list_denied, reshard;                          /* per thousand */
     unsigned again;                                                    /* per thousand calls */
     int store_on_fault;
@@ -793,6 +806,7 @@ static void put_records(peer *pe, const char *body, size_t len, int refuse_token
         }
         EXPECT(e->pk_len >= 1, "an entry without a partition key");
         s = route(&hk);
+        if (chance(cz.closed_store)) s = closed_holding(&hk, s);
         cnt = entry_records(e, &ag, &cl, s);
         {
             size_t q;
@@ -1289,8 +1303,9 @@ static void setup_chaos(unsigned level) {
     cz.list_denied = chance(200) ? rnd(level * 10) : 0;
     cz.reshard = rnd(level * 3);
     cz.store_on_fault = chance(500);
+    cz.closed_store = chance(300) ? rnd(1000) : 0;
     if (order_mode) { /* nothing that the docs let reorder once a map is known */
-        cz.entry_pte = cz.entry_internal = cz.entry_kms_denied = cz.entry_invalid = 0;
+        cz.entry_pte = cz.entry_internal = cz.entry_kms_denied = cz.entry_invalid = cz.closed_store = 0;
         cz.list_denied = cz.reshard = 0;
     }
 }

@@ -236,6 +236,9 @@ step "reader: the kinesis-mock producer stream under the KCL rule" \
 step "kinesis-mock: kinagg-cat and kinagg-tail, binary lines, json and cbor" sh_all \
   "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/net/kinesis_mock_tools.sh $KM $KM_TLS $SEED"
 exec 6>&-
+# a third: moto (Python's AWS mock, when installed), across a resharding
+step "moto: kinagg-cat and kinagg-tail across a resharding" sh_all \
+  "make -s $B/kinagg-cat $B/kinagg-tail && bash tests/net/moto_test.sh"
 
 # other CPUs under qemu-user: 64-bit ARM, 32-bit ARM, big-endian s390x
 for arch in aarch64 arm s390x; do

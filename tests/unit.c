@@ -1653,6 +1653,51 @@ static void test_unmapped_gather(void) {
     CHECK(strcmp(got, "a:0|p:1|p:2") == 0, "an explicit hash key after a record passed over: %s", got);
 }
 
+/* init again on a producer that was never closed, with a request on the
+ * wire: the transport's connection is dropped first, or the old request's
+ * answer would be read as the first new request's (its sequence numbers
+ * given to other records, a refusal missed). */
+static int reinit_open;
+static kinagg_io reinit_connect(void *c, const char *h, uint16_t port) { (void)c, (void)h, (void)port; reinit_open = 1; return KINAGG_IO_OK; }
+static kinagg_io reinit_send(void *c, const unsigned char *d, size_t l, size_t *n) { (void)c, (void)d; *n = l; return KINAGG_IO_OK; }
+static void reinit_close(void *c) { (void)c; reinit_open = 0; }
+
+static void test_reinit_closes(void) {
+    static unsigned char region[1 << 18];
+    static kinagg_producer p;
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    uint64_t next;
+    int round, polls;
+    memset(tp, 0, sizeof tp);
+    memset(&pl, 0, sizeof pl);
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("SECRET");
+    cr.session_token = kinagg_str_c("");
+    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
+    tp[0].connect = reinit_connect, tp[0].send = reinit_send, tp[0].recv = gather_recv, tp[0].close = reinit_close;
+    pl.now_ms = gather_now, pl.unix_ms = gather_unix;
+    kinagg_producer_config_defaults(&cfg);
+    cfg.stream.name = kinagg_str_c("reinit");
+    cfg.no_shard_map = 1;
+    cfg.max_buffered_ms = 0;
+    cfg.connections = 1;
+    cfg.max_record_size = cfg.aggregation_max_size = 4096;
+    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    for (round = 0; round < 2; round++) {
+        CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                                   KINAGG_PROTOCOL_DEFAULT, tp, &pl) == KINAGG_OK, "reinit: init %d", round);
+        CHECK(!reinit_open, "init %d left the connection of the producer before it open", round);
+        CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "reinit: put");
+        for (polls = 0; polls < 10 && !reinit_open; polls++) kinagg_producer_poll(&p, &next);
+        CHECK(reinit_open, "reinit: the request did not go out");
+    }
+    kinagg_producer_abandon(&p);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_memory();
@@ -1680,6 +1725,7 @@ int main(int argc, char **argv) {
     test_hash_keys();
     test_producer_route();
     test_unmapped_gather();
+    test_reinit_closes();
     test_partition_keys();
     test_agg_errors();
     test_roundtrip();
