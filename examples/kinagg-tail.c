@@ -94,6 +94,7 @@ typedef struct tshard {
     uint64_t next_call_ms;
     unsigned fails;
     int caught_up;
+    unsigned closed_quiet;    /* closed, and answers with nothing, caught up, in a row */
 } tshard;
 
 static tshard shards[MAX_SHARDS];
@@ -494,8 +495,9 @@ static int on_error(const char *op, const tshard *s, kinagg_status st) {
             act = ACT_RETRY;
         else if ((is_type("ExpiredTokenException") || is_type("ExpiredToken") ||
                   is_type("UnrecognizedClientException")) &&
-                 refresh_credentials(1))
-            act = ACT_RETRY; /* temporary credentials ran out: the new ones may do */
+                 (refresh_credentials(1) || tool_credentials_source().get))
+            act = ACT_RETRY; /* temporary credentials ran out: the new ones may do (or come later: the
+                                source may be down for a while; without --follow, for 60 s) */
         else act = ACT_FATAL; /* ResourceNotFound, AccessDenied, bad credentials, InvalidArgument... */
     } else if (st == KINAGG_ERR_RESPONSE_TOO_LARGE) {
         act = ACT_SMALLER;
@@ -744,13 +746,18 @@ static void read_shard(tshard *s) {
     }
     print_records(s, got);
     if (stop_signal) return;
-    if (!next[0]) { /* closed and read to its end: its children may start */
+    s->caught_up = !got && behind == 0;
+    /* a closed shard ends with no next iterator; some servers (moto) never
+     * say so, and answer nothing, caught up, for ever: after three such
+     * answers in a row it is read to its end too (Kinesis, with records
+     * further on, says how far behind they are) */
+    s->closed_quiet = s->caught_up && !s->info.open ? s->closed_quiet + 1 : 0;
+    if (!next[0] || s->closed_quiet >= 3) { /* closed and read to its end: its children may start */
         s->state = S_DONE;
         s->end = 1;
         ckpt_dirty = 1;
     } else {
         memcpy(s->iter, next, sizeof next);
-        s->caught_up = !got && behind == 0;
     }
     commit();
     /* 5 calls a second and 2 MiB a second per shard */
@@ -962,9 +969,16 @@ int main(int argc, char **argv) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    { /* SIGINT and SIGHUP ignored by the parent (a background job of a
+       * script, nohup) stay ignored, as the convention goes */
+        static const int sigs[2] = {SIGINT, SIGHUP};
+        int n;
+        for (n = 0; n < 2; n++) {
+            struct sigaction old;
+            if (sigaction(sigs[n], NULL, &old) != 0 || old.sa_handler != SIG_IGN) sigaction(sigs[n], &sa, NULL);
+        }
+    }
     signal(SIGPIPE, SIG_IGN); /* a closed output is EPIPE: a quiet end */
 
     kinagg_kinesis_init(&k, &ep, kinagg_str_c(region), &cred, o.protocol, &tp, &pf, sbuf, sizeof sbuf, rbuf,

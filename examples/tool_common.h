@@ -248,14 +248,21 @@ static inline int tool_credentials_refresh(const char *tool, kinagg_credentials 
     kinagg_credentials fresh;
     uint64_t expires = 0;
     kinagg_status st;
+    static time_t next_try;
     if (!tool_credentials_source().get) return 0;
     if (!force && (!tool_creds_expires || (uint64_t)time(NULL) * 1000 + 300000 < tool_creds_expires)) return 0;
-    st = kinagg_aws_provider_get(&tool_creds, 1, &fresh, &expires);
-    while (st == KINAGG_PENDING) {
+    /* close to expiry: asked at most once a second, and not waited for (a
+     * fetch under way goes on at the next call), so that a loop neither
+     * floods the source nor stalls while it is slow */
+    if (!force && time(NULL) < next_try) return 0;
+    next_try = time(NULL) + 1;
+    st = kinagg_aws_provider_get(&tool_creds, force, &fresh, &expires);
+    while (force && st == KINAGG_PENDING) {
         struct timespec nap = {0, 10000000};
         nanosleep(&nap, NULL);
         st = kinagg_aws_provider_get(&tool_creds, 0, &fresh, &expires);
     }
+    if (st == KINAGG_PENDING) return 0;
     if (st != KINAGG_OK) {
         if (strcmp(last_error, tool_creds.error))
             fprintf(stderr, "%s: refreshing the credentials: %s\n", tool, tool_creds.error);

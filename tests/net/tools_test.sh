@@ -172,5 +172,14 @@ for tool in kinagg-cat kinagg-tail; do
     check "$tool --help documents $opt" "grep -q -- '$opt' <<<\"\$help\""
   done
 done
+# SIGHUP ignored by the parent (nohup, a closed ssh session) stays ignored,
+# as kinagg-cat leaves it; SIGTERM still stops it, with status 0
+nohup ./$B/kinagg-tail --stream tools-json-$SEED --follow >/dev/null 2>$B/tail-nohup.err </dev/null &
+tp=$!
+sleep 1; kill -HUP $tp 2>/dev/null; sleep 1
+check "kinagg-tail under nohup: SIGHUP is ignored" "kill -0 $tp 2>/dev/null"
+kill -TERM $tp 2>/dev/null; wait $tp; rc=$?
+check "kinagg-tail under nohup: SIGTERM stops it with status 0" "[ $rc -eq 0 ]"
+
 echo "tools: $pass passed, $fail failed"
 [ $fail -eq 0 ]
