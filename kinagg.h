@@ -4122,7 +4122,19 @@ KINAGG_API kinagg_status kinagg_endpoint_from_region(kinagg_endpoint *ep, kinagg
     o.len = 0;
     kinagg__out_c(&o, "kinesis.");
     kinagg__out_str(&o, region);
-    kinagg__out_c(&o, region.len > 3 && KINAGG_MEMCMP(region.ptr, "cn-", 3) == 0 ? ".amazonaws.com.cn" : ".amazonaws.com");
+    {
+        /* the partition's DNS suffix, by the region's prefix (as the AWS
+         * SDKs' partitions list has them); amazonaws.com for the rest */
+        static const char *const parts[][2] = {{"cn-", ".amazonaws.com.cn"},       {"us-iso-", ".c2s.ic.gov"},
+                                               {"us-isob-", ".sc2s.sgov.gov"},     {"eu-isoe-", ".cloud.adc-e.uk"},
+                                               {"us-isof-", ".csp.hci.ic.gov"},    {"eusc-", ".amazonaws.eu"},
+                                               {"", ".amazonaws.com"}};
+        size_t k = 0;
+        while (kinagg_str_c(parts[k][0]).len >= region.len ||
+               KINAGG_MEMCMP(region.ptr, parts[k][0], kinagg_str_c(parts[k][0]).len) != 0)
+            if (!*parts[++k][0]) break;
+        kinagg__out_c(&o, parts[k][1]);
+    }
     ep->host[o.len] = '\0';
     ep->port = 443;
     ep->tls = 1;

@@ -1628,6 +1628,7 @@ static int kinagg__ac_region_ok(const char *r) {
 static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char *token_file, const char *role_arn,
                                              const char *session_name, const char *region) {
     char url[600];
+    kinagg_endpoint regional;
     const char *ep = kinagg__ac_env("AWS_ENDPOINT_URL_STS");
     size_t k;
     if (!ep) ep = kinagg__ac_env("AWS_ENDPOINT_URL");
@@ -1657,8 +1658,8 @@ static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char 
         snprintf(p->region, sizeof p->region, "%s", region);
     }
     if (ep) snprintf(url, sizeof url, "%s", ep);
-    else if (p->region[0])
-        snprintf(url, sizeof url, "https://sts.%s.amazonaws.com%s", p->region, strncmp(p->region, "cn-", 3) ? "" : ".cn");
+    else if (p->region[0] && kinagg_endpoint_from_region(&regional, kinagg_str_c(p->region)) == KINAGG_OK)
+        snprintf(url, sizeof url, "https://sts%s", regional.host + 7); /* "kinesis" off: the partition's suffix */
     else snprintf(url, sizeof url, "https://sts.amazonaws.com");
     snprintf(p->name, sizeof p->name, "web identity (STS %.250s)", url);
     if (!kinagg__ac_url(p, url, 0)) return kinagg__ac_fail(p, KINAGG_ERR_ENDPOINT, "the STS endpoint is not a usable URL");
@@ -1750,7 +1751,7 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
                                    "web identity: a token file (web_identity_token_file or "
                                    "AWS_WEB_IDENTITY_TOKEN_FILE) but no role_arn or AWS_ROLE_ARN");
         if (!pr.region[0] || kinagg__ac_env("AWS_REGION") || kinagg__ac_env("AWS_DEFAULT_REGION"))
-            kinagg__ac_config_region(pr.region, sizeof pr.region, name);
+            kinagg__ac_config_region(pr.region, sizeof pr.region, is_named ? name : NULL); /* (the default may be missing) */
         st = kinagg__ac_web_identity(p, token_file, role_arn, session, pr.region);
         if (st == KINAGG_OK && pr.web_identity_token_file[0]) {
             size_t l = strlen(p->name);

@@ -1698,6 +1698,26 @@ static void test_reinit_closes(void) {
     kinagg_producer_abandon(&p);
 }
 
+/* Endpoints by region, with each partition's DNS suffix (as botocore's
+ * partitions list gives them). */
+static void test_endpoint_partitions(void) {
+    static const char *const cases[][2] = {
+        {"us-east-1", "kinesis.us-east-1.amazonaws.com"},        {"cn-north-1", "kinesis.cn-north-1.amazonaws.com.cn"},
+        {"us-gov-west-1", "kinesis.us-gov-west-1.amazonaws.com"}, {"us-iso-east-1", "kinesis.us-iso-east-1.c2s.ic.gov"},
+        {"us-isob-east-1", "kinesis.us-isob-east-1.sc2s.sgov.gov"},
+        {"eu-isoe-west-1", "kinesis.eu-isoe-west-1.cloud.adc-e.uk"},
+        {"us-isof-south-1", "kinesis.us-isof-south-1.csp.hci.ic.gov"},
+        {"eusc-de-east-1", "kinesis.eusc-de-east-1.amazonaws.eu"}, {"cn-", "kinesis.cn-.amazonaws.com"}};
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kinagg_endpoint ep;
+        kinagg_status st = kinagg_endpoint_from_region(&ep, kinagg_str_c(cases[i][0]));
+        CHECK(st == KINAGG_OK && strcmp(ep.host, cases[i][1]) == 0 && ep.port == 443 && ep.tls, "region %s: %s",
+              cases[i][0], st == KINAGG_OK ? ep.host : kinagg_strerror(st));
+    }
+    CHECK(kinagg_endpoint_from_region(NULL, kinagg_str_c("us-east-1")) != KINAGG_OK, "no endpoint");
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/vectors/sigv4/v4";
     test_memory();
@@ -1726,6 +1746,7 @@ int main(int argc, char **argv) {
     test_producer_route();
     test_unmapped_gather();
     test_reinit_closes();
+    test_endpoint_partitions();
     test_partition_keys();
     test_agg_errors();
     test_roundtrip();

@@ -764,6 +764,28 @@ static void test_web_identity(void) {
     kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
     CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "China: %s", prov.name);
     kinagg_aws_provider_free(&prov);
+    setenv("AWS_REGION", "us-iso-east-1", 1); /* a partition of its own DNS suffix */
+    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
+    CHECK(has(prov.name, "https://sts.us-iso-east-1.c2s.ic.gov"), "ISO partition: %s", prov.name);
+    kinagg_aws_provider_free(&prov);
+    {
+        /* through the chain with no AWS config file at all (a pod with a
+         * service account's web identity): the region of the environment
+         * (it was lost when the implicit default profile was looked for) */
+        const char *saved_cfg = getenv("AWS_CONFIG_FILE"), *saved_cred = getenv("AWS_SHARED_CREDENTIALS_FILE");
+        char cfg_keep[512] = "", cred_keep[512] = "";
+        if (saved_cfg) snprintf(cfg_keep, sizeof cfg_keep, "%s", saved_cfg);
+        if (saved_cred) snprintf(cred_keep, sizeof cred_keep, "%s", saved_cred);
+        setenv("AWS_CONFIG_FILE", "/nonexistent/kinagg/config", 1);
+        setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/kinagg/credentials", 1);
+        setenv("AWS_REGION", "cn-north-1", 1);
+        kinagg_aws_provider_chain(&prov, NULL);
+        CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "chain, no config files: %s (%s)", prov.name,
+              prov.error);
+        kinagg_aws_provider_free(&prov);
+        if (saved_cfg) setenv("AWS_CONFIG_FILE", cfg_keep, 1); else unsetenv("AWS_CONFIG_FILE");
+        if (saved_cred) setenv("AWS_SHARED_CREDENTIALS_FILE", cred_keep, 1); else unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    }
     CHECK(kinagg_aws_provider_web_identity(&prov, NULL, NULL, "has space") != KINAGG_OK, "bad session name");
     unsetenv("AWS_ROLE_ARN");
     CHECK(kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL) != KINAGG_OK && has(prov.error, "AWS_ROLE_ARN"),
