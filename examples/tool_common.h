@@ -354,10 +354,33 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         fprintf(stderr, "%s: no region: use --region, or set AWS_REGION\n", tool);
         return 0;
     }
-    if (url[0] ? kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK
-               : kinagg_endpoint_from_region(ep, kinagg_str_c(region)) != KINAGG_OK) {
-        fprintf(stderr, "%s: bad endpoint %s\n", tool, url[0] ? url : region);
-        return 0;
+    {
+        /* a region name as botocore takes one (letters, digits and hyphens,
+         * at most 63), in lower case as AWS signs it: else it would be signed
+         * for, cut, or sent in a URL */
+        const char *src = o->region ? o->region : cfg->region[0] ? cfg->region : region;
+        size_t n = strlen(src), j;
+        int ok = n >= 1 && n <= 63 && src[0] != '-' && src[n - 1] != '-';
+        for (j = 0; ok && j < n; j++) ok = (src[j] >= 'a' && src[j] <= 'z') || (src[j] >= '0' && src[j] <= '9') || src[j] == '-';
+        if (!ok) {
+            fprintf(stderr, "%s: region \"%.80s\"%s is not a region name (lower-case letters, digits and hyphens, at most 63)\n",
+                    tool, src, o->region ? "" : " (from AWS_REGION, AWS_DEFAULT_REGION or the profile)");
+            return 0;
+        }
+    }
+    if (url[0]) {
+        if (kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK) {
+            fprintf(stderr, "%s: bad endpoint %s\n", tool, url);
+            return 0;
+        }
+    } else {
+        /* the region's endpoint, FIPS and dual-stack as configured */
+        char signing[64];
+        if (kinagg_aws_config_endpoint(cfg, region, ep, signing) != KINAGG_OK) {
+            fprintf(stderr, "%s: no %sendpoint for region %s\n", tool, cfg->use_dualstack ? "dual-stack " : "", region);
+            return 0;
+        }
+        snprintf(region, region_cap, "%s", signing);
     }
     kinagg_posix_platform(pf);
     for (i = 0; i < n; i++) {

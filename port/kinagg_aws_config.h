@@ -22,7 +22,11 @@
  *             [services NAME] named by the profile's "services = NAME",
  *             else the profile's endpoint_url (empty: the region's public
  *             endpoint); none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
- *             else the profile's ignore_configured_endpoint_urls, is true;
+ *             else the profile's ignore_configured_endpoint_urls, is true
+ *             ("services = NAME" without that section is an error then);
+ *   FIPS, dual-stack  AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, else
+ *             the profile's use_fips_endpoint, use_dualstack_endpoint (for the
+ *             region's endpoint: kinagg_aws_config_endpoint);
  *   CA bundle AWS_CA_BUNDLE, else the profile's ca_bundle (empty: none named).
  * Indented lines after a key with an empty value (e.g. "s3 =") are that
  * key's sub-settings, as the AWS CLI reads them: never the profile's own.
@@ -46,6 +50,8 @@ typedef struct kinagg_aws_config {
     char region[64];
     char endpoint_url[512];
     char ca_bundle[512];   /* AWS_CA_BUNDLE, else the profile's ca_bundle; "": none named */
+    int use_fips;          /* AWS_USE_FIPS_ENDPOINT, else the profile's use_fips_endpoint: true */
+    int use_dualstack;     /* AWS_USE_DUALSTACK_ENDPOINT, else the profile's use_dualstack_endpoint */
     char source[160];   /* where the keys came from, for messages */
     int keys_from;      /* KINAGG_AWS_KEYS_FROM_*: where the keys came from */
     int broken;         /* the files or the environment are in error (below) */
@@ -68,6 +74,15 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
 
 /* The credentials, pointing into *c. */
 KINAGG_API kinagg_credentials kinagg_aws_config_credentials(const kinagg_aws_config *c);
+
+/* The region's public endpoint as the AWS SDKs pick it, with c's FIPS and
+ * dual-stack settings, and the FIPS pseudo-regions ("fips-us-east-1",
+ * "us-east-1-fips": FIPS, signed for us-east-1): *ep, and in signing (64
+ * bytes) the region to sign for. KINAGG_ERR_ENDPOINT for a region that is
+ * not a region name, or dual-stack where its partition has none (ISO-E,
+ * ISO-F). */
+KINAGG_API kinagg_status kinagg_aws_config_endpoint(const kinagg_aws_config *c, const char *region, kinagg_endpoint *ep,
+                                                    char *signing);
 
 #ifdef __cplusplus
 }
@@ -325,6 +340,7 @@ typedef struct kinagg__cfg_read_ctx {
     char endpoint_url[512]; /* the profile's own endpoint_url */
     char kinesis_url[512];  /* [services NAME]'s kinesis = / endpoint_url */
     char ignore_urls[8];    /* ignore_configured_endpoint_urls = true */
+    char fips[8], dualstack[8]; /* use_fips_endpoint, use_dualstack_endpoint */
 } kinagg__cfg_read_ctx;
 
 /* A setting of the profile: only the profile's own (not a sub-setting, such
@@ -345,6 +361,10 @@ static void kinagg__cfg_profile_setting(void *ctx, const char *parent, const cha
         kinagg__cfg_copy(x->endpoint_url, sizeof x->endpoint_url, v);
     else if (!strcmp(k, "ignore_configured_endpoint_urls") && !x->ignore_urls[0])
         kinagg__cfg_copy(x->ignore_urls, sizeof x->ignore_urls, v);
+    else if (!strcmp(k, "use_fips_endpoint") && !x->fips[0])
+        kinagg__cfg_copy(x->fips, sizeof x->fips, v);
+    else if (!strcmp(k, "use_dualstack_endpoint") && !x->dualstack[0])
+        kinagg__cfg_copy(x->dualstack, sizeof x->dualstack, v);
     else if (!strcmp(k, "services") && !x->services[0])
         kinagg__cfg_copy(x->services, sizeof x->services, v);
     else if (!strcmp(k, "ca_bundle") && !c->ca_bundle[0])
@@ -373,7 +393,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     kinagg__cfg_read_ctx x;
     const char *v;
     const char *env_profile = getenv("AWS_PROFILE"); /* set, even empty, names a profile */
-    int env_keys = 0, found = 0, r, named = profile && *profile;
+    int env_keys = 0, found = 0, r, ignore, named = profile && *profile;
     memset(c, 0, sizeof *c);
     memset(&x, 0, sizeof x);
     x.c = c;
@@ -431,17 +451,32 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
                  config_path[0] ? config_path : "~/.aws/config (no home directory)");
         return kinagg__cfg_broken(c, why);
     }
-    /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url */
-    if (x.services[0]) {
-        snprintf(section, sizeof section, "services %.140s", x.services);
-        (void)kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x, why, sizeof why);
-    }
     /* the endpoint: Kinesis's own over the general one, the environment over
      * the files; none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else
      * the profile's ignore_configured_endpoint_urls) is true */
+    v = kinagg__cfg_env("AWS_USE_FIPS_ENDPOINT");
+    c->use_fips = kinagg__cfg_is_true(v ? v : x.fips);
+    v = kinagg__cfg_env("AWS_USE_DUALSTACK_ENDPOINT");
+    c->use_dualstack = kinagg__cfg_is_true(v ? v : x.dualstack);
     v = kinagg__cfg_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     if (!v) v = x.ignore_urls;
-    if (!kinagg__cfg_is_true(v) &&
+    ignore = kinagg__cfg_is_true(v);
+    /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url;
+     * a section that is not there is an error, as botocore says it when it
+     * looks there (no endpoint in the environment) */
+    if (x.services[0] && !ignore && !kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS") && !kinagg__cfg_env("AWS_ENDPOINT_URL")) {
+        snprintf(section, sizeof section, "services %.140s", x.services);
+        r = kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x, why, sizeof why);
+        if (r < 0) return kinagg__cfg_broken(c, why);
+        if (!r) {
+            snprintf(why, sizeof why,
+                     "the profile is configured to use the services section but the \"%.100s\" services "
+                     "configuration does not exist in %.150s",
+                     x.services, config_path);
+            return kinagg__cfg_broken(c, why);
+        }
+    }
+    if (!ignore &&
         ((v = kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS")) || (v = kinagg__cfg_env("AWS_ENDPOINT_URL")) ||
          (v = x.kinesis_url[0] ? x.kinesis_url : NULL) || (v = x.endpoint_url[0] ? x.endpoint_url : NULL)))
         kinagg__cfg_copy(c->endpoint_url, sizeof c->endpoint_url, v);
@@ -451,6 +486,41 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
                  c->profile, creds_path[0] ? creds_path : "~/.aws/credentials");
         return KINAGG_ERR_INVALID_ARGUMENT;
     }
+    return KINAGG_OK;
+}
+
+KINAGG_API kinagg_status kinagg_aws_config_endpoint(const kinagg_aws_config *c, const char *region, kinagg_endpoint *ep,
+                                                    char *signing) {
+    /* dual-stack DNS suffixes by the standard ones (botocore's endpoint
+     * rules); ISO-E and ISO-F have none */
+    static const char *const dual[][2] = {{".amazonaws.com", ".api.aws"},
+                                          {".amazonaws.com.cn", ".api.amazonwebservices.com.cn"},
+                                          {".amazonaws.eu", ".api.amazonwebservices.eu"},
+                                          {".c2s.ic.gov", ".api.aws"},
+                                          {".sc2s.sgov.gov", ".api.aws"}};
+    char r[64], suffix[64];
+    size_t n = strlen(region), k;
+    int fips = c->use_fips;
+    if (n >= sizeof r) return KINAGG_ERR_ENDPOINT;
+    memcpy(r, region, n + 1);
+    if (n > 5 && !strncmp(r, "fips-", 5)) {
+        memmove(r, r + 5, n - 4);
+        fips = 1;
+    } else if (n > 5 && !strcmp(r + n - 5, "-fips")) {
+        r[n - 5] = '\0';
+        fips = 1;
+    }
+    if (kinagg_endpoint_from_region(ep, kinagg_str_c(r)) != KINAGG_OK) return KINAGG_ERR_ENDPOINT;
+    snprintf(suffix, sizeof suffix, "%s", ep->host + 8 + strlen(r)); /* after "kinesis.REGION" */
+    if (c->use_dualstack) {
+        for (k = 0; k < sizeof dual / sizeof dual[0] && strcmp(suffix, dual[k][0]); k++) {}
+        if (k == sizeof dual / sizeof dual[0]) return KINAGG_ERR_ENDPOINT;
+        snprintf(suffix, sizeof suffix, "%s", dual[k][1]);
+    }
+    /* GovCloud's standard endpoints are FIPS ones already (not dual-stack) */
+    if (fips && !c->use_dualstack && !strncmp(r, "us-gov-", 7)) fips = 0;
+    snprintf(ep->host, sizeof ep->host, "kinesis%s.%s%s", fips ? "-fips" : "", r, suffix);
+    snprintf(signing, 64, "%s", r);
     return KINAGG_OK;
 }
 

@@ -25,7 +25,8 @@ static void clear_env(void) {
     static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                        "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
                                        "AWS_ENDPOINT_URL_KINESIS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-                                       "AWS_CA_BUNDLE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
+                                       "AWS_CA_BUNDLE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                       "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"};
     size_t i;
     for (i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
@@ -179,6 +180,22 @@ int main(void) {
           "AWS_ENDPOINT_URL_KINESIS first: %s", c.endpoint_url);
     clear_env();
     setenv("HOME", home, 1);
+    /* services = NAME without its section: botocore's error (unless the
+     * environment gives the endpoint, or configured endpoints are ignored) */
+    write_file(path, "[default]\nregion = us-east-1\nservices = local-kinesis\n"
+                     "[services local-kinesi]\nkinesis =\n  endpoint_url = http://127.0.0.1:4568\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) != KINAGG_OK && c.broken &&
+              strstr(c.error, "\"local-kinesis\" services configuration does not exist"),
+          "services = a section that is not there: %s", c.error);
+    setenv("AWS_ENDPOINT_URL", "http://env:14", 1);
+    (void)kinagg_aws_config_load(&c, NULL);
+    CHECK(!c.broken && !strcmp(c.endpoint_url, "http://env:14"), "... with AWS_ENDPOINT_URL: %s %s", c.endpoint_url, c.error);
+    unsetenv("AWS_ENDPOINT_URL");
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    (void)kinagg_aws_config_load(&c, NULL);
+    CHECK(!c.broken && !c.endpoint_url[0], "... with configured endpoints ignored: %s %s", c.endpoint_url, c.error);
+    clear_env();
+    setenv("HOME", home, 1);
     /* the CA bundle: AWS_CA_BUNDLE, else the profile's ca_bundle */
     clear_env();
     setenv("HOME", home, 1);
@@ -329,6 +346,51 @@ int main(void) {
                   "no HOME: not the working directory's keys: %s %s", c.access_key_id, c.error);
             CHECK(chdir(here) == 0, "back to %s", here);
         }
+    }
+    clear_env();
+    setenv("HOME", home, 1);
+
+    /* FIPS and dual-stack endpoints, as botocore 1.43 resolves them (region,
+     * fips, dual-stack: host, signing region; "" where it refuses) */
+    {
+        static const char *const cases[][5] = {
+            {"us-east-1", "0", "1", "kinesis.us-east-1.api.aws", "us-east-1"},
+            {"us-east-1", "1", "0", "kinesis-fips.us-east-1.amazonaws.com", "us-east-1"},
+            {"us-east-1", "1", "1", "kinesis-fips.us-east-1.api.aws", "us-east-1"},
+            {"cn-north-1", "0", "1", "kinesis.cn-north-1.api.amazonwebservices.com.cn", "cn-north-1"},
+            {"cn-north-1", "1", "0", "kinesis-fips.cn-north-1.amazonaws.com.cn", "cn-north-1"},
+            {"us-gov-west-1", "1", "0", "kinesis.us-gov-west-1.amazonaws.com", "us-gov-west-1"},
+            {"us-gov-west-1", "1", "1", "kinesis-fips.us-gov-west-1.api.aws", "us-gov-west-1"},
+            {"us-iso-east-1", "1", "0", "kinesis-fips.us-iso-east-1.c2s.ic.gov", "us-iso-east-1"},
+            {"us-isob-east-1", "0", "1", "kinesis.us-isob-east-1.api.aws", "us-isob-east-1"},
+            {"eusc-de-east-1", "0", "1", "kinesis.eusc-de-east-1.api.amazonwebservices.eu", "eusc-de-east-1"},
+            {"eu-isoe-west-1", "0", "1", "", ""},
+            {"us-isof-south-1", "1", "1", "", ""},
+            {"us-east-1-fips", "0", "0", "kinesis-fips.us-east-1.amazonaws.com", "us-east-1"},
+            {"fips-us-east-1", "0", "1", "kinesis-fips.us-east-1.api.aws", "us-east-1"},
+            {"ap-southeast-7", "0", "0", "kinesis.ap-southeast-7.amazonaws.com", "ap-southeast-7"}};
+        size_t i;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            kinagg_endpoint ep;
+            char signing[64] = "";
+            kinagg_status st;
+            memset(&c, 0, sizeof c);
+            c.use_fips = cases[i][1][0] == '1';
+            c.use_dualstack = cases[i][2][0] == '1';
+            st = kinagg_aws_config_endpoint(&c, cases[i][0], &ep, signing);
+            CHECK(cases[i][3][0] ? st == KINAGG_OK && !strcmp(ep.host, cases[i][3]) && !strcmp(signing, cases[i][4])
+                                 : st == KINAGG_ERR_ENDPOINT,
+                  "endpoint of %s fips %s dual-stack %s: %s %s", cases[i][0], cases[i][1], cases[i][2],
+                  st == KINAGG_OK ? ep.host : kinagg_strerror(st), signing);
+        }
+        /* the settings: the environment over the profile */
+        snprintf(path, sizeof path, "%s/.aws/config", home);
+        write_file(path, "[default]\nregion = us-east-1\nuse_fips_endpoint = true\nuse_dualstack_endpoint = TRUE\n");
+        (void)kinagg_aws_config_load(&c, NULL);
+        CHECK(c.use_fips && c.use_dualstack, "the profile's use_fips_endpoint and use_dualstack_endpoint");
+        setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+        (void)kinagg_aws_config_load(&c, NULL);
+        CHECK(!c.use_fips && c.use_dualstack, "AWS_USE_FIPS_ENDPOINT=false over the profile");
     }
     clear_env();
     return check_summary("aws-config");

@@ -172,6 +172,12 @@ for tool in kinagg-cat kinagg-tail; do
     check "$tool --help documents $opt" "grep -q -- '$opt' <<<\"\$help\""
   done
 done
+# a region botocore refuses (a space, a comment left in the config, too
+# long) is a usage error, not signed for
+echo x | ./$B/kinagg-cat --stream tools-json-$SEED --region 'us-west-2 # Oregon' 2> $B/badregion.err; rc=$?
+check "a region that is not a region name: exit 2 and says so" \
+  "[ $rc -eq 2 ] && grep -q 'is not a region name' $B/badregion.err"
+
 # SIGHUP ignored by the parent (nohup, a closed ssh session) stays ignored,
 # as kinagg-cat leaves it; SIGTERM still stops it, with status 0
 nohup ./$B/kinagg-tail --stream tools-json-$SEED --follow >/dev/null 2>$B/tail-nohup.err </dev/null &
