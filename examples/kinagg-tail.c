@@ -65,7 +65,7 @@ static const char usage_more[] =
     "not exist, a record is larger than the receive buffer, or the checkpoint\n"
     "cannot be saved; 2 for a usage or setup error.\n";
 
-#define MAX_SHARDS 1024
+#define MAX_SHARDS 4096 /* listed, open and closed: a resharded stream lists its closed shards for its retention */
 #define SEQ_CAP 132  /* 0|[1-9][0-9]{0,128} */
 #define ITER_CAP 1024
 #define MAX_LIMIT 10000 /* records per GetRecords */
@@ -577,6 +577,11 @@ static int parent_followed(const tshard *s) {
 static int list_shards(int first) {
     size_t n = 0, j;
     kinagg_status st = kinagg_list_shards(&k, tool_stream(&o), fresh, MAX_SHARDS, &n, 0);
+    if (st == KINAGG_ERR_BUFFER_TOO_SMALL) {
+        fprintf(stderr, "kinagg-tail: the stream lists more than %d shards (open and closed), or a shard id longer than %d "
+                        "characters: more than kinagg-tail reads\n", MAX_SHARDS, (int)sizeof fresh[0].shard_id - 1);
+        fatal_exit();
+    }
     if (st != KINAGG_OK) {
         if (stop_signal) return 0; /* the call was cut short by it */
         if (on_error("ListShards", NULL, st) == ACT_FATAL) fatal_exit();
@@ -923,7 +928,11 @@ int main(int argc, char **argv) {
                 } else return usage_error("--from trim_horizon, latest or timestamp:TIME, not %s", v);
             } else if (!strcmp(a, "--shard")) {
                 if (!v[0] || strlen(v) >= KINAGG_SHARD_ID_MAX) return usage_error("bad shard id %s", v);
-                if (nonly == MAX_SHARDS) return usage_error("more than 1024 shards%s", "");
+                if (nonly == MAX_SHARDS) {
+                    char most[16];
+                    snprintf(most, sizeof most, "%d", MAX_SHARDS);
+                    return usage_error("more than %s shards", most);
+                }
                 only[nonly++] = v;
             } else if (!strcmp(a, "--grep")) {
                 if (grep) regfree(&re);

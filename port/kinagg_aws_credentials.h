@@ -1632,6 +1632,8 @@ static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char 
     const char *ep = kinagg__ac_env("AWS_ENDPOINT_URL_STS");
     size_t k;
     if (!ep) ep = kinagg__ac_env("AWS_ENDPOINT_URL");
+    if (kinagg__cfg_is_true(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") ? getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") : ""))
+        ep = NULL; /* as botocore: the region's public STS endpoint */
     kinagg__ac_init(p, KINAGG_AWS_PROVIDER_WEB_IDENTITY, "web identity");
     if (!token_file || !*token_file || !role_arn || !*role_arn)
         return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,

@@ -764,6 +764,13 @@ static void test_web_identity(void) {
     kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
     CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "China: %s", prov.name);
     kinagg_aws_provider_free(&prov);
+    setenv("AWS_ENDPOINT_URL", "http://configured.invalid:1", 1);
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
+    CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "configured endpoints ignored: %s", prov.name);
+    kinagg_aws_provider_free(&prov);
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     setenv("AWS_REGION", "us-iso-east-1", 1); /* a partition of its own DNS suffix */
     kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
     CHECK(has(prov.name, "https://sts.us-iso-east-1.c2s.ic.gov"), "ISO partition: %s", prov.name);
