@@ -4124,16 +4124,22 @@ KINAGG_API kinagg_status kinagg_endpoint_from_region(kinagg_endpoint *ep, kinagg
     kinagg__out_str(&o, region);
     {
         /* the partition's DNS suffix, by the region's prefix (as the AWS
-         * SDKs' partitions list has them); amazonaws.com for the rest */
-        static const char *const parts[][2] = {{"cn-", ".amazonaws.com.cn"},       {"us-iso-", ".c2s.ic.gov"},
-                                               {"us-isob-", ".sc2s.sgov.gov"},     {"eu-isoe-", ".cloud.adc-e.uk"},
-                                               {"us-isof-", ".csp.hci.ic.gov"},    {"eusc-", ".amazonaws.eu"},
-                                               {"", ".amazonaws.com"}};
-        size_t k = 0;
-        while (kinagg_str_c(parts[k][0]).len >= region.len ||
-               KINAGG_MEMCMP(region.ptr, parts[k][0], kinagg_str_c(parts[k][0]).len) != 0)
-            if (!*parts[++k][0]) break;
-        kinagg__out_c(&o, parts[k][1]);
+         * SDKs' partitions list has them), pairs ended by the default's
+         * empty prefix (an array: literals would share a section kept
+         * whole in every firmware, this function or not) */
+        static const char parts[] = "cn-\0.amazonaws.com.cn\0us-iso-\0.c2s.ic.gov\0us-isob-\0.sc2s.sgov.gov\0"
+                                    "eu-isoe-\0.cloud.adc-e.uk\0us-isof-\0.csp.hci.ic.gov\0eusc-\0.amazonaws.eu\0"
+                                    "\0.amazonaws.com";
+        const char *at = parts;
+        for (;;) {
+            size_t n = kinagg_str_c(at).len;
+            const char *suffix = at + n + 1;
+            if (!n || (n < region.len && KINAGG_MEMCMP(region.ptr, at, n) == 0)) {
+                kinagg__out_c(&o, suffix);
+                break;
+            }
+            at = suffix + kinagg_str_c(suffix).len + 1;
+        }
     }
     ep->host[o.len] = '\0';
     ep->port = 443;
