@@ -5918,7 +5918,8 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
  * address space, record headers and the record buffer below a quarter. */
 #define KINAGG__PBUF_MAX ((size_t)-1 / 128)
 static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
-    return kinagg__stream_ok(cfg->stream) && cfg->connections >= 1 &&
+    return kinagg__stream_ok(cfg->stream) && (unsigned)cfg->aggregation <= KINAGG_AGGREGATE_NONE &&
+           (unsigned)cfg->unmapped <= KINAGG_UNMAPPED_RAW && cfg->connections >= 1 &&
            cfg->connections <= KINAGG_PRODUCER_MAX_CONNECTIONS && cfg->collection_max_count >= 1 &&
            cfg->collection_max_count <= 500 && (!KINAGG__MAPS || (cfg->max_shards >= 1 && cfg->max_shards < 0x10000)) &&
            cfg->max_record_size >= 64 && cfg->max_record_size <= KINAGG_RECORD_SIZE_MAX &&

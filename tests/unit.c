@@ -1696,6 +1696,14 @@ static void test_reinit_closes(void) {
         CHECK(reinit_open, "reinit: the request did not go out");
     }
     kinagg_producer_abandon(&p);
+    /* a setting out of its enum is refused, as a number out of range is */
+    cfg.aggregation = (kinagg_aggregation)2;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                               KINAGG_PROTOCOL_DEFAULT, tp, &pl) == KINAGG_ERR_INVALID_ARGUMENT, "aggregation 2 accepted");
+    cfg.aggregation = KINAGG_AGGREGATE_BY_SHARD;
+    cfg.unmapped = (kinagg_unmapped)2;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                               KINAGG_PROTOCOL_DEFAULT, tp, &pl) == KINAGG_ERR_INVALID_ARGUMENT, "unmapped 2 accepted");
 }
 
 /* Endpoints by region, with each partition's DNS suffix (as botocore's
