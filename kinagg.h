@@ -3646,7 +3646,11 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
 }
 
 static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) {
-    if (!c->error_detail && c->transport.error) c->error_detail = c->transport.error(c->transport.ctx);
+    /* the transport's text for its own failures only: a port keeps its last
+     * text, which would name an old failure beside a parse error */
+    if (!c->error_detail && c->transport.error && st >= KINAGG_ERR_CONNECT && st <= KINAGG_ERR_IO &&
+        st != KINAGG_ERR_TIMEOUT)
+        c->error_detail = c->transport.error(c->transport.ctx);
     kinagg_http_close(c); /* polling: the state is not IDLE, and becomes DONE */
     return st;
 }

@@ -78,6 +78,8 @@ static void s_close(void *ctx) {
     s->connect_stall = 0;
 }
 
+static const char *s_stale_error(void *ctx) { (void)ctx; return "connect: Connection refused (an old failure)"; }
+
 static unsigned char send_buf[1024], recv_buf[4096];
 
 static void make_client(kinagg_http_client *c, script *s) {
@@ -327,6 +329,18 @@ static void test_scripted(void) {
     st = exchange(&c, NULL, 0);
     CHECK(st == KINAGG_OK && body_is(&c, "ok"), "the request after a connect that timed out: %s", kinagg_strerror(st));
     CHECK(s.conn == 1, "connections opened after the stalled one: %u, not 1", (unsigned)s.conn);
+
+    /* the transport's error text only for the transport's failures: a port
+     * keeps its last text, which named an old failure beside a response
+     * too large */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = big_head;
+    strcpy(big_head, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+    make_client(&c, &s);
+    c.transport.error = s_stale_error;
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_ERR_RESPONSE_TOO_LARGE && !c.error_detail, "a response too large: %s (%s)", kinagg_strerror(st),
+          c.error_detail ? c.error_detail : "no transport text");
 
     /* a 5 MiB body through a 1 KiB send buffer, in short writes */
     {
