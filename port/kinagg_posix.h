@@ -50,6 +50,7 @@ typedef struct kinagg_posix_socket {
     int fd;
     int connecting;
     unsigned next_addr, naddrs;
+    unsigned resume_addr; /* a connect cut short (timed out): where the next one starts */
     /* resolved addresses, tried in turn (sockaddr_storage, kept opaque here) */
     unsigned char addrs[KINAGG_POSIX_MAX_ADDRS][128];
     unsigned addr_lens[KINAGG_POSIX_MAX_ADDRS];
@@ -106,6 +107,10 @@ static void kinagg__posix_err(kinagg_posix_socket *s, const char *what, int err)
 
 static void kinagg__posix_close(void *ctx) {
     kinagg_posix_socket *s = (kinagg_posix_socket *)ctx;
+    /* closed while connecting (its time ran out: an address that drops
+     * the handshake): the next connect goes on with the next address, not
+     * with that one again */
+    s->resume_addr = s->connecting ? s->next_addr : 0;
     if (s->fd >= 0) close(s->fd);
     s->fd = -1;
     s->connecting = 0;
@@ -293,6 +298,7 @@ static kinagg_io kinagg__posix_connect(void *ctx, const char *host, uint16_t por
         }
         kinagg__posix_err(s, "connect", err);
         kinagg__posix_close(s);
+        s->resume_addr = 0; /* (refused, not cut short: try_next goes on from here) */
         io = kinagg__posix_try_next(s); /* the next address, if any */
         if (io == KINAGG_IO_ERROR) s->naddrs = 0; /* none answered: look the name up again next time */
         return io;
@@ -300,7 +306,8 @@ static kinagg_io kinagg__posix_connect(void *ctx, const char *host, uint16_t por
     if (s->fd >= 0) return KINAGG_IO_OK;
     io = kinagg__posix_resolve(s, host, port);
     if (io != KINAGG_IO_OK) return io;
-    s->next_addr = 0;
+    s->next_addr = s->resume_addr < s->naddrs ? s->resume_addr : 0;
+    s->resume_addr = 0;
     io = kinagg__posix_try_next(s);
     if (io == KINAGG_IO_ERROR) s->naddrs = 0;
     return io;

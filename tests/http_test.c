@@ -16,6 +16,13 @@
 #include "check.h"
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <time.h>
 
 /* ---- the scripted peer ----------------------------------------------- */
 
@@ -397,6 +404,71 @@ static kinagg_status real(int port, const char *path, uint32_t recv_timeout, kin
     return st == KINAGG_OK ? kinagg_http_run(c, &pf) : st;
 }
 
+/* A name with two addresses: first a listener whose backlog is full (it
+ * drops the handshake, as a blackholed address does), then the test
+ * server. */
+static int stall_port, good_port;
+static int two_addrs(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **res) {
+    struct addrinfo *a = NULL, *b = NULL;
+    char p1[8], p2[8];
+    (void)host; (void)service;
+    snprintf(p1, sizeof p1, "%d", stall_port);
+    snprintf(p2, sizeof p2, "%d", good_port);
+    if (getaddrinfo("127.0.0.1", p1, hints, &a) != 0) return EAI_FAIL;
+    if (getaddrinfo("127.0.0.1", p2, hints, &b) != 0) { freeaddrinfo(a); return EAI_FAIL; }
+    a->ai_next = b; /* (one address each) */
+    *res = a;
+    return 0;
+}
+
+static void test_blackholed_first_address(int port) {
+    static unsigned char rb[131072], sb[1024];
+    kinagg_http_client c;
+    kinagg_posix_socket sock;
+    kinagg_transport t;
+    kinagg_platform pf;
+    kinagg_status st = KINAGG_ERR_STATE;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), filler = socket(AF_INET, SOCK_STREAM, 0), i;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (lfd < 0 || filler < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 0) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) != 0) {
+        CHECK(0, "a listener to stall");
+        return;
+    }
+    fcntl(filler, F_SETFL, O_NONBLOCK);
+    (void)connect(filler, (struct sockaddr *)&sa, sizeof sa); /* fills the backlog: later handshakes are dropped */
+    {
+        struct timespec settle = {0, 100000000};
+        nanosleep(&settle, NULL);
+    }
+    stall_port = ntohs(sa.sin_port);
+    good_port = port;
+    kinagg_posix_platform(&pf);
+    kinagg_posix_socket_init(&sock, &t);
+    sock.resolve = two_addrs;
+    kinagg_http_init(&c, &t, sb, sizeof sb, rb, sizeof rb);
+    c.connect_timeout_ms = 300;
+    /* the first try waits on the first address until its time is up; the
+     * one after goes to the second (it used to wait on the same handshake,
+     * then to try the first address again) */
+    for (i = 0; i < 2; i++) {
+        st = kinagg_http_begin(&c, "two.addresses.invalid", 80, kinagg_str_c("GET"), kinagg_str_c("/chunked"), NULL, 0,
+                               NULL, 0, pf.now_ms(NULL));
+        if (st == KINAGG_OK) st = kinagg_http_run(&c, &pf);
+        if (i == 0) CHECK(st == KINAGG_ERR_TIMEOUT, "the blackholed address: %s", kinagg_strerror(st));
+    }
+    CHECK(st == KINAGG_OK && c.response.body_len == 100000, "the second address, after the first timed out: %s (%s)",
+          kinagg_strerror(st), c.error_detail ? c.error_detail : "");
+    kinagg_http_close(&c);
+    kinagg_posix_socket_release(&sock);
+    close(filler);
+    close(lfd);
+}
+
 static void test_real(int port) {
     kinagg_http_client c;
     kinagg_posix_socket sock;
@@ -495,5 +567,6 @@ int main(int argc, char **argv) {
     test_slow_link();
     test_scripted();
     if (argc > 1) test_real(atoi(argv[1]));
+    if (argc > 1) test_blackholed_first_address(atoi(argv[1]));
     return check_summary("http");
 }
