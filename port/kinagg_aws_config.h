@@ -8,14 +8,15 @@
  *   kinagg_credentials cred = kinagg_aws_config_credentials(&c);
  *
  * Looks, in the order the AWS CLI and SDKs use:
- *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
+ *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN, or the older AWS_SECURITY_TOKEN first);
  *             else the profile in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE),
  *             else in ~/.aws/config (AWS_CONFIG_FILE, section [profile NAME];
  *             [default] or [profile default] for the default profile);
  *             a leading ~/ in those two variables, and ~/.aws, are in
  *             the home directory: HOME, else the password database's
  *             entry (as the AWS CLI finds it); without one, no files;
- *   profile   the argument, else AWS_PROFILE, else "default";
+ *   profile   the argument, else AWS_DEFAULT_PROFILE, AWS_PROFILE (botocore's
+ *             order), else "default";
  *   region    AWS_REGION, AWS_DEFAULT_REGION, else the profile's region;
  *   endpoint  AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL, else the
  *             endpoint_url under "kinesis =" in the config file's section
@@ -65,7 +66,7 @@ enum { KINAGG_AWS_KEYS_FROM_NONE, KINAGG_AWS_KEYS_FROM_ENV, KINAGG_AWS_KEYS_FROM
  * says where it looked); the region and endpoint may be empty. Where the
  * AWS CLI stops with an error, c->broken is set and c->error says why
  * (the region and the rest are not to be used then):
- *   - a profile named (the argument, or AWS_PROFILE) that neither file has;
+ *   - a profile named (the argument, AWS_DEFAULT_PROFILE or AWS_PROFILE) that neither file has;
  *   - a file with a section twice, or a key twice in a section (the CLI's
  *     "Unable to parse config file");
  *   - AWS_ACCESS_KEY_ID set without AWS_SECRET_ACCESS_KEY (unless a
@@ -112,6 +113,20 @@ static void kinagg__cfg_copy(char *dst, size_t cap, const char *src) {
 static const char *kinagg__cfg_env(const char *name) {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
+}
+
+/* The profile the environment names, in botocore's order: AWS_DEFAULT_PROFILE
+ * (the older name), else AWS_PROFILE; set but empty names one too. */
+static const char *kinagg__cfg_env_profile(void) {
+    const char *v = getenv("AWS_DEFAULT_PROFILE");
+    return v ? v : getenv("AWS_PROFILE");
+}
+
+/* The environment's session token, in botocore's order: AWS_SECURITY_TOKEN
+ * (the older name), else AWS_SESSION_TOKEN. */
+static const char *kinagg__cfg_env_token(void) {
+    const char *v = kinagg__cfg_env("AWS_SECURITY_TOKEN");
+    return v ? v : kinagg__cfg_env("AWS_SESSION_TOKEN");
 }
 
 /* The home directory as the AWS CLI finds it (Python's expanduser): HOME,
@@ -392,7 +407,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     char creds_path[512], config_path[512], section[160], why[512];
     kinagg__cfg_read_ctx x;
     const char *v;
-    const char *env_profile = getenv("AWS_PROFILE"); /* set, even empty, names a profile */
+    const char *env_profile = kinagg__cfg_env_profile(); /* set, even empty, names a profile */
     int env_keys = 0, found = 0, r, ignore, named = profile && *profile;
     memset(c, 0, sizeof *c);
     memset(&x, 0, sizeof x);
@@ -407,7 +422,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
             return kinagg__cfg_broken(c, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
         kinagg__cfg_copy(c->access_key_id, sizeof c->access_key_id, kinagg__cfg_env("AWS_ACCESS_KEY_ID"));
         kinagg__cfg_copy(c->secret_access_key, sizeof c->secret_access_key, kinagg__cfg_env("AWS_SECRET_ACCESS_KEY"));
-        if ((v = kinagg__cfg_env("AWS_SESSION_TOKEN"))) kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
+        if ((v = kinagg__cfg_env_token())) kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
         kinagg__cfg_copy(c->source, sizeof c->source, "environment variables");
         c->keys_from = KINAGG_AWS_KEYS_FROM_ENV;
         env_keys = 1;

@@ -1597,7 +1597,7 @@ KINAGG_API kinagg_status kinagg_aws_provider_environment(kinagg_aws_provider *p)
     if (!a || !s)
         return kinagg__ac_init_failed(p, kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
                                                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"));
-    st = kinagg__ac_static(p, a, s, kinagg__ac_env("AWS_SESSION_TOKEN"));
+    st = kinagg__ac_static(p, a, s, kinagg__cfg_env_token());
     return st == KINAGG_OK ? st : kinagg__ac_init_failed(p, st);
 }
 
@@ -1701,7 +1701,7 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
     kinagg__ac_prof pr; /* 5 KiB each: the stack of an init may hold them */
     kinagg_aws_config cfg;
     char cpath[512], fpath[512], section[160], name[128];
-    const char *v = profile && *profile ? profile : kinagg__ac_env("AWS_PROFILE");
+    const char *e = kinagg__cfg_env_profile(), *v = profile && *profile ? profile : e && *e ? e : NULL;
     const char *token_file, *role_arn, *session;
     int is_named = v != NULL;
     kinagg_status st;

@@ -26,7 +26,8 @@ static void clear_env(void) {
                                        "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
                                        "AWS_ENDPOINT_URL_KINESIS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
                                        "AWS_CA_BUNDLE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-                                       "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"};
+                                       "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_DEFAULT_PROFILE",
+                                       "AWS_SECURITY_TOKEN"};
     size_t i;
     for (i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
@@ -65,6 +66,16 @@ int main(void) {
           "AWS_PROFILE=work: %s %s %s %s", c.access_key_id, c.session_token, c.region, c.endpoint_url);
     k = kinagg_aws_config_credentials(&c);
     CHECK(k.session_token.len == 10 && k.access_key_id.len == 8, "credentials view");
+    /* the older AWS_DEFAULT_PROFILE comes first, as in botocore */
+    unsetenv("AWS_PROFILE");
+    setenv("AWS_DEFAULT_PROFILE", "work", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDWORK"),
+          "AWS_DEFAULT_PROFILE=work: %s %s", c.access_key_id, c.error);
+    setenv("AWS_PROFILE", "cfgonly", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.access_key_id, "AKIDWORK"),
+          "AWS_DEFAULT_PROFILE over AWS_PROFILE: %s %s", c.access_key_id, c.error);
+    unsetenv("AWS_DEFAULT_PROFILE");
+    setenv("AWS_PROFILE", "work", 1);
     CHECK(kinagg_aws_config_load(&c, "cfgonly") == KINAGG_OK && !strcmp(c.access_key_id, "AKIDCFG") &&
               !strcmp(c.region, "us-west-2"),
           "keys in ~/.aws/config: %s %s", c.access_key_id, c.region);
@@ -85,6 +96,15 @@ int main(void) {
               strstr(c.error, "(nosuch) could not be found") && !c.access_key_id[0],
           "AWS_PROFILE=nosuch with the environment's keys: %s", c.error);
     unsetenv("AWS_PROFILE");
+    /* the environment's token: AWS_SECURITY_TOKEN (older) first, as in botocore */
+    setenv("AWS_SESSION_TOKEN", "new-token", 1);
+    setenv("AWS_SECURITY_TOKEN", "old-token", 1);
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.session_token, "old-token"),
+          "AWS_SECURITY_TOKEN first: %s %s", c.session_token, c.error);
+    unsetenv("AWS_SECURITY_TOKEN");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.session_token, "new-token"),
+          "AWS_SESSION_TOKEN: %s %s", c.session_token, c.error);
+    unsetenv("AWS_SESSION_TOKEN");
     /* half of the environment's keys: an error, not the profile's instead */
     unsetenv("AWS_SECRET_ACCESS_KEY");
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&

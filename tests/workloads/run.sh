@@ -21,7 +21,7 @@ KIN=http://127.0.0.1:$KINESALITE
 rm -rf $W && mkdir -p $W
 export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$PROXY
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ENDPOINT_URL
 start=$(date +%s)
 
 # ---- helpers ----------------------------------------------------------------

@@ -20,7 +20,7 @@ check() { # DESCRIPTION, then a shell condition
 }
 export AWS_ACCESS_KEY_ID=AKIDKINAGGTEST AWS_SECRET_ACCESS_KEY=kinagg/test/secret+KEY AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$PROXY
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ENDPOINT_URL
 TAIL=./$B/kinagg-tail CAT=./$B/kinagg-cat
 put() { node --no-warnings tests/workloads/tail_put.js --endpoint http://127.0.0.1:$KINESALITE "$@"; }
 lines_of() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
