@@ -574,7 +574,9 @@ typedef struct kinagg_transport {
     kinagg_io (*send)(void *ctx, const unsigned char *data, size_t len, size_t *sent);
     /* OK with *received > 0 bytes, or AGAIN / CLOSED / ERROR. */
     kinagg_io (*recv)(void *ctx, unsigned char *buf, size_t cap, size_t *received);
-    /* Drop the connection; connect may be called again after. */
+    /* Drop whatever is held: a connection, a connect under way (its time ran
+     * out), or nothing (init calls it first, for a transport still holding
+     * a producer's old connection); connect may be called again after. */
     void (*close)(void *ctx);
     /* Optional: block until the connection is ready for events or timeout_ms
      * passes; only the blocking helpers use it (NULL: they spin). */
@@ -6760,8 +6762,9 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
 
 /* Whether entry e, stored on another shard than the map named, landed on a
  * shard of the same map whose hash keys hold all of the named one's (some
- * servers store on a closed parent): a KCL consumer keeps every record of
- * it there, and the map is not out of date. */
+ * servers, moto, store on a closed parent): a KCL consumer keeps every
+ * record of it there, and the map knows that shard (it is not listed again
+ * for this). */
 static int kinagg__landed_around(const kinagg_producer *p, const kinagg__pconn *c, size_t e) {
     const kinagg__pshard *want = &p->shards[KINAGG__QUEUE_OF(c, e)];
     size_t i;

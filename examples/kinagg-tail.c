@@ -724,6 +724,7 @@ static void read_shard(tshard *s) {
     now = pf.now_ms(NULL);
     if (st != KINAGG_OK) {
         int act;
+        s->closed_quiet = 0; /* (three quiet answers in a row, with nothing between) */
         if (stop_signal) return;
         act = on_error("GetRecords", s, st);
         if (act == ACT_FATAL) fatal_exit();

@@ -254,8 +254,10 @@ static inline int tool_credentials_refresh(const char *tool, kinagg_credentials 
     /* close to expiry: asked at most once a second, and not waited for (a
      * fetch under way goes on at the next call), so that a loop neither
      * floods the source nor stalls while it is slow */
-    if (!force && time(NULL) < next_try) return 0;
-    next_try = time(NULL) + 1;
+    if (!force && tool_creds.state == KINAGG__AC_IDLE) { /* (a fetch under way goes on at every call) */
+        if (time(NULL) < next_try) return 0;
+        next_try = time(NULL) + 1;
+    }
     st = kinagg_aws_provider_get(&tool_creds, force, &fresh, &expires);
     while (force && st == KINAGG_PENDING) {
         struct timespec nap = {0, 10000000};
@@ -327,6 +329,13 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         fprintf(stderr, "%s: %s\n", tool, cfg->error);
         return 0;
     }
+    if (!o->endpoint && cfg->services_missing[0]) { /* the configured endpoint is needed: botocore's error */
+        fprintf(stderr,
+                "%s: the profile is configured to use the services section but the \"%s\" services configuration "
+                "does not exist\n",
+                tool, cfg->services_missing);
+        return 0;
+    }
     url = o->endpoint ? o->endpoint : cfg->endpoint_url;
     if (url[0] && !tool_url_has_scheme(url)) {
         /* the header would take it as https, and a plain-http port then
@@ -369,10 +378,14 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         }
     }
     if (url[0]) {
+        kinagg_endpoint unused;
+        char signing[64];
         if (kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK) {
             fprintf(stderr, "%s: bad endpoint %s\n", tool, url);
             return 0;
         }
+        /* a FIPS pseudo-region is signed for as its region, whatever the endpoint */
+        if (kinagg_aws_config_endpoint(cfg, region, &unused, signing) == KINAGG_OK) snprintf(region, region_cap, "%s", signing);
     } else {
         /* the region's endpoint, FIPS and dual-stack as configured */
         char signing[64];

@@ -24,7 +24,7 @@
  *             else the profile's endpoint_url (empty: the region's public
  *             endpoint); none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
  *             else the profile's ignore_configured_endpoint_urls, is true
- *             ("services = NAME" without that section is an error then);
+ *             ("services = NAME" without that section: services_missing);
  *   FIPS, dual-stack  AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, else
  *             the profile's use_fips_endpoint, use_dualstack_endpoint (for the
  *             region's endpoint: kinagg_aws_config_endpoint);
@@ -53,6 +53,8 @@ typedef struct kinagg_aws_config {
     char ca_bundle[512];   /* AWS_CA_BUNDLE, else the profile's ca_bundle; "": none named */
     int use_fips;          /* AWS_USE_FIPS_ENDPOINT, else the profile's use_fips_endpoint: true */
     int use_dualstack;     /* AWS_USE_DUALSTACK_ENDPOINT, else the profile's use_dualstack_endpoint */
+    char services_missing[128]; /* "services = NAME" with no [services NAME]: NAME (an error where the
+                                   endpoint is looked up, as botocore's; endpoint_url is then empty) */
     char source[160];   /* where the keys came from, for messages */
     int keys_from;      /* KINAGG_AWS_KEYS_FROM_*: where the keys came from */
     int broken;         /* the files or the environment are in error (below) */
@@ -79,9 +81,9 @@ KINAGG_API kinagg_credentials kinagg_aws_config_credentials(const kinagg_aws_con
 /* The region's public endpoint as the AWS SDKs pick it, with c's FIPS and
  * dual-stack settings, and the FIPS pseudo-regions ("fips-us-east-1",
  * "us-east-1-fips": FIPS, signed for us-east-1): *ep, and in signing (64
- * bytes) the region to sign for. KINAGG_ERR_ENDPOINT for a region that is
- * not a region name, or dual-stack where its partition has none (ISO-E,
- * ISO-F). */
+ * bytes) the region to sign for. KINAGG_ERR_ENDPOINT for a region
+ * kinagg_endpoint_from_region refuses, or dual-stack where its partition
+ * has none (ISO-E, ISO-F); the region's form is the caller's to check. */
 KINAGG_API kinagg_status kinagg_aws_config_endpoint(const kinagg_aws_config *c, const char *region, kinagg_endpoint *ep,
                                                     char *signing);
 
@@ -469,26 +471,25 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     /* the endpoint: Kinesis's own over the general one, the environment over
      * the files; none of them when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else
      * the profile's ignore_configured_endpoint_urls) is true */
-    v = kinagg__cfg_env("AWS_USE_FIPS_ENDPOINT");
+    v = getenv("AWS_USE_FIPS_ENDPOINT"); /* (set but empty: false, as botocore reads it) */
     c->use_fips = kinagg__cfg_is_true(v ? v : x.fips);
-    v = kinagg__cfg_env("AWS_USE_DUALSTACK_ENDPOINT");
+    v = getenv("AWS_USE_DUALSTACK_ENDPOINT");
     c->use_dualstack = kinagg__cfg_is_true(v ? v : x.dualstack);
     v = kinagg__cfg_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     if (!v) v = x.ignore_urls;
     ignore = kinagg__cfg_is_true(v);
-    /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url;
-     * a section that is not there is an error, as botocore says it when it
-     * looks there (no endpoint in the environment) */
+    /* services = NAME: the config file's [services NAME], kinesis = / endpoint_url.
+     * A section that is not there is botocore's error when it looks there
+     * (no endpoint in the environment): said in services_missing, for
+     * whoever needs the configured endpoint (not the keys, nor a caller
+     * with an endpoint of its own) */
     if (x.services[0] && !ignore && !kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS") && !kinagg__cfg_env("AWS_ENDPOINT_URL")) {
         snprintf(section, sizeof section, "services %.140s", x.services);
         r = kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x, why, sizeof why);
         if (r < 0) return kinagg__cfg_broken(c, why);
         if (!r) {
-            snprintf(why, sizeof why,
-                     "the profile is configured to use the services section but the \"%.100s\" services "
-                     "configuration does not exist in %.150s",
-                     x.services, config_path);
-            return kinagg__cfg_broken(c, why);
+            kinagg__cfg_copy(c->services_missing, sizeof c->services_missing, x.services);
+            x.endpoint_url[0] = '\0';
         }
     }
     if (!ignore &&

@@ -1627,8 +1627,9 @@ static int kinagg__ac_region_ok(const char *r) {
 
 static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char *token_file, const char *role_arn,
                                              const char *session_name, const char *region) {
-    char url[600];
+    char url[600], signing[64];
     kinagg_endpoint regional;
+    kinagg_aws_config fc; /* only its FIPS and dual-stack settings */
     const char *ep = kinagg__ac_env("AWS_ENDPOINT_URL_STS");
     size_t k;
     if (!ep) ep = kinagg__ac_env("AWS_ENDPOINT_URL");
@@ -1660,8 +1661,13 @@ static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char 
         snprintf(p->region, sizeof p->region, "%s", region);
     }
     if (ep) snprintf(url, sizeof url, "%s", ep);
-    else if (p->region[0] && kinagg_endpoint_from_region(&regional, kinagg_str_c(p->region)) == KINAGG_OK)
-        snprintf(url, sizeof url, "https://sts%s", regional.host + 7); /* "kinesis" off: the partition's suffix */
+    else if (p->region[0] && (memset(&fc, 0, sizeof fc),
+                              fc.use_fips = kinagg__cfg_is_true(getenv("AWS_USE_FIPS_ENDPOINT") ? getenv("AWS_USE_FIPS_ENDPOINT") : ""),
+                              fc.use_dualstack = kinagg__cfg_is_true(getenv("AWS_USE_DUALSTACK_ENDPOINT") ? getenv("AWS_USE_DUALSTACK_ENDPOINT") : ""),
+                              kinagg_aws_config_endpoint(&fc, p->region, &regional, signing) == KINAGG_OK))
+        /* Kinesis's endpoint with "kinesis" off: the partition's suffix, FIPS
+         * and dual-stack as the environment asks (and the fips pseudo-regions) */
+        snprintf(url, sizeof url, "https://sts%s", regional.host + 7);
     else snprintf(url, sizeof url, "https://sts.amazonaws.com");
     snprintf(p->name, sizeof p->name, "web identity (STS %.250s)", url);
     if (!kinagg__ac_url(p, url, 0)) return kinagg__ac_fail(p, KINAGG_ERR_ENDPOINT, "the STS endpoint is not a usable URL");

@@ -773,6 +773,16 @@ static void test_web_identity(void) {
     kinagg_aws_provider_free(&prov);
     unsetenv("AWS_ENDPOINT_URL");
     unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    setenv("AWS_REGION", "fips-us-east-1", 1); /* FIPS, as botocore: sts-fips */
+    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
+    CHECK(has(prov.name, "https://sts-fips.us-east-1.amazonaws.com"), "FIPS pseudo-region: %s", prov.name);
+    kinagg_aws_provider_free(&prov);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
+    CHECK(has(prov.name, "https://sts-fips.us-east-1.amazonaws.com"), "AWS_USE_FIPS_ENDPOINT: %s", prov.name);
+    kinagg_aws_provider_free(&prov);
+    unsetenv("AWS_USE_FIPS_ENDPOINT");
     setenv("AWS_REGION", "us-iso-east-1", 1); /* a partition of its own DNS suffix */
     kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
     CHECK(has(prov.name, "https://sts.us-iso-east-1.c2s.ic.gov"), "ISO partition: %s", prov.name);
