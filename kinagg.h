@@ -5824,7 +5824,9 @@ static const char kinagg__pcodes[] =
     KINAGG__REFUSED_CODES;
 enum { KINAGG__E_NONE, KINAGG__E_PTE, KINAGG__E_INTERNAL, KINAGG__E_KMS_THROTTLE, KINAGG__E_THROTTLING,
        KINAGG__E_UNAVAILABLE, KINAGG__E_WRONG_SHARD, KINAGG__E_SERVICE, KINAGG__E_CONNECTION, KINAGG__E_TIMEOUT,
-       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 2, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4 };
+       KINAGG__E_CODES, KINAGG__E_RETRYABLE = KINAGG__E_CODES + 2, KINAGG__E_ALL = KINAGG__E_RETRYABLE + 4,
+       /* the names kinagg__pcodes holds (the refused ones only with a source) */
+       KINAGG__E_LISTED = KINAGG__CRED_SOURCE ? KINAGG__E_ALL : KINAGG__E_RETRYABLE };
 static kinagg_str kinagg__pcode(int i) {
     const char *s = kinagg__pcodes;
     while (i)

@@ -1351,13 +1351,13 @@ static void test_producer_codes(void) {
         {"InvalidArgumentException", 400, 0}, {"KMSAccessDeniedException", 400, 0}, {"ExpiredTokenException", 400, 0},
         {"UnrecognizedClientException", 400, 0}, {"InvalidSignatureException", 403, 0}, {"HTTP 404", 404, 0},
         {"HTTP 408", 408, 1}};
-    kinagg_str last = kinagg__pcode(KINAGG__E_ALL - 1);
+    kinagg_str last = kinagg__pcode(KINAGG__E_LISTED - 1);
     kinagg_kinesis k;
     size_t i;
     CHECK(last.ptr + last.len == kinagg__pcodes + sizeof kinagg__pcodes - 1,
-          "kinagg__pcodes holds KINAGG__E_ALL - 1 names (the last ends the array)");
-    CHECK(kinagg__pcode_find(kinagg_str_c("ExpiredToken"), KINAGG__E_RETRYABLE, KINAGG__E_ALL) &&
-              !kinagg__pcode_find(kinagg_str_c("ExpiredToken"), 1, KINAGG__E_RETRYABLE),
+          "kinagg__pcodes holds KINAGG__E_LISTED - 1 names (the last ends the array)");
+    CHECK(!KINAGG__CRED_SOURCE || (kinagg__pcode_find(kinagg_str_c("ExpiredToken"), KINAGG__E_RETRYABLE, KINAGG__E_LISTED) &&
+                                   !kinagg__pcode_find(kinagg_str_c("ExpiredToken"), 1, KINAGG__E_RETRYABLE)),
           "refused credentials are past the retryable codes");
     memset(&k, 0, sizeof k);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1696,6 +1696,7 @@ static void test_reinit_closes(void) {
         CHECK(reinit_open, "reinit: the request did not go out");
     }
     kinagg_producer_abandon(&p);
+#ifndef __cplusplus /* (C++: a value out of an enum's range is undefined; C's enums are ints) */
     /* a setting out of its enum is refused, as a number out of range is */
     cfg.aggregation = (kinagg_aggregation)2;
     CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
@@ -1704,6 +1705,7 @@ static void test_reinit_closes(void) {
     cfg.unmapped = (kinagg_unmapped)2;
     CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
                                KINAGG_PROTOCOL_DEFAULT, tp, &pl) == KINAGG_ERR_INVALID_ARGUMENT, "unmapped 2 accepted");
+#endif
 }
 
 /* Endpoints by region, with each partition's DNS suffix (as botocore's
