@@ -13,7 +13,7 @@ TESTHDR  := tests/check.h tests/records.h
 XHDR     := tests/xcheck/corpus.h
 CROSS    := aarch64-linux-gnu:aarch64 arm-linux-gnueabihf:arm s390x-linux-gnu:s390x
 M4FLAGS  := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 10
 FUZZ_LONG_SECONDS ?= 300
 SEED     ?= $(shell date +%s)
 
