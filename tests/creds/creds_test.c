@@ -762,31 +762,29 @@ static void test_web_identity(void) {
               has(prov.name, "https://sts.eu-central-1.amazonaws.com"),
           "regional endpoint: %s", prov.name);
     kinagg_aws_provider_free(&prov);
-    setenv("AWS_REGION", "cn-north-1", 1);
-    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
-    CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "China: %s", prov.name);
-    kinagg_aws_provider_free(&prov);
-    setenv("AWS_ENDPOINT_URL", "http://configured.invalid:1", 1);
-    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
-    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
-    CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "configured endpoints ignored: %s", prov.name);
-    kinagg_aws_provider_free(&prov);
-    unsetenv("AWS_ENDPOINT_URL");
-    unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-    setenv("AWS_REGION", "fips-us-east-1", 1); /* FIPS, as botocore: sts-fips */
-    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
-    CHECK(has(prov.name, "https://sts-fips.us-east-1.amazonaws.com"), "FIPS pseudo-region: %s", prov.name);
-    kinagg_aws_provider_free(&prov);
-    setenv("AWS_REGION", "us-east-1", 1);
-    setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
-    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
-    CHECK(has(prov.name, "https://sts-fips.us-east-1.amazonaws.com"), "AWS_USE_FIPS_ENDPOINT: %s", prov.name);
-    kinagg_aws_provider_free(&prov);
-    unsetenv("AWS_USE_FIPS_ENDPOINT");
-    setenv("AWS_REGION", "us-iso-east-1", 1); /* a partition of its own DNS suffix */
-    kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
-    CHECK(has(prov.name, "https://sts.us-iso-east-1.c2s.ic.gov"), "ISO partition: %s", prov.name);
-    kinagg_aws_provider_free(&prov);
+    {
+        /* the STS endpoint by the environment: region (its partition's DNS
+         * suffix), configured endpoints ignored, FIPS (as botocore) */
+        static const char *const cases[][4] = {
+            /* AWS_REGION, another variable set, its value, the URL */
+            {"cn-north-1", "", "", "https://sts.cn-north-1.amazonaws.com.cn"},
+            {"cn-north-1", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", "https://sts.cn-north-1.amazonaws.com.cn"},
+            {"fips-us-east-1", "", "", "https://sts-fips.us-east-1.amazonaws.com"},
+            {"us-east-1", "AWS_USE_FIPS_ENDPOINT", "true", "https://sts-fips.us-east-1.amazonaws.com"},
+            {"us-iso-east-1", "", "", "https://sts.us-iso-east-1.c2s.ic.gov"}};
+        size_t i;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            setenv("AWS_REGION", cases[i][0], 1);
+            if (cases[i][1][0]) setenv(cases[i][1], cases[i][2], 1);
+            if (!strcmp(cases[i][1], "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) /* an endpoint to ignore */
+                setenv("AWS_ENDPOINT_URL", "http://configured.invalid:1", 1);
+            kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
+            CHECK(has(prov.name, cases[i][3]), "STS of %s %s=%s: %s", cases[i][0], cases[i][1], cases[i][2], prov.name);
+            kinagg_aws_provider_free(&prov);
+            if (cases[i][1][0]) unsetenv(cases[i][1]);
+            unsetenv("AWS_ENDPOINT_URL");
+        }
+    }
     {
         /* through the chain with no AWS config file at all (a pod with a
          * service account's web identity): the region of the environment
