@@ -364,9 +364,10 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
         return 0;
     }
     {
-        /* a region name as botocore takes one (letters, digits and hyphens,
-         * at most 63), in lower case as AWS signs it: else it would be signed
-         * for, cut, or sent in a URL */
+        /* a region name: letters, digits and hyphens, at most 63 (what
+         * botocore takes), in lower case as AWS signs it (botocore also
+         * takes upper case): else it would be signed for, cut, or sent in a
+         * URL */
         const char *src = o->region ? o->region : cfg->region[0] ? cfg->region : region;
         size_t n = strlen(src), j;
         int ok = n >= 1 && n <= 63 && src[0] != '-' && src[n - 1] != '-';
@@ -377,23 +378,21 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
             return 0;
         }
     }
-    if (url[0]) {
-        kinagg_endpoint unused;
+    {
+        /* the region's endpoint, FIPS and dual-stack as configured; the
+         * region to sign for (a FIPS pseudo-region's own), whatever the
+         * endpoint */
         char signing[64];
-        if (kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK) {
+        int resolved = kinagg_aws_config_endpoint(cfg, region, ep, signing) == KINAGG_OK;
+        if (url[0] && kinagg_endpoint_from_url(ep, kinagg_str_c(url)) != KINAGG_OK) {
             fprintf(stderr, "%s: bad endpoint %s\n", tool, url);
             return 0;
         }
-        /* a FIPS pseudo-region is signed for as its region, whatever the endpoint */
-        if (kinagg_aws_config_endpoint(cfg, region, &unused, signing) == KINAGG_OK) snprintf(region, region_cap, "%s", signing);
-    } else {
-        /* the region's endpoint, FIPS and dual-stack as configured */
-        char signing[64];
-        if (kinagg_aws_config_endpoint(cfg, region, ep, signing) != KINAGG_OK) {
+        if (!url[0] && !resolved) {
             fprintf(stderr, "%s: no %sendpoint for region %s\n", tool, cfg->use_dualstack ? "dual-stack " : "", region);
             return 0;
         }
-        snprintf(region, region_cap, "%s", signing);
+        if (resolved) snprintf(region, region_cap, "%s", signing);
     }
     kinagg_posix_platform(pf);
     for (i = 0; i < n; i++) {
