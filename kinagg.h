@@ -6981,6 +6981,10 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
          * once (the first time), not after the backoff */
         p->map_retry_ms = now + (st == KINAGG_ERR_CLOCK_SKEW && p->map_backoff_ms == 1000 ? 0 : p->map_backoff_ms);
         p->map_backoff_ms = p->map_backoff_ms > 15000 ? 30000 : p->map_backoff_ms * 2;
+        /* a known map being listed again is out of date: it is still
+         * wanted (else no listing would come until another entry landed
+         * on a shard it lacks, and none may) */
+        if (p->nshards) p->map_wanted = 1;
         /* more shards than the table holds, or an answer we cannot read */
         if (st == KINAGG_ERR_BUFFER_TOO_SMALL || st == KINAGG_ERR_JSON || st == KINAGG_ERR_CBOR)
             kinagg__map_forget(p, now);
@@ -7293,6 +7297,11 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p) {
     /* requests in flight are dropped with their connections */
     for (i = 0; i < KINAGG__NCONN(p); i++) {
         kinagg__pconn *c = &p->conns[i];
+        /* an answer half handled (a callback abandons) that showed the
+         * map out of date: the listing is still owed */
+        if (KINAGG__MAPS && c->state == KINAGG__C_DONE && c->map_stale && p->map_state == KINAGG__MAP_OK &&
+            c->map_gen == p->map_gen)
+            p->map_wanted = 1;
         kinagg_http_close(&c->k.http);
         c->k.preparing = 0;
         c->state = KINAGG__C_IDLE;
