@@ -55,19 +55,24 @@ SWITCHES := -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -DKINAGG_NO_READ -DKINAGG_SIGV4_SI
             -DKINAGG_NO_JSON_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(MINIMAL))_-DKINAGG_STATIC \
             -DKINAGG_NO_CBOR_-DKINAGG_NO_READ_-DKINAGG_SIGV4_SIMPLE_PATH_$(subst $(eval) ,_,$(FIRMWARE))
 X86_SHA  := $(if $(filter x86_64 i686,$(shell uname -m)),"$(STD) -msha -msse4.1")
+# The compilations run two at a time (xargs -P 2), each to its own object.
 warnings: | $(B)
-	@n=0; set -e; for cc in gcc clang; do for o in -O0 -O2; do \
+	@set -e; rm -f $(B)/warnings.cmds; for cc in gcc clang; do for o in -O0 -O2; do \
 	  for flags in "$(STD)" "-std=c11" "$(STD) -DKINAGG_USE_MBEDTLS" "$(STD) -DKINAGG_STATIC" \
 	      "$(STD) -DKINAGG_SMALL" $(X86_SHA) $(foreach f,$(SWITCHES),"$(STD) $(subst _-D, -D,$(f))"); do \
-	    $$cc $$flags $(WARN) -Wdeclaration-after-statement $$o -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
+	    echo "$$cc $$flags $(WARN) -Wdeclaration-after-statement $$o -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	  done; \
 	done; done; \
 	for cxx in g++ clang++; do for s in c++11 c++17; do \
-	  $$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
+	  echo "$$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	done; done; \
 	for cxx in g++ clang++; do for f in $(foreach f,$(SWITCHES),"$(subst _-D, -D,$(f))"); do \
-	  $$cxx -x c++ -std=c++11 $(WARN) -O2 $$f -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
+	  echo "$$cxx -x c++ -std=c++11 $(WARN) -O2 $$f -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	done; done; \
+	n=$$(wc -l <$(B)/warnings.cmds); \
+	awk '{ print $$0 " -o $(B)/w" NR ".o" }' $(B)/warnings.cmds | xargs -d '\n' -P 2 -I CMD sh -c 'CMD' \
+	  || { echo "warnings: a compilation above failed"; exit 1; }; \
+	rm -f $(B)/w[0-9]*.o; \
 	if gcc $(STD) -DKINAGG_NO_CBOR -DKINAGG_NO_JSON -c tests/embedded/impl.c -o $(B)/w.o 2>/dev/null; then \
 	  echo "KINAGG_NO_CBOR with KINAGG_NO_JSON compiled"; exit 1; fi; n=$$((n + 1)); \
 	for cc in gcc clang; do $$cc $(STD) $(WARN) -O2 tests/posix_c99.c -o $(B)/posix_c99; ./$(B)/posix_c99; n=$$((n + 1)); done; \

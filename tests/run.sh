@@ -258,10 +258,27 @@ step "cortex-m4: arm-none-eabi build" mk size
 step "examples: quick start and offline demo" sh_all \
   "make -s $B/quickstart $B/agg_demo && ./$B/quickstart && ./$B/agg_demo examples/sample-access.log"
 
-for f in deagg http json cbor; do
-  step "fuzz: $f, ${FUZZ_SECONDS}s, ASan+UBSan" sh_all \
-    "make -s $B/fuzz_$f && mkdir -p $B/fuzz-corpus/$f && ./$B/fuzz_$f -max_total_time=$FUZZ_SECONDS -max_len=4096 $B/fuzz-corpus/$f \$( [ -d tests/fuzz/seeds/$f ] && echo tests/fuzz/seeds/$f ) 2>&1 | tail -3"
-done
+# two fuzzers at a time, one per core (each is single-threaded)
+fuzz_pair() { # fuzz_pair A B: both built, then run side by side; each one's last lines
+  make -s -j2 $B/fuzz_$1 $B/fuzz_$2 || return 1
+  local f pids=() rc=0 n=0
+  for f in "$1" "$2"; do
+    mkdir -p $B/fuzz-corpus/$f
+    ./$B/fuzz_$f -max_total_time=$FUZZ_SECONDS -max_len=4096 $B/fuzz-corpus/$f \
+      $( [ -d tests/fuzz/seeds/$f ] && echo tests/fuzz/seeds/$f ) >$B/fuzz_$f.log 2>&1 &
+    pids+=($!)
+  done
+  for f in "$1" "$2"; do
+    if wait "${pids[0]}"; then n=$((n + 1)); else rc=1; echo "fuzz_$f failed:"; fi
+    pids=("${pids[@]:1}")
+    tail -3 $B/fuzz_$f.log
+  done
+  echo "fuzz: $n passed, $(( 2 - n )) failed"
+  return $rc
+}
+export FUZZ_SECONDS; export -f fuzz_pair
+step "fuzz: deagg and http, ${FUZZ_SECONDS}s each side by side, ASan+UBSan" fuzz_pair deagg http
+step "fuzz: json and cbor, ${FUZZ_SECONDS}s each side by side, ASan+UBSan" fuzz_pair json cbor
 
 # credentials where programs run (port/kinagg_aws_credentials.h): the local
 # credential services, every provider and the chain against them, a producer
