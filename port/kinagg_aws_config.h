@@ -248,6 +248,9 @@ static int kinagg__cfg_section_is(const char *header, const char *want) {
  * sub-setting of that key (fn gets the key as parent), after a key with a
  * value a continuation of that value (ignored); keys indented alike are keys
  * of the section. The rest of a line longer than the buffer is dropped.
+ * section NULL: configparser's [DEFAULT], whose settings every section
+ * has unless it sets them itself (so, read after the section, into fields
+ * still empty; and only for a section that exists, as botocore does).
  * Returns 1 if the section exists, 0 if not, -1 (with why) for a file the
  * AWS CLI refuses ("Unable to parse config file"): a section twice, a key
  * twice in a section, a setting before any section, a line that is neither
@@ -291,7 +294,9 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
                 fclose(f);
                 return -1;
             }
-            in = kinagg__cfg_section_is(header, section);
+            /* (configparser's [DEFAULT] is no section of its own: its
+             * settings are every section's, read with section NULL) */
+            in = strcmp(header, "DEFAULT") ? section && kinagg__cfg_section_is(header, section) : !section;
             found |= in;
             any_section = 1;
             have_key = 0;
@@ -395,6 +400,13 @@ static void kinagg__cfg_services_setting(void *ctx, const char *parent, const ch
         kinagg__cfg_copy(x->kinesis_url, sizeof x->kinesis_url, v);
 }
 
+/* A profile's section, then [DEFAULT]'s settings it lacks (when it exists). */
+static int kinagg__cfg_scan_profile(const char *path, const char *section, kinagg__cfg_read_ctx *x, char *why,
+                                    size_t why_cap) {
+    int r = kinagg__cfg_scan(path, section, kinagg__cfg_profile_setting, x, why, why_cap);
+    return r > 0 ? kinagg__cfg_scan(path, NULL, kinagg__cfg_profile_setting, x, why, why_cap) < 0 ? -1 : 1 : r;
+}
+
 /* A file the AWS CLI would refuse: the load stops there. */
 static kinagg_status kinagg__cfg_broken(kinagg_aws_config *c, const char *why) {
     char keep[sizeof c->error];
@@ -439,7 +451,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
      * the config file's (never a key of one with a secret or token of the
      * other) */
     x.keys = !env_keys;
-    r = kinagg__cfg_scan(creds_path, c->profile, kinagg__cfg_profile_setting, &x, why, sizeof why);
+    r = kinagg__cfg_scan_profile(creds_path, c->profile, &x, why, sizeof why);
     if (r < 0) return kinagg__cfg_broken(c, why);
     found |= r;
     if (!env_keys && !c->access_key_id[0]) { /* no keys there: nothing of them is kept */
@@ -453,7 +465,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if (strcmp(c->profile, "default") == 0) snprintf(section, sizeof section, "%s", kinagg__cfg_default_section(config_path));
     else snprintf(section, sizeof section, "profile %.140s", c->profile);
     x.keys = !env_keys && !c->access_key_id[0];
-    r = kinagg__cfg_scan(config_path, section, kinagg__cfg_profile_setting, &x, why, sizeof why);
+    r = kinagg__cfg_scan_profile(config_path, section, &x, why, sizeof why);
     if (r < 0) return kinagg__cfg_broken(c, why);
     found |= r;
     if (r && !c->source[0] && c->access_key_id[0]) {

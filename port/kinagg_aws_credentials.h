@@ -1208,10 +1208,14 @@ static void kinagg__ac_setting(void *ctx, const char *parent, const char *key, c
 }
 
 /* Reads section of the INI file at path (read as kinagg_aws_config reads
- * it) into the fields still empty. */
+ * it, [DEFAULT]'s settings after the section's own) into the fields still
+ * empty. */
 static void kinagg__ac_ini(const char *path, const char *section, kinagg__ac_prof *pr) {
     char why[512];
-    if (kinagg__cfg_scan(path, section, kinagg__ac_setting, pr, why, sizeof why) > 0) pr->found = 1;
+    if (kinagg__cfg_scan(path, section, kinagg__ac_setting, pr, why, sizeof why) > 0) {
+        pr->found = 1;
+        (void)kinagg__cfg_scan(path, NULL, kinagg__ac_setting, pr, why, sizeof why);
+    }
 }
 
 /* ---- URLs, and where plain http may go ----------------------------------- */

@@ -419,5 +419,28 @@ int main(void) {
         CHECK(!c.use_dualstack, "AWS_USE_DUALSTACK_ENDPOINT= (empty) over the profile");
     }
     clear_env();
+    setenv("HOME", home, 1);
+    { /* configparser's [DEFAULT]: its settings are those of every section
+       * there is, under the section's own (botocore 1.43's answers) */
+        snprintf(path, sizeof path, "%s/.aws/credentials", home);
+        write_file(path, "[DEFAULT]\naws_access_key_id = AKIDDEF\naws_secret_access_key = secretdef\n"
+                         "[dev]\naws_secret_access_key = secretdev\n");
+        snprintf(path, sizeof path, "%s/.aws/config", home);
+        write_file(path, "[DEFAULT]\nregion = eu-west-3\n[profile dev]\nregion = us-east-2\n[profile foo]\noutput = json\n"
+                         "[default]\noutput = text\n");
+        CHECK(kinagg_aws_config_load(&c, "dev") == KINAGG_OK && !strcmp(c.access_key_id, "AKIDDEF") &&
+                  !strcmp(c.secret_access_key, "secretdev") && !strcmp(c.region, "us-east-2"),
+              "[DEFAULT] under [dev]: %s %s %s %s", c.access_key_id, c.secret_access_key, c.region, c.error);
+        CHECK(kinagg_aws_config_load(&c, "foo") == KINAGG_ERR_INVALID_ARGUMENT && !c.broken && !c.access_key_id[0] &&
+                  !strcmp(c.region, "eu-west-3"),
+              "[DEFAULT] only for sections there are (no [foo] in the credentials file): %s %s %s", c.access_key_id,
+              c.region, c.error);
+        CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_ERR_INVALID_ARGUMENT && !strcmp(c.region, "eu-west-3"),
+              "[DEFAULT] under [default]: %s %s", c.region, c.error);
+        CHECK(kinagg_aws_config_load(&c, "DEFAULT") == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+                  strstr(c.error, "(DEFAULT) could not be found"),
+              "[DEFAULT] is no profile: %s", c.error);
+    }
+    clear_env();
     return check_summary("aws-config");
 }
