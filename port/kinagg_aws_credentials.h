@@ -1629,11 +1629,32 @@ static int kinagg__ac_region_ok(const char *r) {
     return k > 0 && k < 64;
 }
 
+/* The settings of the environment or the profile that find STS, as the
+ * tools find them: region, FIPS, dual-stack. */
+typedef struct kinagg__ac_where {
+    char region[64];
+    int use_fips, use_dualstack;
+} kinagg__ac_where;
+
+static void kinagg__ac_config_where(kinagg__ac_where *w, const char *profile) {
+    kinagg_aws_config cfg; /* holds keys too: wiped after use */
+    (void)kinagg_aws_config_load(&cfg, profile);
+    snprintf(w->region, sizeof w->region, "%s", cfg.region);
+    w->use_fips = cfg.use_fips;
+    w->use_dualstack = cfg.use_dualstack;
+    if (cfg.broken) { /* (a file the AWS CLI refuses: the environment's alone) */
+        w->use_fips = kinagg__cfg_is_true(getenv("AWS_USE_FIPS_ENDPOINT") ? getenv("AWS_USE_FIPS_ENDPOINT") : "");
+        w->use_dualstack = kinagg__cfg_is_true(getenv("AWS_USE_DUALSTACK_ENDPOINT") ? getenv("AWS_USE_DUALSTACK_ENDPOINT") : "");
+    }
+    kinagg__ac_wipe(&cfg, sizeof cfg);
+}
+
 static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char *token_file, const char *role_arn,
-                                             const char *session_name, const char *region) {
+                                             const char *session_name, const kinagg__ac_where *w) {
     char url[600], signing[64];
     kinagg_endpoint regional;
     kinagg_aws_config fc; /* only its FIPS and dual-stack settings */
+    const char *region = w->region;
     const char *ep = kinagg__ac_env("AWS_ENDPOINT_URL_STS");
     size_t k;
     if (!ep) ep = kinagg__ac_env("AWS_ENDPOINT_URL");
@@ -1665,12 +1686,11 @@ static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char 
         snprintf(p->region, sizeof p->region, "%s", region);
     }
     if (ep) snprintf(url, sizeof url, "%s", ep);
-    else if (p->region[0] && (memset(&fc, 0, sizeof fc),
-                              fc.use_fips = kinagg__cfg_is_true(getenv("AWS_USE_FIPS_ENDPOINT") ? getenv("AWS_USE_FIPS_ENDPOINT") : ""),
-                              fc.use_dualstack = kinagg__cfg_is_true(getenv("AWS_USE_DUALSTACK_ENDPOINT") ? getenv("AWS_USE_DUALSTACK_ENDPOINT") : ""),
+    else if (p->region[0] && (memset(&fc, 0, sizeof fc), fc.use_fips = w->use_fips, fc.use_dualstack = w->use_dualstack,
                               kinagg_aws_config_endpoint(&fc, p->region, &regional, signing) == KINAGG_OK))
         /* Kinesis's endpoint with "kinesis" off: the partition's suffix, FIPS
-         * and dual-stack as the environment asks (and the fips pseudo-regions) */
+         * and dual-stack as the environment or the profile asks (and the
+         * fips pseudo-regions) */
         snprintf(url, sizeof url, "https://sts%s", regional.host + 7);
     else snprintf(url, sizeof url, "https://sts.amazonaws.com");
     snprintf(p->name, sizeof p->name, "web identity (STS %.250s)", url);
@@ -1678,23 +1698,15 @@ static kinagg_status kinagg__ac_web_identity(kinagg_aws_provider *p, const char 
     return kinagg__ac_conn(p, KINAGG__AC_ALLOW_LOOPBACK);
 }
 
-/* The region from the environment or the profile, as the tools find it. */
-static void kinagg__ac_config_region(char *out, size_t cap, const char *profile) {
-    kinagg_aws_config cfg; /* holds keys too: wiped after use */
-    (void)kinagg_aws_config_load(&cfg, profile);
-    snprintf(out, cap, "%s", cfg.region);
-    kinagg__ac_wipe(&cfg, sizeof cfg);
-}
-
 KINAGG_API kinagg_status kinagg_aws_provider_web_identity(kinagg_aws_provider *p, const char *token_file,
                                                           const char *role_arn, const char *session_name) {
-    char region[64];
+    kinagg__ac_where w;
     kinagg_status st;
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
-    kinagg__ac_config_region(region, sizeof region, NULL);
+    kinagg__ac_config_where(&w, NULL);
     st = kinagg__ac_web_identity(p, token_file ? token_file : kinagg__ac_env("AWS_WEB_IDENTITY_TOKEN_FILE"),
                                  role_arn ? role_arn : kinagg__ac_env("AWS_ROLE_ARN"),
-                                 session_name ? session_name : kinagg__ac_env("AWS_ROLE_SESSION_NAME"), region);
+                                 session_name ? session_name : kinagg__ac_env("AWS_ROLE_SESSION_NAME"), &w);
     return st == KINAGG_OK ? st : kinagg__ac_init_failed(p, st);
 }
 
@@ -1713,6 +1725,7 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
     char cpath[512], fpath[512], section[160], name[128];
     const char *e = kinagg__cfg_env_profile(), *v = profile && *profile ? profile : e && *e ? e : NULL;
     const char *token_file, *role_arn, *session;
+    kinagg__ac_where w;
     int is_named = v != NULL;
     kinagg_status st;
     *nothing = 0;
@@ -1762,9 +1775,10 @@ static kinagg_status kinagg__ac_profile(kinagg_aws_provider *p, const char *prof
             return kinagg__ac_fail(p, KINAGG_ERR_INVALID_ARGUMENT,
                                    "web identity: a token file (web_identity_token_file or "
                                    "AWS_WEB_IDENTITY_TOKEN_FILE) but no role_arn or AWS_ROLE_ARN");
-        if (!pr.region[0] || kinagg__ac_env("AWS_REGION") || kinagg__ac_env("AWS_DEFAULT_REGION"))
-            kinagg__ac_config_region(pr.region, sizeof pr.region, is_named ? name : NULL); /* (the default may be missing) */
-        st = kinagg__ac_web_identity(p, token_file, role_arn, session, pr.region);
+        kinagg__ac_config_where(&w, is_named ? name : NULL); /* (the default may be missing) */
+        if (pr.region[0] && !kinagg__ac_env("AWS_REGION") && !kinagg__ac_env("AWS_DEFAULT_REGION"))
+            snprintf(w.region, sizeof w.region, "%s", pr.region);
+        st = kinagg__ac_web_identity(p, token_file, role_arn, session, &w);
         if (st == KINAGG_OK && pr.web_identity_token_file[0]) {
             size_t l = strlen(p->name);
             snprintf(p->name + l, sizeof p->name - l, " of profile [%.100s]", name);

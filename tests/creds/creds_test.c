@@ -800,6 +800,40 @@ static void test_web_identity(void) {
         CHECK(has(prov.name, "https://sts.cn-north-1.amazonaws.com.cn"), "chain, no config files: %s (%s)", prov.name,
               prov.error);
         kinagg_aws_provider_free(&prov);
+        /* the profile's use_fips_endpoint and use_dualstack_endpoint find
+         * STS too, as botocore's client for it has the profile's settings
+         * (the environment's over them) */
+        {
+            static const char *const fips_cases[][3] = {
+                /* the profile's settings, AWS_USE_FIPS_ENDPOINT (- unset), the URL */
+                {"use_fips_endpoint = true\n", "-", "https://sts-fips.us-east-2.amazonaws.com"},
+                {"use_dualstack_endpoint = true\n", "-", "https://sts.us-east-2.api.aws"},
+                {"use_fips_endpoint = true\n", "false", "https://sts.us-east-2.amazonaws.com"},
+                {"", "true", "https://sts-fips.us-east-2.amazonaws.com"}};
+            size_t i;
+            char cfg_path[64];
+            snprintf(cfg_path, sizeof cfg_path, "/tmp/kinagg-fips-config-%d", (int)getpid());
+            setenv("AWS_CONFIG_FILE", cfg_path, 1);
+            setenv("AWS_REGION", "us-east-2", 1);
+            for (i = 0; i < sizeof fips_cases / sizeof fips_cases[0]; i++) {
+                FILE *f = fopen(cfg_path, "w");
+                if (f) {
+                    fprintf(f, "[default]\n%s", fips_cases[i][0]);
+                    fclose(f);
+                }
+                if (fips_cases[i][1][0] != '-') setenv("AWS_USE_FIPS_ENDPOINT", fips_cases[i][1], 1);
+                kinagg_aws_provider_chain(&prov, NULL);
+                CHECK(has(prov.name, fips_cases[i][2]), "chain, profile %s AWS_USE_FIPS_ENDPOINT=%s: %s (%s)",
+                      fips_cases[i][0], fips_cases[i][1], prov.name, prov.error);
+                kinagg_aws_provider_free(&prov);
+                kinagg_aws_provider_web_identity(&prov, NULL, NULL, NULL);
+                CHECK(has(prov.name, fips_cases[i][2]), "web identity, profile %s AWS_USE_FIPS_ENDPOINT=%s: %s (%s)",
+                      fips_cases[i][0], fips_cases[i][1], prov.name, prov.error);
+                kinagg_aws_provider_free(&prov);
+                unsetenv("AWS_USE_FIPS_ENDPOINT");
+            }
+            remove(cfg_path);
+        }
         if (saved_cfg) setenv("AWS_CONFIG_FILE", cfg_keep, 1); else unsetenv("AWS_CONFIG_FILE");
         if (saved_cred) setenv("AWS_SHARED_CREDENTIALS_FILE", cred_keep, 1); else unsetenv("AWS_SHARED_CREDENTIALS_FILE");
     }
