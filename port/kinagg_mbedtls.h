@@ -58,6 +58,8 @@ typedef struct kinagg_mbedtls {
     mbedtls_x509_crt own_cert;  /* the client certificate for mutual TLS, if set */
     mbedtls_pk_context own_key;
     int own_cert_set;
+    unsigned want;       /* what the last call that could not go on waits for
+                          * (KINAGG_WAIT_READ or _WRITE, as mbedTLS said); 0 once one goes on */
 } kinagg_mbedtls;
 
 /* Sets up TLS over inner and fills *out with the TLS transport. */
@@ -121,12 +123,24 @@ static int kinagg__tls_bio_recv(void *ctx, unsigned char *buf, size_t len) {
     return io == KINAGG_IO_CLOSED ? 0 : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
+/* mbedTLS cannot go on until the connection can be read (WANT_READ) or
+ * written (WANT_WRITE): remembered for wait, which must wait for that
+ * direction alone (a connected socket is always writable: waiting for
+ * both would return at once, for the whole handshake). 1 if so. */
+static int kinagg__tls_again(kinagg_mbedtls *t, int rc) {
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ) t->want = KINAGG_WAIT_READ;
+    else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) t->want = KINAGG_WAIT_WRITE;
+    else return 0;
+    return 1;
+}
+
 static void kinagg__tls_close(void *ctx) {
     kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
     if (t->handshake_done) (void)mbedtls_ssl_close_notify(&t->ssl); /* best effort */
     if (t->tcp_up || t->inner.close) t->inner.close(t->inner.ctx);
     t->tcp_up = 0;
     t->handshake_done = 0;
+    t->want = 0;
     if (t->ready) mbedtls_ssl_session_reset(&t->ssl);
 }
 
@@ -154,13 +168,14 @@ static kinagg_io kinagg__tls_connect(void *ctx, const char *host, uint16_t port)
         mbedtls_ssl_set_bio(&t->ssl, t, kinagg__tls_bio_send, kinagg__tls_bio_recv, NULL);
     }
     if (t->handshake_done) return KINAGG_IO_OK;
+    t->want = 0;
     rc = mbedtls_ssl_handshake(&t->ssl);
     if (rc == 0) {
         t->handshake_done = 1;
         t->cert_refused = 0;
         return KINAGG_IO_OK;
     }
-    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
+    if (kinagg__tls_again(t, rc)) return KINAGG_IO_AGAIN;
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         char info[200];
         uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
@@ -184,24 +199,28 @@ static kinagg_io kinagg__tls_connect(void *ctx, const char *host, uint16_t port)
 
 static kinagg_io kinagg__tls_send(void *ctx, const unsigned char *data, size_t len, size_t *sent) {
     kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
-    int rc = mbedtls_ssl_write(&t->ssl, data, len);
+    int rc;
+    t->want = 0;
+    rc = mbedtls_ssl_write(&t->ssl, data, len);
     if (rc > 0) {
         *sent = (size_t)rc;
         return KINAGG_IO_OK;
     }
-    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
+    if (kinagg__tls_again(t, rc)) return KINAGG_IO_AGAIN;
     kinagg__tls_err(t, "TLS write", rc);
     return rc == MBEDTLS_ERR_NET_CONN_RESET ? KINAGG_IO_CLOSED : KINAGG_IO_ERROR;
 }
 
 static kinagg_io kinagg__tls_recv(void *ctx, unsigned char *buf, size_t cap, size_t *received) {
     kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
-    int rc = mbedtls_ssl_read(&t->ssl, buf, cap);
+    int rc;
+    t->want = 0;
+    rc = mbedtls_ssl_read(&t->ssl, buf, cap);
     if (rc > 0) {
         *received = (size_t)rc;
         return KINAGG_IO_OK;
     }
-    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KINAGG_IO_AGAIN;
+    if (kinagg__tls_again(t, rc)) return KINAGG_IO_AGAIN;
     if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_NET_CONN_RESET) {
         snprintf(t->error, sizeof t->error, "connection closed by the server");
         return KINAGG_IO_CLOSED;
@@ -213,8 +232,10 @@ static kinagg_io kinagg__tls_recv(void *ctx, unsigned char *buf, size_t cap, siz
 static kinagg_io kinagg__tls_wait(void *ctx, unsigned events, uint32_t timeout_ms) {
     kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
     if ((events & KINAGG_WAIT_READ) && mbedtls_ssl_get_bytes_avail(&t->ssl) > 0) return KINAGG_IO_OK;
-    /* during a handshake mbedTLS may wait for either direction */
-    if (!t->handshake_done) events = KINAGG_WAIT_READ | KINAGG_WAIT_WRITE;
+    /* what mbedTLS waits for, whichever direction the caller's next call
+     * is (a handshake reads, a write may have to read first); before the
+     * TCP connection is up, the inner transport's own wait */
+    if (t->tcp_up && t->want) events = t->want;
     return t->inner.wait ? t->inner.wait(t->inner.ctx, events, timeout_ms) : KINAGG_IO_OK;
 }
 

@@ -12,8 +12,12 @@
 #define KINAGG_MBEDTLS_IMPLEMENTATION
 #include "../../port/kinagg_mbedtls.h"
 #include "../check.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* mbedTLS's heap use: calls, bytes live now, and the peak */
 static unsigned long tls_allocs;
@@ -74,6 +78,53 @@ static kinagg_status call(const char *pki, const char *ca, int port, const char 
     return st;
 }
 
+/* A handshake the server never answers (a listener that never accepts:
+ * the kernel completes TCP, no ServerHello comes): the client must sleep in
+ * wait until its connect time limit, not wake again and again (a connected
+ * socket is always writable; waiting for either direction spun). Returns
+ * the wakes counted in 1 s. */
+static unsigned long silent_waits;
+static kinagg_transport silent_inner;
+static kinagg_io counting_wait(void *ctx, unsigned events, uint32_t timeout_ms) {
+    silent_waits++;
+    return silent_inner.wait(ctx, events, timeout_ms);
+}
+static unsigned long silent_handshake(const char *pki, kinagg_status *st) {
+    static kinagg_mbedtls tls;
+    static unsigned char sbuf[1024], rbuf[1024];
+    static kinagg_http_client c;
+    kinagg_posix_socket sock;
+    kinagg_transport tcp, tp;
+    kinagg_platform pf;
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    char path[512];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return ~0ul;
+    kinagg_posix_socket_init(&sock, &tcp);
+    kinagg_posix_platform(&pf);
+    kinagg_mbedtls_init(&tls, &tcp, &tp);
+    snprintf(path, sizeof path, "%s/ca.crt", pki);
+    kinagg_mbedtls_ca_file(&tls, path);
+    silent_inner = tp;
+    tp.wait = counting_wait;
+    kinagg_http_init(&c, &tp, sbuf, sizeof sbuf, rbuf, sizeof rbuf);
+    c.connect_timeout_ms = 1000;
+    silent_waits = 0;
+    kinagg_http_begin(&c, "127.0.0.1", ntohs(a.sin_port), kinagg_str_c("GET"), kinagg_str_c("/"), NULL, 0, NULL, 0,
+                      pf.now_ms(pf.ctx));
+    *st = kinagg_http_run(&c, &pf);
+    kinagg_http_close(&c);
+    kinagg_mbedtls_free(&tls);
+    close(fd);
+    return silent_waits;
+}
+
 int main(int argc, char **argv) {
     static kinagg_mbedtls tls;
     const char *detail = "";
@@ -112,5 +163,12 @@ int main(int argc, char **argv) {
     CHECK(st == KINAGG_ERR_TLS && strstr(detail, "expired"), "expired: %s (%s)", kinagg_strerror(st), detail);
     printf("expired:    %s: %s\n", kinagg_strerror(st), detail);
     kinagg_mbedtls_free(&tls);
+
+    {
+        unsigned long waits = silent_handshake(argv[1], &st);
+        printf("a handshake never answered: %s after %lu waits\n", kinagg_strerror(st), waits);
+        CHECK(st == KINAGG_ERR_TIMEOUT && waits <= 20, "a silent server's handshake: %s, %lu wakes in 1 s",
+              kinagg_strerror(st), waits);
+    }
     return check_summary("tls");
 }
