@@ -1001,6 +1001,9 @@ typedef struct kinagg_producer_config {
     uint32_t max_backoff_ms;       /* default 5000 */
     uint32_t request_timeout_ms;   /* whole response; default 6000 (KPL RequestTimeout);
                                     * at least 1 */
+    uint32_t connect_timeout_ms;   /* name lookup, TCP and TLS handshakes together;
+                                    * default 5000, at least 1 (a satellite or 2G link
+                                    * may need 20000 or more) */
     unsigned connections;          /* default 1, at most KINAGG_PRODUCER_MAX_CONNECTIONS */
     size_t max_shards;             /* open and closed shards kept; default 64 */
     size_t record_buffer_size;     /* bytes for buffered records (key + explicit hash
@@ -5912,6 +5915,7 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
     c->min_backoff_ms = 100;
     c->max_backoff_ms = 5000;
     c->request_timeout_ms = 6000;
+    c->connect_timeout_ms = 5000;
     c->connections = 1;
     c->max_shards = 64;
     c->send_buffer_size = 16384;
@@ -5934,7 +5938,7 @@ static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
            cfg->collection_max_size >= cfg->max_record_size && cfg->collection_max_size <= KINAGG_RECORD_SIZE_MAX &&
            cfg->aggregation_max_size >= 64 && cfg->aggregation_max_size <= cfg->max_record_size &&
            cfg->rate_limit_percent >= 1 && cfg->rate_limit_percent <= 100000 && cfg->request_timeout_ms >= 1 &&
-           cfg->recv_buffer_size >= 4096 &&
+           cfg->connect_timeout_ms >= 1 && cfg->recv_buffer_size >= 4096 &&
            cfg->send_buffer_size >= 1024 && cfg->max_backoff_ms >= cfg->min_backoff_ms &&
            cfg->recv_buffer_size <= KINAGG__PBUF_MAX && cfg->send_buffer_size <= KINAGG__PBUF_MAX &&
            cfg->max_records < 0xfffffff0u && cfg->record_buffer_size < 0xfffffff0u &&
@@ -6138,6 +6142,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
                                  at + l.sb, cfg->send_buffer_size, at + l.rb, cfg->recv_buffer_size);
         if (st != KINAGG_OK) return st;
         c->k.http.recv_timeout_ms = cfg->request_timeout_ms;
+        c->k.http.connect_timeout_ms = cfg->connect_timeout_ms;
         /* and c->state is KINAGG__C_IDLE (0), from the memset */
     }
     /* the stream's name and ARN, and the credentials: copies of our own */

@@ -65,6 +65,8 @@ static const char usage_more[] =
     "  --cli-read-timeout S   seconds to wait for a request's answer before sending it\n"
     "                         again, 1-3600 (default 6, as the KPL; a slow server or\n"
     "                         downlink needs more)\n"
+    "  --cli-connect-timeout S  seconds to look the endpoint up and connect (TCP and\n"
+    "                         TLS), 1-3600 (default 5; a satellite or 2G link needs more)\n"
     "  --buffer-mb N          memory for records read and not delivered yet, MiB\n"
     "                         (default 16). Reading waits while it is full or while\n"
     "                         delivery fails, so the writer upstream waits too\n"
@@ -104,7 +106,7 @@ typedef struct cat_opts {
     int tab_key, aggregate, strip_cr;
     unsigned char sep;
     unsigned long max_buffered_ms, max_entries, connections, buffer_mb, create, rate_limit, record_ttl_ms,
-        drain_timeout_ms, max_record_kib, max_shards, read_timeout_s;
+        drain_timeout_ms, max_record_kib, max_shards, read_timeout_s, connect_timeout_s;
 } cat_opts;
 
 static int usage_error(const char *opt, const char *value, const char *want) {
@@ -710,6 +712,7 @@ int main(int argc, char **argv) {
             {"--max-record-kib", 1, 10240, "KiB, 1-10240", offsetof(cat_opts, max_record_kib)},
             {"--max-shards", 1, 65535, "a shard count, 1-65535", offsetof(cat_opts, max_shards)},
             {"--cli-read-timeout", 1, 3600, "seconds, 1-3600", offsetof(cat_opts, read_timeout_s)},
+            {"--cli-connect-timeout", 1, 3600, "seconds, 1-3600", offsetof(cat_opts, connect_timeout_s)},
         };
         size_t k;
         int r;
@@ -815,6 +818,7 @@ int main(int argc, char **argv) {
         kinagg_transport ctp;
         if (!tool_setup("kinagg-cat", &o, &cfg, &ep, &cred, region, sizeof region, &cc, 1, &ctp, &pf)) return 2;
         kinagg_kinesis_init(&k, &ep, kinagg_str_c(region), &cred, o.protocol, &ctp, &pf, sb, sizeof sb, rb, sizeof rb);
+        if (opt.connect_timeout_s) k.http.connect_timeout_ms = (uint32_t)opt.connect_timeout_s * 1000;
         {
             /* throttling (five streams being created at most), 5xx and
              * network faults pass: tried again for a minute, as the other
@@ -874,6 +878,7 @@ int main(int argc, char **argv) {
     pc.rate_limit_percent = (uint32_t)opt.rate_limit;
     pc.record_ttl_ms = (uint32_t)opt.record_ttl_ms;
     if (opt.read_timeout_s) pc.request_timeout_ms = (uint32_t)opt.read_timeout_s * 1000;
+    if (opt.connect_timeout_s) pc.connect_timeout_ms = (uint32_t)opt.connect_timeout_s * 1000;
     pc.max_shards = opt.max_shards;
     pc.max_record_size = (size_t)opt.max_record_kib << 10;
     if (pc.aggregation_max_size > pc.max_record_size) pc.aggregation_max_size = pc.max_record_size;

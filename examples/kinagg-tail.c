@@ -51,7 +51,9 @@ static const char usage[] =
     "                         atomically; start after them when FILE exists\n"
     "  --buffer-mb N          receive buffer for one GetRecords answer, MiB, 1-1024\n"
     "                         (default 16: the largest answer Kinesis gives)\n"
-    "  --cli-read-timeout S   seconds to wait for a whole answer, 1-3600 (default 30)\n\n";
+    "  --cli-read-timeout S   seconds to wait for a whole answer, 1-3600 (default 30)\n"
+    "  --cli-connect-timeout S  seconds to look the endpoint up and connect (TCP and\n"
+    "                         TLS), 1-3600 (default 5; a satellite or 2G link needs more)\n\n";
 static const char usage_more[] =
     "Failed calls (connection errors, 5xx, throttling) are tried again with\n"
     "backoff, for ever with --follow, else for 60 s; an expired iterator is taken\n"
@@ -897,7 +899,7 @@ int main(int argc, char **argv) {
     kinagg_transport tp;
     char region[64];
     unsigned long buffer_mb = 16;
-    uint32_t read_timeout_ms = 30000;
+    uint32_t read_timeout_ms = 30000, connect_timeout_ms = 5000;
     unsigned char *rbuf;
     uint64_t next_list_ms = 0;
     unsigned list_fails = 0;
@@ -914,7 +916,8 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--follow")) { follow = 1; continue; }
         if (!strcmp(a, "--with-key")) { with_key = 1; continue; }
         if (strcmp(a, "--from") && strcmp(a, "--shard") && strcmp(a, "--grep") && strcmp(a, "--output") &&
-            strcmp(a, "--checkpoint") && strcmp(a, "--buffer-mb") && strcmp(a, "--cli-read-timeout"))
+            strcmp(a, "--checkpoint") && strcmp(a, "--buffer-mb") && strcmp(a, "--cli-read-timeout") &&
+            strcmp(a, "--cli-connect-timeout"))
             return usage_error("unknown option %s", a);
         if (i + 1 >= argc) return usage_error("%s needs a value", a);
         {
@@ -950,6 +953,11 @@ int main(int argc, char **argv) {
                 unsigned long sec;
                 if (!tool_number(v, 1, 3600, &sec)) return usage_error("--cli-read-timeout takes 1 to 3600 seconds, not %s", v);
                 read_timeout_ms = (uint32_t)sec * 1000;
+            } else if (!strcmp(a, "--cli-connect-timeout")) {
+                unsigned long sec;
+                if (!tool_number(v, 1, 3600, &sec))
+                    return usage_error("--cli-connect-timeout takes 1 to 3600 seconds, not %s", v);
+                connect_timeout_ms = (uint32_t)sec * 1000;
             } else {
                 char *e;
                 errno = 0;
@@ -994,6 +1002,7 @@ int main(int argc, char **argv) {
     kinagg_kinesis_init(&k, &ep, kinagg_str_c(region), &cred, o.protocol, &tp, &pf, sbuf, sizeof sbuf, rbuf,
                         buffer_mb << 20);
     k.http.recv_timeout_ms = read_timeout_ms; /* a full answer over a slow link: 30 s by default */
+    k.http.connect_timeout_ms = connect_timeout_ms;
 
     while (!stop_signal) {
         uint64_t now = pf.now_ms(NULL), wake;

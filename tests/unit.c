@@ -1708,6 +1708,62 @@ static void test_reinit_closes(void) {
 #endif
 }
 
+/* The producer's connect_timeout_ms reaches its connections: a connect
+ * that stays pending (a link with seconds of latency) is given up at that
+ * limit, not at the HTTP client's default 5 s. */
+static uint64_t slow_clock;
+static unsigned slow_connects;
+static uint64_t slow_now(void *ctx) { (void)ctx; return slow_clock; }
+static kinagg_io slow_connect(void *c, const char *h, uint16_t port) {
+    (void)c, (void)h, (void)port;
+    slow_connects++;
+    return KINAGG_IO_AGAIN;
+}
+static void slow_close(void *c) { (void)c; }
+static void test_connect_timeout(void) {
+    static unsigned char region[1 << 18];
+    static kinagg_producer p;
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    kinagg_producer_stats st;
+    uint64_t next, gave_up = 0;
+    memset(tp, 0, sizeof tp);
+    memset(&pl, 0, sizeof pl);
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("SECRET");
+    cr.session_token = kinagg_str_c("");
+    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
+    tp[0].connect = slow_connect, tp[0].send = reinit_send, tp[0].recv = gather_recv, tp[0].close = slow_close;
+    pl.now_ms = slow_now, pl.unix_ms = gather_unix;
+    kinagg_producer_config_defaults(&cfg);
+    CHECK(cfg.connect_timeout_ms == 5000, "connect_timeout_ms default %lu", (unsigned long)cfg.connect_timeout_ms);
+    cfg.stream.name = kinagg_str_c("slow-link");
+    cfg.no_shard_map = 1;
+    cfg.max_buffered_ms = 0;
+    cfg.record_ttl_ms = 0;
+    cfg.max_record_size = cfg.aggregation_max_size = 4096;
+    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    cfg.connect_timeout_ms = 0;
+    CHECK(kinagg_producer_region_size(&cfg) == 0, "connect_timeout_ms 0 accepted");
+    cfg.connect_timeout_ms = 20000;
+    slow_clock = 1000;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                               KINAGG_PROTOCOL_DEFAULT, tp, &pl) == KINAGG_OK, "slow link: init");
+    CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "slow link: put");
+    /* the clock moves 100 ms a poll; the first failure is the time out */
+    for (; slow_clock < 60000 && !gave_up; slow_clock += 100) {
+        kinagg_producer_poll(&p, &next);
+        kinagg_producer_get_stats(&p, &st);
+        if (st.requests_failed) gave_up = slow_clock;
+    }
+    CHECK(slow_connects >= 1 && gave_up >= 1000 + 20000 && gave_up <= 1000 + 20000 + 200,
+          "a connect pending for ever was given up at %lu ms (connect_timeout_ms 20000, from 1000)", (unsigned long)gave_up);
+    kinagg_producer_abandon(&p);
+}
+
 /* Endpoints by region, with each partition's DNS suffix (as botocore's
  * partitions list gives them). */
 static void test_endpoint_partitions(void) {
@@ -1756,6 +1812,7 @@ int main(int argc, char **argv) {
     test_producer_route();
     test_unmapped_gather();
     test_reinit_closes();
+    test_connect_timeout();
     test_endpoint_partitions();
     test_partition_keys();
     test_agg_errors();

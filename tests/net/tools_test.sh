@@ -172,6 +172,14 @@ for tool in kinagg-cat kinagg-tail; do
     check "$tool --help documents $opt" "grep -q -- '$opt' <<<\"\$help\""
   done
 done
+# the AWS CLI's --cli-connect-timeout: taken, and out of range a usage error
+for tool in kinagg-cat kinagg-tail; do
+  ./$B/$tool --stream tools-json-$SEED --cli-connect-timeout 0 </dev/null >/dev/null 2> $B/connto.err; rc=$?
+  check "$tool --cli-connect-timeout 0: exit 2 (got $rc), saying the range" \
+    "[ $rc -eq 2 ] && grep -q '1-3600\|1 to 3600' $B/connto.err"
+done
+got=$(./$B/kinagg-tail --stream tools-json-$SEED --cli-connect-timeout 30 --grep cli-name- 2>/dev/null | wc -l)
+check "kinagg-tail --cli-connect-timeout 30 reads the 3 lines (got $got)" test "$got" -eq 3
 # a region botocore refuses (a space, a comment left in the config, too
 # long) is a usage error, not signed for
 echo x | ./$B/kinagg-cat --stream tools-json-$SEED --region 'us-west-2 # Oregon' 2> $B/badregion.err; rc=$?
