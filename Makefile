@@ -156,6 +156,8 @@ $(B)/producer_promises: tests/net/producer_promises.c $(CORE) port/kinagg_posix.
 	gcc $(STD) $(WARN) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all $< -o $@
 $(B)/http_test: tests/http_test.c $(CORE) port/kinagg_posix.h tests/check.h | $(B)
 	gcc $(STD) $(WARN) $(SAN) $< -o $@
+$(B)/lwip_port_test: tests/net/lwip_port_test.c $(CORE) port/kinagg_lwip.h tests/check.h | $(B)
+	gcc $(STD) $(WARN) -g -I/usr/include/lwip $< -llwip -lpthread -o $@
 $(B)/lwip_test: tests/net/lwip_test.c $(CORE) port/kinagg_lwip.h tests/check.h tests/net/net_util.h | $(B)
 	gcc $(STD) $(WARN) -g -I/usr/include/lwip $< -llwip -lpthread -o $@
 $(B)/pki/done: tests/net/certs.sh

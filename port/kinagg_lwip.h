@@ -8,8 +8,9 @@
  *   kinagg_lwip_socket_init(&sock, &tp);
  *   kinagg_lwip_platform(&pf, my_rtc_unix_ms, NULL);  // wall clock from you
  *
- * Host names are resolved with lwip_getaddrinfo when LWIP_DNS is on;
- * otherwise give the endpoint as a numeric IPv4 or IPv6 address. Wrap the
+ * Host names are resolved with lwip_getaddrinfo when LWIP_DNS is on, which
+ * blocks the calling task until DNS answers (or times out); otherwise, or
+ * where that matters, give the endpoint as a numeric IPv4 or IPv6 address. Wrap the
  * transport with port/kinagg_mbedtls.h for TLS. Needs lwipopts.h with
  * LWIP_SOCKET and LWIP_POLL (or LWIP_SOCKET_POLL), and kinagg.h.
  */
@@ -43,6 +44,7 @@ KINAGG_API void kinagg_lwip_platform(kinagg_platform *platform, uint64_t (*unix_
 #define KINAGG_LWIP_IMPLEMENTATION_DONE
 
 #include "lwip/opt.h"
+#include "lwip/ip_addr.h" /* (lwip/sockets.h leaves it out with LWIP_SOCKET_EXTERNAL_HEADERS) */
 #include "lwip/sockets.h"
 #include "lwip/sys.h"
 #include "lwip/errno.h"
@@ -209,13 +211,25 @@ KINAGG_API void kinagg_lwip_socket_init(kinagg_lwip_socket *sock, kinagg_transpo
 }
 
 static uint64_t kinagg__lwip_now(void *ctx) {
-    /* sys_now() is 32-bit milliseconds: widen it, counting wraps */
+    /* sys_now() is 32-bit milliseconds: widen it, counting wraps. Tasks
+     * share the count: a task preempted after reading sys_now() comes
+     * back with a tick older than another task's last one, which is no
+     * wrap (a wrap goes back by almost 2^32): it gets the newest time
+     * instead, so the clock never goes back nor jumps 49.7 days ahead. */
     static uint32_t last, wraps;
     uint32_t t = sys_now();
+    uint64_t now;
+    SYS_ARCH_DECL_PROTECT(lev);
     (void)ctx;
-    if (t < last) wraps++;
+    SYS_ARCH_PROTECT(lev);
+    if (t < last) {
+        if (last - t > 0x80000000u) wraps++;
+        else t = last;
+    }
     last = t;
-    return ((uint64_t)wraps << 32) | t;
+    now = ((uint64_t)wraps << 32) | t;
+    SYS_ARCH_UNPROTECT(lev);
+    return now;
 }
 static uint32_t kinagg__lwip_random(void *ctx) {
     (void)ctx;

@@ -140,6 +140,8 @@ step "kinesis: json over mbedTLS (test CA, localhost certificate)" \
 step "reader: the TLS stream read back" \
   node --no-warnings tests/net/reader.js --endpoint http://127.0.0.1:$KINESALITE --stream e2e-tls-$SEED --manifest $B/manifest-tls.txt
 step "tls: wrong CA, wrong host name, expired certificate refused" ./$B/tls_test $B/pki $TLS $TLS_EXPIRED
+step "lwip: the port alone (its includes, a shared 32-bit clock widened)" sh_all \
+  "make -s $B/lwip_port_test && ./$B/lwip_port_test"
 step "lwip: Kinesis calls over lwIP sockets, bridged to the proxy" sh_all \
   "make -s $B/lwip_test && ./$B/lwip_test $PROXY e2e-lwip-$SEED $B/manifest-lwip.txt"
 step "reader: the lwIP stream read back" \

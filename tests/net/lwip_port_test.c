@@ -1,0 +1,51 @@
+/* The lwIP port on its own: it compiles with kinagg.h as the only other
+ * include (Debian's lwIP headers set LWIP_SOCKET_EXTERNAL_HEADERS, with
+ * which lwip/sockets.h does not bring ip_addr_t), and its now_ms widens
+ * lwIP's 32-bit sys_now() right: across a wrap, and when tasks share it
+ * (one preempted after reading sys_now() returns an older tick than
+ * another task's last: no wrap, no step back). sys_now() is this file's.
+ *   lwip_port_test */
+#define _POSIX_C_SOURCE 200809L /* (Debian's unix port of lwIP needs POSIX types) */
+#include <limits.h> /* before lwIP: its arch.h defines ssize_t otherwise */
+#define KINAGG_IMPLEMENTATION
+#include "../../kinagg.h"
+#define KINAGG_LWIP_IMPLEMENTATION
+#include "../../port/kinagg_lwip.h"
+#include "../check.h"
+
+static uint32_t tick;
+static int preempt;
+static kinagg_platform pf;
+static uint64_t other_task_saw;
+
+u32_t sys_now(void) {
+    uint32_t mine = tick; /* this task reads the tick ... */
+    if (preempt) {        /* ... and is preempted: another task runs 1 ms later */
+        preempt = 0;
+        tick++;
+        other_task_saw = pf.now_ms(pf.ctx);
+    }
+    return mine;
+}
+static uint64_t wall(void *ctx) { (void)ctx; return 0; }
+
+int main(void) {
+    uint64_t a, b, c;
+    kinagg_lwip_platform(&pf, wall, NULL);
+    tick = 1000;
+    a = pf.now_ms(pf.ctx);
+    preempt = 1;
+    b = pf.now_ms(pf.ctx); /* read 1000, after the other task read 1001 */
+    tick++;
+    c = pf.now_ms(pf.ctx);
+    CHECK(a == 1000 && other_task_saw == 1001 && b == 1001 && c == 1002,
+          "two tasks: %llu, the other %llu, then %llu and %llu (expected 1000, 1001, 1001, 1002)",
+          (unsigned long long)a, (unsigned long long)other_task_saw, (unsigned long long)b, (unsigned long long)c);
+    /* a real wrap of the 32-bit tick, 49.7 days after boot */
+    tick = 0xfffffff0u;
+    a = pf.now_ms(pf.ctx);
+    tick = 0x10;
+    b = pf.now_ms(pf.ctx);
+    CHECK(b - a == 0x20, "across the wrap: %llu then %llu", (unsigned long long)a, (unsigned long long)b);
+    return check_summary("lwip-port");
+}
