@@ -2185,7 +2185,10 @@ static kinagg_status kinagg__ac_proc_start(kinagg_aws_provider *p) {
         if (fds[1] == 1) fcntl(1, F_SETFD, 0);
         else dup2(fds[1], 1);
         null = open("/dev/null", O_RDONLY);
-        if (null > 0) dup2(null, 0);
+        if (null > 0) {
+            dup2(null, 0);
+            close(null);
+        }
         execve("/bin/sh", argv, environ);
         _exit(127);
     }

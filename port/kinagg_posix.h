@@ -129,6 +129,9 @@ static kinagg_io kinagg__posix_try_next(kinagg_posix_socket *s) {
             continue;
         }
         fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL, 0) | O_NONBLOCK);
+        /* not inherited by programs the application runs (a credential_process):
+         * a connection closed here stays open while such a child lives */
+        fcntl(s->fd, F_SETFD, FD_CLOEXEC);
         setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (connect(s->fd, sa, len) == 0) return KINAGG_IO_OK;
         if (errno == EINPROGRESS || errno == EINTR) {

@@ -660,6 +660,24 @@ static void test_process(void) {
     kinagg_aws_provider_process(&prov, "/nonexistent/kinagg-credentials-helper 2>/dev/null");
     CHECK(fetch1(&prov, &c) != KINAGG_OK && has(prov.error, "status 127"), "not found: %s", prov.error);
     kinagg_aws_provider_free(&prov);
+    {
+        /* a kinagg connection open meanwhile is not the command's: it
+         * lists its descriptors, and fails on a socket among them */
+        kinagg_posix_socket sock;
+        kinagg_transport tcp;
+        int i;
+        kinagg_posix_socket_init(&sock, &tcp);
+        for (i = 0; i < 200 && tcp.connect(tcp.ctx, "127.0.0.1", (uint16_t)port("sts")) == KINAGG_IO_AGAIN; i++)
+            tcp.wait(tcp.ctx, KINAGG_WAIT_WRITE, 10);
+        snprintf(cmd, sizeof cmd, "if ls -l /proc/$$/fd | grep -q socket; then ls -l /proc/$$/fd >&2; exit 9; fi; cat %s",
+                 path_in(dir, "proc-long.json"));
+        kinagg_aws_provider_process(&prov, cmd);
+        st = fetch1(&prov, &c);
+        CHECK(sock.fd >= 0 && st == KINAGG_OK, "the command inherited kinagg's connection (fd %d): %d %s", sock.fd, st,
+              prov.error);
+        kinagg_aws_provider_free(&prov);
+        tcp.close(tcp.ctx);
+    }
     kinagg_aws_provider_process(&prov, "cat"); /* standard input is /dev/null, not ours */
     st = fetch(&prov, 1, &c, &exp, NULL, &took);
     CHECK(st == KINAGG_ERR_JSON && has(prov.error, "ends early") && took < 2000, "stdin: %d %s", st, prov.error);
