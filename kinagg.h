@@ -7043,7 +7043,10 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
     uint32_t wait = 10; /* ms until the source is asked again; 0: when needed */
     kinagg_status st;
     if (!KINAGG__CRED_SOURCE || !src->get || now < p->cred_retry_ms) return;
-    unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) : 0;
+    /* the clock as corrected by the service's Date (credentials expire
+     * by the service's clock: a device clock hours ahead would take them
+     * as always about to expire, and fetch them every second) */
+    unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) + (uint64_t)p->conns[0].k.clock_offset_ms : 0;
     if (p->have_credentials && !p->cred_forced &&
         (!p->cred_expires_ms || unix_now + p->cfg.credentials_refresh_ms < p->cred_expires_ms))
         return;

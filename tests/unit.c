@@ -1764,6 +1764,101 @@ static void test_connect_timeout(void) {
     kinagg_producer_abandon(&p);
 }
 
+#if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
+/* A device clock 3 hours ahead: the first request is refused as skewed,
+ * the producer learns the service's clock from Date, and credentials that
+ * expire an hour from now by the service's clock are not taken as about to
+ * expire (they were fetched again every second). */
+#define SKEW_MS (3 * 3600 * 1000ull)
+static uint64_t skew_clock; /* the service's clock, ms since the epoch */
+static unsigned skew_requests, skew_gets;
+static size_t skew_pos, skew_len;
+static char skew_resp[512];
+static uint64_t skew_now(void *ctx) { (void)ctx; return skew_clock - 1700000000000ull; }
+static uint64_t skew_unix(void *ctx) { (void)ctx; return skew_clock + SKEW_MS; }
+static kinagg_io skew_connect(void *c, const char *h, uint16_t port) { (void)c, (void)h, (void)port; return KINAGG_IO_OK; }
+static kinagg_io skew_send(void *c, const unsigned char *d, size_t l, size_t *n) {
+    (void)c, (void)d;
+    if (skew_pos == skew_len) { /* a new request: answer it */
+        static const char *const days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+        static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        static const char refused[] = "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature expired: "
+                                      "20231115T011320Z is now earlier than 20231114T220820Z\"}";
+        static const char stored[] = "{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"49\","
+                                     "\"ShardId\":\"shardId-000000000000\"}]}";
+        uint64_t secs = skew_clock / 1000, days_since = secs / 86400, rem = secs % 86400;
+        /* the civil date (Howard Hinnant's days_from_civil, inverted) */
+        uint64_t z = days_since + 719468, era = z / 146097, doe = z - era * 146097;
+        uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        uint64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+        uint64_t y = yoe + era * 400 + (m <= 2);
+        const char *body = skew_requests++ ? stored : refused;
+        skew_len = (size_t)snprintf(skew_resp, sizeof skew_resp,
+                                    "HTTP/1.1 %s\r\nDate: %s, %02u %s %04u %02u:%02u:%02u GMT\r\n"
+                                    "Content-Type: application/x-amz-json-1.1\r\nContent-Length: %u\r\n\r\n%s",
+                                    body == refused ? "400 Bad Request" : "200 OK", days[days_since % 7], (unsigned)d,
+                                    months[m - 1], (unsigned)y, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+                                    (unsigned)(rem % 60), (unsigned)strlen(body), body);
+        skew_pos = 0;
+    }
+    *n = l;
+    return KINAGG_IO_OK;
+}
+static kinagg_io skew_recv(void *c, unsigned char *b, size_t l, size_t *n) {
+    (void)c;
+    if (skew_pos == skew_len) return KINAGG_IO_AGAIN;
+    *n = l < skew_len - skew_pos ? l : skew_len - skew_pos;
+    memcpy(b, skew_resp + skew_pos, *n);
+    skew_pos += *n;
+    return KINAGG_IO_OK;
+}
+static kinagg_status skew_get(void *ctx, int force, kinagg_credentials *out, uint64_t *expires) {
+    (void)ctx, (void)force;
+    skew_gets++;
+    out->access_key_id = kinagg_str_c("ASIASKEW");
+    out->secret_access_key = kinagg_str_c("SECRET");
+    out->session_token = kinagg_str_c("TOKEN");
+    *expires = skew_clock + 3600 * 1000; /* an hour, by the service's clock */
+    return KINAGG_OK;
+}
+static void skew_done(void *ctx, const kinagg_completion *c) { (void)ctx; *(kinagg_status *)c->user = c->status; }
+static void test_credentials_skewed_clock(void) {
+    static unsigned char region[1 << 18];
+    static kinagg_producer p;
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_status done = KINAGG_PENDING;
+    uint64_t next, end;
+    memset(tp, 0, sizeof tp);
+    memset(&pl, 0, sizeof pl);
+    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
+    tp[0].connect = skew_connect, tp[0].send = skew_send, tp[0].recv = skew_recv, tp[0].close = slow_close;
+    pl.now_ms = skew_now, pl.unix_ms = skew_unix;
+    kinagg_producer_config_defaults(&cfg);
+    cfg.stream.name = kinagg_str_c("skewed");
+    cfg.no_shard_map = 1;
+    cfg.max_buffered_ms = 0;
+    cfg.max_record_size = cfg.aggregation_max_size = 4096;
+    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    cfg.credentials_source.get = skew_get;
+    cfg.on_complete = skew_done;
+    skew_clock = 1700000000000ull;
+    skew_requests = skew_gets = 0;
+    skew_pos = skew_len = 0;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), NULL,
+                               KINAGG_PROTOCOL_JSON, tp, &pl) == KINAGG_OK, "skewed clock: init");
+    CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, &done) == KINAGG_OK, "skewed clock: put");
+    for (end = skew_clock + 600000; skew_clock < end; skew_clock += 100) kinagg_producer_poll(&p, &next);
+    CHECK(done == KINAGG_OK && skew_requests == 2, "skewed clock: the record %s after %u requests",
+          kinagg_strerror(done), skew_requests);
+    CHECK(skew_gets <= 2, "a clock 3 h ahead: credentials good for an hour fetched %u times in 10 minutes", skew_gets);
+    kinagg_producer_abandon(&p);
+}
+#endif
+
 /* Endpoints by region, with each partition's DNS suffix (as botocore's
  * partitions list gives them). */
 static void test_endpoint_partitions(void) {
@@ -1813,6 +1908,9 @@ int main(int argc, char **argv) {
     test_unmapped_gather();
     test_reinit_closes();
     test_connect_timeout();
+#if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
+    test_credentials_skewed_clock();
+#endif
     test_endpoint_partitions();
     test_partition_keys();
     test_agg_errors();
