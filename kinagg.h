@@ -5930,7 +5930,8 @@ KINAGG_API void kinagg_producer_config_defaults(kinagg_producer_config *c) {
  * address space, record headers and the record buffer below a quarter. */
 #define KINAGG__PBUF_MAX ((size_t)-1 / 128)
 static int kinagg__producer_config_ok(const kinagg_producer_config *cfg) {
-    return kinagg__stream_ok(cfg->stream) && (unsigned)cfg->aggregation <= KINAGG_AGGREGATE_NONE &&
+    return kinagg__stream_ok(cfg->stream) && (KINAGG__CRED_SOURCE || !cfg->credentials_source.get) &&
+           (unsigned)cfg->aggregation <= KINAGG_AGGREGATE_NONE &&
            (unsigned)cfg->unmapped <= KINAGG_UNMAPPED_RAW && cfg->connections >= 1 &&
            cfg->connections <= KINAGG_PRODUCER_MAX_CONNECTIONS && cfg->collection_max_count >= 1 &&
            cfg->collection_max_count <= 500 && (!KINAGG__MAPS || (cfg->max_shards >= 1 && cfg->max_shards < 0x10000)) &&
@@ -6103,7 +6104,7 @@ KINAGG_API kinagg_status kinagg_producer_init(kinagg_producer *p, void *region, 
     int nomap; /* never a shard map */
     static const kinagg_credentials none = {{"", 0}, {"", 0}, {"", 0}};
     if (!p || !region || !cfg || !endpoint || (!credentials && !cfg->credentials_source.get) || !transports ||
-        !platform || !platform->now_ms || (!KINAGG__CRED_SOURCE && cfg->credentials_source.get))
+        !platform || !platform->now_ms)
         return KINAGG_ERR_INVALID_ARGUMENT;
     if (!kinagg__producer_config_ok(cfg)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (!credentials) credentials = &none;

@@ -276,6 +276,9 @@ int main(void) {
         cfg.credentials_source.get = cred_none;
         CHECK(try_init(&cfg, mem, many) == (BUILD_NO_SOURCE ? KINAGG_ERR_INVALID_ARGUMENT : KINAGG_OK),
               "init with a credentials source");
+        CHECK((kinagg_producer_region_size(&cfg) == 0) == BUILD_NO_SOURCE,
+              "region_size with a credentials source: %lu (0 where init refuses it)",
+              (unsigned long)kinagg_producer_region_size(&cfg));
         free(mem);
         for (i = 0; i < KINAGG_STATUS_COUNT_; i++) {
             snprintf(num, sizeof num, "%d", i);
