@@ -19,9 +19,15 @@
  * mbedTLS allocates through its own calloc/free (or a static buffer when
  * built with MBEDTLS_MEMORY_BUFFER_ALLOC_C); kinagg itself allocates
  * nothing. docs/porting.md gives the measured peak. Entropy comes from
- * mbedtls_entropy_func's platform sources; a firmware without them adds a
- * hardware source with kinagg_mbedtls_entropy_source before the first
- * connection.
+ * mbedtls_entropy_func's sources, gathered once in kinagg_mbedtls_init: a
+ * firmware without an operating system's source builds mbedTLS with
+ * MBEDTLS_ENTROPY_HARDWARE_ALT (its mbedtls_hardware_poll reads the
+ * chip's random number generator) or MBEDTLS_ENTROPY_NV_SEED.
+ *
+ * mbedTLS 3.x, which this machine's tests do not run: PSA is set up
+ * (psa_crypto_init) when the build uses it or TLS 1.3, and a TLS 1.3
+ * session ticket arriving during a read or write is taken and the call
+ * goes on (3.6.0 returns it as an error).
  */
 #ifndef KINAGG_MBEDTLS_H
 #define KINAGG_MBEDTLS_H
@@ -33,6 +39,10 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && (defined(MBEDTLS_USE_PSA_CRYPTO) || defined(MBEDTLS_SSL_PROTO_TLS1_3))
+#include <psa/crypto.h>
+#define KINAGG__TLS_PSA 1
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -201,7 +211,13 @@ static kinagg_io kinagg__tls_send(void *ctx, const unsigned char *data, size_t l
     kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
     int rc;
     t->want = 0;
-    rc = mbedtls_ssl_write(&t->ssl, data, len);
+    do
+        rc = mbedtls_ssl_write(&t->ssl, data, len);
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+    while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
+#else
+    while (0);
+#endif
     if (rc > 0) {
         *sent = (size_t)rc;
         return KINAGG_IO_OK;
@@ -215,7 +231,13 @@ static kinagg_io kinagg__tls_recv(void *ctx, unsigned char *buf, size_t cap, siz
     kinagg_mbedtls *t = (kinagg_mbedtls *)ctx;
     int rc;
     t->want = 0;
-    rc = mbedtls_ssl_read(&t->ssl, buf, cap);
+    do
+        rc = mbedtls_ssl_read(&t->ssl, buf, cap);
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+    while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
+#else
+    while (0);
+#endif
     if (rc > 0) {
         *received = (size_t)rc;
         return KINAGG_IO_OK;
@@ -253,6 +275,12 @@ KINAGG_API kinagg_status kinagg_mbedtls_init(kinagg_mbedtls *t, const kinagg_tra
     mbedtls_ctr_drbg_init(&t->drbg);
     mbedtls_x509_crt_init(&t->own_cert);
     mbedtls_pk_init(&t->own_key);
+#ifdef KINAGG__TLS_PSA
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        snprintf(t->error, sizeof t->error, "TLS setup: psa_crypto_init failed");
+        return KINAGG_ERR_TLS;
+    }
+#endif
     rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, (const unsigned char *)pers,
                                sizeof pers - 1);
     if (rc == 0)
