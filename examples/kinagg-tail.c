@@ -300,34 +300,46 @@ static void commit(void) {
 
 /* ---- printing records ---------------------------------------------------- */
 
-static size_t utf8_valid(const unsigned char *p, size_t n) { /* 1 if valid */
-    size_t i = 0;
+/* The length of the UTF-8 character at p (of n bytes), 0 if it is none. */
+static size_t utf8_char(const unsigned char *p, size_t n) {
+    unsigned c = p[0], need, cp, min;
+    size_t i;
+    if (c < 0x80) return 1;
+    if ((c & 0xe0) == 0xc0) { need = 1; cp = c & 0x1f; min = 0x80; }
+    else if ((c & 0xf0) == 0xe0) { need = 2; cp = c & 0x0f; min = 0x800; }
+    else if ((c & 0xf8) == 0xf0) { need = 3; cp = c & 0x07; min = 0x10000; }
+    else return 0;
+    if (n <= need) return 0;
+    for (i = 1; i <= need; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return need + 1;
+}
+
+static int utf8_valid(const unsigned char *p, size_t n) { /* 1 if valid */
+    size_t i = 0, len;
     while (i < n) {
-        unsigned c = p[i], need, cp, min;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) { need = 1; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { need = 2; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { need = 3; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if (n - i <= need) return 0;
-        for (i++; need; need--, i++) {
-            if ((p[i] & 0xc0) != 0x80) return 0;
-            cp = cp << 6 | (p[i] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+        if (!(len = utf8_char(p + i, n - i))) return 0;
+        i += len;
     }
     return 1;
 }
 
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+/* A JSON string; each byte that is not part of a UTF-8 character becomes
+ * U+FFFD (the characters around it stay). */
 static void out_json_string(const unsigned char *p, size_t n) {
     static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
-    int valid = utf8_valid(p, n);
+    size_t i, run = 0, len;
     out("\"", 1);
     for (i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || valid)) continue;
+        if (c >= 0x80 && (len = utf8_char(p + i, n - i)) != 0) {
+            i += len - 1;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
         out(p + run, i - run);
         run = i + 1;
         if (c == '"') out("\\\"", 2);

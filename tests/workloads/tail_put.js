@@ -122,6 +122,10 @@ async function binary(expectedFile) {
     { Data: Buffer.from(text, 'utf8'), PartitionKey: 'text-k\u00e9y "q"' },
     { Data: aggregate(agg), PartitionKey: 'a', ExplicitHashKey: ehk },
     { Data: Buffer.alloc(0x1000, 0xe9), PartitionKey: 'latin1' },
+    // another writer's key that is not UTF-8 (c3 a9 is e acute, ff is no
+    // character): the JSON key keeps the e acute and the A around U+FFFD
+    { Data: wrapPb(Buffer.concat([ld(1, [0xc3, 0xa9, 0xff, 0x41]), ld(3, Buffer.concat([vf(1, 0), ld(3, 'bad key')]))])),
+      PartitionKey: 'not-utf8' },
   ];
   const res = await put(entries);
   const utf8 = (b) => { const s = b.toString('utf8'); return Buffer.from(s, 'utf8').equals(b) ? s : null; };
@@ -136,6 +140,7 @@ async function binary(expectedFile) {
   one(res[1].SequenceNumber, 0, false, 'text-k\u00e9y "q"', null, Buffer.from(text, 'utf8'));
   agg.forEach((r, i) => one(res[2].SequenceNumber, i, true, r.pk, r.ehk === undefined ? null : r.ehk, r.data));
   one(res[3].SequenceNumber, 0, false, 'latin1', null, entries[3].Data);
+  one(res[4].SequenceNumber, 0, true, '\u00e9\ufffdA', null, Buffer.from('bad key'));
   fs.writeFileSync(expectedFile, out.map((o) => JSON.stringify(o)).join('\n') + '\n');
   console.log(`tail_put: ${out.length} user records in ${entries.length} Kinesis records`);
 }
