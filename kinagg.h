@@ -103,6 +103,9 @@
  *                       no last error line (kinagg_producer_last_error is
  *                       ""; stats.errors still counts), and completions
  *                       carry the service's error codes and messages only.
+ * KINAGG_HTTP_MAX_HEADERS
+ *                       header lines a response may have, default 32; a
+ *                       response with more is KINAGG_ERR_HTTP_PARSE.
  * KINAGG_PRODUCER_MAX_CONNECTIONS
  *                       connections a producer may have, default 8; with 1
  *                       the loops over them are constants.
@@ -416,10 +419,12 @@ KINAGG_API void kinagg_agg_reset(kinagg_agg *agg);
  * after it (so a 20-byte "empty aggregate" too), fails the MD5 or does not
  * parse as an AggregatedRecord (bad protobuf, a missing required field) is
  * one plain record: the iterator yields it once, with no partition key of
- * its own. One difference, on purpose: a table index out of range also
- * makes the input one plain record, where the KCL yields the records before
- * the bad one and drops the rest (docs/format.md). Never reads outside the
- * input, whatever it holds. */
+ * its own. Three differences, on purpose (docs/format.md): a table index
+ * out of range makes the input one plain record, where the KCL yields the
+ * records before the bad one and drops the rest; so does an index of 2^32
+ * or more, where the KCL takes its low 32 bits; and the records are yielded
+ * whatever shard they were read from (kinagg_hash_key_in_range applies the
+ * KCL's shard rule). Never reads outside the input, whatever it holds. */
 
 typedef struct kinagg_user_record {
     const char *partition_key;      /* NULL for a plain record: use the */
@@ -941,8 +946,12 @@ typedef struct kinagg_completion {
     kinagg_str sequence_number;
     uint64_t subsequence;       /* index in its aggregate; 0 when sent alone */
     int aggregated;
-    unsigned attempts;          /* PutRecords attempts that carried it (stays at 65535) */
-    kinagg_str error_code;      /* the last error, e.g. ProvisionedThroughputExceededException */
+    unsigned attempts;          /* times it was put in a PutRecords request to send, tries
+                                 * that never reached the service included (stays at 65535) */
+    kinagg_str error_code;      /* failed for good: the service's code (or kinagg_strerror);
+                                 * else its last failure's, from a short list (e.g.
+                                 * ProvisionedThroughputExceededException, or ServiceError
+                                 * for a code not in it; docs/producer.md), "" for none */
     kinagg_str error_message;
     uint64_t latency_ms;        /* from put to this completion */
 } kinagg_completion;
@@ -1219,7 +1228,7 @@ KINAGG_API size_t kinagg_producer_abandon(kinagg_producer *p);
 KINAGG_API void kinagg_producer_get_stats(const kinagg_producer *p, kinagg_producer_stats *stats);
 
 /* The newest error the producer met while working, as one line of text,
- * e.g. "PutRecords: connect 127.0.0.1:9: Connection refused" or
+ * e.g. "PutRecords: connect: Connection refused" or
  * "ListShards: AccessDeniedException: ..."; "" before the first. It never
  * holds a secret. stats.errors changes whenever it does. */
 KINAGG_API const char *kinagg_producer_last_error(const kinagg_producer *p);

@@ -28,7 +28,8 @@
     "                         kinesis.REGION.amazonaws.com); --endpoint-url too\n"                   \
     "  --ca-file FILE         trusted CA certificates for https (else AWS_CA_BUNDLE, the profile's\n"  \
     "                         ca_bundle, or /etc/ssl/certs/ca-certificates.crt); --ca-bundle too\n"  \
-    "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else AWS_PROFILE)\n"      \
+    "  --profile NAME         profile of ~/.aws/credentials and ~/.aws/config (else\n"                  \
+    "                         AWS_DEFAULT_PROFILE, AWS_PROFILE, default)\n"                             \
     "  --protocol json|cbor   wire protocol (default json)\n"                                           \
     "  --iot-endpoint HOST    credentials from the AWS IoT credentials provider (the account's\n"      \
     "                         iot:CredentialProvider endpoint) over mutual TLS, with:\n"              \
@@ -342,7 +343,7 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
          * fails every call, retried without end: a mistake, said at once */
         const char *from = o->endpoint ? NULL : tool_getenv_is("AWS_ENDPOINT_URL_KINESIS", url) ? "AWS_ENDPOINT_URL_KINESIS"
                            : tool_getenv_is("AWS_ENDPOINT_URL", url) ? "AWS_ENDPOINT_URL"
-                                                                     : "the profile's endpoint_url in the AWS config file";
+                                                                     : "the AWS config file: the profile's services section or endpoint_url";
         if (from) fprintf(stderr, "%s: endpoint %s (from %s): expected http://host[:port] or https://host[:port]\n",
                           tool, url, from);
         else fprintf(stderr, "%s: --endpoint %s: expected http://host[:port] or https://host[:port] (see --help)\n",

@@ -10,7 +10,7 @@
  *     #define KINAGG_AWS_CREDENTIALS_IMPLEMENTATION
  *     #include "port/kinagg_aws_credentials.h"
  *
- *   static kinagg_aws_provider creds;    // about 110 KiB: static or heap, not a small stack
+ *   static kinagg_aws_provider creds;    // about 116 KiB: static or heap, not a small stack
  *   if (kinagg_aws_provider_chain(&creds, NULL) != KINAGG_OK) puts(creds.error);
  *   cfg.credentials_source = kinagg_aws_provider_source(&creds);
  *   kinagg_producer_init(&p, region, size, &cfg, &ep, sign_region, NULL, ...);
@@ -141,8 +141,8 @@ typedef struct kinagg_aws_provider {
 KINAGG_API kinagg_status kinagg_aws_provider_environment(kinagg_aws_provider *p);
 
 /* A profile of ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE,
- * AWS_CONFIG_FILE): profile, else AWS_PROFILE, else "default" (a profile
- * named must exist). In the AWS CLI's order: role_arn without
+ * AWS_CONFIG_FILE): profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else
+ * "default" (a profile named must exist). In the AWS CLI's order: role_arn without
  * web_identity_token_file (AssumeRole: refused), role_arn with
  * web_identity_token_file (and role_session_name), sso_account_id or
  * sso_role_name (refused), the credentials file's keys, credential_process,
