@@ -4509,6 +4509,10 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     kinagg_status st;
     kinagg__out o;
     k->preparing = 0;
+    /* (before anything can fail: a call that fails here has no answer, and
+     * must not report the last call's) */
+    k->http_status = 0;
+    k->error_type[0] = k->error_message[0] = '\0';
     kinagg_sha256_final(&k->prep_hash, digest);
     kinagg_hex(digest, sizeof digest, hash_hex);
     unix_ms = k->platform.unix_ms(k->platform.ctx);
@@ -4569,8 +4573,6 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
     hdr[nh].value.ptr = o.p + o.len;
     st = kinagg_sigv4_sign(&k->signer, &r, o.p + o.len, o.cap - o.len, &hdr[nh].value.len, NULL);
     if (st != KINAGG_OK) return st;
-    k->http_status = 0;
-    k->error_type[0] = k->error_message[0] = '\0';
     return kinagg_http_begin(&k->http, k->endpoint.host, k->endpoint.port, post, slash, hdr, nh + 2, k->prep_body,
                              k->prep_len, k->platform.now_ms(k->platform.ctx));
 }

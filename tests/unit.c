@@ -1771,6 +1771,7 @@ static void test_connect_timeout(void) {
  * expire (they were fetched again every second). */
 #define SKEW_MS (3 * 3600 * 1000ull)
 static uint64_t skew_clock; /* the service's clock, ms since the epoch */
+static int skew_throttle_first; /* the first answer: throttled, not refused as skewed */
 static unsigned skew_requests, skew_gets;
 static size_t skew_pos, skew_len;
 static char skew_resp[512];
@@ -1793,11 +1794,12 @@ static kinagg_io skew_send(void *c, const unsigned char *d, size_t l, size_t *n)
         uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         uint64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
         uint64_t y = yoe + era * 400 + (m <= 2);
-        const char *body = skew_requests++ ? stored : refused;
+        static const char throttled[] = "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}";
+        const char *body = skew_requests++ ? stored : skew_throttle_first ? throttled : refused;
         skew_len = (size_t)snprintf(skew_resp, sizeof skew_resp,
                                     "HTTP/1.1 %s\r\nDate: %s, %02u %s %04u %02u:%02u:%02u GMT\r\n"
                                     "Content-Type: application/x-amz-json-1.1\r\nContent-Length: %u\r\n\r\n%s",
-                                    body == refused ? "400 Bad Request" : "200 OK", days[days_since % 7], (unsigned)d,
+                                    body == stored ? "200 OK" : "400 Bad Request", days[days_since % 7], (unsigned)d,
                                     months[m - 1], (unsigned)y, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
                                     (unsigned)(rem % 60), (unsigned)strlen(body), body);
         skew_pos = 0;
@@ -1857,6 +1859,71 @@ static void test_credentials_skewed_clock(void) {
     CHECK(skew_gets <= 2, "a clock 3 h ahead: credentials good for an hour fetched %u times in 10 minutes", skew_gets);
     kinagg_producer_abandon(&p);
 }
+
+/* A request that fails before it is sent (its head, with a session token
+ * grown too long, does not fit the send buffer) reports its own failure,
+ * not the last answer's error (here a throttling). */
+static kinagg_completion skew_last;
+static char skew_last_code[64];
+static void skew_keep(void *ctx, const kinagg_completion *c) {
+    (void)ctx;
+    skew_last = *c;
+    snprintf(skew_last_code, sizeof skew_last_code, "%.*s", (int)c->error_code.len, c->error_code.ptr);
+}
+static void test_unsent_request_error(void) {
+    static unsigned char region[1 << 18];
+    static kinagg_producer p;
+    static char token[1900];
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    kinagg_producer_stats st;
+    uint64_t next;
+    int i;
+    memset(tp, 0, sizeof tp);
+    memset(&pl, 0, sizeof pl);
+    memset(&st, 0, sizeof st);
+    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
+    tp[0].connect = skew_connect, tp[0].send = skew_send, tp[0].recv = skew_recv, tp[0].close = slow_close;
+    pl.now_ms = skew_now, pl.unix_ms = gather_unix; /* a clock that is right */
+    kinagg_producer_config_defaults(&cfg);
+    cfg.stream.name = kinagg_str_c("unsent");
+    cfg.no_shard_map = 1;
+    cfg.max_buffered_ms = 0;
+    cfg.max_record_size = cfg.aggregation_max_size = 4096;
+    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    cfg.send_buffer_size = 2048;
+    cfg.on_complete = skew_keep;
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("SECRET");
+    cr.session_token = kinagg_str_c("");
+    skew_clock = 1700000000000ull;
+    skew_requests = 0;
+    skew_pos = skew_len = 0;
+    skew_throttle_first = 1;
+    skew_last.status = KINAGG_PENDING;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                               KINAGG_PROTOCOL_JSON, tp, &pl) == KINAGG_OK, "unsent: init");
+    CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "unsent: put");
+    for (i = 0; i < 20 && !st.requests_failed; i++, skew_clock += 10) {
+        kinagg_producer_poll(&p, &next);
+        kinagg_producer_get_stats(&p, &st);
+    }
+    CHECK(st.requests_failed == 1 && strstr(kinagg_producer_last_error(&p), "Throttling"), "unsent: throttled first: %s",
+          kinagg_producer_last_error(&p));
+    memset(token, 'T', sizeof token - 1);
+    cr.session_token = kinagg_str_c(token); /* the head's room left in 2 KiB: less than this */
+    CHECK(kinagg_producer_set_credentials(&p, &cr) == KINAGG_OK, "unsent: set_credentials");
+    for (i = 0; i < 2000 && skew_last.status == KINAGG_PENDING; i++, skew_clock += 10) kinagg_producer_poll(&p, &next);
+    CHECK(skew_requests == 1 && skew_last.status == KINAGG_ERR_BUFFER_TOO_SMALL &&
+              !strcmp(skew_last_code, kinagg_strerror(KINAGG_ERR_BUFFER_TOO_SMALL)),
+          "a request that never went out: %s, error_code \"%s\" after %u answers", kinagg_strerror(skew_last.status),
+          skew_last_code, skew_requests);
+    skew_throttle_first = 0;
+    kinagg_producer_abandon(&p);
+}
 #endif
 
 /* Endpoints by region, with each partition's DNS suffix (as botocore's
@@ -1910,6 +1977,7 @@ int main(int argc, char **argv) {
     test_connect_timeout();
 #if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
     test_credentials_skewed_clock();
+    test_unsent_request_error();
 #endif
     test_endpoint_partitions();
     test_partition_keys();
