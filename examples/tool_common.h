@@ -341,9 +341,10 @@ static int tool_setup(const char *tool, tool_opts *o, kinagg_aws_config *cfg, ki
     if (url[0] && !tool_url_has_scheme(url)) {
         /* the header would take it as https, and a plain-http port then
          * fails every call, retried without end: a mistake, said at once */
-        const char *from = o->endpoint ? NULL : tool_getenv_is("AWS_ENDPOINT_URL_KINESIS", url) ? "AWS_ENDPOINT_URL_KINESIS"
-                           : tool_getenv_is("AWS_ENDPOINT_URL", url) ? "AWS_ENDPOINT_URL"
-                                                                     : "the AWS config file: the profile's services section or endpoint_url";
+        const char *from = o->endpoint                                       ? NULL
+                           : tool_getenv_is("AWS_ENDPOINT_URL_KINESIS", url) ? "AWS_ENDPOINT_URL_KINESIS"
+                           : tool_getenv_is("AWS_ENDPOINT_URL", url)         ? "AWS_ENDPOINT_URL"
+                               : "the AWS config file: the profile's endpoint_url or its services section";
         if (from) fprintf(stderr, "%s: endpoint %s (from %s): expected http://host[:port] or https://host[:port]\n",
                           tool, url, from);
         else fprintf(stderr, "%s: --endpoint %s: expected http://host[:port] or https://host[:port] (see --help)\n",

@@ -128,7 +128,7 @@ printf '[default]\nendpoint_url = 127.0.0.1:%s\n' $PROXY > $B/noscheme.config
   --stream tools-json-$SEED </dev/null 2> $B/noscheme.err)
 rc=$?
 check "kinagg-cat with the profile's endpoint_url = 127.0.0.1:PORT exits 2 (got $rc), naming the setting" \
-  "[ $rc -eq 2 ] && grep -q \"from the profile's endpoint_url\" $B/noscheme.err"
+  "[ $rc -eq 2 ] && grep -q \"from the AWS config file: the profile's endpoint_url\" $B/noscheme.err"
 
 # --grep, --from latest, --follow
 want=$(grep -c 'item/12' $lines)
