@@ -12,6 +12,9 @@
  * so. SIGINT, SIGTERM or SIGHUP stops reading and delivers what was read (for up to
  * --drain-timeout); a second one gives the rest up. Errors are printed when
  * they first happen, repeats summarised every 10 s. */
+/* 64-bit file offsets on 32-bit targets (an ARM gateway): input files and
+ * --failed past 2 GiB (without it, open and stat fail with EOVERFLOW) */
+#define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
@@ -28,6 +31,8 @@
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdint.h>
+
+typedef char tool_large_files[sizeof(off_t) >= 8 ? 1 : -1]; /* _FILE_OFFSET_BITS took */
 
 static const char usage[] =
     "usage: kinagg-cat --stream NAME [options] [FILE...]\n"

@@ -9,6 +9,9 @@
  * printed, and an answer too large for the receive buffer is asked again
  * with a smaller Limit. With --checkpoint it saves, after printing, where
  * each shard stands, and starts from there next time. */
+/* 64-bit file offsets on 32-bit targets (an ARM gateway): input files and
+ * --failed past 2 GiB (without it, open and stat fail with EOVERFLOW) */
+#define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
@@ -25,6 +28,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
+
+typedef char tool_large_files[sizeof(off_t) >= 8 ? 1 : -1]; /* _FILE_OFFSET_BITS took */
 
 static const char usage[] =
     "usage: kinagg-tail --stream NAME [options]\n"
