@@ -108,6 +108,8 @@ typedef struct kinagg_aws_provider {
     kinagg_aws_credential_set cur, next;
     int have, ever_ok, state, attempt, renewed, killed, allow, tls_used, tls_ready;
     kinagg_platform platform;
+    int64_t clock_offset_ms; /* added to platform.unix_ms: the services' Date less it,
+                              * when that is a minute or more (a clock not set right) */
     uint64_t deadline, last_ok_ms, imds_token_until;
     char host[256], host_header[272], target[1024];
     uint16_t port;
@@ -361,7 +363,9 @@ static void kinagg__ac_why(char *why, size_t cap, const char *fmt, ...) {
 }
 
 static uint64_t kinagg__ac_now(const kinagg_aws_provider *p) { return p->platform.now_ms(p->platform.ctx); }
-static uint64_t kinagg__ac_unix(const kinagg_aws_provider *p) { return p->platform.unix_ms(p->platform.ctx); }
+static uint64_t kinagg__ac_unix(const kinagg_aws_provider *p) {
+    return p->platform.unix_ms(p->platform.ctx) + (uint64_t)p->clock_offset_ms;
+}
 
 /* ---- ISO 8601 times ------------------------------------------------------ */
 
@@ -2054,10 +2058,33 @@ static kinagg_status kinagg__ac_send(kinagg_aws_provider *p) {
     }
 }
 
+/* The clock from an answer's Date (IMF-fixdate, "Sun, 06 Nov 1994
+ * 08:49:37 GMT", as the AWS services send it): credentials expire by the
+ * service's clock, and a device clock hours ahead (an RTC kept in local
+ * time) would take every document as expired, one behind as good for too
+ * long. Differences under a minute are left alone. */
+static void kinagg__ac_learn_clock(kinagg_aws_provider *p) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const kinagg_str *date = kinagg_http_header_get(&p->http.response, "date");
+    char iso[24];
+    uint64_t server;
+    int64_t diff;
+    int m;
+    if (!date || date->len != 29 || memcmp(date->ptr + 25, " GMT", 4) != 0) return;
+    for (m = 0; m < 12 && memcmp(months + 3 * m, date->ptr + 8, 3) != 0; m++) {}
+    if (m == 12) return;
+    snprintf(iso, sizeof iso, "%.4s-%02d-%.2sT%.8sZ", date->ptr + 12, m + 1, date->ptr + 5, date->ptr + 17);
+    if (kinagg_aws_parse_time(kinagg_str_c(iso), &server) != KINAGG_OK) return;
+    diff = (int64_t)(server - p->platform.unix_ms(p->platform.ctx));
+    p->clock_offset_ms = diff >= 60000 || diff <= -60000 ? diff : 0;
+}
+
 /* Parses the answer's document into p->next. */
 static kinagg_status kinagg__ac_document(kinagg_aws_provider *p, kinagg_aws_document doc, const char *text, size_t len) {
     char why[400];
-    kinagg_status st = kinagg_aws_parse_credentials(doc, text, len, kinagg__ac_unix(p), &p->next, why, sizeof why);
+    kinagg_status st;
+    if (doc != KINAGG_AWS_DOC_PROCESS) kinagg__ac_learn_clock(p);
+    st = kinagg_aws_parse_credentials(doc, text, len, kinagg__ac_unix(p), &p->next, why, sizeof why);
     if (st == KINAGG_OK) return st;
     if (st == KINAGG_ERR_SERVICE && doc == KINAGG_AWS_DOC_STS) return kinagg__ac_fail(p, st, "STS refused: %s", why);
     return kinagg__ac_fail(p, st, "the credentials document: %s", why);

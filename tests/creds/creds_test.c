@@ -861,6 +861,9 @@ static void test_web_identity(void) {
           "no role: %s", prov.error);
 }
 
+static uint64_t ahead_3h(void *ctx) { return pf.unix_ms(ctx) + 3 * 3600000ull; }
+static uint64_t behind_3h(void *ctx) { return pf.unix_ms(ctx) - 3 * 3600000ull; }
+
 static void test_container(void) {
     kinagg_credentials c;
     uint64_t exp, slowest;
@@ -895,6 +898,31 @@ static void test_container(void) {
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", CONTAINER_TOKEN, 1);
     kinagg_aws_provider_free(&prov);
+    {
+        /* a device clock 3 hours ahead (an RTC kept in local time): the
+         * document, good for an hour by the service's clock (its Date),
+         * is taken, with that expiry; and one that did expire is still
+         * refused */
+        uint64_t real;
+        kinagg_aws_provider_container(&prov);
+        prov.platform.unix_ms = ahead_3h;
+        real = pf.unix_ms(pf.ctx);
+        st = fetch(&prov, 1, &c, &exp, NULL, NULL);
+        CHECK(st == KINAGG_OK && exp > real + 3500000 && exp < real + 3700000 && prov.clock_offset_ms < -10700000 &&
+                  prov.clock_offset_ms > -10900000,
+              "a clock 3 h ahead: %s, expires in %lld s, offset %lld ms", prov.error, (long long)(exp - real) / 1000,
+              (long long)prov.clock_offset_ms);
+        kinagg_aws_provider_free(&prov);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/creds/expired", port("container"));
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+        kinagg_aws_provider_container(&prov);
+        prov.platform.unix_ms = behind_3h;
+        st = fetch1(&prov, &c);
+        CHECK(st != KINAGG_OK && has(prov.error, "expired at"), "a clock 3 h behind, an expired document: %s", prov.error);
+        kinagg_aws_provider_free(&prov);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/creds/good", port("container"));
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+    }
     {
         static const struct { const char *path; const char *why; } f[] = {
             {"expired", "expired at"},
