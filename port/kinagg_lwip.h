@@ -211,23 +211,32 @@ KINAGG_API void kinagg_lwip_socket_init(kinagg_lwip_socket *sock, kinagg_transpo
 }
 
 static uint64_t kinagg__lwip_now(void *ctx) {
-    /* sys_now() is 32-bit milliseconds: widen it, counting wraps. Tasks
-     * share the count: a task preempted after reading sys_now() comes
-     * back with a tick older than another task's last one, which is no
-     * wrap (a wrap goes back by almost 2^32): it gets the newest time
-     * instead, so the clock never goes back nor jumps 49.7 days ahead. */
-    static uint32_t last, wraps;
-    uint32_t t = sys_now();
+    /* sys_now() is 32-bit milliseconds: widened by adding each call's step
+     * since the last tick seen, taken modulo 2^32 (so a wrap is a step like
+     * any other). Tasks share the count: a task preempted after reading
+     * sys_now() comes back with a tick older than another task's last one,
+     * a "step" of almost 2^32 backwards: it gets the newest time instead,
+     * so the clock neither goes back nor jumps 49.7 days ahead. (So calls
+     * must come less than 24.8 days apart, as a producer's polls do.) */
+    static uint64_t now64;
+    static uint32_t last;
+    static int started;
+    uint32_t t = sys_now(), step;
     uint64_t now;
     SYS_ARCH_DECL_PROTECT(lev);
     (void)ctx;
     SYS_ARCH_PROTECT(lev);
-    if (t < last) {
-        if (last - t > 0x80000000u) wraps++;
-        else t = last;
+    if (!started) {
+        started = 1;
+        last = t;
+        now64 = t;
     }
-    last = t;
-    now = ((uint64_t)wraps << 32) | t;
+    step = t - last;
+    if (step < 0x80000000u) {
+        now64 += step;
+        last = t;
+    }
+    now = now64;
     SYS_ARCH_UNPROTECT(lev);
     return now;
 }

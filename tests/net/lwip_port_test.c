@@ -15,6 +15,7 @@
 
 static uint32_t tick;
 static int preempt;
+static uint32_t preempt_step = 1;
 static kinagg_platform pf;
 static uint64_t other_task_saw;
 
@@ -22,7 +23,7 @@ u32_t sys_now(void) {
     uint32_t mine = tick; /* this task reads the tick ... */
     if (preempt) {        /* ... and is preempted: another task runs 1 ms later */
         preempt = 0;
-        tick++;
+        tick += preempt_step;
         other_task_saw = pf.now_ms(pf.ctx);
     }
     return mine;
@@ -41,11 +42,33 @@ int main(void) {
     CHECK(a == 1000 && other_task_saw == 1001 && b == 1001 && c == 1002,
           "two tasks: %llu, the other %llu, then %llu and %llu (expected 1000, 1001, 1001, 1002)",
           (unsigned long long)a, (unsigned long long)other_task_saw, (unsigned long long)b, (unsigned long long)c);
-    /* a real wrap of the 32-bit tick, 49.7 days after boot */
+    /* a real wrap of the 32-bit tick, 49.7 days after boot (polled
+     * along the way: calls come less than 24.8 days apart) */
+    tick = 0x70000000u;
+    (void)pf.now_ms(pf.ctx);
+    tick = 0xe0000000u;
+    (void)pf.now_ms(pf.ctx);
     tick = 0xfffffff0u;
     a = pf.now_ms(pf.ctx);
     tick = 0x10;
     b = pf.now_ms(pf.ctx);
     CHECK(b - a == 0x20, "across the wrap: %llu then %llu", (unsigned long long)a, (unsigned long long)b);
+    /* a task that read the tick just before the next wrap and was
+     * preempted, back after another task saw the wrap */
+    tick = 0x70000000u;
+    (void)pf.now_ms(pf.ctx);
+    tick = 0xe0000000u;
+    (void)pf.now_ms(pf.ctx);
+    tick = 0xfffffffeu;
+    a = pf.now_ms(pf.ctx);
+    preempt = 1;
+    preempt_step = 4; /* the other task reads 2 */
+    b = pf.now_ms(pf.ctx);
+    tick++;
+    c = pf.now_ms(pf.ctx);
+    CHECK(other_task_saw - a == 4 && b == other_task_saw && c - a == 5,
+          "a task preempted at the wrap: %llu, the other +%llu, then +%llu and +%llu (expected +4, +4, +5)",
+          (unsigned long long)a, (unsigned long long)(other_task_saw - a), (unsigned long long)(b - a),
+          (unsigned long long)(c - a));
     return check_summary("lwip-port");
 }
