@@ -261,9 +261,9 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
     FILE *f = path[0] ? fopen(path, "r") : NULL;
     char line[4608], parent[128];
     int in = 0, found = 0, have_key = 0, nested = 0, any_section = 0;
-    size_t key_indent = 0, nsections = 0, nkeys = 0;
+    size_t key_indent = 0, nsections = 0, nkeys = 0, ndefault_keys = 0, *nk = &nkeys;
     unsigned long lineno = 0;
-    uint64_t sections[128], keys[64];
+    uint64_t sections[128], keys[64], default_keys[64], *kl = keys;
     if (!f) return 0;
     parent[0] = '\0';
     while (fgets(line, sizeof line, f)) {
@@ -301,6 +301,9 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
             any_section = 1;
             have_key = 0;
             nkeys = 0;
+            /* (the keys of every [DEFAULT] of the file are one section's) */
+            kl = strcmp(header, "DEFAULT") ? keys : default_keys;
+            nk = strcmp(header, "DEFAULT") ? &nkeys : &ndefault_keys;
             continue;
         }
         eq = strpbrk(s, "=:");
@@ -319,7 +322,7 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
             char *k = kinagg__cfg_trim(s), *v = kinagg__cfg_trim(eq + 1), *c;
             for (c = k; *c; c++)
                 if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-            if (kinagg__cfg_seen(keys, &nkeys, sizeof keys / sizeof keys[0], kinagg__cfg_hash(k))) {
+            if (kinagg__cfg_seen(kl, nk, sizeof keys / sizeof keys[0], kinagg__cfg_hash(k))) {
                 snprintf(why, why_cap, "%.300s: key %.100s appears twice in one section", path, k);
                 fclose(f);
                 return -1;
@@ -333,6 +336,39 @@ static int kinagg__cfg_scan(const char *path, const char *section, kinagg__cfg_f
     }
     fclose(f);
     return found;
+}
+
+/* A section, then [DEFAULT]'s settings under it, as configparser merges
+ * them: only the keys the section does not set itself (even to ""), and
+ * a key's sub-settings go with it. */
+typedef struct kinagg__cfg_layer {
+    kinagg__cfg_fn fn;
+    void *ctx;
+    uint64_t own[64]; /* the section's keys */
+    size_t nown;
+} kinagg__cfg_layer;
+static void kinagg__cfg_own(void *c, const char *parent, const char *k, const char *v) {
+    kinagg__cfg_layer *l = (kinagg__cfg_layer *)c;
+    if (!parent) (void)kinagg__cfg_seen(l->own, &l->nown, sizeof l->own / sizeof l->own[0], kinagg__cfg_hash(k));
+    l->fn(l->ctx, parent, k, v);
+}
+static void kinagg__cfg_under(void *c, const char *parent, const char *k, const char *v) {
+    kinagg__cfg_layer *l = (kinagg__cfg_layer *)c;
+    uint64_t h = kinagg__cfg_hash(parent ? parent : k);
+    size_t i;
+    for (i = 0; i < l->nown; i++)
+        if (l->own[i] == h) return;
+    l->fn(l->ctx, parent, k, v);
+}
+static int kinagg__cfg_scan_layered(const char *path, const char *section, kinagg__cfg_fn fn, void *ctx, char *why,
+                                    size_t why_cap) {
+    kinagg__cfg_layer l;
+    int r;
+    l.fn = fn;
+    l.ctx = ctx;
+    l.nown = 0;
+    r = kinagg__cfg_scan(path, section, kinagg__cfg_own, &l, why, why_cap);
+    return r > 0 ? kinagg__cfg_scan(path, NULL, kinagg__cfg_under, &l, why, why_cap) < 0 ? -1 : 1 : r;
 }
 
 /* Which of [default] and [profile default] the config file has last: the
@@ -400,13 +436,6 @@ static void kinagg__cfg_services_setting(void *ctx, const char *parent, const ch
         kinagg__cfg_copy(x->kinesis_url, sizeof x->kinesis_url, v);
 }
 
-/* A profile's section, then [DEFAULT]'s settings it lacks (when it exists). */
-static int kinagg__cfg_scan_profile(const char *path, const char *section, kinagg__cfg_read_ctx *x, char *why,
-                                    size_t why_cap) {
-    int r = kinagg__cfg_scan(path, section, kinagg__cfg_profile_setting, x, why, why_cap);
-    return r > 0 ? kinagg__cfg_scan(path, NULL, kinagg__cfg_profile_setting, x, why, why_cap) < 0 ? -1 : 1 : r;
-}
-
 /* A file the AWS CLI would refuse: the load stops there. */
 static kinagg_status kinagg__cfg_broken(kinagg_aws_config *c, const char *why) {
     char keep[sizeof c->error];
@@ -451,7 +480,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
      * the config file's (never a key of one with a secret or token of the
      * other) */
     x.keys = !env_keys;
-    r = kinagg__cfg_scan_profile(creds_path, c->profile, &x, why, sizeof why);
+    r = kinagg__cfg_scan_layered(creds_path, c->profile, kinagg__cfg_profile_setting, &x, why, sizeof why);
     if (r < 0) return kinagg__cfg_broken(c, why);
     found |= r;
     if (!env_keys && !c->access_key_id[0]) { /* no keys there: nothing of them is kept */
@@ -465,7 +494,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if (strcmp(c->profile, "default") == 0) snprintf(section, sizeof section, "%s", kinagg__cfg_default_section(config_path));
     else snprintf(section, sizeof section, "profile %.140s", c->profile);
     x.keys = !env_keys && !c->access_key_id[0];
-    r = kinagg__cfg_scan_profile(config_path, section, &x, why, sizeof why);
+    r = kinagg__cfg_scan_layered(config_path, section, kinagg__cfg_profile_setting, &x, why, sizeof why);
     if (r < 0) return kinagg__cfg_broken(c, why);
     found |= r;
     if (r && !c->source[0] && c->access_key_id[0]) {
@@ -497,7 +526,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
      * with an endpoint of its own) */
     if (x.services[0] && !ignore && !kinagg__cfg_env("AWS_ENDPOINT_URL_KINESIS") && !kinagg__cfg_env("AWS_ENDPOINT_URL")) {
         snprintf(section, sizeof section, "services %.140s", x.services);
-        r = kinagg__cfg_scan(config_path, section, kinagg__cfg_services_setting, &x, why, sizeof why);
+        r = kinagg__cfg_scan_layered(config_path, section, kinagg__cfg_services_setting, &x, why, sizeof why);
         if (r < 0) return kinagg__cfg_broken(c, why);
         if (!r) {
             kinagg__cfg_copy(c->services_missing, sizeof c->services_missing, x.services);

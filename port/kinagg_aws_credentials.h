@@ -1216,10 +1216,7 @@ static void kinagg__ac_setting(void *ctx, const char *parent, const char *key, c
  * empty. */
 static void kinagg__ac_ini(const char *path, const char *section, kinagg__ac_prof *pr) {
     char why[512];
-    if (kinagg__cfg_scan(path, section, kinagg__ac_setting, pr, why, sizeof why) > 0) {
-        pr->found = 1;
-        (void)kinagg__cfg_scan(path, NULL, kinagg__ac_setting, pr, why, sizeof why);
-    }
+    if (kinagg__cfg_scan_layered(path, section, kinagg__ac_setting, pr, why, sizeof why) > 0) pr->found = 1;
 }
 
 /* ---- URLs, and where plain http may go ----------------------------------- */

@@ -440,6 +440,21 @@ int main(void) {
         CHECK(kinagg_aws_config_load(&c, "DEFAULT") == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
                   strstr(c.error, "(DEFAULT) could not be found"),
               "[DEFAULT] is no profile: %s", c.error);
+        /* a key the section sets, even to nothing, is the section's */
+        write_file(path, "[DEFAULT]\nregion = eu-west-1\n[profile dev]\nregion =\n");
+        (void)kinagg_aws_config_load(&c, "dev");
+        CHECK(!c.broken && !c.region[0], "region = (empty) over [DEFAULT]'s: %s %s", c.region, c.error);
+        /* [DEFAULT] twice with one key: configparser's DuplicateOptionError */
+        write_file(path, "[DEFAULT]\nregion = eu-west-1\n[profile dev]\noutput = json\n[DEFAULT]\nregion = eu-west-2\n");
+        CHECK(kinagg_aws_config_load(&c, "dev") == KINAGG_ERR_INVALID_ARGUMENT && c.broken &&
+                  strstr(c.error, "appears twice"),
+              "a key twice in [DEFAULT]s: %s", c.error);
+        /* [DEFAULT]'s kinesis endpoint is every [services NAME]'s */
+        write_file(path, "[DEFAULT]\nkinesis =\n  endpoint_url = http://127.0.0.1:4599\n[profile dev]\nservices = loc\n"
+                         "region = us-east-1\n[services loc]\ns3 =\n  endpoint_url = http://x:1\n");
+        (void)kinagg_aws_config_load(&c, "dev");
+        CHECK(!strcmp(c.endpoint_url, "http://127.0.0.1:4599"), "[DEFAULT]'s kinesis endpoint_url: %s %s",
+              c.endpoint_url, c.error);
     }
     clear_env();
     return check_summary("aws-config");
