@@ -7052,13 +7052,17 @@ static void kinagg__credentials_step(kinagg_producer *p, uint64_t now) {
     const kinagg_credentials_source *src = &p->cfg.credentials_source;
     kinagg_credentials c;
     uint64_t expires = 0, unix_now;
+    int64_t offset = 0;
     uint32_t wait = 10; /* ms until the source is asked again; 0: when needed */
     kinagg_status st;
+    size_t i;
     if (!KINAGG__CRED_SOURCE || !src->get || now < p->cred_retry_ms) return;
-    /* the clock as corrected by the service's Date (credentials expire
-     * by the service's clock: a device clock hours ahead would take them
-     * as always about to expire, and fetch them every second) */
-    unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) + (uint64_t)p->conns[0].k.clock_offset_ms : 0;
+    /* the clock as corrected by the service's Date, as any connection
+     * learnt it (credentials expire by the service's clock: a device clock
+     * hours ahead would take them as always about to expire, and fetch them
+     * every second) */
+    for (i = 0; i < KINAGG__NCONN(p) && !offset; i++) offset = p->conns[i].k.clock_offset_ms;
+    unix_now = p->platform.unix_ms ? p->platform.unix_ms(p->platform.ctx) + (uint64_t)offset : 0;
     if (p->have_credentials && !p->cred_forced &&
         (!p->cred_expires_ms || unix_now + p->cfg.credentials_refresh_ms < p->cred_expires_ms))
         return;
