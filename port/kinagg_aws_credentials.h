@@ -2209,10 +2209,8 @@ static kinagg_status kinagg__ac_proc_start(kinagg_aws_provider *p) {
         if (fds[1] == 1) fcntl(1, F_SETFD, 0);
         else dup2(fds[1], 1);
         null = open("/dev/null", O_RDONLY);
-        if (null > 0) {
-            dup2(null, 0);
-            close(null);
-        }
+        if (null > 0) dup2(null, 0);
+        if (null > 2) close(null); /* (2 when our standard error was closed: it stays the child's) */
         execve("/bin/sh", argv, environ);
         _exit(127);
     }
