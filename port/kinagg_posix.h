@@ -123,7 +123,11 @@ static kinagg_io kinagg__posix_try_next(kinagg_posix_socket *s) {
         socklen_t len = (socklen_t)s->addr_lens[s->next_addr];
         int one = 1;
         s->next_addr++;
+#ifdef SOCK_CLOEXEC /* (at once: a fork in another thread meanwhile does not inherit it) */
+        s->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
         s->fd = socket(sa->sa_family, SOCK_STREAM, 0);
+#endif
         if (s->fd < 0) {
             kinagg__posix_err(s, "socket", errno);
             continue;
