@@ -24,10 +24,11 @@
  * MBEDTLS_ENTROPY_HARDWARE_ALT (its mbedtls_hardware_poll reads the
  * chip's random number generator) or MBEDTLS_ENTROPY_NV_SEED.
  *
- * mbedTLS 3.x, which this machine's tests do not run: PSA is set up
- * (psa_crypto_init) when the build uses it or TLS 1.3, and a TLS 1.3
- * session ticket arriving during a read or write is taken and the call
- * goes on (3.6.0 returns it as an error).
+ * PSA is set up (psa_crypto_init) when the build uses it
+ * (MBEDTLS_USE_PSA_CRYPTO) or, in 3.x, TLS 1.3. With mbedTLS 3.x (not
+ * run by this project's tests), a TLS 1.3 session ticket arriving during
+ * a read or write is taken and the call goes on (3.6.0 returns it as an
+ * error).
  */
 #ifndef KINAGG_MBEDTLS_H
 #define KINAGG_MBEDTLS_H
@@ -39,7 +40,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && (defined(MBEDTLS_USE_PSA_CRYPTO) || defined(MBEDTLS_SSL_PROTO_TLS1_3))
+#if defined(MBEDTLS_USE_PSA_CRYPTO) || (MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_PROTO_TLS1_3))
 #include <psa/crypto.h>
 #define KINAGG__TLS_PSA 1
 #endif
