@@ -80,6 +80,7 @@ warnings: | $(B)
 	for cc in gcc clang; do $$cc $(STD) $(WARN) -O2 tests/posix_c99.c -o $(B)/posix_c99; ./$(B)/posix_c99; n=$$((n + 1)); done; \
 	g++ -x c++ -std=c++11 $(WARN) -O2 -c tests/posix_c99.c -o $(B)/w.o; n=$$((n + 1)); \
 	aarch64-linux-gnu-gcc $(STD) $(WARN) -O2 -march=armv8-a+crypto -c tests/embedded/impl.c -o $(B)/w.o; n=$$((n + 1)); \
+	for cc in gcc clang; do $$cc $(STD) $(WARN) -c tests/embedded/config_first.c -o $(B)/w.o; n=$$((n + 1)); done; \
 	mkdir -p $(B)/armhf-inc; ln -sfn /usr/include/mbedtls $(B)/armhf-inc/mbedtls; \
 	for t in kinagg-cat kinagg-tail; do \
 	  arm-linux-gnueabihf-gcc $(STD) $(WARN) -O2 -isystem $(B)/armhf-inc -fsyntax-only examples/$$t.c; n=$$((n + 1)); \

@@ -34,6 +34,12 @@
  * Keys may be in any case and written "key: value" (Python's configparser).
  * Static memory only: the strings live in the struct.
  */
+/* (getpwuid_r is POSIX: asked for when this is the first include, so that
+ * plain -std=c99 declares it) */
+#if defined(KINAGG_AWS_CONFIG_IMPLEMENTATION) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 #ifndef KINAGG_AWS_CONFIG_H
 #define KINAGG_AWS_CONFIG_H
 
