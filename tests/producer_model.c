@@ -341,7 +341,7 @@ typedef struct peer {
                            * not: once it is read whole, the producer must list the shards again */
 } peer;
 static unsigned owed_shard; /* 1 + such a shard, in an answer read whole */
-static unsigned long lists_served, owed_lists; /* whole listings served: in all, and when owed_shard was set */
+static unsigned long owed_map_gen; /* the producer's map generation when owed_shard was set */
 static peer peers[MAXCONN];
 static unsigned long peer_bytes_in; /* for progress checks */
 
@@ -431,7 +431,7 @@ static kinagg_io t_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) 
     *got = n;
     if (pe->resp_pos == pe->resp_len) { /* read whole: the producer knows they are invalid, and where they went */
         while (pe->nrefused) recs[pe->refused[--pe->nrefused]].must_fail = 1;
-        if (pe->owed) owed_shard = pe->owed, owed_lists = lists_served;
+        if (pe->owed) owed_shard = pe->owed, owed_map_gen = prod.map_gen;
         pe->owed = 0;
     }
     if (pe->resp_pos == pe->resp_len && pe->unreadable_n) { /* read whole: the producer halves now */
@@ -951,7 +951,6 @@ static void list_shards(peer *pe, const char *body, size_t len) {
     say(pe, "]");
     TRACE("peer %d: ListShards page %lu..%lu of %u\n", (int)(pe - peers), (unsigned long)from, (unsigned long)end, cur_map_len);
     if (end < cur_map_len) say(pe, ",\"NextToken\":\"T%lu\"", (unsigned long)end);
-    else lists_served++;
     say(pe, "}");
     answer(pe, 200, "OK", 0);
 }
@@ -1366,7 +1365,7 @@ static int run_seed(unsigned long long seed) {
     nstore = nstore_ids = 0;
     nrecs_put = 0;
     owed_shard = 0;
-    lists_served = owed_lists = 0;
+    owed_map_gen = 0;
     completed = buffered_bytes = reputs = n_abandons = 0;
     last_bad_at = 0;
     low_entries = (size_t)-1;
@@ -1574,8 +1573,9 @@ static int run_seed(unsigned long long seed) {
             (void)poll_once();
         }
         /* (later reshardings may have aged it out of the listing: then a
-         * whole listing served since is what is owed) */
-        EXPECT(in_producer_map(sid) || prod.map_state != KINAGG__MAP_OK || (!in_listing(owed_shard - 1) && lists_served > owed_lists),
+         * map loaded since is what is owed) */
+        EXPECT(in_producer_map(sid) || prod.map_state != KINAGG__MAP_OK ||
+                   (!in_listing(owed_shard - 1) && prod.map_gen != owed_map_gen),
                "%s named in an answer, never listed: the map has %lu shards", sid, (unsigned long)prod.nshards);
     }
     if (seed_failures == 0) {
