@@ -810,6 +810,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     tty = isatty(2);
+    o.connect_timeout_ms = (uint32_t)opt.connect_timeout_s * 1000;
     setup_o = &o;
     setup_cfg = &cfg;
     if (!tool_setup("kinagg-cat", &o, &cfg, &ep, &cred, region, sizeof region, conns, (unsigned)opt.connections, tps,

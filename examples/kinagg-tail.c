@@ -917,6 +917,7 @@ int main(int argc, char **argv) {
     char region[64];
     unsigned long buffer_mb = 16;
     uint32_t read_timeout_ms = 30000, connect_timeout_ms = 5000;
+    int connect_timeout_given = 0;
     unsigned char *rbuf;
     uint64_t next_list_ms = 0;
     unsigned list_fails = 0;
@@ -975,6 +976,7 @@ int main(int argc, char **argv) {
                 if (!tool_number(v, 1, 3600, &sec))
                     return usage_error("--cli-connect-timeout takes 1 to 3600 seconds, not %s", v);
                 connect_timeout_ms = (uint32_t)sec * 1000;
+                connect_timeout_given = 1;
             } else {
                 char *e;
                 errno = 0;
@@ -985,6 +987,7 @@ int main(int argc, char **argv) {
         }
     }
     if (!tool_std_fds("kinagg-tail", 2u)) return 2; /* the records go to standard output */
+    o.connect_timeout_ms = connect_timeout_given ? connect_timeout_ms : 0;
     if (!tool_setup("kinagg-tail", &o, &cfg, &ep, &cred, region, sizeof region, &conn, 1, &tp, &pf)) return 2;
     if (ckpt_path) {
         snprintf(ckpt_tmp, sizeof ckpt_tmp, "%s.tmp", ckpt_path);

@@ -47,6 +47,7 @@ typedef struct tool_opts {
     const char *stream, *stream_arn, *region, *endpoint, *ca_file, *profile;
     kinagg_protocol protocol;
     const char *iot_endpoint, *iot_role_alias, *iot_thing_name, *cert, *key;
+    uint32_t connect_timeout_ms; /* --cli-connect-timeout, for the credential endpoints too; 0: their own */
 } tool_opts;
 
 /* A connection: a socket, its callbacks wrapped to note what the last call
@@ -221,6 +222,7 @@ static int tool_credentials(const char *tool, const tool_opts *o, const char *ca
         if (st == KINAGG_OK && ca_file) snprintf(tool_creds.ca_file, sizeof tool_creds.ca_file, "%s", ca_file);
     }
     tool_creds_found = st == KINAGG_OK;
+    if (st == KINAGG_OK && o->connect_timeout_ms) tool_creds.connect_timeout_ms = o->connect_timeout_ms;
     if (st == KINAGG_OK) st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &tool_creds_expires);
     if (st != KINAGG_OK) {
         fprintf(stderr, "%s: %s\n", tool, tool_creds.error);
