@@ -160,8 +160,10 @@ KINAGG_API kinagg_status kinagg_aws_provider_process(kinagg_aws_provider *p, con
  * every fetch: the file is rotated), for role_arn, as session_name. NULLs
  * take AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME
  * (else "kinagg-" and the time). The endpoint: AWS_ENDPOINT_URL_STS,
- * AWS_ENDPOINT_URL, else https://sts.REGION.amazonaws.com, the region from
- * AWS_REGION, AWS_DEFAULT_REGION or the profile (none: sts.amazonaws.com). */
+ * AWS_ENDPOINT_URL, else https://sts.REGION.amazonaws.com (the partition's
+ * DNS suffix; FIPS and dual-stack as the environment or the profile says),
+ * the region from AWS_REGION, AWS_DEFAULT_REGION or the profile (none:
+ * sts.amazonaws.com). */
 KINAGG_API kinagg_status kinagg_aws_provider_web_identity(kinagg_aws_provider *p, const char *token_file,
                                                           const char *role_arn, const char *session_name);
 
