@@ -3876,8 +3876,11 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 c->chunk_len = c->head_len + left;
             }
             left = c->chunk_len - c->chunk_sent;
+            n = 0;
             io = c->transport.send(c->transport.ctx, c->send_buf + c->chunk_sent, left, &n);
-            if (io == KINAGG_IO_OK) {
+            /* (OK with nothing sent, against the contract: as AGAIN, not a
+             * poll that never returns) */
+            if (io == KINAGG_IO_OK && n) {
                 if (n > left) n = left;
                 if (c->chunk_sent >= c->head_len) { /* body bytes */
                     c->body_sent += n;
@@ -3887,14 +3890,15 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 c->deadline = now + c->send_timeout_ms; /* a slow link sends a large body in time */
                 continue;
             }
-            if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
+            if (io <= KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
             goto io_failed;
         }
         case KINAGG__ST_RECV: {
             kinagg_status st;
             if (c->raw_end == c->recv_cap) return kinagg__http_fail(c, KINAGG_ERR_RESPONSE_TOO_LARGE);
+            n = 0;
             io = c->transport.recv(c->transport.ctx, c->recv_buf + c->raw_end, c->recv_cap - c->raw_end, &n);
-            if (io == KINAGG_IO_OK) {
+            if (io == KINAGG_IO_OK && n) {
                 if (n > c->recv_cap - c->raw_end) n = c->recv_cap - c->raw_end;
                 c->raw_end += n;
                 st = kinagg__http_process(c);
@@ -3903,7 +3907,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 kinagg__http_complete(c);
                 return KINAGG_OK;
             }
-            if (io == KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
+            if (io <= KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
             if (io == KINAGG_IO_CLOSED && c->resp_head_len && c->framing == KINAGG__FR_CLOSE) {
                 /* the body ends here: process left dec_end at raw_end and keep_alive 0 */
                 kinagg__http_complete(c);

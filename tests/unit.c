@@ -1926,6 +1926,52 @@ static void test_unsent_request_error(void) {
 }
 #endif
 
+/* A transport that breaks the contract, answering OK with nothing moved
+ * (a modem's "SEND OK, 0 bytes"): taken as AGAIN, so a poll still returns
+ * (it looped inside the poll for as long as the transport did so). */
+static unsigned zero_calls;
+static kinagg_io zero_connect(void *c, const char *h, uint16_t port) { (void)c, (void)h, (void)port; return KINAGG_IO_OK; }
+static kinagg_io zero_send(void *c, const unsigned char *d, size_t l, size_t *n) {
+    (void)c, (void)d, (void)l;
+    *n = 0;
+    return ++zero_calls < 1000 ? KINAGG_IO_OK : KINAGG_IO_ERROR;
+}
+static kinagg_io zero_recv(void *c, unsigned char *b, size_t l, size_t *n) {
+    (void)c, (void)b, (void)l;
+    *n = 0;
+    return ++zero_calls < 1000 ? KINAGG_IO_OK : KINAGG_IO_ERROR;
+}
+static kinagg_io zero_send_all(void *c, const unsigned char *d, size_t l, size_t *n) {
+    (void)c, (void)d;
+    *n = l;
+    return KINAGG_IO_OK;
+}
+static void test_transport_ok_with_nothing(void) {
+    static unsigned char sbuf[1024], rbuf[1024];
+    static kinagg_http_client c;
+    kinagg_transport t;
+    unsigned ev = 0;
+    uint64_t wake = 0;
+    kinagg_status st;
+    memset(&t, 0, sizeof t);
+    t.connect = zero_connect, t.send = zero_send, t.recv = zero_recv, t.close = slow_close;
+    kinagg_http_init(&c, &t, sbuf, sizeof sbuf, rbuf, sizeof rbuf);
+    zero_calls = 0;
+    kinagg_http_begin(&c, "example.com", 80, kinagg_str_c("GET"), kinagg_str_c("/"), NULL, 0, NULL, 0, 1000);
+    st = kinagg_http_poll(&c, 1000, &ev, &wake);
+    CHECK(st == KINAGG_PENDING && zero_calls == 1 && ev == KINAGG_WAIT_WRITE,
+          "send OK with 0 bytes: %s after %u calls, waiting for %u", kinagg_strerror(st), zero_calls, ev);
+    kinagg_http_close(&c);
+    t.send = zero_send_all;
+    kinagg_http_init(&c, &t, sbuf, sizeof sbuf, rbuf, sizeof rbuf);
+    zero_calls = 0;
+    kinagg_http_begin(&c, "example.com", 80, kinagg_str_c("GET"), kinagg_str_c("/"), NULL, 0, NULL, 0, 1000);
+    st = kinagg_http_poll(&c, 1000, &ev, &wake);
+    CHECK(st == KINAGG_PENDING && zero_calls == 1 && ev == KINAGG_WAIT_READ,
+          "recv OK with 0 bytes: %s after %u calls, waiting for %u", kinagg_strerror(st), zero_calls, ev);
+    kinagg_http_close(&c);
+}
+
 /* Endpoints by region, with each partition's DNS suffix (as botocore's
  * partitions list gives them). */
 static void test_endpoint_partitions(void) {
@@ -1975,6 +2021,7 @@ int main(int argc, char **argv) {
     test_unmapped_gather();
     test_reinit_closes();
     test_connect_timeout();
+    test_transport_ok_with_nothing();
 #if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
     test_credentials_skewed_clock();
     test_unsent_request_error();
