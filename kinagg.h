@@ -583,10 +583,13 @@ typedef struct kinagg_transport {
      * out), or nothing (init calls it first, for a transport still holding
      * a producer's old connection); connect may be called again after. */
     void (*close)(void *ctx);
-    /* Optional: block until the connection is ready for events or timeout_ms
-     * passes; only the blocking helpers use it (NULL: they spin). */
+    /* Optional: block until the connection is ready for events (OK) or
+     * timeout_ms passes (AGAIN); only the blocking helpers and
+     * kinagg_producer_wait use it (NULL: they spin). */
     kinagg_io (*wait)(void *ctx, unsigned events, uint32_t timeout_ms);
-    /* Optional: a short text on the last failure, for error messages. */
+    /* Optional: a short text on the last failure, for error messages. It
+     * must stay valid after close (keep it in ctx): the client reads it
+     * after closing the failed connection, and so may its caller. */
     const char *(*error)(void *ctx);
 } kinagg_transport;
 
@@ -597,7 +600,9 @@ typedef struct kinagg_platform {
     uint64_t (*now_ms)(void *ctx);
     uint64_t (*unix_ms)(void *ctx);
     uint32_t (*random)(void *ctx);
-    void (*sleep_ms)(void *ctx, uint32_t ms); /* optional: the blocking helpers idle with it */
+    void (*sleep_ms)(void *ctx, uint32_t ms); /* optional: kinagg_producer_wait (and so flush)
+                                               * idles with it while no request is under way;
+                                               * NULL: they return at once (the caller's loop spins) */
 } kinagg_platform;
 
 /* ======================================================================== */
@@ -1460,7 +1465,7 @@ static const char kinagg__status_text[] =
     "request time rejected as skewed; clock corrected\0" /* KINAGG_ERR_CLOCK_SKEW */
     "bad endpoint\0" /* KINAGG_ERR_ENDPOINT */
     "producer buffer full: poll and retry\0" /* KINAGG_ERR_FULL */
-    "record expired before it could be delivered\0" /* KINAGG_ERR_EXPIRED */
+    "record expired before it was known to be delivered\0" /* KINAGG_ERR_EXPIRED */
     "record abandoned before it was known to be delivered\0" /* KINAGG_ERR_ABANDONED */
     "unknown status";
 
@@ -6441,7 +6446,7 @@ static int kinagg__expired(const kinagg_producer *p, const kinagg__prec *r, uint
 }
 
 static void kinagg__expire(kinagg_producer *p, uint32_t i, uint64_t now) {
-    kinagg__fail(p, i, KINAGG_ERR_EXPIRED, KINAGG__TEXT("record_ttl_ms passed before it could be delivered"), now);
+    kinagg__fail(p, i, KINAGG_ERR_EXPIRED, KINAGG__TEXT("record_ttl_ms passed before it was known to be delivered"), now);
 }
 
 /* Back to its queue's front after a failure, or failed for good when its
