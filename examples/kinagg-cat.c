@@ -874,6 +874,13 @@ int main(int argc, char **argv) {
 
     /* the producer: --buffer-mb for the records' bytes, the rest as
      * kinagg_producer_region_size says */
+    /* a 32-bit system keeps the records below a quarter of its address
+     * space (the library's bound), so 1023 MiB at most there */
+    if (opt.buffer_mb > ((size_t)-1 / 4) >> 20) {
+        fprintf(stderr, "kinagg-cat: --buffer-mb %lu is more than this %u-bit system takes (%lu at most)\n",
+                opt.buffer_mb, (unsigned)(sizeof(size_t) * 8), (unsigned long)(((size_t)-1 / 4) >> 20));
+        return 2;
+    }
     record_bytes = (size_t)opt.buffer_mb << 20;
     kinagg_producer_config_defaults(&pc);
     pc.stream = tool_stream(&o);

@@ -118,7 +118,7 @@ static int grep, with_key, json, follow, from = FROM_TRIM;
 static char from_ms[24];
 static const char *only[MAX_SHARDS];
 static size_t nonly;
-static unsigned long printed;
+static unsigned long long printed; /* (64-bit on 32-bit targets too: --follow runs for months) */
 static char *line;             /* --grep: the data, NUL-terminated */
 static volatile sig_atomic_t stop_signal;
 
@@ -373,14 +373,14 @@ static void out_base64(const unsigned char *p, size_t n) {
     }
 }
 
+/* ISO 8601 UTC with milliseconds, by kinagg's own date arithmetic (a
+ * 32-bit time_t, as on armhf, would wrap in 2038) */
 static void out_time(uint64_t ms) {
-    char b[40];
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    size_t n;
-    if (!ms || !gmtime_r(&t, &tm)) { out_s("null"); return; }
-    n = strftime(b, sizeof b, "\"%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(b + n, sizeof b - n, ".%03uZ\"", (unsigned)(ms % 1000));
+    char d[17], b[40];
+    if (!ms) { out_s("null"); return; }
+    kinagg_sigv4_amz_date(ms / 1000, d); /* YYYYMMDDTHHMMSSZ */
+    snprintf(b, sizeof b, "\"%.4s-%.2s-%.2sT%.2s:%.2s:%.2s.%03uZ\"", d, d + 4, d + 6, d + 9, d + 11, d + 13,
+             (unsigned)(ms % 1000));
     out_s(b);
 }
 
@@ -1077,7 +1077,7 @@ int main(int argc, char **argv) {
         sleep_until(wake);
     }
     commit();
-    fprintf(stderr, "kinagg-tail: %lu records\n", printed);
+    fprintf(stderr, "kinagg-tail: %llu records\n", printed);
     kinagg_http_close(&k.http);
     free(rbuf);
     free(obuf);

@@ -400,7 +400,10 @@ static uint64_t kinagg__posix_now(void *ctx) {
 static uint64_t kinagg__posix_unix(void *ctx) {
     struct timespec ts;
     (void)ctx;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    /* a 32-bit time_t fails from 2038 (EOVERFLOW): 0 then, and the first
+     * request refused as skewed teaches the client the time (the Date it
+     * answers with), rather than a date made of whatever ts held */
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 /* Retry jitter: xorshift64*, seeded from /dev/urandom. The state is the
