@@ -1653,6 +1653,28 @@ static void test_unmapped_gather(void) {
     CHECK(strcmp(got, "a:0|p:1|p:2") == 0, "an explicit hash key after a record passed over: %s", got);
 }
 
+/* A producer over a scripted transport, as the tests below set it up: no
+ * shard map, records sent at once, records up to 4 KiB, the transport's
+ * connect, send, recv and close and the platform's clocks given. */
+static void scripted_producer(kinagg_producer_config *cfg, kinagg_endpoint *ep, kinagg_transport *tp,
+                              kinagg_platform *pl, kinagg_credentials *cr, const char *stream,
+                              const kinagg_transport *io, uint64_t (*now)(void *), uint64_t (*unix_now)(void *)) {
+    memset(tp, 0, KINAGG_PRODUCER_MAX_CONNECTIONS * sizeof *tp);
+    memset(pl, 0, sizeof *pl);
+    tp[0].connect = io->connect, tp[0].send = io->send, tp[0].recv = io->recv, tp[0].close = io->close;
+    pl->now_ms = now, pl->unix_ms = unix_now;
+    cr->access_key_id = kinagg_str_c("AKID");
+    cr->secret_access_key = kinagg_str_c("SECRET");
+    cr->session_token = kinagg_str_c("");
+    kinagg_endpoint_from_region(ep, kinagg_str_c("us-east-1"));
+    kinagg_producer_config_defaults(cfg);
+    cfg->stream.name = kinagg_str_c(stream);
+    cfg->no_shard_map = 1;
+    cfg->max_buffered_ms = 0;
+    cfg->max_record_size = cfg->aggregation_max_size = 4096;
+    cfg->collection_max_size = cfg->recv_buffer_size = 1 << 14;
+}
+
 /* init again on a producer that was never closed, with a request on the
  * wire: the transport's connection is dropped first, or the old request's
  * answer would be read as the first new request's (its sequence numbers
@@ -1670,23 +1692,11 @@ static void test_reinit_closes(void) {
     kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
     kinagg_platform pl;
     kinagg_credentials cr;
+    kinagg_transport io;
     uint64_t next;
     int round, polls;
-    memset(tp, 0, sizeof tp);
-    memset(&pl, 0, sizeof pl);
-    cr.access_key_id = kinagg_str_c("AKID");
-    cr.secret_access_key = kinagg_str_c("SECRET");
-    cr.session_token = kinagg_str_c("");
-    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
-    tp[0].connect = reinit_connect, tp[0].send = reinit_send, tp[0].recv = gather_recv, tp[0].close = reinit_close;
-    pl.now_ms = gather_now, pl.unix_ms = gather_unix;
-    kinagg_producer_config_defaults(&cfg);
-    cfg.stream.name = kinagg_str_c("reinit");
-    cfg.no_shard_map = 1;
-    cfg.max_buffered_ms = 0;
-    cfg.connections = 1;
-    cfg.max_record_size = cfg.aggregation_max_size = 4096;
-    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    io.connect = reinit_connect, io.send = reinit_send, io.recv = gather_recv, io.close = reinit_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "reinit", &io, gather_now, gather_unix);
     for (round = 0; round < 2; round++) {
         CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
                                    KINAGG_PROTOCOL_DEFAULT, tp, &pl) == KINAGG_OK, "reinit: init %d", round);
@@ -1729,23 +1739,12 @@ static void test_connect_timeout(void) {
     kinagg_platform pl;
     kinagg_credentials cr;
     kinagg_producer_stats st;
+    kinagg_transport io;
     uint64_t next, gave_up = 0;
-    memset(tp, 0, sizeof tp);
-    memset(&pl, 0, sizeof pl);
-    cr.access_key_id = kinagg_str_c("AKID");
-    cr.secret_access_key = kinagg_str_c("SECRET");
-    cr.session_token = kinagg_str_c("");
-    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
-    tp[0].connect = slow_connect, tp[0].send = reinit_send, tp[0].recv = gather_recv, tp[0].close = slow_close;
-    pl.now_ms = slow_now, pl.unix_ms = gather_unix;
-    kinagg_producer_config_defaults(&cfg);
+    io.connect = slow_connect, io.send = reinit_send, io.recv = gather_recv, io.close = slow_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "slow-link", &io, slow_now, gather_unix);
     CHECK(cfg.connect_timeout_ms == 5000, "connect_timeout_ms default %lu", (unsigned long)cfg.connect_timeout_ms);
-    cfg.stream.name = kinagg_str_c("slow-link");
-    cfg.no_shard_map = 1;
-    cfg.max_buffered_ms = 0;
     cfg.record_ttl_ms = 0;
-    cfg.max_record_size = cfg.aggregation_max_size = 4096;
-    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
     cfg.connect_timeout_ms = 0;
     CHECK(kinagg_producer_region_size(&cfg) == 0, "connect_timeout_ms 0 accepted");
     cfg.connect_timeout_ms = 20000;
@@ -1832,19 +1831,12 @@ static void test_credentials_skewed_clock(void) {
     kinagg_endpoint ep;
     kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
     kinagg_platform pl;
+    kinagg_credentials cr; /* (unused: the source gives them) */
+    kinagg_transport io;
     kinagg_status done = KINAGG_PENDING;
     uint64_t next, end;
-    memset(tp, 0, sizeof tp);
-    memset(&pl, 0, sizeof pl);
-    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
-    tp[0].connect = skew_connect, tp[0].send = skew_send, tp[0].recv = skew_recv, tp[0].close = slow_close;
-    pl.now_ms = skew_now, pl.unix_ms = skew_unix;
-    kinagg_producer_config_defaults(&cfg);
-    cfg.stream.name = kinagg_str_c("skewed");
-    cfg.no_shard_map = 1;
-    cfg.max_buffered_ms = 0;
-    cfg.max_record_size = cfg.aggregation_max_size = 4096;
-    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    io.connect = skew_connect, io.send = skew_send, io.recv = skew_recv, io.close = slow_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "skewed", &io, skew_now, skew_unix);
     cfg.credentials_source.get = skew_get;
     cfg.on_complete = skew_done;
     skew_clock = 1700000000000ull;
@@ -1880,25 +1872,14 @@ static void test_unsent_request_error(void) {
     kinagg_platform pl;
     kinagg_credentials cr;
     kinagg_producer_stats st;
+    kinagg_transport io;
     uint64_t next;
     int i;
-    memset(tp, 0, sizeof tp);
-    memset(&pl, 0, sizeof pl);
     memset(&st, 0, sizeof st);
-    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
-    tp[0].connect = skew_connect, tp[0].send = skew_send, tp[0].recv = skew_recv, tp[0].close = slow_close;
-    pl.now_ms = skew_now, pl.unix_ms = gather_unix; /* a clock that is right */
-    kinagg_producer_config_defaults(&cfg);
-    cfg.stream.name = kinagg_str_c("unsent");
-    cfg.no_shard_map = 1;
-    cfg.max_buffered_ms = 0;
-    cfg.max_record_size = cfg.aggregation_max_size = 4096;
-    cfg.collection_max_size = cfg.recv_buffer_size = 1 << 14;
+    io.connect = skew_connect, io.send = skew_send, io.recv = skew_recv, io.close = slow_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "unsent", &io, skew_now, gather_unix); /* a clock that is right */
     cfg.send_buffer_size = 2048;
     cfg.on_complete = skew_keep;
-    cr.access_key_id = kinagg_str_c("AKID");
-    cr.secret_access_key = kinagg_str_c("SECRET");
-    cr.session_token = kinagg_str_c("");
     skew_clock = 1700000000000ull;
     skew_requests = 0;
     skew_pos = skew_len = 0;

@@ -30,6 +30,16 @@ u32_t sys_now(void) {
 }
 static uint64_t wall(void *ctx) { (void)ctx; return 0; }
 
+/* The tick moved to `to` as a poll loop sees it: calls less than 2^31 ms
+ * (24.8 days) apart. */
+static void climb_to(uint32_t to) {
+    tick = 0x70000000u;
+    (void)pf.now_ms(pf.ctx);
+    tick = 0xe0000000u;
+    (void)pf.now_ms(pf.ctx);
+    tick = to;
+}
+
 int main(void) {
     uint64_t a, b, c;
     kinagg_lwip_platform(&pf, wall, NULL);
@@ -44,22 +54,14 @@ int main(void) {
           (unsigned long long)a, (unsigned long long)other_task_saw, (unsigned long long)b, (unsigned long long)c);
     /* a real wrap of the 32-bit tick, 49.7 days after boot (polled
      * along the way: calls come less than 24.8 days apart) */
-    tick = 0x70000000u;
-    (void)pf.now_ms(pf.ctx);
-    tick = 0xe0000000u;
-    (void)pf.now_ms(pf.ctx);
-    tick = 0xfffffff0u;
+    climb_to(0xfffffff0u);
     a = pf.now_ms(pf.ctx);
     tick = 0x10;
     b = pf.now_ms(pf.ctx);
     CHECK(b - a == 0x20, "across the wrap: %llu then %llu", (unsigned long long)a, (unsigned long long)b);
     /* a task that read the tick just before the next wrap and was
      * preempted, back after another task saw the wrap */
-    tick = 0x70000000u;
-    (void)pf.now_ms(pf.ctx);
-    tick = 0xe0000000u;
-    (void)pf.now_ms(pf.ctx);
-    tick = 0xfffffffeu;
+    climb_to(0xfffffffeu);
     a = pf.now_ms(pf.ctx);
     preempt = 1;
     preempt_step = 4; /* the other task reads 2 */
