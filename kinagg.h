@@ -104,8 +104,10 @@
  *                       ""; stats.errors still counts), and completions
  *                       carry the service's error codes and messages only.
  * KINAGG_HTTP_MAX_HEADERS
- *                       header lines a response may have, default 32; a
- *                       response with more is KINAGG_ERR_HTTP_PARSE.
+ *                       header lines of a response kept, default 32; the
+ *                       last 6 places are for the ones kinagg reads
+ *                       (framing, Date, Content-Type, x-amzn-ErrorType):
+ *                       other lines past them are checked and dropped.
  * KINAGG_PRODUCER_MAX_CONNECTIONS
  *                       connections a producer may have, default 8; with 1
  *                       the loops over them are constants.
@@ -656,9 +658,12 @@ typedef struct kinagg_http_client {
     size_t chunk_size;
     int state, framing, connected, chunk_state;
     size_t head_len, chunk_len, chunk_sent;
-    unsigned chunk_digits;
+    unsigned chunk_has_digit;    /* the chunk size line has a digit */
     size_t body_sent;
     int reused;                  /* on a kept-alive connection, not yet retried */
+    int resent;                  /* the request was sent again on a new connection: the
+                                  * kept-alive one closed without an answer (it may
+                                  * have been applied: a PutRecords may duplicate) */
     const kinagg_body *body;
     size_t body_len;
     uint16_t port;
@@ -707,7 +712,8 @@ KINAGG_API const kinagg_str *kinagg_http_header_get(const kinagg_http_response *
 
 /* Parse a response head from buf[0, len) (stateless, like picohttpparser).
  * Returns the head's length with *r filled (body not set), 0 if the head is
- * incomplete, or (size_t)-1 if it is malformed or has too many headers. */
+ * incomplete, or (size_t)-1 if it is malformed or has more header lines
+ * kinagg reads than it keeps (KINAGG_HTTP_MAX_HEADERS says which it keeps). */
 KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, kinagg_http_response *r);
 
 /* ======================================================================== */
@@ -3513,6 +3519,19 @@ KINAGG_API const kinagg_str *kinagg_http_header_get(const kinagg_http_response *
     return NULL;
 }
 
+/* Whether a header may be one kinagg reads (Content-Length,
+ * Transfer-Encoding, Connection, Date, Content-Type, x-amzn-ErrorType), by
+ * its length and its first and last letters (another that shares all three
+ * passes too). */
+static int kinagg__header_read(kinagg_str name) {
+    static const unsigned char sigs[] = {14, 'c', 'h', 17, 't', 'g', 10, 'c', 'n', 4, 'd', 'e', 12, 'c', 'e', 16, 'x', 'e'};
+    unsigned i;
+    for (i = 0; i < sizeof sigs; i += 3)
+        if (name.len == sigs[i] && (name.ptr[0] | 0x20) == sigs[i + 1] && (name.ptr[name.len - 1] | 0x20) == sigs[i + 2])
+            return 1;
+    return 0;
+}
+
 /* Stateless head parser: lines end in CRLF (a bare LF is accepted too). */
 KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, kinagg_http_response *r) {
     const char *p = (const char *)buf;
@@ -3540,8 +3559,7 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
     r->reason.ptr = p + 12 + (p[12] == ' ');
     r->reason.len = (size_t)(p + line_end - r->reason.ptr);
     if (r->reason.len && r->reason.ptr[r->reason.len - 1] == '\r') r->reason.len--;
-    pos = line_end + 1;
-    for (;;) {
+    for (pos = line_end + 1;; pos = line_end + 1) {
         size_t colon, vs, ve;
         for (line_end = pos; p[line_end] != '\n'; line_end++) {}
         if (line_end == pos || (line_end == pos + 1 && p[pos] == '\r')) return line_end + 1; /* blank line */
@@ -3551,22 +3569,25 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
         if (colon == line_end) return (size_t)-1;
         {
             kinagg_str name;
+            size_t slot = r->header_count;
             name.ptr = p + pos;
             name.len = colon - pos;
             if (!kinagg__is_token(name)) return (size_t)-1;
-            if (r->header_count == KINAGG_HTTP_MAX_HEADERS) return (size_t)-1;
             vs = colon + 1;
             ve = line_end;
             while (vs < ve && (p[vs] == ' ' || p[vs] == '\t')) vs++;
             while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t' || p[ve - 1] == '\r')) ve--;
             for (i = vs; i < ve; i++)
                 if ((unsigned char)p[i] < 0x20 && p[i] != '\t') return (size_t)-1;
-            r->headers[r->header_count].name = name;
-            r->headers[r->header_count].value.ptr = p + vs;
-            r->headers[r->header_count].value.len = ve - vs;
+            /* the table's last 6 places are for the headers kinagg reads (a
+             * proxy may add many lines): others past them are only checked */
+            if (slot + 6 >= KINAGG_HTTP_MAX_HEADERS && !kinagg__header_read(name)) continue;
+            if (slot == KINAGG_HTTP_MAX_HEADERS) return (size_t)-1;
             r->header_count++;
+            r->headers[slot].name = name;
+            r->headers[slot].value.ptr = p + vs;
+            r->headers[slot].value.len = ve - vs;
         }
-        pos = line_end + 1;
     }
 }
 
@@ -3659,6 +3680,7 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     /* the response and error_detail after it: cleared */
     KINAGG_MEMSET(&c->response, 0, (size_t)((char *)(&c->error_detail + 1) - (char *)&c->response));
     c->reused = c->connected;
+    c->resent = 0;
     c->requests++;
     kinagg__http_start(c, now_ms);
     return KINAGG_OK;
@@ -3681,6 +3703,7 @@ static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     if (!c->reused || c->raw_end != 0) return 0;
     kinagg_http_close(c); /* connected while sending or receiving */
     c->reused = 0;
+    c->resent = 1;
     kinagg__http_start(c, now);
     return 1;
 }
@@ -3732,18 +3755,18 @@ static int kinagg__http_dechunk(kinagg_http_client *c) {
         if (st == KINAGG__CH_SIZE) {
             h = kinagg__hexval(ch);
             if (h >= 0) {
-                if (++c->chunk_digits > 15) return -1; /* no chunk of 2^60 bytes */
-                /* past what size_t holds (a 32-bit one), the chunk cannot fit
-                 * the receive buffer either way: saturate */
+                c->chunk_has_digit = 1; /* leading zeros too, as many as come */
+                /* past what size_t holds, the chunk cannot fit the receive
+                 * buffer either way: saturate */
                 c->chunk_size = c->chunk_size > (size_t)-1 >> 4 ? (size_t)-1 : c->chunk_size * 16 + (unsigned)h;
                 continue;
             }
-            if (c->chunk_digits == 0 || (k == 2 && ch != ';' && ch != ' ' && ch != '\t')) return -1;
+            if (c->chunk_has_digit == 0 || (k == 2 && ch != ';' && ch != ' ' && ch != '\t')) return -1;
         }
         st = kinagg__chunk_next[st][k];
         if (st == KINAGG__CH_BAD) return -1;
         if (st == KINAGG__CH_AFTER_SIZE) st = c->chunk_size ? KINAGG__CH_DATA : KINAGG__CH_TRAILER;
-        if (st == KINAGG__CH_SIZE) c->chunk_digits = 0; /* chunk_size is 0 again: its data ran out */
+        if (st == KINAGG__CH_SIZE) c->chunk_has_digit = 0; /* chunk_size is 0 again: its data ran out */
         c->chunk_state = st;
     }
     /* undecoded bytes move down so the buffer's free room is what is left */
@@ -3765,7 +3788,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te, *conn;
         size_t i;
-        uint64_t cl = (size_t)-1; /* up to 15 digits: compared exactly, then bounded by the buffer */
+        uint64_t cl = (size_t)-1; /* saturated at 2^50: compared, then bounded by the buffer */
         if (n == 0) return KINAGG_PENDING;
         if (n == (size_t)-1) return KINAGG_ERR_HTTP_PARSE;
         if (r->status < 200) { /* interim (100 Continue): drop it */
@@ -3781,10 +3804,11 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
                 kinagg_str v = r->headers[i].value;
                 uint64_t x = 0;
                 size_t j;
-                if (v.len == 0 || v.len > 15) return KINAGG_ERR_HTTP_PARSE;
-                for (j = 0; j < v.len; j++) {
+                if (v.len == 0) return KINAGG_ERR_HTTP_PARSE;
+                for (j = 0; j < v.len; j++) { /* leading zeros too; past 2^50 (no buffer holds that), saturated */
                     if (v.ptr[j] < '0' || v.ptr[j] > '9') return KINAGG_ERR_HTTP_PARSE;
                     x = x * 10 + (uint64_t)(v.ptr[j] - '0');
+                    if (x >> 50) x = (uint64_t)1 << 50;
                 }
                 if (c->framing == KINAGG__FR_LENGTH && x != cl) return KINAGG_ERR_HTTP_PARSE;
                 c->framing = KINAGG__FR_LENGTH;
@@ -3820,7 +3844,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         /* the body: chunks, or one run of cl bytes ((size_t)-1 when it reads to the close) */
         c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_SIZE : KINAGG__CH_DATA;
         c->chunk_size = c->framing == KINAGG__FR_CHUNKED ? 0 : (size_t)cl; /* fits: it was just bounded */
-        c->chunk_digits = 0;
+        c->chunk_has_digit = 0;
     }
     {
         int d = kinagg__http_dechunk(c);
@@ -6763,6 +6787,12 @@ static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
  * completed or queued again by kinagg__put_done_step. */
 static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_status st, uint64_t now) {
     size_t failed = 0;
+    if (c->k.http.resent) { /* a try the HTTP client made again: it failed as a whole */
+        p->stats.requests++;
+        p->stats.requests_failed++;
+        kinagg__perror(p, "PutRecords", kinagg_str_c(KINAGG__TEXT("no answer on a kept-alive connection, sent again")),
+                       kinagg_str_c(""));
+    }
     if (st == KINAGG_OK) st = kinagg_put_records_finish(&c->k, c->results, c->n, &failed);
     else st = kinagg__call_result(&c->k, st);
     if (st != KINAGG_OK) {
@@ -6856,7 +6886,12 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             how.error_code = kinagg_str_c(kinagg_strerror(st));
         }
         while (i != KINAGG__NONE) {
-            uint32_t next = p->recs[i].next;
+            kinagg__prec *r = &p->recs[i];
+            uint32_t next = r->next;
+            if (c->k.http.resent) { /* its first try on this request: as a connection error */
+                r->attempts += r->attempts != 0xffff;
+                r->last_error = KINAGG__E_CONNECTION;
+            }
             if (retry >= 0) kinagg__retry(p, i, retry, now);
             else kinagg__complete(p, i, &how, now);
             if (c->state != KINAGG__C_DONE) return; /* a callback called abandon */
@@ -7038,6 +7073,9 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
             kinagg__copy_cstr(p->map_token, sizeof p->map_token, token);
             p->nstaging += n;
         }
+        if (KINAGG__HAS_TEXT && st == KINAGG_ERR_BUFFER_TOO_SMALL) /* what "too small" means here */
+            c->k.http.error_detail = "more shards than max_shards, a shard id longer than the producer keeps, "
+                                     "or a NextToken of 1024 bytes or more";
     }
     if (st == KINAGG_OK && p->map_token[0]) { /* the next page */
         if (kinagg__list_begin(p, c)) return;

@@ -246,9 +246,16 @@ static void on_complete(void *ctx, const kinagg_completion *c) {
         if (c->status == KINAGG_ERR_ABANDONED) abandoned++;
         else failed++;
         if (c->status == KINAGG_ERR_EXPIRED) expired++;
-        if (!first_failure[0] && c->status != KINAGG_ERR_ABANDONED)
+        /* failed for good: the service's code and message; expired: the
+         * code of its last failure (its message is the producer's own
+         * text, which kinagg_strerror says already) */
+        if (!first_failure[0] && c->status == KINAGG_ERR_EXPIRED)
+            snprintf(first_failure, sizeof first_failure, "%s%s%.*s%s", kinagg_strerror(c->status),
+                     c->error_code.len ? " (its last failure: " : "", (int)c->error_code.len, c->error_code.ptr,
+                     c->error_code.len ? ")" : "");
+        else if (!first_failure[0] && c->status != KINAGG_ERR_ABANDONED)
             snprintf(first_failure, sizeof first_failure, "%s: %.*s%s%.*s", kinagg_strerror(c->status),
-                     (int)c->error_code.len, c->error_code.ptr, c->error_code.len ? " " : "",
+                     (int)c->error_code.len, c->error_code.ptr, c->error_code.len && c->error_message.len ? ": " : "",
                      (int)c->error_message.len, c->error_message.ptr);
         if (slot) failed_write(keep.buf + keep.slots[slot - 1].off, keep.slots[slot - 1].len, 0);
     }
@@ -592,7 +599,7 @@ static void errors_report(uint64_t now, int final) {
             fprintf(stderr, "kinagg-cat: shard map unavailable (%s%s): sending without aggregation (only records "
                             "with the same partition key are aggregated)\n",
                     why,
-                    strstr(why, "buffer too small") ? "; more shards than --max-shards, open and closed?" : "");
+                    strstr(why, "max_shards") ? "; --max-shards counts open and closed shards" : "");
         }
         map_note = 1;
     } else if (s.shard_map == KINAGG_SHARD_MAP_LOADED && map_note == 1) {

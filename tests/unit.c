@@ -1907,6 +1907,89 @@ static void test_unsent_request_error(void) {
 }
 #endif
 
+#ifndef KINAGG_NO_JSON
+/* A kept-alive connection that closes without answering (the server may
+ * have stored the request first): the HTTP client sends the request again
+ * on a new connection, and that try is counted as one (in attempts,
+ * requests, requests_failed and the last failure's code), so a caller
+ * can tell the records may be in the stream twice. */
+static unsigned resend_requests, resend_connects;
+static size_t resend_pos, resend_len;
+static int resend_closed;
+static char resend_resp[256];
+static kinagg_completion resend_last;
+static char resend_code[64];
+static kinagg_io resend_connect(void *c, const char *h, uint16_t port) {
+    (void)c, (void)h, (void)port;
+    resend_connects++;
+    return KINAGG_IO_OK;
+}
+static kinagg_io resend_send(void *c, const unsigned char *d, size_t l, size_t *n) {
+    static const char stored[] = "{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"49\","
+                                 "\"ShardId\":\"shardId-000000000000\"}]}";
+    (void)c, (void)d;
+    if (resend_pos == resend_len && !resend_closed) { /* a new request: the second is stored, then its connection closed */
+        resend_closed = ++resend_requests == 2;
+        resend_len = (size_t)snprintf(resend_resp, sizeof resend_resp,
+                                      "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                                      "Content-Length: %u\r\n\r\n%s", (unsigned)strlen(stored), stored);
+        resend_pos = resend_closed ? resend_len : 0;
+    }
+    *n = l;
+    return KINAGG_IO_OK;
+}
+static kinagg_io resend_recv(void *c, unsigned char *b, size_t l, size_t *n) {
+    (void)c;
+    if (resend_closed) return KINAGG_IO_CLOSED;
+    if (resend_pos == resend_len) return KINAGG_IO_AGAIN;
+    *n = l < resend_len - resend_pos ? l : resend_len - resend_pos;
+    memcpy(b, resend_resp + resend_pos, *n);
+    resend_pos += *n;
+    return KINAGG_IO_OK;
+}
+static void resend_close(void *c) { (void)c, resend_closed = 0; }
+static void resend_keep(void *ctx, const kinagg_completion *c) {
+    (void)ctx;
+    resend_last = *c;
+    snprintf(resend_code, sizeof resend_code, "%.*s", (int)c->error_code.len, c->error_code.ptr);
+}
+static void test_resent_request_counted(void) {
+    static unsigned char region[1 << 18];
+    static kinagg_producer p;
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    kinagg_producer_stats st;
+    kinagg_transport io;
+    uint64_t next;
+    int i, rec;
+    io.connect = resend_connect, io.send = resend_send, io.recv = resend_recv, io.close = resend_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "resent", &io, gather_now, gather_unix);
+    cfg.on_complete = resend_keep;
+    resend_requests = resend_connects = 0;
+    resend_pos = resend_len = 0;
+    resend_closed = 0;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                               KINAGG_PROTOCOL_JSON, tp, &pl) == KINAGG_OK, "resent: init");
+    for (rec = 0; rec < 2; rec++) { /* the first opens the connection, the second finds it closed */
+        resend_last.status = KINAGG_PENDING;
+        CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "resent: put");
+        for (i = 0; i < 20 && resend_last.status == KINAGG_PENDING; i++) kinagg_producer_poll(&p, &next);
+    }
+    kinagg_producer_get_stats(&p, &st);
+    CHECK(resend_requests == 3 && resend_connects == 2 && resend_last.status == KINAGG_OK &&
+              resend_last.attempts == 2 && !strcmp(resend_code, "ConnectionError") && st.requests == 3 &&
+              st.requests_failed == 1 && st.errors == 1,
+          "a request sent again on a new connection: %u sent on %u connections; the record %s after %u attempts "
+          "(last failure \"%s\"); stats: %lu requests, %lu failed, %lu errors",
+          resend_requests, resend_connects, kinagg_strerror(resend_last.status), resend_last.attempts, resend_code,
+          (unsigned long)st.requests, (unsigned long)st.requests_failed, (unsigned long)st.errors);
+    kinagg_producer_abandon(&p);
+}
+#endif
+
 /* A transport that breaks the contract, answering OK with nothing moved
  * (a modem's "SEND OK, 0 bytes"): taken as AGAIN, so a poll still returns
  * (it looped inside the poll for as long as the transport did so). */
@@ -2003,6 +2086,9 @@ int main(int argc, char **argv) {
     test_reinit_closes();
     test_connect_timeout();
     test_transport_ok_with_nothing();
+#ifndef KINAGG_NO_JSON
+    test_resent_request_counted();
+#endif
 #if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
     test_credentials_skewed_clock();
     test_unsent_request_error();

@@ -68,6 +68,7 @@ function proxy(kport) {
 // What other Kinesis implementations send and the AWS SDKs accept: null for
 // every absent member, members in reverse order, and members kinagg does
 // not know, of every type. The data itself is kinesalite's, unchanged.
+// The head has many lines and a length with leading zeros (below).
 const MAYBE_NULL = ['ErrorCode', 'ErrorMessage', 'SequenceNumber', 'ShardId', 'EncryptionType', 'NextToken',
   'ParentShardId', 'AdjacentParentShardId', 'EndingSequenceNumber', 'ChildShards', 'KeyId', 'ConsumerCount'];
 function variant(v, depth) {
@@ -103,9 +104,17 @@ function variantsProxy(kport) {
             out = encode(isCbor, variant(doc, 0));
           } catch (e) { /* not a document: as it came */ }
         }
-        const headers = Object.assign({}, r.headers, { 'content-length': out.length });
-        delete headers['transfer-encoding'];
-        res.writeHead(r.statusCode, headers);
+        // and the head as a proxy or load balancer may shape it: 40 lines
+        // of its own first (more than kinagg keeps), then the answer's,
+        // its length with leading zeros (1*DIGIT, RFC 9110 8.6)
+        const raw = [];
+        for (let i = 0; i < 40; i++) raw.push(i % 2 ? 'Set-Cookie' : `X-Proxy-Hop-${i}`, `lb=${i}; Path=/`);
+        for (const [k, v] of Object.entries(r.headers)) {
+          if (k === 'content-length' || k === 'transfer-encoding') continue;
+          for (const x of Array.isArray(v) ? v : [v]) raw.push(k, x);
+        }
+        raw.push('Content-Length', String(out.length).padStart(24, '0'));
+        res.writeHead(r.statusCode, raw);
         res.end(out);
       });
     });

@@ -272,8 +272,8 @@ done
 $CAT --stream tail-lsf-$SEED --tab-key --max-shards 1 --endpoint http://127.0.0.1:$TP $W/lsf.tsv 2> $W/lsf.err
 rc=$?
 secs=$(sed -n 's/.* \([0-9.]*\) s$/\1/p' $W/lsf.err | tail -1)
-check "ListShards failing for good (--max-shards 1): exit 0, no wait for a map (${secs:-?} s), said so" \
-  "[ $rc -eq 0 ] && grep -q 'shard map unavailable' $W/lsf.err && [ \"\${secs%%.*}\" -lt 5 ]"
+check "ListShards failing for good (--max-shards 1): exit 0, no wait for a map (${secs:-?} s), said why" \
+  "[ $rc -eq 0 ] && grep -q 'shard map unavailable (ListShards: more shards than max_shards.*--max-shards counts' $W/lsf.err && [ \"\${secs%%.*}\" -lt 5 ]"
 # ListShards failing all along: the records go unaggregated before their
 # time to live, not expired (the wait is at most half of it)
 echo "fail ListShards 500 20" >&7
