@@ -6,6 +6,8 @@ B        := build
 GEN      := $(B)/gen
 STD      := -std=c99
 WARN     := -Wall -Wextra -Wpedantic -Werror
+# and what game servers often add in C++
+WARN_CXX := -Wimplicit-fallthrough -Wcast-qual
 SAN      := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 WRAP     := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,--wrap=posix_memalign
 CORE     := kinagg.h
@@ -66,10 +68,10 @@ warnings: | $(B)
 	  done; \
 	done; done; \
 	for cxx in g++ clang++; do for s in c++11 c++17; do \
-	  echo "$$cxx -x c++ -std=$$s $(WARN) -O2 -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
+	  echo "$$cxx -x c++ -std=$$s $(WARN) $(WARN_CXX) -O2 -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	done; done; \
 	for cxx in g++ clang++; do for f in $(foreach f,$(SWITCHES),"$(subst _-D, -D,$(f))"); do \
-	  echo "$$cxx -x c++ -std=c++11 $(WARN) -O2 $$f -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
+	  echo "$$cxx -x c++ -std=c++11 $(WARN) $(WARN_CXX) -O2 $$f -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	done; done; \
 	n=$$(wc -l <$(B)/warnings.cmds); \
 	awk '{ print $$0 " -o $(B)/w" NR ".o" }' $(B)/warnings.cmds | xargs -d '\n' -P 2 -I CMD sh -c 'CMD' \

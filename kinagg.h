@@ -2257,12 +2257,14 @@ static uint32_t kinagg__agg_hash(const char *key, size_t len, int ehk) { /* Murm
         h ^= k;
         h = ((h << 13) | (h >> 19)) * 5 + 0xe6546b64u;
     }
-    k = 0;
-    switch (n) {
-    case 3: k ^= (uint32_t)p[2] << 16; /* fall through */
-    case 2: k ^= (uint32_t)p[1] << 8;  /* fall through */
-    case 1: k ^= p[0]; k *= 0xcc9e2d51u; k = ((k << 15) | (k >> 17)) * 0x1b873593u; h ^= k; break;
-    default: break;
+    k = 0; /* the last 1 to 3 bytes (if chains, not a switch that falls through: no warning to silence) */
+    if (n == 3) k ^= (uint32_t)p[2] << 16;
+    if (n >= 2) k ^= (uint32_t)p[1] << 8;
+    if (n) {
+        k ^= p[0];
+        k *= 0xcc9e2d51u;
+        k = ((k << 15) | (k >> 17)) * 0x1b873593u;
+        h ^= k;
     }
     h ^= (uint32_t)len;
     h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
@@ -3315,8 +3317,11 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    if (trace) hexs.ptr = trace->signature_hex; /* the signature in hex, once */
-    kinagg_hex(digest, KINAGG_SHA256_SIZE, (char *)hexs.ptr);
+    {
+        char *sig_hex = trace ? trace->signature_hex : hex; /* the signature in hex, once */
+        kinagg_hex(digest, KINAGG_SHA256_SIZE, sig_hex);
+        hexs.ptr = sig_hex;
+    }
     if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
