@@ -1200,7 +1200,8 @@ KINAGG_API kinagg_status kinagg_producer_set_credentials(kinagg_producer *p, con
  * KINAGG_ERR_TOO_LARGE (data + key over max_record_size),
  * KINAGG_ERR_BUFFER_TOO_SMALL (larger than the whole record buffer), or a
  * key error (KINAGG_ERR_KEY_EMPTY, _KEY_TOO_LONG, _KEY_ENCODING,
- * KINAGG_ERR_HASH_KEY). explicit_hash_key may be NULL. */
+ * KINAGG_ERR_HASH_KEY). explicit_hash_key may be NULL (none); an empty one
+ * with a pointer is KINAGG_ERR_HASH_KEY, as Kinesis refuses it. */
 KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *partition_key, size_t partition_key_len,
                                              const char *explicit_hash_key, size_t explicit_hash_key_len,
                                              const void *data, size_t data_len, void *user);
@@ -3317,11 +3318,8 @@ KINAGG_API kinagg_status kinagg_sigv4_sign(kinagg_sigv4_signer *signer, const ki
         trace->string_to_sign[s.len] = '\0';
         trace->string_to_sign_len = s.len;
     }
-    {
-        char *sig_hex = trace ? trace->signature_hex : hex; /* the signature in hex, once */
-        kinagg_hex(digest, KINAGG_SHA256_SIZE, sig_hex);
-        hexs.ptr = sig_hex;
-    }
+    if (trace) hexs.ptr = trace->signature_hex; /* the signature in hex, once */
+    kinagg_hex(digest, KINAGG_SHA256_SIZE, trace ? trace->signature_hex : hex);
     if (trace) trace->signature_hex[64] = '\0';
 
     /* Authorization value */
@@ -6795,8 +6793,7 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
     if (c->k.http.resent) { /* a try the HTTP client made again: it failed as a whole */
         p->stats.requests++;
         p->stats.requests_failed++;
-        kinagg__perror(p, "PutRecords", kinagg_str_c(KINAGG__TEXT("no answer on a kept-alive connection, sent again")),
-                       kinagg_str_c(""));
+        kinagg__perror_call(p, "PutRecords", KINAGG_ERR_CLOSED, &c->k); /* (no error_detail: not a failure of the call) */
     }
     if (st == KINAGG_OK) st = kinagg_put_records_finish(&c->k, c->results, c->n, &failed);
     else st = kinagg__call_result(&c->k, st);
