@@ -661,14 +661,15 @@ typedef struct kinagg_http_client {
     unsigned chunk_has_digit;    /* the chunk size line has a digit */
     size_t body_sent;
     int reused;                  /* on a kept-alive connection, not yet retried */
-    int resent;                  /* the request was sent again on a new connection: the
-                                  * kept-alive one closed without an answer (it may
-                                  * have been applied: a PutRecords may duplicate) */
     const kinagg_body *body;
     size_t body_len;
     uint16_t port;
     uint64_t deadline;
     unsigned long requests, connections; /* counters */
+    int resent;                  /* the request was sent again on a new connection: the
+                                  * kept-alive one closed without an answer after it was
+                                  * sent (it may have been applied: a PutRecords may
+                                  * duplicate) */
     kinagg_http_response response;
     const char *error_detail;    /* the transport's text for the last failure (after response: cleared with it) */
     char host[256];              /* internal */
@@ -3646,6 +3647,13 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     if (!kinagg__is_token(method) || !kinagg__header_safe(target)) return KINAGG_ERR_INVALID_ARGUMENT;
     if (body_len && !body) return KINAGG_ERR_INVALID_ARGUMENT;
     if (c->connected && (c->port != port || KINAGG_MEMCMP(c->host, host, host_len + 1) != 0)) kinagg_http_close(c);
+    if (c->connected) {
+        /* a kept-alive connection the server has closed (as idle), or on
+         * which it sent what we did not ask for (a 408 as it closed): a new
+         * one now, rather than a request sent into it and sent again */
+        size_t n = 0;
+        if (c->transport.recv(c->transport.ctx, c->recv_buf, c->recv_cap, &n) != KINAGG_IO_AGAIN) kinagg_http_close(c);
+    }
     KINAGG_MEMCPY(c->host, host, host_len + 1);
     c->port = port;
 
@@ -4616,6 +4624,9 @@ static kinagg_status kinagg__call_send(kinagg_kinesis *k) {
 /* Starts a call: the body is hashed for the signature (a piece per poll
  * when work_budget is set), then signed and sent. */
 static kinagg_status kinagg__call_begin(kinagg_kinesis *k, const char *operation, const kinagg_body *body) {
+    /* the last call's resend and text: not this one's, should it fail before its request is begun */
+    k->http.resent = 0;
+    k->http.error_detail = NULL;
     k->prep_operation = operation;
     k->prep_body = body;
     k->prep_len = 0;
