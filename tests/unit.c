@@ -1968,6 +1968,7 @@ static void test_resent_request_counted(void) {
     io.connect = resend_connect, io.send = resend_send, io.recv = resend_recv, io.close = resend_close;
     scripted_producer(&cfg, &ep, tp, &pl, &cr, "resent", &io, gather_now, gather_unix);
     cfg.on_complete = resend_keep;
+    cfg.send_buffer_size = 2048;
     resend_requests = resend_connects = 0;
     resend_pos = resend_len = 0;
     resend_closed = 0;
@@ -1986,6 +1987,24 @@ static void test_resent_request_counted(void) {
           "(last failure \"%s\"); stats: %lu requests, %lu failed, %lu errors",
           resend_requests, resend_connects, kinagg_strerror(resend_last.status), resend_last.attempts, resend_code,
           (unsigned long)st.requests, (unsigned long)st.requests_failed, (unsigned long)st.errors);
+    /* the next request fails before it is begun (its head, with a session
+     * token grown too long, does not fit the send buffer): one try, not
+     * the last request's resend as well */
+    {
+        static char token[1900];
+        memset(token, 'T', sizeof token - 1);
+        cr.session_token = kinagg_str_c(token);
+        CHECK(kinagg_producer_set_credentials(&p, &cr) == KINAGG_OK, "resent: set_credentials");
+        resend_last.status = KINAGG_PENDING;
+        CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "resent: put");
+        for (i = 0; i < 20 && resend_last.status == KINAGG_PENDING; i++) kinagg_producer_poll(&p, &next);
+        kinagg_producer_get_stats(&p, &st);
+        CHECK(resend_last.status == KINAGG_ERR_BUFFER_TOO_SMALL && resend_last.attempts == 1 && st.requests == 4 &&
+                  st.requests_failed == 2 && st.errors == 2,
+              "a request that never went out, after one sent again: %s after %u attempts; %lu requests, %lu failed, "
+              "%lu errors", kinagg_strerror(resend_last.status), resend_last.attempts, (unsigned long)st.requests,
+              (unsigned long)st.requests_failed, (unsigned long)st.errors);
+    }
     kinagg_producer_abandon(&p);
 }
 #endif
