@@ -16,6 +16,10 @@
  * --failed past 2 GiB (without it, open and stat fail with EOVERFLOW) */
 #define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
+/* room for the credentials the config loader takes: a session token of up
+ * to 4095 characters besides the key and secret (the default, 4096 for all
+ * three, refused tokens over about 4030) */
+#define KINAGG_PRODUCER_CREDENTIALS_MAX 8192
 #define KINAGG_IMPLEMENTATION
 #include "../kinagg.h"
 #define KINAGG_POSIX_IMPLEMENTATION
@@ -505,7 +509,7 @@ static kinagg_aws_config *setup_cfg;
  * map is found unavailable and no ListShards error was seen. */
 static void map_cause(char *out, size_t cap) {
     static kinagg_kinesis mk;
-    static unsigned char sb[4096], rb[16384];
+    static unsigned char sb[8192], rb[16384]; /* sb: a request head with a session token of 4 KiB */
     static tool_conn cc;
     kinagg_transport ctp;
     kinagg_endpoint mep;
@@ -826,7 +830,7 @@ int main(int argc, char **argv) {
 
     if (opt.create) { /* a plain client for the one call */
         static kinagg_kinesis k;
-        static unsigned char sb[4096], rb[65536];
+        static unsigned char sb[8192], rb[65536]; /* (the same) */
         static tool_conn cc;
         kinagg_transport ctp;
         if (!tool_setup("kinagg-cat", &o, &cfg, &ep, &cred, region, sizeof region, &cc, 1, &ctp, &pf)) return 2;

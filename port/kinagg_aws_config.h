@@ -405,6 +405,7 @@ typedef struct kinagg__cfg_read_ctx {
     char kinesis_url[512];  /* [services NAME]'s kinesis = / endpoint_url */
     char ignore_urls[8];    /* ignore_configured_endpoint_urls = true */
     char fips[8], dualstack[8]; /* use_fips_endpoint, use_dualstack_endpoint */
+    int security_token;     /* aws_security_token was read: it wins over aws_session_token */
 } kinagg__cfg_read_ctx;
 
 /* A setting of the profile: only the profile's own (not a sub-setting, such
@@ -417,8 +418,13 @@ static void kinagg__cfg_profile_setting(void *ctx, const char *parent, const cha
         kinagg__cfg_copy(c->access_key_id, sizeof c->access_key_id, v);
     else if (x->keys && !strcmp(k, "aws_secret_access_key") && !c->secret_access_key[0])
         kinagg__cfg_copy(c->secret_access_key, sizeof c->secret_access_key, v);
-    else if (x->keys && !strcmp(k, "aws_session_token") && !c->session_token[0])
+    else if (x->keys && !strcmp(k, "aws_session_token") && !c->session_token[0] && !x->security_token)
         kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
+    else if (x->keys && !strcmp(k, "aws_security_token") && !x->security_token) {
+        /* the older name, which botocore reads first */
+        kinagg__cfg_copy(c->session_token, sizeof c->session_token, v);
+        x->security_token = 1;
+    }
     else if (!strcmp(k, "region") && !c->region[0])
         kinagg__cfg_copy(c->region, sizeof c->region, v);
     else if (!strcmp(k, "endpoint_url") && !x->endpoint_url[0])

@@ -331,6 +331,19 @@ int main(void) {
           c.region, c.error);
     CHECK(kinagg_aws_config_load(&c, "two words") == KINAGG_ERR_INVALID_ARGUMENT && c.broken,
           "[profile two words] is no profile for botocore: %s", c.error);
+    /* aws_security_token, the older name, wins over aws_session_token, in
+     * either order (botocore reads it first) */
+    snprintf(path, sizeof path, "%s/.aws/credentials", home);
+    write_file(path, "[default]\naws_access_key_id = ASIAOLD\naws_secret_access_key = s\n"
+                     "aws_session_token = token-new\naws_security_token = token-old\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.session_token, "token-old"),
+          "aws_security_token after aws_session_token: %s", c.session_token);
+    write_file(path, "[default]\naws_access_key_id = ASIAOLD\naws_secret_access_key = s\n"
+                     "aws_security_token = token-old\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.session_token, "token-old"),
+          "aws_security_token alone: %s", c.session_token);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/.aws/config", home);
     /* keys are one file's: never a key of one file with a secret or a token
      * of the other */
     write_file(path, "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = secret-config\n");
