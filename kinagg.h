@@ -3650,9 +3650,12 @@ KINAGG_API kinagg_status kinagg_http_begin(kinagg_http_client *c, const char *ho
     if (c->connected) {
         /* a kept-alive connection the server has closed (as idle), or on
          * which it sent what we did not ask for (a 408 as it closed): a new
-         * one now, rather than a request sent into it and sent again */
+         * one now, rather than a request sent into it and sent again. (One
+         * byte, not into the receive buffer: the caller may still read the
+         * last answer there, such as a paging token for this request.) */
+        unsigned char byte;
         size_t n = 0;
-        if (c->transport.recv(c->transport.ctx, c->recv_buf, c->recv_cap, &n) != KINAGG_IO_AGAIN) kinagg_http_close(c);
+        if (c->transport.recv(c->transport.ctx, &byte, 1, &n) != KINAGG_IO_AGAIN) kinagg_http_close(c);
     }
     KINAGG_MEMCPY(c->host, host, host_len + 1);
     c->port = port;
