@@ -21,7 +21,7 @@ static kinagg_io t_send(void *c, const unsigned char *d, size_t n, size_t *sent)
     return KINAGG_IO_OK;
 }
 static kinagg_io t_recv(void *c, unsigned char *buf, size_t cap, size_t *got) {
-    size_t n = answer_len - answer_pos;
+    size_t n = answer_pos < answer_len ? answer_len - answer_pos : 0; /* (the test may have set a shorter answer since) */
     (void)c;
     if (n == 0) return KINAGG_IO_CLOSED;
     if (n > cap) n = cap;
