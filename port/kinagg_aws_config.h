@@ -498,6 +498,7 @@ KINAGG_API kinagg_status kinagg_aws_config_load(kinagg_aws_config *c, const char
     if (!env_keys && !c->access_key_id[0]) { /* no keys there: nothing of them is kept */
         memset(c->secret_access_key, 0, sizeof c->secret_access_key);
         memset(c->session_token, 0, sizeof c->session_token);
+        x.security_token = 0;
     }
     if (r && !env_keys && c->access_key_id[0]) {
         snprintf(c->source, sizeof c->source, "%.100s [%.40s]", creds_path, c->profile);

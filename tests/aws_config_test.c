@@ -342,6 +342,16 @@ int main(void) {
                      "aws_security_token = token-old\n");
     CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.session_token, "token-old"),
           "aws_security_token alone: %s", c.session_token);
+    /* ... but only with the keys of its file: a credentials file without a
+     * key leaves the config file's keys and token */
+    write_file(path, "[default]\naws_security_token = token-stray\n");
+    snprintf(path, sizeof path, "%s/.aws/config", home);
+    write_file(path, "[default]\naws_access_key_id = ASIACONFIG\naws_secret_access_key = s\n"
+                     "aws_session_token = token-config\n");
+    CHECK(kinagg_aws_config_load(&c, NULL) == KINAGG_OK && !strcmp(c.session_token, "token-config"),
+          "a credentials file with aws_security_token and no key: the config file's token, got \"%s\"",
+          c.session_token);
+    snprintf(path, sizeof path, "%s/.aws/credentials", home);
     unlink(path);
     snprintf(path, sizeof path, "%s/.aws/config", home);
     /* keys are one file's: never a key of one file with a secret or a token
