@@ -98,9 +98,9 @@ int main(int argc, char **argv) {
             }
         }
         // never blocks; each poll does at most poll_work_bytes (32 KiB) of
-        // work (about 9 KB of 100-byte records), so while there is more
-        // (next is now) poll again, up to 4 times a frame: about 2 MB/s at
-        // 60 frames a second
+        // work, which counts a record's bytes several times (aggregated,
+        // hashed, sent, completed), so while there is more (next is now)
+        // poll again, up to 4 times a frame
         uint64_t next = 0;
         for (int polls = 0; polls < 4; polls++) {
             kinagg_producer_poll(&producer, &next);
