@@ -1158,6 +1158,7 @@ typedef struct kinagg_producer {
                                   * grown back fails again */
     int entries_grown;           /* entries_max was doubled since it was halved */
     int have_credentials, cred_forced;
+    unsigned map_empty_pages;    /* pages in a row with a NextToken and no shard */
     char map_token[KINAGG__MAP_TOKEN_CAP];
     char last_error[KINAGG__LAST_ERROR_CAP];
     kinagg_producer_stats stats;
@@ -3712,7 +3713,8 @@ static kinagg_status kinagg__http_fail(kinagg_http_client *c, kinagg_status st) 
 
 /* A kept-alive connection may have been closed by the server while idle:
  * the first failure on it, before any response byte, reconnects and sends
- * the request again, once (the retry clears reused). */
+ * the request again, once (the retry clears reused, as does an interim
+ * answer, whose bytes are dropped from the buffer). */
 static int kinagg__http_retry_stale(kinagg_http_client *c, uint64_t now) {
     if (!c->reused || c->raw_end != 0) return 0;
     kinagg_http_close(c); /* connected while sending or receiving */
@@ -3808,6 +3810,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         if (r->status < 200) { /* interim (100 Continue): drop it */
             KINAGG_MEMMOVE(c->recv_buf, c->recv_buf + n, c->raw_end - n);
             c->raw_end -= n;
+            c->reused = 0; /* an answer began: a close now is no stale connection */
             continue;
         }
         c->resp_head_len = n; /* not 0: a head has a status line */
@@ -6948,6 +6951,7 @@ static int kinagg__list_begin(kinagg_producer *p, kinagg__pconn *c) {
     } else {
         kinagg__stream_field(&f[0], p->cfg.stream);
         p->nstaging = 0;
+        p->map_empty_pages = 0;
     }
     /* as many shards as the receive buffer surely holds (a shard takes
      * at most about 450 bytes of JSON; 2 KiB for the head and the token),
@@ -7088,6 +7092,15 @@ static void kinagg__list_done(kinagg_producer *p, kinagg__pconn *c, kinagg_statu
         if (st == KINAGG_OK) {
             kinagg__copy_cstr(p->map_token, sizeof p->map_token, token);
             p->nstaging += n;
+            /* a server that pages on without shards would hold records
+             * waiting for the map for ever: after 16 such pages in a row,
+             * an answer we cannot use (the map is then asked for again
+             * now and then, and records go on unmapped) */
+            p->map_empty_pages = n || !token.len ? 0 : p->map_empty_pages + 1;
+            if (p->map_empty_pages > 16) {
+                st = KINAGG__CBOR(c->k.protocol) ? KINAGG_ERR_CBOR : KINAGG_ERR_JSON;
+                if (KINAGG__HAS_TEXT) c->k.http.error_detail = "pages without shards, and a NextToken, that do not end";
+            }
         }
         if (KINAGG__HAS_TEXT && st == KINAGG_ERR_BUFFER_TOO_SMALL) /* what "too small" means here */
             c->k.http.error_detail = "more shards than max_shards, a shard id longer than the producer keeps, "

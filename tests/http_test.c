@@ -33,7 +33,8 @@ typedef struct script {
     int close_after;          /* CLOSED once the response is given (else AGAIN) */
     int stale_second;         /* the 2nd request's first recv on a reused connection: CLOSED; 1: before
                                * it is sent (closed as idle), 3: once it is sent (closed unanswered);
-                               * 5: before it is sent, bytes unasked for (a 408 sent as it closed) */
+                               * 5: before it is sent, bytes unasked for (a 408 sent as it closed);
+                               * 7: once it is sent, an interim answer and then CLOSED */
     int stall;                /* give nothing, ever */
     int connect_stall;        /* connect answers AGAIN until the connection is closed */
     size_t closes;
@@ -67,6 +68,15 @@ static kinagg_io s_recv(void *ctx, unsigned char *buf, size_t cap, size_t *got) 
     s->recv_calls++;
     if (s->stall) return KINAGG_IO_AGAIN;
     if (s->stale_second == 1 && s->pos == len) { s->stale_second = 2; return KINAGG_IO_CLOSED; }
+    if (s->stale_second == 8) return KINAGG_IO_CLOSED;
+    if (s->stale_second == 7 && s->sent_at_answer && s->sent > s->sent_at_answer) {
+        static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        n = cap < sizeof interim - 1 ? cap : sizeof interim - 1;
+        memcpy(buf, interim, n);
+        s->stale_second = 8;
+        *got = n;
+        return KINAGG_IO_OK;
+    }
     if (s->stale_second == 5 && s->pos == len) {
         static const char timeout[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
         n = cap < sizeof timeout - 1 ? cap : sizeof timeout - 1;
@@ -310,6 +320,19 @@ static void test_scripted(void) {
                   (unsigned)s.conn, c.resent);
         }
     }
+
+    /* ... but not once an answer began: an interim one (100 Continue, 102
+     * Processing) says the request arrived, and may be applied */
+    memset(&s, 0, sizeof s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    s.split = (size_t)-1;
+    make_client(&c, &s);
+    exchange(&c, NULL, 0);
+    s.stale_second = 7;
+    st = exchange(&c, NULL, 0);
+    CHECK(st == KINAGG_ERR_CLOSED && s.conn == 1 && !c.resent,
+          "closed after an interim answer: %s, %u connections, resent %d (not sent again)", kinagg_strerror(st),
+          (unsigned)s.conn, c.resent);
 
     /* ... also with a body: the second connection carries the request whole */
     {

@@ -2009,6 +2009,82 @@ static void test_resent_request_counted(void) {
 }
 #endif
 
+#if !defined KINAGG_NO_SHARD_MAP && !defined KINAGG_NO_JSON
+/* A server whose ListShards pages on without shards, each page with a
+ * NextToken: the producer gives the listing up after some pages, and the
+ * records waiting for the map go on unmapped (they waited for ever, while
+ * ListShards was sent back to back). */
+static unsigned pages_listings, pages_puts;
+static size_t pages_pos, pages_len;
+static char pages_resp[512];
+static kinagg_completion pages_last;
+static kinagg_io pages_send(void *c, const unsigned char *d, size_t l, size_t *n) {
+    static const char page[] = "{\"Shards\":[],\"NextToken\":\"AAAAtoken\"}",
+                      stored[] = "{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"49\","
+                                 "\"ShardId\":\"shardId-000000000000\"}]}";
+    (void)c;
+    if (l >= 5 && memcmp(d, "POST ", 5) == 0) { /* a request's head: the answer it gets */
+        size_t i;
+        int list = 0;
+        for (i = 0; i + 10 <= l && !list; i++) list = memcmp(d + i, "ListShards", 10) == 0;
+        if (list) pages_listings++;
+        else pages_puts++;
+        pages_len = (size_t)snprintf(pages_resp, sizeof pages_resp,
+                                     "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                                     "Content-Length: %u\r\n\r\n%s", (unsigned)strlen(list ? page : stored),
+                                     list ? page : stored);
+        pages_pos = 0;
+    }
+    *n = l;
+    return KINAGG_IO_OK;
+}
+static kinagg_io pages_recv(void *c, unsigned char *b, size_t l, size_t *n) {
+    (void)c;
+    if (pages_pos == pages_len) return KINAGG_IO_AGAIN;
+    *n = l < pages_len - pages_pos ? l : pages_len - pages_pos;
+    memcpy(b, pages_resp + pages_pos, *n);
+    pages_pos += *n;
+    return KINAGG_IO_OK;
+}
+static void pages_keep(void *ctx, const kinagg_completion *c) { (void)ctx, pages_last = *c; }
+static uint64_t pages_clock;
+static uint64_t pages_now(void *ctx) { (void)ctx; return pages_clock; }
+static void test_endless_empty_pages(void) {
+    static unsigned char region[1 << 18];
+    static kinagg_producer p;
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    kinagg_transport io;
+    uint64_t next;
+    int i;
+    io.connect = resend_connect, io.send = pages_send, io.recv = pages_recv, io.close = gather_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "pages", &io, pages_now, gather_unix);
+    cfg.no_shard_map = 0;
+    cfg.on_complete = pages_keep;
+    cfg.record_ttl_ms = 600000;
+    pages_listings = pages_puts = 0;
+    pages_pos = pages_len = 0;
+    pages_clock = 1000;
+    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
+                               KINAGG_PROTOCOL_JSON, tp, &pl) == KINAGG_OK, "pages: init");
+    pages_last.status = KINAGG_PENDING;
+    CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "pages: put");
+    for (i = 0; i < 2000 && pages_last.status == KINAGG_PENDING; i++) {
+        kinagg_producer_poll(&p, &next);
+        pages_clock += 10;
+    }
+    CHECK(pages_last.status == KINAGG_OK && pages_puts == 1 && pages_listings <= 20 &&
+              strstr(kinagg_producer_last_error(&p), "ListShards") != NULL,
+          "ListShards pages without shards that never end: the record %s after %d polls, %u listings, %u PutRecords; "
+          "last error \"%s\"", kinagg_strerror(pages_last.status), i, pages_listings, pages_puts,
+          kinagg_producer_last_error(&p));
+    kinagg_producer_abandon(&p);
+}
+#endif
+
 /* A transport that breaks the contract, answering OK with nothing moved
  * (a modem's "SEND OK, 0 bytes"): taken as AGAIN, so a poll still returns
  * (it looped inside the poll for as long as the transport did so). */
@@ -2107,6 +2183,9 @@ int main(int argc, char **argv) {
     test_transport_ok_with_nothing();
 #ifndef KINAGG_NO_JSON
     test_resent_request_counted();
+#if !defined KINAGG_NO_SHARD_MAP && !defined KINAGG_NO_JSON
+    test_endless_empty_pages();
+#endif
 #endif
 #if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
     test_credentials_skewed_clock();
