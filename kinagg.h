@@ -3498,7 +3498,8 @@ static int kinagg__ieq(kinagg_str a, const char *b) {
 }
 
 /* Whether a comma-separated header value holds token t (any case): each
- * piece between commas is compared without the white space around it. */
+ * piece between commas is compared without the white space around it (a
+ * folded value's CR and LF count as white space). */
 static int kinagg__has_token(kinagg_str v, const char *t) {
     size_t i, s = 0, e = 0; /* the piece's text so far: [s, e), none while s == e */
     for (i = 0; i <= v.len; i++) {
@@ -3509,7 +3510,7 @@ static int kinagg__has_token(kinagg_str v, const char *t) {
             tok.len = e - s;
             if (kinagg__ieq(tok, t)) return 1; /* an empty one never matches: t is not empty */
             s = e = 0;
-        } else if (ch != ' ' && ch != '\t') {
+        } else if ((unsigned char)ch > ' ') {
             if (s == e) s = i;
             e = i + 1;
         }
@@ -3541,7 +3542,7 @@ static int kinagg__header_read(kinagg_str name) {
 KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, kinagg_http_response *r) {
     const char *p = (const char *)buf;
     size_t pos = 0, line_end, i;
-    int status = 0;
+    int status = 0, prev = 0;
     /* find the end of the head first: nothing is parsed from a partial head */
     for (i = 1;; i++) { /* a LF that ends an empty line: after LF, or after LF CR */
         if (i >= len) return 0;
@@ -3566,28 +3567,39 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
     if (r->reason.len && r->reason.ptr[r->reason.len - 1] == '\r') r->reason.len--;
     for (pos = line_end + 1;; pos = line_end + 1) {
         size_t colon, vs, ve;
+        /* obsolete line folding (a line starting with SP or HT) continues
+         * the field before: its value is stretched over the fold, which
+         * kinagg reads as white space (RFC 9112 5.2: as SP). prev: the
+         * line before was a field, 1 kept in the table, 2 only checked */
+        int fold = p[pos] == ' ' || p[pos] == '\t';
         for (line_end = pos; p[line_end] != '\n'; line_end++) {}
         if (line_end == pos || (line_end == pos + 1 && p[pos] == '\r')) return line_end + 1; /* blank line */
-        for (colon = pos; colon < line_end && p[colon] != ':'; colon++) {}
-        /* no colon; else the name must be a token, which also refuses an
-         * empty name and obsolete line folding (a line starting with SP or HT) */
-        if (colon == line_end) return (size_t)-1;
+        for (colon = pos; !fold && colon < line_end && p[colon] != ':'; colon++) {}
+        /* no colon, or a fold with no field before it; else the name must
+         * be a token, which also refuses an empty name */
+        if (fold ? !prev : colon == line_end) return (size_t)-1;
         {
             kinagg_str name;
             size_t slot = r->header_count;
             name.ptr = p + pos;
             name.len = colon - pos;
-            if (!kinagg__is_token(name)) return (size_t)-1;
-            vs = colon + 1;
+            if (!fold && !kinagg__is_token(name)) return (size_t)-1;
+            vs = fold ? pos : colon + 1;
             ve = line_end;
             while (vs < ve && (p[vs] == ' ' || p[vs] == '\t')) vs++;
             while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t' || p[ve - 1] == '\r')) ve--;
             for (i = vs; i < ve; i++)
                 if ((unsigned char)p[i] < 0x20 && p[i] != '\t') return (size_t)-1;
+            if (fold) {
+                if (prev == 1 && ve > vs) r->headers[slot - 1].value.len = (size_t)(p + ve - r->headers[slot - 1].value.ptr);
+                continue;
+            }
+            prev = 2;
             /* the table's last 6 places are for the headers kinagg reads (a
              * proxy may add many lines): others past them are only checked */
             if (slot + 6 >= KINAGG_HTTP_MAX_HEADERS && !kinagg__header_read(name)) continue;
             if (slot == KINAGG_HTTP_MAX_HEADERS) return (size_t)-1;
+            prev = 1;
             r->header_count++;
             r->headers[slot].name = name;
             r->headers[slot].value.ptr = p + vs;
@@ -3802,8 +3814,9 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
     kinagg_http_response *r = &c->response;
     while (!c->resp_head_len) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
-        const kinagg_str *te, *conn;
+        const kinagg_str *te = NULL;
         size_t i;
+        int told = 0; /* a Connection line says the other than the version's default */
         uint64_t cl = (size_t)-1; /* saturated at 2^50: compared, then bounded by the buffer */
         if (n == 0) return KINAGG_PENDING;
         if (n == (size_t)-1) return KINAGG_ERR_HTTP_PARSE;
@@ -3831,8 +3844,15 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
                 c->framing = KINAGG__FR_LENGTH;
                 cl = x;
             }
+            /* a field on several lines is one list (RFC 9110 5.3): the
+             * last Transfer-Encoding line ends it, any Connection line may
+             * hold the token. HTTP/1.1 keeps the connection unless told
+             * "close"; 1.0 closes it unless told "keep-alive" */
+            if (kinagg__ieq(r->headers[i].name, "transfer-encoding")) te = &r->headers[i].value;
+            if (kinagg__ieq(r->headers[i].name, "connection") &&
+                kinagg__has_token(r->headers[i].value, r->version_minor ? "close" : "keep-alive"))
+                told = 1;
         }
-        te = kinagg_http_header_get(r, "transfer-encoding");
         if (te) {
             /* chunked must be the last coding (after a comma or a space; a
              * parsed value ends in neither white space nor CR); anything
@@ -3851,11 +3871,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
             c->framing = KINAGG__FR_LENGTH;
             cl = 0;
         }
-        /* HTTP/1.1 keeps the connection unless told "close"; 1.0 closes it
-         * unless told "keep-alive" */
-        conn = kinagg_http_header_get(r, "connection");
-        r->keep_alive = r->version_minor;
-        if (conn && kinagg__has_token(*conn, r->version_minor ? "close" : "keep-alive")) r->keep_alive ^= 1;
+        r->keep_alive = r->version_minor ^ told;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
         if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return KINAGG_ERR_RESPONSE_TOO_LARGE;
         /* the body: chunks, or one run of cl bytes ((size_t)-1 when it reads to the close) */

@@ -360,13 +360,54 @@ static void test_scripted(void) {
     expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", 1, KINAGG_ERR_CLOSED, "closed mid-chunk");
     expect("", 1, KINAGG_ERR_CLOSED, "closed before any byte");
 
+    /* obsolete line folding (RFC 9112 5.2: a recipient reads it as a space):
+     * the value stretches over the fold, and the fields kinagg reads are
+     * read through it */
+    {
+        static const char head[] = "HTTP/1.1 200 OK\r\nX-Long: a\r\n  b\r\n\tc \r\nX-Next: d\r\n\r\n";
+        kinagg_http_response r;
+        const kinagg_str *v, *w;
+        size_t n = kinagg_http_parse_head((const unsigned char *)head, sizeof head - 1, &r);
+        v = n == sizeof head - 1 ? kinagg_http_header_get(&r, "x-long") : NULL;
+        w = v ? kinagg_http_header_get(&r, "x-next") : NULL;
+        CHECK(v && w && v->len == 10 && memcmp(v->ptr, "a\r\n  b\r\n\tc", 10) == 0 && w->len == 1 && w->ptr[0] == 'd' &&
+                  r.header_count == 2,
+              "a folded value: head %ld, %u fields, value \"%.*s\"", (long)n, (unsigned)r.header_count,
+              v ? (int)v->len : 0, v ? v->ptr : "");
+    }
+    every_split("HTTP/1.1 200 OK\r\nX-Folded: one,\r\n two\r\nContent-Length: 2\r\n\r\nok", "ok", 200, "a folded field");
+    every_split("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", "ok", 200,
+                "Transfer-Encoding folded before chunked");
+    {
+        kinagg_http_client c;
+        st = one("HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\nContent-Length: 2\r\n\r\nok", 0, &c);
+        CHECK(st == KINAGG_OK && !c.response.keep_alive && body_is(&c, "ok"),
+              "Connection: close after a fold: %s, keep_alive %d", kinagg_strerror(st), c.response.keep_alive);
+    }
+
+    /* a field on several lines is one list (RFC 9110 5.3) */
+    every_split("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+                "ok", 200, "Transfer-Encoding on two lines, chunked last");
+    {
+        kinagg_http_client c;
+        st = one("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", 0,
+                 &c);
+        CHECK(st == KINAGG_OK && !c.response.keep_alive, "Connection: close on a second line: %s, keep_alive %d",
+              kinagg_strerror(st), c.response.keep_alive);
+        st = one("HTTP/1.0 200 OK\r\nConnection: x-other\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", 0,
+                 &c);
+        CHECK(st == KINAGG_OK && c.response.keep_alive, "HTTP/1.0, keep-alive on a second line: %s, keep_alive %d",
+              kinagg_strerror(st), c.response.keep_alive);
+    }
+
     /* malformed */
     expect("HTTP/2 200 OK\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "HTTP/2 status line");
     expect("HTTP/1.1 2x0 OK\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "bad status code");
     expect("HTTP/1.1 099 Low\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "status below 100");
     expect("HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "header without colon");
     expect("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "space in header name");
-    expect("HTTP/1.1 200 OK\r\nA: b\r\n  folded\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "obsolete line folding");
+    expect("HTTP/1.1 200 OK\r\n folded\r\nA: b\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "a fold before any field");
+    expect("HTTP/1.1 200 OK\r\nA: b\r\n fol\001ded\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "a control byte in a fold");
     expect("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", 0, KINAGG_ERR_HTTP_PARSE,
            "conflicting lengths");
     expect("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, KINAGG_ERR_HTTP_PARSE, "negative length");
