@@ -661,6 +661,7 @@ typedef struct kinagg_http_client {
     unsigned chunk_has_digit;    /* the chunk size line has a digit */
     size_t body_sent;
     int reused;                  /* on a kept-alive connection, not yet retried */
+    int send_failed;             /* the kinagg_io sending failed with, whose answer is read */
     const kinagg_body *body;
     size_t body_len;
     uint16_t port;
@@ -3640,6 +3641,7 @@ static void kinagg__head_line(kinagg__out *o, const kinagg_http_header *h) {
  * at once on an open connection, else after connecting. */
 static void kinagg__http_start(kinagg_http_client *c, uint64_t now) {
     c->body_sent = c->chunk_sent = 0;
+    c->send_failed = 0;
     c->chunk_len = c->head_len;
     if (c->body && c->body->rewind) c->body->rewind(c->body->ctx);
     c->state = c->connected ? KINAGG__ST_SEND : KINAGG__ST_CONNECT;
@@ -3953,7 +3955,13 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 continue;
             }
             if (io <= KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_WRITE; break; }
-            goto io_failed;
+            /* a server may answer before it has taken the whole request and
+             * close (a 413 for a body over its limit): its answer, already
+             * here, is read before the failure counts (RFC 9112 9.5) */
+            if (io == KINAGG_IO_TLS_ERROR) goto io_failed;
+            c->send_failed = io;
+            c->state = KINAGG__ST_RECV;
+            continue;
         }
         case KINAGG__ST_RECV: {
             kinagg_status st;
@@ -3969,7 +3977,11 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
                 kinagg__http_complete(c);
                 return KINAGG_OK;
             }
-            if (io <= KINAGG_IO_AGAIN) { ev = KINAGG_WAIT_READ; break; }
+            if (io <= KINAGG_IO_AGAIN) {
+                if (c->send_failed) { io = (kinagg_io)c->send_failed; goto io_failed; } /* nothing came */
+                ev = KINAGG_WAIT_READ;
+                break;
+            }
             if (io == KINAGG_IO_CLOSED && c->resp_head_len && c->framing == KINAGG__FR_CLOSE) {
                 /* the body ends here: process left dec_end at raw_end and keep_alive 0 */
                 kinagg__http_complete(c);

@@ -36,6 +36,7 @@ typedef struct script {
                                * 5: before it is sent, bytes unasked for (a 408 sent as it closed);
                                * 7: once it is sent, an interim answer and then CLOSED */
     int stall;                /* give nothing, ever */
+    unsigned long long reset_at; /* sending fails (a reset) once this many bytes are out; 0: never */
     int connect_stall;        /* connect answers AGAIN until the connection is closed */
     size_t closes;
     size_t recv_calls;
@@ -56,6 +57,7 @@ static kinagg_io s_connect(void *ctx, const char *host, uint16_t port) {
 static kinagg_io s_send(void *ctx, const unsigned char *d, size_t n, size_t *sent) {
     script *s = (script *)ctx;
     size_t take = n > 700 ? 700 : n; /* short writes, as sockets do */
+    if (s->reset_at && s->sent >= s->reset_at) return KINAGG_IO_ERROR;
     kinagg_sha256_update(&s->sent_hash, d, take);
     s->sent += take;
     *sent = take;
@@ -333,6 +335,31 @@ static void test_scripted(void) {
     CHECK(st == KINAGG_ERR_CLOSED && s.conn == 1 && !c.resent,
           "closed after an interim answer: %s, %u connections, resent %d (not sent again)", kinagg_strerror(st),
           (unsigned)s.conn, c.resent);
+
+    /* an answer the server sent before it took the whole body, then reset
+     * the connection (a 413 for a body over its limit): read, not lost to
+     * the failure of sending; a reset with no answer is still a failure */
+    {
+        gen g;
+        kinagg_body b = gen_body(&g, 100000);
+        int answered;
+        for (answered = 1; answered >= 0; answered--) {
+            memset(&s, 0, sizeof s);
+            s.responses[0] = answered ? "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 8\r\n"
+                                        "Connection: close\r\n\r\ntoo big!"
+                                      : "";
+            s.split = (size_t)-1;
+            s.reset_at = 5000;
+            make_client(&c, &s);
+            st = exchange(&c, &b, g.len);
+            if (answered)
+                CHECK(st == KINAGG_OK && c.response.status == 413 && body_is(&c, "too big!") && s.sent < 10000,
+                      "413 before the body was taken: %s, status %d, %llu bytes sent", kinagg_strerror(st),
+                      c.response.status, s.sent);
+            else
+                CHECK(st == KINAGG_ERR_IO, "a reset while sending, no answer: %s", kinagg_strerror(st));
+        }
+    }
 
     /* ... also with a body: the second connection carries the request whole */
     {
