@@ -3875,7 +3875,13 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         }
         r->keep_alive = r->version_minor ^ told;
         if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
-        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) return KINAGG_ERR_RESPONSE_TOO_LARGE;
+        if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) {
+            /* an error page larger than the buffer (a proxy's, a firewall's):
+             * its status says what went wrong, and what fits of it is kept */
+            if (r->status / 100 == 2) return KINAGG_ERR_RESPONSE_TOO_LARGE;
+            cl = c->recv_cap - n;
+            r->keep_alive = 0;
+        }
         /* the body: chunks, or one run of cl bytes ((size_t)-1 when it reads to the close) */
         c->chunk_state = c->framing == KINAGG__FR_CHUNKED ? KINAGG__CH_SIZE : KINAGG__CH_DATA;
         c->chunk_size = c->framing == KINAGG__FR_CHUNKED ? 0 : (size_t)cl; /* fits: it was just bounded */
@@ -3965,7 +3971,13 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
         }
         case KINAGG__ST_RECV: {
             kinagg_status st;
-            if (c->raw_end == c->recv_cap) return kinagg__http_fail(c, KINAGG_ERR_RESPONSE_TOO_LARGE);
+            if (c->raw_end == c->recv_cap) {
+                if (!c->resp_head_len || c->response.status / 100 == 2)
+                    return kinagg__http_fail(c, KINAGG_ERR_RESPONSE_TOO_LARGE);
+                c->response.keep_alive = 0; /* an error page: what fits of it (above) */
+                kinagg__http_complete(c);
+                return KINAGG_OK;
+            }
             n = 0;
             io = c->transport.recv(c->transport.ctx, c->recv_buf + c->raw_end, c->recv_cap - c->raw_end, &n);
             if (io == KINAGG_IO_OK && n) {

@@ -454,6 +454,25 @@ static void test_scripted(void) {
     for (i = 0; i < 100; i++) strcat(big_head, "X-Padding: 0123456789012345678901234567890123456789012345678\r\n");
     strcat(big_head, "\r\n");
     expect(big_head, 0, KINAGG_ERR_RESPONSE_TOO_LARGE, "oversize head");
+    /* an error page larger than the buffer (a proxy's, a firewall's): its
+     * status comes through, with what fits of it, and the connection is
+     * closed; by length, in chunks, and to the close */
+    {
+        static const char *const heads[] = {"HTTP/1.1 403 Forbidden\r\nContent-Length: 6400\r\n\r\n",
+                                            "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n1900\r\n",
+                                            "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n"};
+        int h;
+        for (h = 0; h < 3; h++) {
+            kinagg_http_client c;
+            strcpy(big_head, heads[h]);
+            for (i = 0; i < 100; i++) strcat(big_head, "<p>Request blocked by the firewall. Reference 0123456789abc</p>\n");
+            st = one(big_head, 1, &c);
+            CHECK(st == KINAGG_OK && c.response.status == 403 && !c.response.keep_alive && !c.connected &&
+                      c.response.body_len > 3000 && memcmp(c.response.body, "<p>Request blocked", 18) == 0,
+                  "an error page over the buffer (%s): %s, status %d, %u bytes of it", h == 0 ? "length" : h == 1 ? "chunked" : "to the close",
+                  kinagg_strerror(st), c.response.status, (unsigned)c.response.body_len);
+        }
+    }
     /* more header lines than the table holds (a proxy may add many): the
      * ones kinagg reads are kept, wherever they come */
     strcpy(big_head, "HTTP/1.1 200 OK\r\nX-First: 1\r\nDate: Mon, 07 Dec 2026 18:00:00 GMT\r\n");
