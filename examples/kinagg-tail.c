@@ -96,6 +96,8 @@ typedef struct tshard {
     long skip_sub;            /* its user records up to here are printed */
     const char *start_type;   /* how its first iterator is taken, */
     char start_arg[SEQ_CAP];  /* and again when it expires before a record */
+    uint64_t latest_ms;       /* started at LATEST, no record read yet: the service's time
+                               * then (unix ms), where a restart or a new iterator goes on */
     char iter[ITER_CAP];
     size_t limit;
     uint64_t next_call_ms;
@@ -223,6 +225,16 @@ static void ckpt_load(void) {
             tshard *s = shard_add(a);
             ok = s != NULL;
             if (ok) s->end = s->followed = 1;
+        } else if (fields == 3 && !strcmp(b, "at") && strlen(a) < KINAGG_SHARD_ID_MAX && c[0] &&
+                   strspn(c, "0123456789") == strlen(c) && strlen(c) <= 15 && !shard_find(a)) {
+            /* started at LATEST and stopped before a record: on from then */
+            tshard *s = shard_add(a);
+            ok = s != NULL;
+            if (!ok) continue;
+            s->followed = 1;
+            s->latest_ms = strtoull(c, NULL, 10);
+            s->start_type = "AT_TIMESTAMP";
+            snprintf(s->start_arg, sizeof s->start_arg, "%s", c);
         } else if (fields == 3 && strlen(a) < KINAGG_SHARD_ID_MAX && strlen(b) < SEQ_CAP &&
                    strspn(b, "0123456789") == strlen(b) && !shard_find(a)) {
             char *e;
@@ -261,6 +273,7 @@ static void ckpt_prepare(int status) {
             if (s->end) fprintf(f, "%s end\n", s->info.shard_id);
             else if (s->has_pos && s->sub >= 0) fprintf(f, "%s %s %ld\n", s->info.shard_id, s->seq, s->sub);
             else if (s->has_pos) fprintf(f, "%s %s -\n", s->info.shard_id, s->seq);
+            else if (s->latest_ms) fprintf(f, "%s at %llu\n", s->info.shard_id, (unsigned long long)s->latest_ms);
         }
         ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
         ok = fclose(f) == 0 && ok;
@@ -651,6 +664,7 @@ static void choose_start(tshard *s) {
  * 1 when done, 0 to try again later. */
 static int take_iterator(tshard *s) {
     kinagg_status st;
+    uint64_t asked;
     const char *type = s->start_type;
     const char *arg = s->start_arg;
     if (s->has_pos) {
@@ -661,6 +675,7 @@ static int take_iterator(tshard *s) {
             s->skip_sub = s->sub;
         }
     }
+    asked = pf.unix_ms(NULL) + (uint64_t)k.clock_offset_ms;
     st = kinagg_get_shard_iterator(&k, tool_stream(&o), kinagg_str_c(s->info.shard_id), kinagg_str_c(type),
                                    kinagg_str_c(arg), s->iter, sizeof s->iter);
     if (st != KINAGG_OK) {
@@ -674,6 +689,17 @@ static int take_iterator(tshard *s) {
     recovered("GetShardIterator");
     s->followed = 1;
     s->state = S_READING;
+    if (!s->has_pos && type == s->start_type && !strcmp(type, "LATEST")) {
+        /* LATEST is "from now": a checkpoint saved before the shard's first
+         * record, and an iterator taken again after this one expired, go
+         * on from that time (by the service's clock, as its Date said, less
+         * 2 s for that clock's whole seconds), not from a later "now",
+         * which would skip what came in between */
+        s->latest_ms = asked + (uint64_t)k.last_skew_ms - 2000;
+        s->start_type = "AT_TIMESTAMP";
+        snprintf(s->start_arg, sizeof s->start_arg, "%llu", (unsigned long long)s->latest_ms);
+        ckpt_dirty = 1;
+    }
     return 1;
 }
 

@@ -207,6 +207,36 @@ printf 'kinagg-tail checkpoint 1\nstream tail-agg-%s\n%s %s %s\n' "$SEED" "$psha
 $TAIL --stream tail-agg-$SEED --checkpoint $W/agg.hand > $W/agg.3 2>/dev/null
 check "a checkpoint inside an aggregate: prints the $prest records after it" \
   "tail -n $prest $W/agg.txt | cmp -s - $W/agg.3"
+# --from latest --checkpoint, stopped before a shard had a record: the
+# restart prints what came to that shard while it was stopped (it started
+# at LATEST again, and skipped it), also with no record at all before the stop
+$CAT --stream tail-lat-$SEED --create 2 < /dev/null 2> $W/lat.err
+rm -f $W/lat.state
+$TAIL --stream tail-lat-$SEED --from latest --follow --with-key --checkpoint $W/lat.state > $W/lat.1 2>> $W/lat.err &
+pid=$!
+sleep 2
+printf 'a\tbefore-a\n' | $CAT --stream tail-lat-$SEED --tab-key 2>> $W/lat.err   # one shard only
+wait_lines $W/lat.1 1 20
+kill -TERM $pid; wait $pid; rc=$?
+for k in a b c d e f g h i j k l; do printf '%s\tstopped-%s\n' $k $k; done | $CAT --stream tail-lat-$SEED --tab-key 2>> $W/lat.err
+$TAIL --stream tail-lat-$SEED --from latest --follow --with-key --checkpoint $W/lat.state > $W/lat.2 2>> $W/lat.err &
+pid=$!
+wait_lines $W/lat.2 12 20
+sleep 1; kill -TERM $pid; wait $pid
+check "--from latest --checkpoint: 1 printed before the stop (status $rc), the 12 sent while stopped, on both shards, after it ($(lines_of $W/lat.1) + $(lines_of $W/lat.2) lines)" \
+  "test $rc -eq 0 && test \$(lines_of $W/lat.1) -eq 1 && test \$(cut -f3 $W/lat.2 | grep -c '^stopped-') -eq 12 && test \$(lines_of $W/lat.2) -eq 12 && test \$(cut -f1 $W/lat.2 | sort -u | wc -l) -eq 2"
+$CAT --stream tail-lat1-$SEED --create 1 < /dev/null 2>> $W/lat.err
+rm -f $W/lat1.state
+$TAIL --stream tail-lat1-$SEED --from latest --follow --checkpoint $W/lat1.state > $W/lat1.1 2>> $W/lat.err &
+pid=$!
+sleep 2; kill -TERM $pid; wait $pid
+printf 'one\ntwo\n' | $CAT --stream tail-lat1-$SEED 2>> $W/lat.err
+$TAIL --stream tail-lat1-$SEED --from latest --follow --checkpoint $W/lat1.state > $W/lat1.2 2>> $W/lat.err &
+pid=$!
+wait_lines $W/lat1.2 2 20
+kill -TERM $pid; wait $pid
+check "--from latest --checkpoint, stopped before any record: the restart prints the 2 sent while stopped ($(lines_of $W/lat1.2) lines)" \
+  "printf 'one\ntwo\n' | cmp -s - $W/lat1.2"
 printf 'kinagg-tail checkpoint 1\nstream other\n' > $W/other.state
 $TAIL --stream tail-agg-$SEED --checkpoint $W/other.state > /dev/null 2>&1
 check "a checkpoint of another stream is refused (status $?)" test $? -eq 2
