@@ -130,6 +130,7 @@ static cat_opts opt;
 static kinagg_producer prod;
 static kinagg_platform pf;
 static unsigned long long lines_read, delivered, failed, abandoned, expired, refused, input_errors;
+static int cut_lost; /* reading stopped inside a record read from a pipe: its bytes are gone */
 static char first_failure[300];
 static volatile sig_atomic_t signals_seen, last_signal;
 static int stats_write_error;
@@ -472,11 +473,17 @@ static void input_stop(void) {
         for (i = in.end; i > in.start && in.buf[i - 1] != opt.sep; i--) {}
         if (i < in.end) {
             const unsigned char *p = in.buf + in.start, *e = in.buf + i;
+            struct stat st;
+            /* from a pipe, a terminal or a socket, the part read cannot be
+             * read again: that record is lost to a rerun too (status 1) */
+            int lost = fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode);
             while ((p = (const unsigned char *)memchr(p, opt.sep, (size_t)(e - p))) != NULL) { p++; k++; }
             say_begin();
             fprintf(stderr,
                     "kinagg-cat: %s:%llu: reading stopped inside this record; it and what follows were not sent "
-                    "(they start at byte %llu)\n", in.name, in.no + k + 1, in.consumed + i);
+                    "(they start at byte %llu%s)\n", in.name, in.no + k + 1, in.consumed + i,
+                    lost ? "; the part of it read from this pipe is lost, as nothing can read it again" : "");
+            cut_lost |= lost;
             in.end = i;
             if (in.scan > i) in.scan = i;
         }
@@ -939,8 +946,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "kinagg-cat: out of memory for --buffer-mb %lu\n", opt.buffer_mb);
         return 2;
     }
-    st = kinagg_producer_init(&prod, region_mem, region_bytes, &pc, &ep, kinagg_str_c(region), &cred, o.protocol, tps,
-                              &pf);
+    /* (with a source, the credentials come from it, with their expiry) */
+    st = kinagg_producer_init(&prod, region_mem, region_bytes, &pc, &ep, kinagg_str_c(region),
+                              pc.credentials_source.get ? NULL : &cred, o.protocol, tps, &pf);
     if (st != KINAGG_OK) {
         fprintf(stderr, "kinagg-cat: cannot start the producer: %s\n", kinagg_strerror(st));
         return 2;
@@ -1077,7 +1085,8 @@ int main(int argc, char **argv) {
                 (unsigned long long)s.entries_throttled, failed, refused, abandoned ? ", some abandoned" : "", secs);
         if (abandoned) fprintf(stderr, "kinagg-cat: %llu records abandoned\n", abandoned);
         if (failed) fprintf(stderr, "kinagg-cat: %llu records failed; the first: %s\n", failed, first_failure);
-        if (input_errors) fprintf(stderr, "kinagg-cat: %llu inputs could not be read\n", input_errors);
+        if (input_errors)
+            fprintf(stderr, "kinagg-cat: %llu input%s could not be read\n", input_errors, input_errors == 1 ? "" : "s");
         if (failed_fd >= 0) {
             if (close(failed_fd) != 0 && !failed_write_error) failed_write_error = errno ? errno : EIO;
             if (failed_written || failed_write_error)
@@ -1116,5 +1125,5 @@ int main(int argc, char **argv) {
     free(keep.buf);
     free(keep.slots);
     free(files);
-    return failed || refused || abandoned || input_errors || failed_write_error || stats_write_error ? 1 : 0;
+    return failed || refused || abandoned || input_errors || cut_lost || failed_write_error || stats_write_error ? 1 : 0;
 }

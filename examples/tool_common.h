@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,42 @@ static int tool_common_option(tool_opts *o, int argc, char **argv, int *i) {
 static kinagg_aws_provider tool_creds;
 static int tool_creds_found;
 static uint64_t tool_creds_expires; /* unix ms; 0: never */
+static kinagg_credentials tool_creds_first; /* as tool_credentials fetched them */
+static int tool_creds_first_given;
+
+/* A signal while the first credentials are fetched (a credential_process
+ * or a metadata endpoint may take up to a minute): nothing has been read
+ * yet, so the tool stops at once, as it would later, with status 0 and a
+ * word on stderr, and takes a credential_process child with it. */
+static const char *tool_fetching_name;
+static void tool__fetch_signal(int sig) {
+    static const char said[] = ": stopped by a signal while fetching the credentials, before any record was read\n";
+    (void)sig;
+    if (tool_creds.pid > 0 && !tool_creds.exited) kill((pid_t)tool_creds.pid, SIGKILL);
+    if (write(2, tool_fetching_name, strlen(tool_fetching_name)) >= 0 && write(2, said, sizeof said - 1) >= 0) {}
+    _exit(0);
+}
+/* Puts tool__fetch_signal in place (tool set; old[] keeps what was there,
+ * set[] which it replaced), or puts old[] back (tool NULL). */
+static void tool__fetch_signals(const char *tool, struct sigaction old[3], int set[3]) {
+    static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    struct sigaction sa;
+    int k;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = tool__fetch_signal;
+    tool_fetching_name = tool ? tool : tool_fetching_name;
+    for (k = 0; k < 3; k++) {
+        if (!tool) {
+            if (set[k]) sigaction(sigs[k], &old[k], NULL);
+            continue;
+        }
+        /* SIGINT and SIGHUP ignored by the parent (nohup, a script's
+         * background job) stay ignored */
+        set[k] = sigaction(sigs[k], NULL, &old[k]) == 0 && (sigs[k] == SIGTERM || old[k].sa_handler != SIG_IGN);
+        if (set[k]) sigaction(sigs[k], &sa, NULL);
+    }
+}
 
 /* Finds the credentials (AWS IoT when its options are given, else the AWS
  * SDKs' default chain) once, and fetches them now, so that a problem shows
@@ -223,20 +260,46 @@ static int tool_credentials(const char *tool, const tool_opts *o, const char *ca
     }
     tool_creds_found = st == KINAGG_OK;
     if (st == KINAGG_OK && o->connect_timeout_ms) tool_creds.connect_timeout_ms = o->connect_timeout_ms;
-    if (st == KINAGG_OK) st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &tool_creds_expires);
+    if (st == KINAGG_OK) {
+        struct sigaction old[3];
+        int set[3];
+        tool__fetch_signals(tool, old, set);
+        st = kinagg_aws_provider_wait(&tool_creds, 60000, cred, &tool_creds_expires);
+        tool__fetch_signals(NULL, old, set);
+    }
     if (st != KINAGG_OK) {
         fprintf(stderr, "%s: %s\n", tool, tool_creds.error);
         return 0;
     }
+    tool_creds_first = *cred;
+    tool_creds_first_given = 0;
     return 1;
 }
 
+/* The producer's source: first the credentials tool_credentials fetched,
+ * with their expiry (so the producer asks for new ones before they expire,
+ * not after a refusal), then the provider's. */
+static kinagg_status tool__source_get(void *ctx, int force, kinagg_credentials *out, uint64_t *expires) {
+    if (!force && !tool_creds_first_given) {
+        tool_creds_first_given = 1;
+        *out = tool_creds_first;
+        *expires = tool_creds_expires;
+        return KINAGG_OK;
+    }
+    return kinagg_aws_provider_get((kinagg_aws_provider *)ctx, force, out, expires);
+}
+
 /* For the producer (cfg.credentials_source): the provider, when its credentials
- * can change (static keys cannot: a refusal of them is final). */
+ * can change (static keys cannot: a refusal of them is final). A producer
+ * given this source is given no credentials at init: it asks the source
+ * first, and learns when they expire. */
 static inline kinagg_credentials_source tool_credentials_source(void) {
     kinagg_credentials_source none;
-    if (tool_creds.kind != KINAGG_AWS_PROVIDER_STATIC && tool_creds.kind != KINAGG_AWS_PROVIDER_NONE)
-        return kinagg_aws_provider_source(&tool_creds);
+    if (tool_creds.kind != KINAGG_AWS_PROVIDER_STATIC && tool_creds.kind != KINAGG_AWS_PROVIDER_NONE) {
+        none.ctx = &tool_creds;
+        none.get = tool__source_get;
+        return none;
+    }
     none.ctx = NULL;
     none.get = NULL;
     return none;

@@ -114,6 +114,38 @@ check "no HOME, AWS files named: delivered with the container's credentials" \
 check "no HOME: the working directory's credential_process is not run" test ! -e "$home/ran"
 check "no HOME: the container's credentials, not the working directory's keys (which the proxy refuses)" \
   "grep -q '300 lines, 300 delivered' $B/tools-creds-nohome.err"
+# credentials that expire (a credential_process whose keys last 305 s):
+# kinagg-cat asks for new ones before they expire, by their expiry, from
+# the first ones on (it asked only after the service refused them), and a
+# signal during the first fetch stops it at once with status 0
+mkdir -p "$home/exp/.aws"
+cat > "$home/exp/creds.sh" <<EOS
+#!/bin/sh
+echo ran >> "$home/exp/runs"
+node -e 'process.stdout.write(JSON.stringify({Version: 1, AccessKeyId: "AKIDKINAGGTEST",
+  SecretAccessKey: "kinagg/test/secret+KEY", Expiration: new Date(Date.now() + 305000).toISOString()}))'
+EOS
+chmod +x "$home/exp/creds.sh"
+printf '[default]\ncredential_process = %s/exp/creds.sh\n' "$home" > "$home/exp/.aws/config"
+(for i in $(seq 40); do printf 'expiring line %d\n' $i; sleep 0.25; done) |
+  env -i PATH="$PATH" HOME="$home/exp" AWS_REGION=us-east-1 AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$PROXY" \
+  ./$B/kinagg-cat --stream $stream 2> $B/tools-creds-expiring.err
+rc=$?
+runs=$(wc -l < "$home/exp/runs")
+check "credentials that expire in 305 s: exit 0 (got $rc), all 40 lines delivered" \
+  "[ $rc -eq 0 ] && grep -q '40 lines, 40 delivered' $B/tools-creds-expiring.err"
+check "credentials that expire in 305 s: asked for again before they expire, within 10 s ($runs runs of credential_process)" \
+  "[ $runs -ge 2 ] && ! grep -q Expired $B/tools-creds-expiring.err"
+printf '#!/bin/sh\nsleep 30\n' > "$home/exp/slow.sh"; chmod +x "$home/exp/slow.sh"
+printf '[default]\ncredential_process = %s/exp/slow.sh\n' "$home" > "$home/exp/.aws/config"
+env -i PATH="$PATH" HOME="$home/exp" AWS_REGION=us-east-1 ./$B/kinagg-cat --stream $stream </dev/null \
+  2> $B/tools-creds-slow.err & pid=$!
+sleep 1; kill -TERM $pid; t0=$(date +%s%N); wait $pid; rc=$?; ms=$((($(date +%s%N) - t0) / 1000000))
+check "SIGTERM while a credential_process runs: exit 0 (got $rc) at once (${ms} ms), saying why" \
+  "[ $rc -eq 0 ] && [ $ms -lt 2000 ] && grep -q 'while fetching the credentials' $B/tools-creds-slow.err"
+# (the shell it was run with, as the AWS CLI leaves what that shell started)
+check "SIGTERM while a credential_process runs: its shell is gone too" "! pgrep -f '^sh -c $home/exp/slow.sh' >/dev/null"
+pkill -f "$home/exp/slow.sh"
 cat $B/tools-creds-none.err $B/tools-creds-rogue.err >&2
 echo "tools-creds: $pass passed, $fail failed"
 [ $fail -eq 0 ]
