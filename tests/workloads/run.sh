@@ -192,6 +192,16 @@ case_mistakes() {
     "grep -q 'big.in:$((got + 1)): reading stopped inside this record' $W/big.err"
   check "SIGTERM inside a file: lines = delivered in --stats-json" \
     "[ \"$(json $W/big.json lines)\" = \"$got\" ] && [ \"$(json $W/big.json user_records)\" = \"$got\" ]"
+  # the same from a pipe: the part of the record read cannot be read again
+  # by a rerun, so it is said to be lost, and the status is 1
+  $CAT --stream $s --partition-key k 2>$W/cut.err < <(printf 'whole-1\nwhole-2\npart'; sleep 10) &
+  cat=$!
+  sleep 2
+  kill -TERM $cat
+  wait_for $cat 30
+  rc=$?
+  check "SIGTERM inside a record read from a pipe: exit 1 (got $rc), the 2 whole lines delivered, the part said lost" \
+    "[ $rc -eq 1 ] && grep -q '2 lines, 2 delivered' $W/cut.err && grep -q 'standard input:3: reading stopped inside this record.*is lost' $W/cut.err"
   # the same with nothing reachable, and a second SIGTERM: what was read is
   # given up to --failed, whole lines only
   AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:1 $CAT --stream $s --partition-key k --buffer-mb 1 --max-record-kib 100 \
