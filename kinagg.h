@@ -1140,6 +1140,7 @@ typedef struct kinagg_producer {
                                   * queues of a new map so far, while requeueing */
     int map_state, map_wanted, flushing, requeueing;
     int abandoning;              /* inside kinagg_producer_abandon (its callbacks may call it) */
+    int completing;              /* inside a completion callback: poll and flush refused */
     int full;                    /* put said FULL: records go without waiting
                                   * for max_buffered_ms until a put fits again */
     unsigned map_gen;            /* counts maps loaded */
@@ -1215,7 +1216,8 @@ KINAGG_API kinagg_status kinagg_producer_put(kinagg_producer *p, const char *par
  * (with the POSIX port) name lookups all proceed across calls. *next_ms is
  * the monotonic time by which to call it again: now, when work is left over;
  * sooner when a transport becomes ready (kinagg_producer_wait waits for
- * either). */
+ * either). Called from a completion callback, it (and flush) returns
+ * KINAGG_ERR_STATE and does nothing. */
 KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next_ms);
 
 /* Blocks until a connection is ready or next_ms or max_ms passes (for
@@ -6511,7 +6513,11 @@ static void kinagg__complete(kinagg_producer *p, uint32_t i, kinagg_completion *
     }
     kinagg__prec_free(p, i); /* first: the callback may put again */
     kinagg__work_done(p, cost);
-    if (p->cfg.on_complete) p->cfg.on_complete(p->cfg.on_complete_ctx, how);
+    if (p->cfg.on_complete) {
+        p->completing++;
+        p->cfg.on_complete(p->cfg.on_complete_ctx, how);
+        p->completing--;
+    }
     how->error_code = code;
 }
 
@@ -6837,9 +6843,18 @@ static int kinagg__cred_refused(const kinagg_producer *p, kinagg_status st, cons
            kinagg__pcode_find(kinagg_str_c(k->error_type), KINAGG__E_RETRYABLE, KINAGG__E_ALL);
 }
 
+/* The clock as one connection's refusal corrected it, for every connection
+ * (each would otherwise learn it from a refusal of its own). */
+static void kinagg__clock_share(kinagg_producer *p, kinagg_status st, const kinagg_kinesis *k) {
+    size_t i;
+    if (KINAGG_PRODUCER_MAX_CONNECTIONS > 1 && st == KINAGG_ERR_CLOCK_SKEW)
+        for (i = 0; i < KINAGG__NCONN(p); i++) p->conns[i].k.clock_offset_ms = k->clock_offset_ms;
+}
+
 static int kinagg__error_of(kinagg_status st, const kinagg_kinesis *k) {
     if (st == KINAGG_ERR_TIMEOUT) return KINAGG__E_TIMEOUT;
-    if (st == KINAGG_ERR_SERVICE) return kinagg__code_index(kinagg_str_c(k->error_type));
+    /* (a refusal of the clock is the service's: its code, not a connection's) */
+    if (st == KINAGG_ERR_SERVICE || st == KINAGG_ERR_CLOCK_SKEW) return kinagg__code_index(kinagg_str_c(k->error_type));
     return KINAGG__E_CONNECTION;
 }
 
@@ -6856,6 +6871,7 @@ static void kinagg__put_done_begin(kinagg_producer *p, kinagg__pconn *c, kinagg_
     else st = kinagg__call_result(&c->k, st);
     if (st != KINAGG_OK) {
         p->stats.requests_failed++;
+        kinagg__clock_share(p, st, &c->k);
         kinagg__perror_call(p, "PutRecords", st, &c->k);
         if (kinagg__cred_refused(p, st, &c->k)) p->cred_forced = 1;
         /* a success answer cut short or larger than the receive buffer:
@@ -7087,6 +7103,7 @@ static void kinagg__list_failed(kinagg_producer *p, kinagg_status st, const kina
     p->map_token[0] = '\0';
     p->map_state = p->nshards ? KINAGG__MAP_OK : KINAGG__MAP_NONE;
     p->stats.shard_map_failures++;
+    kinagg__clock_share(p, st, k);
     refused = kinagg__cred_refused(p, st, k);
     kinagg__perror_call(p, "ListShards", st, k);
     if (refused) p->cred_forced = 1;
@@ -7245,6 +7262,9 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     size_t ci, q;
     int idle = 0; /* a connection is idle at the end */
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
+    /* from a completion callback: the poll under way is in the middle of
+     * an answer, whose records a nested one would leave half handled */
+    if (p->completing) return KINAGG_ERR_STATE;
     now = p->platform.now_ms(p->platform.ctx);
     next = now + 1000;
     p->work_left = p->cfg.poll_work_bytes ? p->cfg.poll_work_bytes : (size_t)-1;
@@ -7411,6 +7431,7 @@ KINAGG_API void kinagg_producer_wait(kinagg_producer *p, uint64_t next_ms, uint3
 KINAGG_API kinagg_status kinagg_producer_flush(kinagg_producer *p, uint32_t timeout_ms) {
     uint64_t deadline = p->platform.now_ms(p->platform.ctx) + timeout_ms;
     kinagg_status st = KINAGG_OK;
+    if (p->completing) return KINAGG_ERR_STATE; /* (as poll) */
     p->flushing = 1;
     for (;;) {
         uint64_t next = 0;
