@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <regex.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -38,7 +39,8 @@ static const char usage[] =
     "The stream and the connection:\n" TOOL_COMMON_HELP
     "\nWhat to read and how to print it:\n"
     "  --from WHERE           where to start: trim_horizon (or trim; the default),\n"
-    "                         latest, or timestamp:TIME with TIME in ISO 8601\n"
+    "                         latest, or timestamp:TIME with TIME in ISO 8601 (any\n"
+    "                         case; LATEST, TRIM_HORIZON, AT_TIMESTAMP:TIME too)\n"
     "                         (2024-05-01T12:00:00.250Z, +02:00 offsets; UTC if none)\n"
     "                         or in seconds since the epoch\n"
     "  --shard ID             only this shard; repeat for more (children not followed)\n"
@@ -968,9 +970,12 @@ int main(int argc, char **argv) {
             const char *v = argv[++i];
             if (!strcmp(a, "--from")) {
                 uint64_t ms;
-                if (!strcmp(v, "trim_horizon") || !strcmp(v, "trim")) from = FROM_TRIM;
-                else if (!strcmp(v, "latest")) from = FROM_LATEST;
-                else if (!strncmp(v, "timestamp:", 10) && parse_time(v + 10, &ms)) {
+                /* any case: TRIM_HORIZON and LATEST as the API spells them,
+                 * AT_TIMESTAMP:TIME too */
+                if (!strcasecmp(v, "trim_horizon") || !strcasecmp(v, "trim")) from = FROM_TRIM;
+                else if (!strcasecmp(v, "latest")) from = FROM_LATEST;
+                else if ((!strncasecmp(v, "timestamp:", 10) && parse_time(v + 10, &ms)) ||
+                         (!strncasecmp(v, "at_timestamp:", 13) && parse_time(v + 13, &ms))) {
                     from = FROM_TIMESTAMP;
                     snprintf(from_ms, sizeof from_ms, "%llu", (unsigned long long)ms);
                 } else return usage_error("--from trim_horizon, latest or timestamp:TIME, not %s", v);

@@ -219,7 +219,7 @@ printf 'a\tbefore-a\n' | $CAT --stream tail-lat-$SEED --tab-key 2>> $W/lat.err  
 wait_lines $W/lat.1 1 20
 kill -TERM $pid; wait $pid; rc=$?
 for k in a b c d e f g h i j k l; do printf '%s\tstopped-%s\n' $k $k; done | $CAT --stream tail-lat-$SEED --tab-key 2>> $W/lat.err
-$TAIL --stream tail-lat-$SEED --from latest --follow --with-key --checkpoint $W/lat.state > $W/lat.2 2>> $W/lat.err &
+$TAIL --stream tail-lat-$SEED --from LATEST --follow --with-key --checkpoint $W/lat.state > $W/lat.2 2>> $W/lat.err &
 pid=$!
 wait_lines $W/lat.2 12 20
 sleep 1; kill -TERM $pid; wait $pid
