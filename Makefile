@@ -6,6 +6,10 @@ B        := build
 GEN      := $(B)/gen
 STD      := -std=c99
 WARN     := -Wall -Wextra -Wpedantic -Werror
+# implicit conversions that may change a value or its sign, which projects
+# building with -Wconversion -Werror would stop at (kinagg.h only; with
+# clang on the host, and gcc for the Cortex-M4, where long is 32 bits)
+WARN_CONV := -Wconversion -Wsign-conversion
 # and what game servers often add in C++
 WARN_CXX := -Wimplicit-fallthrough -Wcast-qual
 SAN      := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -70,6 +74,10 @@ warnings: | $(B)
 	for cxx in g++ clang++; do for s in c++11 c++17; do \
 	  echo "$$cxx -x c++ -std=$$s $(WARN) $(WARN_CXX) -O2 -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	done; done; \
+	for flags in "" "-DKINAGG_SMALL" "-DKINAGG_FAST" $(foreach f,$(SWITCHES),"$(subst _-D, -D,$(f))"); do \
+	  echo "clang $(STD) $(WARN) $(WARN_CONV) -O2 $$flags -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
+	  echo "arm-none-eabi-gcc $(STD) -mcpu=cortex-m4 -mthumb -Os $(WARN) $(WARN_CONV) $$flags -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
+	done; \
 	for cxx in g++ clang++; do for f in $(foreach f,$(SWITCHES),"$(subst _-D, -D,$(f))"); do \
 	  echo "$$cxx -x c++ -std=c++11 $(WARN) $(WARN_CXX) -O2 $$f -c tests/embedded/impl.c" >>$(B)/warnings.cmds; \
 	done; done; \

@@ -2116,7 +2116,7 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
         unsigned n = 0, k; /* n: continuation bytes */
         if (cp >= 0x80) {
             if (cp < 0xc2 || cp > 0xf4) return KINAGG_ERR_KEY_ENCODING;
-            n = 1 + (cp >= 0xe0) + (cp >= 0xf0);
+            n = 1u + (unsigned)(cp >= 0xe0) + (unsigned)(cp >= 0xf0);
             if (len - i < n) return KINAGG_ERR_KEY_ENCODING;
             cp &= 0x3fu >> n;
             for (k = 0; k < n; k++) {
@@ -2128,7 +2128,7 @@ KINAGG_API kinagg_status kinagg_partition_key_check(const char *key, size_t len)
              * surrogate */
             if (cp < (1u << (5 * n + 1)) || cp > 0x10ffff || cp - 0xd800 < 0x800) return KINAGG_ERR_KEY_ENCODING;
         }
-        units += 1 + (n == 3);
+        units += n == 3 ? 2u : 1u;
     }
     return units > KINAGG_PARTITION_KEY_MAX_CHARS ? KINAGG_ERR_KEY_TOO_LONG : KINAGG_OK;
 }
@@ -3967,7 +3967,7 @@ KINAGG_API kinagg_status kinagg_http_poll(kinagg_http_client *c, uint64_t now, u
              * close (a 413 for a body over its limit): its answer, already
              * here, is read before the failure counts (RFC 9112 9.5) */
             if (io == KINAGG_IO_TLS_ERROR) goto io_failed;
-            c->send_failed = io;
+            c->send_failed = (int)io;
             c->state = KINAGG__ST_RECV;
             continue;
         }
@@ -4897,7 +4897,7 @@ static int kinagg__json_string_in_place(kinagg__doc *d, kinagg_str *out) {
         n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
         w += n;
         for (i = 1; i < n; i++, cp >>= 6) d->p[w - i] = (unsigned char)(0x80 | (cp & 63));
-        d->p[w - n] = (unsigned char)(cp | (n > 1 ? 0xf00u >> n : 0)); /* 0xc0, 0xe0, 0xf0 */
+        d->p[w - n] = (unsigned char)((unsigned long)cp | (n > 1 ? 0xf00u >> n : 0u)); /* 0xc0, 0xe0, 0xf0 */
     }
     if (d->pos >= d->len) return 0;
     d->pos++;
@@ -6649,7 +6649,7 @@ static KINAGG__SMALL_NOINLINE void kinagg__take_records(kinagg_producer *p, kina
         q->count--;
         q->bytes -= p->recs[i].size;
         p->recs[i].state = KINAGG__R_FLIGHT;
-        p->recs[i].attempts += p->recs[i].attempts != 0xffff; /* (saturating: a record retried for days) */
+        p->recs[i].attempts = (uint16_t)(p->recs[i].attempts + (p->recs[i].attempts != 0xffff)); /* (saturating: a record retried for days) */
         if (prev != KINAGG__NONE) p->recs[prev].next = i;
         prev = i;
     }
@@ -6964,7 +6964,7 @@ static void kinagg__put_done_step(kinagg_producer *p, kinagg__pconn *c, uint64_t
             kinagg__prec *r = &p->recs[i];
             uint32_t next = r->next;
             if (c->k.http.resent) { /* its first try on this request: as a connection error */
-                r->attempts += r->attempts != 0xffff;
+                r->attempts = (uint16_t)(r->attempts + (r->attempts != 0xffff));
                 r->last_error = KINAGG__E_CONNECTION;
             }
             if (retry >= 0) kinagg__retry(p, i, retry, now);
