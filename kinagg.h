@@ -970,9 +970,10 @@ typedef struct kinagg_completion {
 } kinagg_completion;
 
 /* Called from poll (and flush, abandon), once per record put; the strings
- * are valid during the call only. It may call put or abandon (not poll,
- * flush or close); abandon called from a callback of abandon returns 0 at
- * once, the first call completing every record it found. */
+ * are valid during the call only. It may call put or abandon (not poll or
+ * flush, which return KINAGG_ERR_STATE then, nor close), and must return
+ * (no longjmp, no exception); abandon called from a callback of abandon
+ * returns 0 at once, the first call completing every record it found. */
 typedef void (*kinagg_completion_fn)(void *ctx, const kinagg_completion *c);
 
 /* Where the producer gets credentials that change (instance roles,
@@ -3594,7 +3595,11 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
             for (i = vs; i < ve; i++)
                 if ((unsigned char)p[i] < 0x20 && p[i] != '\t') return (size_t)-1;
             if (fold) {
-                if (prev == 1 && ve > vs) r->headers[slot - 1].value.len = (size_t)(p + ve - r->headers[slot - 1].value.ptr);
+                kinagg_str *v = &r->headers[slot - 1].value;
+                if (prev == 1 && ve > vs) {
+                    if (!v->len) v->ptr = p + vs; /* nothing on the field's own line */
+                    v->len = (size_t)(p + ve - v->ptr);
+                }
                 continue;
             }
             prev = 2;
@@ -3834,6 +3839,12 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         c->raw_pos = c->dec_end = n;
         c->framing = KINAGG__FR_CLOSE;
         for (i = 0; i < r->header_count; i++) {
+            /* a folded value's CR, LF and HT become spaces (RFC 9112 5.2),
+             * in the buffer, which is ours: every reader of it sees one line */
+            size_t j;
+            for (j = 0; j < r->headers[i].value.len; j++)
+                if ((unsigned char)r->headers[i].value.ptr[j] < ' ')
+                    c->recv_buf[(size_t)(r->headers[i].value.ptr + j - (const char *)c->recv_buf)] = ' ';
             if (kinagg__ieq(r->headers[i].name, "content-length")) {
                 kinagg_str v = r->headers[i].value;
                 uint64_t x = 0;
@@ -3902,6 +3913,7 @@ static KINAGG__SMALL_NOINLINE void kinagg__http_complete(kinagg_http_client *c) 
     c->response.body = c->recv_buf + c->resp_head_len;
     c->response.body_len = c->dec_end - c->resp_head_len;
     c->state = KINAGG__ST_DONE;
+    if (c->send_failed) c->response.keep_alive = 0; /* the request went out in part only */
     if (!c->response.keep_alive) kinagg_http_close(c); /* connected while receiving */
 }
 
@@ -5653,12 +5665,17 @@ KINAGG_API kinagg_status kinagg_list_shards(kinagg_kinesis *k, kinagg_stream_ref
                                             size_t cap, size_t *count, unsigned page_size) {
     kinagg_str token;
     size_t total = 0;
+    unsigned empty = 0; /* pages in a row with a NextToken and no shard */
     if (!k || !count || (cap && !shards)) return KINAGG_ERR_INVALID_ARGUMENT;
     token.ptr = "";
     token.len = 0;
     do {
         size_t got = 0;
         kinagg_status st = kinagg__list_page(k, stream, &token, shards + total, cap - total, &got, page_size);
+        /* a server that pages on without shards would hold the call for
+         * ever: after 16 such pages, an answer we cannot use */
+        empty = got ? 0 : empty + 1;
+        if (st == KINAGG_OK && token.len && empty > 16) st = KINAGG__CBOR(k->protocol) ? KINAGG_ERR_CBOR : KINAGG_ERR_JSON;
         if (st != KINAGG_OK) {
             *count = total + got;
             return st;
@@ -7264,7 +7281,10 @@ KINAGG_API kinagg_status kinagg_producer_poll(kinagg_producer *p, uint64_t *next
     if (!p) return KINAGG_ERR_INVALID_ARGUMENT;
     /* from a completion callback: the poll under way is in the middle of
      * an answer, whose records a nested one would leave half handled */
-    if (p->completing) return KINAGG_ERR_STATE;
+    if (p->completing) {
+        if (next_ms) *next_ms = 0; /* (any time: the poll under way sets it) */
+        return KINAGG_ERR_STATE;
+    }
     now = p->platform.now_ms(p->platform.ctx);
     next = now + 1000;
     p->work_left = p->cfg.poll_work_bytes ? p->cfg.poll_work_bytes : (size_t)-1;

@@ -482,7 +482,7 @@ static void input_stop(void) {
             fprintf(stderr,
                     "kinagg-cat: %s:%llu: reading stopped inside this record; it and what follows were not sent "
                     "(they start at byte %llu%s)\n", in.name, in.no + k + 1, in.consumed + i,
-                    lost ? "; the part of it read from this pipe is lost, as nothing can read it again" : "");
+                    lost ? "; the part of it already read is lost: this input is not a file, and cannot be read again" : "");
             cut_lost |= lost;
             in.end = i;
             if (in.scan > i) in.scan = i;

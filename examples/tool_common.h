@@ -208,7 +208,9 @@ static int tool_creds_first_given;
 /* A signal while the first credentials are fetched (a credential_process
  * or a metadata endpoint may take up to a minute): nothing has been read
  * yet, so the tool stops at once, as it would later, with status 0 and a
- * word on stderr, and takes a credential_process child with it. */
+ * word on stderr, and takes the credential_process's shell with it (what
+ * that shell started goes on, as under the AWS CLI). Best effort: the
+ * provider's pid is read as it is, and may not be set yet. */
 static const char *tool_fetching_name;
 static void tool__fetch_signal(int sig) {
     static const char said[] = ": stopped by a signal while fetching the credentials, before any record was read\n";
@@ -232,9 +234,11 @@ static void tool__fetch_signals(const char *tool, struct sigaction old[3], int s
             if (set[k]) sigaction(sigs[k], &old[k], NULL);
             continue;
         }
-        /* SIGINT and SIGHUP ignored by the parent (nohup, a script's
-         * background job) stay ignored */
-        set[k] = sigaction(sigs[k], NULL, &old[k]) == 0 && (sigs[k] == SIGTERM || old[k].sa_handler != SIG_IGN);
+        /* only where nothing is set: SIGINT and SIGHUP ignored by the
+         * parent (nohup, a script's background job) stay ignored, and once
+         * the tool has its own handlers (a fetch again, to name the cause
+         * of a refusal, with records read), a signal is theirs */
+        set[k] = sigaction(sigs[k], NULL, &old[k]) == 0 && old[k].sa_handler == SIG_DFL;
         if (set[k]) sigaction(sigs[k], &sa, NULL);
     }
 }

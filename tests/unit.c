@@ -2045,6 +2045,7 @@ static kinagg_io pages_send(void *c, const unsigned char *d, size_t l, size_t *n
         for (i = 0; i + 10 <= l && !list; i++) list = memcmp(d + i, "ListShards", 10) == 0;
         if (list) pages_listings++;
         else pages_puts++;
+        if (pages_listings > 1000) return KINAGG_IO_ERROR; /* (a failure of the test, not a hang) */
         pages_len = (size_t)snprintf(pages_resp, sizeof pages_resp,
                                      "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
                                      "Content-Length: %u\r\n\r\n%s", (unsigned)strlen(list ? page : stored),
@@ -2064,6 +2065,40 @@ static kinagg_io pages_recv(void *c, unsigned char *b, size_t l, size_t *n) {
 }
 static uint64_t pages_clock;
 static uint64_t pages_now(void *ctx) { (void)ctx; return pages_clock; }
+/* ... and kinagg_list_shards, which reads every page in one call: it ends
+ * with an answer it cannot use after 16 such pages (it looped for ever). */
+static void test_list_shards_endless_pages(void) {
+    static unsigned char send_buf[4096], recv_buf[16384];
+    static kinagg_kinesis k;
+    kinagg_shard shards[4];
+    kinagg_endpoint ep;
+    kinagg_transport tp;
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    kinagg_stream_ref stream;
+    size_t count = 99;
+    kinagg_status st;
+    memset(&tp, 0, sizeof tp);
+    memset(&pl, 0, sizeof pl);
+    tp.connect = resend_connect, tp.send = pages_send, tp.recv = pages_recv, tp.close = gather_close;
+    pl.now_ms = pages_now, pl.unix_ms = gather_unix;
+    cr.access_key_id = kinagg_str_c("AKID");
+    cr.secret_access_key = kinagg_str_c("SECRET");
+    cr.session_token = kinagg_str_c("");
+    kinagg_endpoint_from_region(&ep, kinagg_str_c("us-east-1"));
+    stream.name = kinagg_str_c("pages");
+    stream.arn = kinagg_str_c("");
+    pages_listings = pages_puts = 0;
+    pages_pos = pages_len = 0;
+    pages_clock = 1000;
+    CHECK(kinagg_kinesis_init(&k, &ep, kinagg_str_c("us-east-1"), &cr, KINAGG_PROTOCOL_JSON, &tp, &pl, send_buf,
+                              sizeof send_buf, recv_buf, sizeof recv_buf) == KINAGG_OK, "list pages: init");
+    st = kinagg_list_shards(&k, stream, shards, 4, &count, 0);
+    CHECK(st == KINAGG_ERR_JSON && count == 0 && pages_listings == 17,
+          "kinagg_list_shards over pages without shards that never end: %s after %u pages, %lu shards",
+          kinagg_strerror(st), pages_listings, (unsigned long)count);
+}
+
 #ifndef KINAGG_NO_SHARD_MAP
 static kinagg_completion pages_last;
 static void pages_keep(void *ctx, const kinagg_completion *c) { (void)ctx, pages_last = *c; }
@@ -2259,6 +2294,7 @@ int main(int argc, char **argv) {
 #endif
 #ifndef KINAGG_NO_JSON
     test_poll_from_callback();
+    test_list_shards_endless_pages();
 #endif
 #endif
 #if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
