@@ -3825,7 +3825,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
         size_t n = kinagg_http_parse_head(c->recv_buf, c->raw_end, r);
         const kinagg_str *te = NULL;
         size_t i;
-        int told = 0; /* a Connection line says the other than the version's default */
+        int told = 0; /* a Connection line says the other than the version's default; 2: close */
         uint64_t cl = (size_t)-1; /* saturated at 2^50: compared, then bounded by the buffer */
         if (n == 0) return KINAGG_PENDING;
         if (n == (size_t)-1) return KINAGG_ERR_HTTP_PARSE;
@@ -3873,6 +3873,9 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
              * parsed value ends in neither white space nor CR); anything
              * else reads to the close */
             size_t e = te->len;
+            /* with a Content-Length too, or in HTTP/1.0, the framing is
+             * faulty (RFC 9112 6.1): read as chunked, then closed */
+            told = c->framing == KINAGG__FR_LENGTH || !r->version_minor ? 2 : told;
             c->framing = KINAGG__FR_CLOSE;
             if (e >= 7 && (e == 7 || te->ptr[e - 8] == ',' || te->ptr[e - 8] == ' ')) {
                 kinagg_str last;
@@ -3887,7 +3890,7 @@ static kinagg_status kinagg__http_process(kinagg_http_client *c) {
             cl = 0;
         }
         r->keep_alive = r->version_minor ^ told;
-        if (c->framing == KINAGG__FR_CLOSE) r->keep_alive = 0;
+        if (c->framing == KINAGG__FR_CLOSE || told == 2) r->keep_alive = 0;
         if (c->framing == KINAGG__FR_LENGTH && cl > c->recv_cap - n) {
             /* an error page larger than the buffer (a proxy's, a firewall's):
              * its status says what went wrong, and what fits of it is kept */

@@ -430,6 +430,22 @@ static void test_scripted(void) {
               "Connection: close after a fold: %s, keep_alive %d", kinagg_strerror(st), c.response.keep_alive);
     }
 
+    /* faulty framing (RFC 9112 6.1): Transfer-Encoding with Content-Length,
+     * or in HTTP/1.0: read as chunked, and the connection closed after */
+    {
+        static const char *const faulty[] = {
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"};
+        int f;
+        for (f = 0; f < 2; f++) {
+            kinagg_http_client c;
+            st = one(faulty[f], 0, &c);
+            CHECK(st == KINAGG_OK && body_is(&c, "ok") && !c.response.keep_alive && !c.connected,
+                  "faulty framing (%s): %s, keep_alive %d", f ? "HTTP/1.0 chunked" : "both lengths", kinagg_strerror(st),
+                  c.response.keep_alive);
+        }
+    }
+
     /* a field on several lines is one list (RFC 9110 5.3) */
     every_split("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
                 "ok", 200, "Transfer-Encoding on two lines, chunked last");
