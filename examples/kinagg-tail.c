@@ -255,6 +255,7 @@ static void ckpt_load(void) {
         }
     }
     fclose(f);
+    if (n == 0) return; /* an empty file (made with touch, say): no position yet */
     if (!ok || n < 2) {
         fprintf(stderr, "kinagg-tail: %s is not a kinagg-tail checkpoint (line %d)\n", ckpt_path, n);
         exit(2);

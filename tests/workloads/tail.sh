@@ -237,6 +237,10 @@ wait_lines $W/lat1.2 2 20
 kill -TERM $pid; wait $pid
 check "--from latest --checkpoint, stopped before any record: the restart prints the 2 sent while stopped ($(lines_of $W/lat1.2) lines)" \
   "printf 'one\ntwo\n' | cmp -s - $W/lat1.2"
+: > $W/empty.state   # made empty beforehand (touch): no position yet
+$TAIL --stream tail-agg-$SEED --checkpoint $W/empty.state > $W/agg.4 2>/dev/null
+check "an empty checkpoint file: read from the start (status $?), the checkpoint saved" \
+  "cmp -s $W/agg.4 $W/agg.txt && grep -q '^shardId' $W/empty.state"
 printf 'kinagg-tail checkpoint 1\nstream other\n' > $W/other.state
 $TAIL --stream tail-agg-$SEED --checkpoint $W/other.state > /dev/null 2>&1
 check "a checkpoint of another stream is refused (status $?)" test $? -eq 2
