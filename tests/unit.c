@@ -1763,6 +1763,18 @@ static void test_connect_timeout(void) {
     kinagg_producer_abandon(&p);
 }
 
+#ifndef KINAGG_NO_JSON
+/* The scripted servers below answer a request with text made when it came:
+ * recv gives from *pos what is left of its len bytes, AGAIN when none is. */
+static kinagg_io give_answer(const char *answer, size_t len, size_t *pos, unsigned char *b, size_t l, size_t *n) {
+    if (*pos == len) return KINAGG_IO_AGAIN;
+    *n = l < len - *pos ? l : len - *pos;
+    memcpy(b, answer + *pos, *n);
+    *pos += *n;
+    return KINAGG_IO_OK;
+}
+#endif
+
 #if !defined(KINAGG_NO_JSON) && !defined(KINAGG_NO_CREDENTIALS_SOURCE)
 /* A device clock 3 hours ahead: the first request is refused as skewed,
  * the producer learns the service's clock from Date, and credentials that
@@ -1808,11 +1820,7 @@ static kinagg_io skew_send(void *c, const unsigned char *d, size_t l, size_t *n)
 }
 static kinagg_io skew_recv(void *c, unsigned char *b, size_t l, size_t *n) {
     (void)c;
-    if (skew_pos == skew_len) return KINAGG_IO_AGAIN;
-    *n = l < skew_len - skew_pos ? l : skew_len - skew_pos;
-    memcpy(b, skew_resp + skew_pos, *n);
-    skew_pos += *n;
-    return KINAGG_IO_OK;
+    return give_answer(skew_resp, skew_len, &skew_pos, b, l, n);
 }
 static kinagg_status skew_get(void *ctx, int force, kinagg_credentials *out, uint64_t *expires) {
     (void)ctx, (void)force;
@@ -1958,11 +1966,7 @@ static kinagg_io resend_send(void *c, const unsigned char *d, size_t l, size_t *
 static kinagg_io resend_recv(void *c, unsigned char *b, size_t l, size_t *n) {
     (void)c;
     if (resend_closed) return KINAGG_IO_CLOSED;
-    if (resend_pos == resend_len) return KINAGG_IO_AGAIN;
-    *n = l < resend_len - resend_pos ? l : resend_len - resend_pos;
-    memcpy(b, resend_resp + resend_pos, *n);
-    resend_pos += *n;
-    return KINAGG_IO_OK;
+    return give_answer(resend_resp, resend_len, &resend_pos, b, l, n);
 }
 static void resend_close(void *c) { (void)c, resend_closed = 0; }
 static void resend_keep(void *ctx, const kinagg_completion *c) {
@@ -2057,14 +2061,31 @@ static kinagg_io pages_send(void *c, const unsigned char *d, size_t l, size_t *n
 }
 static kinagg_io pages_recv(void *c, unsigned char *b, size_t l, size_t *n) {
     (void)c;
-    if (pages_pos == pages_len) return KINAGG_IO_AGAIN;
-    *n = l < pages_len - pages_pos ? l : pages_len - pages_pos;
-    memcpy(b, pages_resp + pages_pos, *n);
-    pages_pos += *n;
-    return KINAGG_IO_OK;
+    return give_answer(pages_resp, pages_len, &pages_pos, b, l, n);
 }
 static uint64_t pages_clock;
 static uint64_t pages_now(void *ctx) { (void)ctx; return pages_clock; }
+/* A producer over this server, its clock at 1 s: with or without the shard
+ * map, at most max_entries entries a request. */
+static kinagg_status pages_producer(kinagg_producer *p, void *region, size_t size, int shard_map, size_t max_entries,
+                                    kinagg_completion_fn done) {
+    kinagg_producer_config cfg;
+    kinagg_endpoint ep;
+    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
+    kinagg_platform pl;
+    kinagg_credentials cr;
+    kinagg_transport io;
+    io.connect = resend_connect, io.send = pages_send, io.recv = pages_recv, io.close = gather_close;
+    scripted_producer(&cfg, &ep, tp, &pl, &cr, "pages", &io, pages_now, gather_unix);
+    cfg.no_shard_map = !shard_map;
+    cfg.collection_max_count = max_entries;
+    cfg.on_complete = done;
+    cfg.record_ttl_ms = 600000;
+    pages_listings = pages_puts = 0;
+    pages_pos = pages_len = 0;
+    pages_clock = 1000;
+    return kinagg_producer_init(p, region, size, &cfg, &ep, kinagg_str_c("us-east-1"), &cr, KINAGG_PROTOCOL_JSON, tp, &pl);
+}
 /* ... and kinagg_list_shards, which reads every page in one call: it ends
  * with an answer it cannot use after 16 such pages (it looped for ever). */
 static void test_list_shards_endless_pages(void) {
@@ -2105,24 +2126,9 @@ static void pages_keep(void *ctx, const kinagg_completion *c) { (void)ctx, pages
 static void test_endless_empty_pages(void) {
     static unsigned char region[1 << 18];
     static kinagg_producer p;
-    kinagg_producer_config cfg;
-    kinagg_endpoint ep;
-    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
-    kinagg_platform pl;
-    kinagg_credentials cr;
-    kinagg_transport io;
     uint64_t next;
     int i;
-    io.connect = resend_connect, io.send = pages_send, io.recv = pages_recv, io.close = gather_close;
-    scripted_producer(&cfg, &ep, tp, &pl, &cr, "pages", &io, pages_now, gather_unix);
-    cfg.no_shard_map = 0;
-    cfg.on_complete = pages_keep;
-    cfg.record_ttl_ms = 600000;
-    pages_listings = pages_puts = 0;
-    pages_pos = pages_len = 0;
-    pages_clock = 1000;
-    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
-                               KINAGG_PROTOCOL_JSON, tp, &pl) == KINAGG_OK, "pages: init");
+    CHECK(pages_producer(&p, region, sizeof region, 1, 500, pages_keep) == KINAGG_OK, "pages: init");
     pages_last.status = KINAGG_PENDING;
     CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "pages: put");
     for (i = 0; i < 2000 && pages_last.status == KINAGG_PENDING; i++) {
@@ -2156,26 +2162,14 @@ static void nested_keep(void *ctx, const kinagg_completion *c) {
 static void test_poll_from_callback(void) {
     static unsigned char region[1 << 18];
     static kinagg_producer p;
-    kinagg_producer_config cfg;
-    kinagg_endpoint ep;
-    kinagg_transport tp[KINAGG_PRODUCER_MAX_CONNECTIONS];
-    kinagg_platform pl;
-    kinagg_credentials cr;
-    kinagg_transport io;
     kinagg_producer_stats st;
     uint64_t next;
     int i;
-    io.connect = resend_connect, io.send = pages_send, io.recv = pages_recv, io.close = gather_close;
-    scripted_producer(&cfg, &ep, tp, &pl, &cr, "nested", &io, pages_now, gather_unix);
-    cfg.on_complete = nested_keep;
-    cfg.collection_max_count = 1; /* the transport answers one entry a request */
-    pages_pos = pages_len = 0;
-    pages_clock = 1000;
     nested_p = &p;
     nested_done = 0;
     nested_poll_st = nested_flush_st = KINAGG_OK;
-    CHECK(kinagg_producer_init(&p, region, sizeof region, &cfg, &ep, kinagg_str_c("us-east-1"), &cr,
-                               KINAGG_PROTOCOL_JSON, tp, &pl) == KINAGG_OK, "nested: init");
+    /* (the server answers one entry a request) */
+    CHECK(pages_producer(&p, region, sizeof region, 0, 1, nested_keep) == KINAGG_OK, "nested: init");
     for (i = 0; i < 6; i++) CHECK(kinagg_producer_put(&p, "k", 1, NULL, 0, "data", 4, NULL) == KINAGG_OK, "nested: put");
     for (i = 0; i < 500 && nested_done < 6; i++) {
         kinagg_producer_poll(&p, &next);
