@@ -3595,8 +3595,8 @@ KINAGG_API size_t kinagg_http_parse_head(const unsigned char *buf, size_t len, k
             for (i = vs; i < ve; i++)
                 if ((unsigned char)p[i] < 0x20 && p[i] != '\t') return (size_t)-1;
             if (fold) {
-                kinagg_str *v = &r->headers[slot - 1].value;
-                if (prev == 1 && ve > vs) {
+                if (prev == 1 && ve > vs) { /* (prev 1: slot is at least 1) */
+                    kinagg_str *v = &r->headers[slot - 1].value;
                     if (!v->len) v->ptr = p + vs; /* nothing on the field's own line */
                     v->len = (size_t)(p + ve - v->ptr);
                 }
