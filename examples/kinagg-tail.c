@@ -235,6 +235,7 @@ static void ckpt_load(void) {
             if (!ok) continue;
             s->followed = 1;
             s->latest_ms = strtoull(c, NULL, 10);
+            ok = s->latest_ms != 0; /* (0 is "none" in latest_ms) */
             s->start_type = "AT_TIMESTAMP";
             snprintf(s->start_arg, sizeof s->start_arg, "%s", c);
         } else if (fields == 3 && strlen(a) < KINAGG_SHARD_ID_MAX && strlen(b) < SEQ_CAP &&
@@ -668,6 +669,8 @@ static void choose_start(tshard *s) {
 static int take_iterator(tshard *s) {
     kinagg_status st;
     uint64_t asked;
+    uint32_t read_ms;
+    int at_time;
     const char *type = s->start_type;
     const char *arg = s->start_arg;
     if (s->has_pos) {
@@ -678,12 +681,27 @@ static int take_iterator(tshard *s) {
             s->skip_sub = s->sub;
         }
     }
+    /* from a LATEST start's time: Kinesis answers at once, kinesalite never
+     * when nothing came to the shard after that time (so nothing is
+     * missed there by taking LATEST instead, after 5 s) */
+    at_time = !s->has_pos && s->latest_ms && type == s->start_type;
+    read_ms = k.http.recv_timeout_ms;
+    if (at_time && read_ms > 5000) k.http.recv_timeout_ms = 5000;
     asked = pf.unix_ms(NULL) + (uint64_t)k.clock_offset_ms;
     st = kinagg_get_shard_iterator(&k, tool_stream(&o), kinagg_str_c(s->info.shard_id), kinagg_str_c(type),
                                    kinagg_str_c(arg), s->iter, sizeof s->iter);
+    k.http.recv_timeout_ms = read_ms;
     if (st != KINAGG_OK) {
         int act;
         if (stop_signal) return 0;
+        if (at_time && st == KINAGG_ERR_TIMEOUT) {
+            fprintf(stderr, "kinagg-tail: GetShardIterator %s: no answer for AT_TIMESTAMP %s in 5 s (a server that "
+                            "never answers it for a shard with nothing newer); taking LATEST\n",
+                    s->info.shard_id, s->start_arg);
+            s->start_type = "LATEST"; /* (latest_ms stays, for a stop before it is taken) */
+            s->start_arg[0] = '\0';
+            return 0;
+        }
         act = on_error("GetShardIterator", s, st);
         if (act == ACT_FATAL) fatal_exit();
         s->next_call_ms = pf.now_ms(NULL) + backoff_ms(++s->fails);
@@ -692,12 +710,14 @@ static int take_iterator(tshard *s) {
     recovered("GetShardIterator");
     s->followed = 1;
     s->state = S_READING;
-    if (!s->has_pos && type == s->start_type && !strcmp(type, "LATEST")) {
+    if (!s->has_pos && type == s->start_type && !strcmp(type, "LATEST") &&
+        kinagg_http_header_get(&k.http.response, "date")) {
         /* LATEST is "from now": a checkpoint saved before the shard's first
          * record, and an iterator taken again after this one expired, go
          * on from that time (by the service's clock, as its Date said, less
          * 2 s for that clock's whole seconds), not from a later "now",
-         * which would skip what came in between */
+         * which would skip what came in between. (Without a Date, the
+         * local clock could put that time in the future: LATEST again.) */
         s->latest_ms = asked + (uint64_t)k.last_skew_ms - 2000;
         s->start_type = "AT_TIMESTAMP";
         snprintf(s->start_arg, sizeof s->start_arg, "%llu", (unsigned long long)s->latest_ms);

@@ -237,6 +237,19 @@ wait_lines $W/lat1.2 2 20
 kill -TERM $pid; wait $pid
 check "--from latest --checkpoint, stopped before any record: the restart prints the 2 sent while stopped ($(lines_of $W/lat1.2) lines)" \
   "printf 'one\ntwo\n' | cmp -s - $W/lat1.2"
+# ... and a restart with nothing new: kinesalite never answers AT_TIMESTAMP
+# for a shard with nothing after that time, so after 5 s the shard is read
+# from LATEST (it held 30 s a shard, and then gave up)
+$CAT --stream tail-latq-$SEED --create 1 < /dev/null 2>> $W/lat.err
+rm -f $W/latq.state
+$TAIL --stream tail-latq-$SEED --from latest --follow --checkpoint $W/latq.state > /dev/null 2>> $W/lat.err &
+pid=$!
+sleep 2; kill -TERM $pid; wait $pid
+t=$(date +%s)
+$TAIL --stream tail-latq-$SEED --from latest --checkpoint $W/latq.state > $W/latq.out 2> $W/latq.err
+rc=$? took=$(( $(date +%s) - t ))
+check "--from latest --checkpoint, a restart with nothing new: status 0 (got $rc) within 20 s (${took} s), nothing printed" \
+  "[ $rc -eq 0 ] && [ $took -lt 20 ] && [ ! -s $W/latq.out ] && grep -q '^shardId-000000000000 at ' $W/latq.state"
 : > $W/empty.state   # made empty beforehand (touch): no position yet
 $TAIL --stream tail-agg-$SEED --checkpoint $W/empty.state > $W/agg.4 2>/dev/null
 check "an empty checkpoint file: read from the start (status $?), the checkpoint saved" \
